@@ -1,0 +1,227 @@
+"""Configuration: one dataclass per stage, loaded from YAML presets under ``configs/``.
+
+The dataclasses are the schema and hold the defaults; ``configs/default.yaml`` spells the same
+values out for users (a test keeps the two equal). A preset or ``--set section.key=value``
+override is merged on top and validated on load: unknown keys, wrong types and out-of-range
+values are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+def _opt(default: Any, *, choices: tuple | None = None, lo: float | None = None,
+         hi: float | None = None, doc: str = "") -> Any:
+    return field(default=default, metadata={"choices": choices, "lo": lo, "hi": hi, "doc": doc})
+
+
+@dataclass
+class DecodeConfig:
+    """Decoding with PyAV in a background thread."""
+
+    queue_size: int = _opt(8, lo=1, doc="decoded frames buffered ahead of the pipeline")
+    threads: int = _opt(0, lo=0, doc="FFmpeg decoder threads (0 = auto)")
+
+
+@dataclass
+class DetectConfig:
+    """Finding the objects to remove (boxes)."""
+
+    backend: str = _opt("motion", choices=("motion",),
+                        doc="motion: difference from a temporal-median clean plate (static camera, offline)")
+    margin: int = _opt(8, lo=0, doc="pixels added on every side of each box")
+    window: int = _opt(50, lo=1, doc="frames before and after each frame used for the clean plate")
+    stride: int = _opt(5, lo=1, doc="every stride-th frame is a clean-plate sample")
+    threshold: float = _opt(28.0, lo=1, hi=255, doc="colour difference (0-255) that counts as foreground")
+    min_area: float = _opt(0.0004, lo=0, hi=1, doc="smallest object, as a fraction of the frame area")
+    max_side: int = _opt(640, lo=64, doc="frames are downscaled to this longest side for detection")
+
+
+@dataclass
+class MaskConfig:
+    """Turning detections (or user masks) into the per-frame removal mask."""
+
+    dilate: int = _opt(0, lo=0, doc="pixels to grow every mask by")
+
+
+@dataclass
+class InpaintConfig:
+    """Filling the masked pixels."""
+
+    backend: str = _opt("telea", choices=("telea", "ns"),
+                        doc="telea: OpenCV fast marching (Telea 2004); ns: OpenCV Navier-Stokes")
+    radius: int = _opt(5, lo=1, hi=64, doc="neighbourhood radius in pixels")
+
+
+@dataclass
+class EncodeConfig:
+    """Encoding with PyAV in a background thread; audio is copied when the container allows."""
+
+    codec: str = _opt("libx264", doc="video encoder (libx264, h264_nvenc, libopenh264, mpeg4...)")
+    crf: int = _opt(18, lo=0, hi=51, doc="constant rate factor for x264/x265 (lower = better)")
+    preset: str = _opt("veryfast", doc="encoder speed preset")
+    pix_fmt: str = _opt("yuv420p", doc="output pixel format; odd frame sizes switch to yuv444p")
+    audio: str = _opt("copy", choices=("copy", "aac", "none"),
+                      doc="copy packets (re-encode to AAC if the container refuses them), aac, none")
+    queue_size: int = _opt(8, lo=1, doc="processed frames buffered for the encoder thread")
+
+
+@dataclass
+class PreviewConfig:
+    """The contact sheet written by --preview."""
+
+    frames: int = _opt(4, lo=1, hi=16, doc="frames shown (rows)")
+    width: int = _opt(320, lo=64, doc="width of each thumbnail")
+
+
+@dataclass
+class Config:
+    """Everything a run needs; one attribute per stage."""
+
+    device: str = _opt("auto", choices=("auto", "cpu", "cuda"), doc="where neural stages run")
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    detect: DetectConfig = field(default_factory=DetectConfig)
+    mask: MaskConfig = field(default_factory=MaskConfig)
+    inpaint: InpaintConfig = field(default_factory=InpaintConfig)
+    encode: EncodeConfig = field(default_factory=EncodeConfig)
+    preview: PreviewConfig = field(default_factory=PreviewConfig)
+
+
+CONFIG_DIRS = (Path(__file__).parent / "configs", Path(__file__).parent.parent / "configs")
+
+
+def presets() -> dict[str, Path]:
+    """Named presets shipped with the package (``configs/*.yaml``)."""
+    found: dict[str, Path] = {}
+    for folder in CONFIG_DIRS:
+        for path in sorted(folder.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    raise ConfigError(f"{key}: expected {kind.__name__}, got {value!r}")
+
+
+def _merge(obj: Any, data: Any, prefix: str) -> None:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(type(obj))
+    known = {f.name: f for f in fields(obj)}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"unknown config key '{path}' (known: {', '.join(known)})")
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            _merge(getattr(obj, key), value, f"{path}.")
+            continue
+        value = _coerce(value, kind, path)
+        meta = known[key].metadata
+        if meta.get("choices") and value not in meta["choices"]:
+            raise ConfigError(f"{path}: {value!r} is not one of {', '.join(meta['choices'])}")
+        if meta.get("lo") is not None and value < meta["lo"]:
+            raise ConfigError(f"{path}: {value!r} is below the minimum {meta['lo']}")
+        if meta.get("hi") is not None and value > meta["hi"]:
+            raise ConfigError(f"{path}: {value!r} is above the maximum {meta['hi']}")
+        setattr(obj, key, value)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    return data or {}
+
+
+def parse_override(text: str) -> dict:
+    """``"detect.margin=12"`` -> ``{"detect": {"margin": 12}}`` (value parsed as YAML)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    nested: dict = {}
+    node = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return nested
+
+
+def load_config(preset: str | Path | Config | None = None, overrides: typing.Iterable[str] = (),
+                **sections: dict) -> Config:
+    """Build a validated :class:`Config`.
+
+    Args:
+        preset: a preset name (``fast``), a YAML file path, a :class:`Config` to start from
+            (copied), or None for the defaults.
+        overrides: ``section.key=value`` strings applied after the preset.
+        sections: dicts applied last, e.g. ``encode={"crf": 20}`` (the Python API's overrides).
+    """
+    if isinstance(preset, Config):
+        config = copy.deepcopy(preset)
+    else:
+        config = Config()
+    if preset is not None and not isinstance(preset, Config):
+        path = Path(preset)
+        if not path.suffix:
+            known = presets()
+            if str(preset) not in known:
+                raise ConfigError(f"unknown preset '{preset}' (known: {', '.join(known)})")
+            path = known[str(preset)]
+        _merge(config, _read_yaml(path), "")
+    for text in overrides:
+        _merge(config, parse_override(text), "")
+    _merge(config, sections, "")
+    return config
+
+
+def as_dict(config: Any) -> dict:
+    """Plain nested dict of a config (for YAML dumps, logs and settings hashes)."""
+    return dataclasses.asdict(config)
+
+
+def describe(config_type: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """``(key, default, doc)`` for every option, for ``--help`` style listings."""
+    rows: list[tuple[str, Any, str]] = []
+    hints = typing.get_type_hints(config_type)
+    default = config_type()
+    for f in fields(config_type):
+        if dataclasses.is_dataclass(hints[f.name]):
+            rows += describe(hints[f.name], f"{prefix}{f.name}.")
+        else:
+            rows.append((f"{prefix}{f.name}", getattr(default, f.name), f.metadata.get("doc", "")))
+    return rows
+
+
+__all__ = ["Config", "DecodeConfig", "DetectConfig", "MaskConfig", "InpaintConfig", "EncodeConfig",
+           "PreviewConfig", "load_config", "parse_override", "presets", "as_dict", "describe"]

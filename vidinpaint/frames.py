@@ -1,0 +1,37 @@
+"""The unit of data that flows through the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+
+def _no_boxes() -> np.ndarray:
+    return np.zeros((0, 4), dtype=np.int32)
+
+
+@dataclass
+class Frame:
+    """One decoded frame and what the stages learned about it.
+
+    Attributes:
+        index: position in decode order, from 0.
+        pts: presentation timestamp in ``time_base`` units, as in the input stream.
+        time_base: seconds per ``pts`` tick.
+        rgb: ``HxWx3 uint8`` RGB image in display orientation (rotation already applied).
+        mask: ``HxW bool``, True = pixel to remove; None until a mask stage sets it.
+        boxes: ``Nx4 int32`` XYXY pixel boxes of the detected objects (margin included).
+    """
+
+    index: int
+    pts: int
+    time_base: Fraction
+    rgb: np.ndarray
+    mask: np.ndarray | None = None
+    boxes: np.ndarray = field(default_factory=_no_boxes)
+
+    @property
+    def seconds(self) -> float:
+        return float(self.pts * self.time_base)

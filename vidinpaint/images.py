@@ -1,0 +1,37 @@
+"""Still images: read, write atomically, recognise by extension."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import InputError, OutputError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def is_image(path: Path) -> bool:
+    """True for files whose extension is a still-image format."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def read_image(path: Path) -> np.ndarray:
+    """``HxWx3 uint8`` RGB, EXIF orientation applied (as viewers show it)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise InputError(f"{path}: not a readable image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def write_image(path: Path, rgb: np.ndarray) -> None:
+    """Write ``HxWx3 uint8`` RGB to ``path`` atomically (JPEG quality 95)."""
+    with atomic_path(path) as tmp:
+        params = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
+        ok = cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
+        if not ok:
+            raise OutputError(f"cannot write image {path}: unsupported format {path.suffix!r}")

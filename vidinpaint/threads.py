@@ -1,0 +1,109 @@
+"""Bounded producer/consumer threads, so decode, compute and encode overlap.
+
+Queues are bounded: peak memory depends on the queue sizes and the frame size, never on the
+length of the clip. Exceptions raised in a worker thread are re-raised in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+_DONE = object()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Put ``item`` unless ``stop`` is set; returns False if the put was abandoned."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def prefetch(source: Callable[[], Iterable[T]], maxsize: int, name: str = "prefetch") -> Iterator[T]:
+    """Iterate ``source()`` in a background thread, at most ``maxsize`` items ahead of the caller.
+
+    Closing the returned generator early (break, exception) stops the worker promptly.
+    """
+    if maxsize < 1:
+        raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+    q: queue.Queue = queue.Queue(maxsize=maxsize)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in source():
+                if not _put(q, item, stop):
+                    return
+            _put(q, _DONE, stop)
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer thread
+            _put(q, _Failure(err), stop)
+
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class Sink(Generic[T]):
+    """Feed items to ``consume`` in a background thread through a bounded queue.
+
+    ``put`` blocks when the worker is ``maxsize`` items behind; ``close`` waits for it to finish
+    and re-raises its error, if any.
+    """
+
+    def __init__(self, consume: Callable[[T], None], maxsize: int, name: str = "sink") -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+        self._consume = consume
+        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if self._error is None:
+                try:
+                    self._consume(item)
+                except BaseException as err:  # noqa: BLE001 - re-raised by put/close
+                    self._error = err
+                    self._stop.set()
+
+    def put(self, item: T) -> None:
+        if self._error is not None:
+            raise self._error
+        if not _put(self._queue, item, self._stop) and self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        """Drain the queue, stop the worker and re-raise its error, if any."""
+        self._queue.put(_DONE)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

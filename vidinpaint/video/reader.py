@@ -1,0 +1,208 @@
+"""Decode a video into RGB frames in display orientation, in a background thread.
+
+Frames keep the input's pts and time base, so variable frame rate survives the round trip.
+Rotation metadata (display matrix) is applied so that stages see people upright; the writer
+rotates back and writes the same metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import InputError
+from ..frames import Frame
+from ..threads import prefetch
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """The first audio stream of a file."""
+
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about its first video stream.
+
+    ``width``/``height`` are the stored (coded) size; ``display_size`` applies ``rotation``.
+    ``frames`` is the count the container declares (0 when it does not say).
+    """
+
+    path: Path
+    format_name: str
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str
+    rotation: int
+    time_base: Fraction
+    average_rate: Fraction | None
+    frames: int
+    duration_s: float | None
+    audio: AudioInfo | None
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """``(width, height)`` as a player shows the video."""
+        if self.rotation % 180:
+            return self.height, self.width
+        return self.width, self.height
+
+    @property
+    def estimated_frames(self) -> int | None:
+        """Declared frame count, or duration x rate when the container does not declare it."""
+        if self.frames:
+            return self.frames
+        if self.duration_s and self.average_rate:
+            return max(1, round(self.duration_s * float(self.average_rate)))
+        return None
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a video file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    _check_path(path)
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.FFmpegError as err:
+        raise InputError(f"{path}: not a readable video ({_reason(err)})") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot open ({err.strerror or err})") from None
+
+
+def _reason(err: Exception) -> str:
+    """FFmpeg's message without PyAV's errno and file-name decorations."""
+    text = getattr(err, "strerror", None) or str(err)
+    return str(text).split(":")[0].strip() or type(err).__name__
+
+
+def _rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
+    """Counter-clockwise display rotation in degrees (0/90/180/270) from the first frame."""
+    try:
+        for frame in container.decode(stream):
+            return int(round(frame.rotation / 90.0)) * 90 % 360
+    except av.FFmpegError:
+        return 0
+    return 0
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read the container header (and the first frame, for rotation) of ``path``.
+
+    Raises:
+        InputError: missing file, directory, not a media file, or no video stream.
+    """
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.video:
+            kind = "audio-only file" if container.streams.audio else "no video stream"
+            raise InputError(f"{path}: {kind}; nothing to clean")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        audio = None
+        if container.streams.audio:
+            a = container.streams.audio[0]
+            audio = AudioInfo(a.index, a.codec_context.name, a.codec_context.sample_rate or 0,
+                              a.codec_context.channels or 0)
+        duration = None
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / av.time_base
+        info = VideoInfo(
+            path=path,
+            format_name=container.format.name,
+            codec=ctx.name,
+            width=ctx.width,
+            height=ctx.height,
+            pix_fmt=ctx.pix_fmt or "unknown",
+            rotation=0,
+            time_base=stream.time_base or Fraction(1, 25),
+            average_rate=stream.average_rate or stream.guessed_rate,
+            frames=stream.frames or 0,
+            duration_s=duration,
+            audio=audio,
+        )
+        if info.width <= 0 or info.height <= 0:
+            raise InputError(f"{path}: video stream has no frame size (corrupt header?)")
+        return replace(info, rotation=_rotation(container, stream))
+
+
+def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """Rotate a stored frame to display orientation (``rotation`` is counter-clockwise degrees)."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
+def stored(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """Inverse of :func:`upright`: back to the orientation the file stores."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, -k)) if k else rgb
+
+
+class VideoReader:
+    """Iterate the frames of a video as :class:`Frame` objects, decoded in a background thread.
+
+    Errors while decoding (corrupt or truncated data) and videos that end before the frame count
+    their container declares raise :class:`InputError`; a video without frames too.
+
+    Example:
+        >>> for frame in VideoReader("clip.mp4"):
+        ...     frame.rgb.shape  # (H, W, 3) uint8, upright
+    """
+
+    def __init__(self, path: str | Path, queue_size: int = 8, threads: int = 0) -> None:
+        self.path = Path(path)
+        self.info = probe(self.path)
+        self.queue_size = queue_size
+        self.threads = threads
+
+    def _decode(self) -> Iterator[Frame]:
+        info = self.info
+        count = 0
+        last_pts = -1
+        with _open(self.path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            if self.threads:
+                stream.codec_context.thread_count = self.threads
+            try:
+                for vf in container.decode(stream):
+                    pts = vf.pts
+                    if pts is None or pts <= last_pts:
+                        # Streams without timestamps (raw, some AVI): synthesise from the rate.
+                        step = (1 / (info.average_rate or 25)) / info.time_base
+                        pts = last_pts + max(1, round(step)) if count else 0
+                    last_pts = pts
+                    rgb = upright(vf.to_ndarray(format="rgb24"), info.rotation)
+                    yield Frame(index=count, pts=int(pts), time_base=info.time_base, rgb=rgb)
+                    count += 1
+            except av.FFmpegError as err:
+                raise InputError(
+                    f"{self.path}: corrupt or truncated video, decoding failed after frame {count} "
+                    f"({_reason(err)})") from None
+        if count == 0:
+            raise InputError(f"{self.path}: the video has no frames")
+        if info.frames and count < info.frames:
+            raise InputError(
+                f"{self.path}: truncated video, decoded {count} of {info.frames} frames")
+
+    def __iter__(self) -> Iterator[Frame]:
+        return prefetch(self._decode, self.queue_size, name="decode")
