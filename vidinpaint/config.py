@@ -127,7 +127,7 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
 
 def _merge(obj: Any, data: Any, prefix: str) -> None:
     if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {data!r}")
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
     hints = typing.get_type_hints(type(obj))
     known = {f.name: f for f in fields(obj)}
     for key, value in data.items():

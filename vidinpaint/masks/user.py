@@ -51,7 +51,7 @@ class UserMasks:
             order), or a video (frame ``i`` masks frame ``i``).
     """
 
-    name = "mask"
+    name = "detect"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -70,7 +70,7 @@ class UserMasks:
 
     @property
     def backend(self) -> str:
-        return f"user masks ({self.kind} {self.path})"
+        return f"skipped: user masks from {self.kind} {self.path}"
 
     def _masks(self) -> Iterator[np.ndarray]:
         if self.kind == "image":

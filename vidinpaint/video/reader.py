@@ -82,7 +82,7 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except av.FFmpegError as err:
-        raise InputError(f"{path}: not a readable video ({_reason(err)})") from None
+        raise InputError(f"{path}: not a readable video: corrupt, truncated or unsupported ({_reason(err)})") from None
     except OSError as err:
         raise InputError(f"{path}: cannot open ({err.strerror or err})") from None
 
@@ -112,7 +112,7 @@ def probe(path: str | Path) -> VideoInfo:
     path = Path(path)
     with _open(path) as container:
         if not container.streams.video:
-            kind = "audio-only file" if container.streams.audio else "no video stream"
+            kind = "audio-only file" if container.streams.audio else "no video stream or no video frames"
             raise InputError(f"{path}: {kind}; nothing to clean")
         stream = container.streams.video[0]
         ctx = stream.codec_context

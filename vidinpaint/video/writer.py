@@ -7,6 +7,7 @@ accepts the codec, re-encoded to AAC otherwise. Rotation metadata is written bac
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -100,7 +101,7 @@ class VideoWriter:
         audio = self.info.audio
         if audio is None or self.config.audio == "none":
             return "none", None
-        if self.config.audio == "copy" and audio.codec in self._out.supported_codecs:
+        if self.config.audio == "copy" and self._accepts_copy():
             with _open(self.info.path) as src:
                 stream = self._out.add_stream_from_template(src.streams.audio[0])
             return f"copy ({audio.codec})", stream
@@ -109,6 +110,27 @@ class VideoWriter:
         stream = self._out.add_stream("aac", rate=audio.sample_rate or 48000)
         how = "re-encoded to aac" + ("" if self.config.audio == "aac" else f" ({self._out.format.name} refuses {audio.codec})")
         return how, stream
+
+    def _accepts_copy(self) -> bool:
+        """Whether the muxer takes the input's audio packets as they are.
+
+        ``supported_codecs`` alone is not enough (FFmpeg lists PCM for MP4, then refuses its
+        channel layout when the file is finished), so a tiny file with the first audio packet is
+        written to memory first.
+        """
+        if self.info.audio is None or self.info.audio.codec not in self._out.supported_codecs:
+            return False
+        try:
+            with _open(self.info.path) as src, av.open(io.BytesIO(), "w", format=self._out.format.name) as trial:
+                stream = trial.add_stream_from_template(src.streams.audio[0])
+                for packet in src.demux(src.streams.audio[0]):
+                    if packet.dts is not None:
+                        packet.stream = stream
+                        trial.mux(packet)
+                        break
+            return True
+        except (av.FFmpegError, ValueError):
+            return False
 
     def _audio_source(self) -> Iterator[av.Packet]:
         """Audio packets for the output, in order, copied or re-encoded."""

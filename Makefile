@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Each creates .venv (once, or again when pyproject.toml changes) and installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench sample clean-venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## demo: remove the pedestrians from the shipped sample -> out/vtest.clean.mp4 + out/vtest.clean.preview.png
+demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/vidinpaint clean samples/vtest.mp4 -o out/vtest.clean.mp4 --preview --overwrite
+	$(BIN)/vidinpaint info out/vtest.clean.mp4
+
+## test: the whole test suite (CPU only, no downloads)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## bench: throughput and peak-memory figures for docs/BENCHMARKS.md
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_throughput.py
+
+## sample: rebuild samples/vtest.mp4 from Debian's opencv-doc package
+sample: $(STAMP)
+	$(BIN)/python scripts/make_sample.py
+
+clean-venv:
+	rm -rf $(VENV)

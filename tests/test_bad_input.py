@@ -1,0 +1,165 @@
+"""Bad input through the real command line: a one-line error, non-zero exit, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import sha256
+from vidinpaint.synthetic import background, tone, write_clip
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "vidinpaint", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=120)
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess, folder: Path, expect: str) -> None:
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr  # stage lines may come first
+    assert expect in errors[0]
+    assert not [p.name for p in folder.iterdir() if ".clean" in p.name or ".tmp" in p.name]
+
+
+def make_video(path: Path, n: int = 30, **kw) -> Path:
+    bg = background(96, 64)
+    write_clip(path, [np.roll(bg, 2 * i, axis=1) for i in range(n)], fps=10, **kw)
+    return path
+
+
+@pytest.fixture
+def mask_png(tmp_path: Path) -> Path:
+    import cv2
+
+    m = np.zeros((64, 96), np.uint8)
+    m[20:40, 30:60] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), m)
+    return tmp_path / "mask.png"
+
+
+def corrupt(src: Path, dst: Path, how: str) -> Path:
+    data = bytearray(src.read_bytes())
+    if how == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        mid = len(data) // 2
+        data[mid:mid + 4000] = np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.mark.parametrize("case, expect", [
+    ("missing", "no such file"),
+    ("directory", "folder holds no images"),
+    ("not_video", "not a readable video"),
+    ("empty", "file is empty"),
+    ("truncated", "truncated"),
+    ("truncated_faststart", "truncated"),
+    ("corrupt_middle", "corrupt"),
+    ("audio_only", "audio-only file"),
+    ("zero_frames", "no video"),
+])
+def test_unusable_inputs_fail_with_one_line(tmp_path, mask_png, case, expect):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = make_video(tmp_path / "good.mp4", n=60)
+    path = folder / "input.mp4"
+    if case == "directory":
+        path = folder / "sub"
+        path.mkdir()
+    elif case == "not_video":
+        path.write_text("this is not a video\n" * 100)
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "truncated":
+        corrupt(good, path, "truncate")
+    elif case == "truncated_faststart":
+        corrupt(make_video(tmp_path / "fs.mp4", n=60, options={"movflags": "faststart"}), path, "truncate")
+    elif case == "corrupt_middle":
+        corrupt(good, path, "garble")
+    elif case == "audio_only":
+        with av.open(str(path), "w", format="mp4") as out:
+            stream = out.add_stream("aac", rate=48000)
+            samples = tone(0.5)
+            for start in range(0, samples.shape[1], 1024):
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]),
+                                                   format="fltp", layout="stereo")
+                frame.sample_rate, frame.pts = 48000, start
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+    elif case == "zero_frames":
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream("libx264", rate=10)
+            stream.width, stream.height = 96, 64
+            out.start_encoding()
+    before = sha256(path) if path.is_file() else None
+    result = run_cli("clean", str(path), "--mask", str(mask_png))
+    assert_clean_failure(result, folder, expect)
+    if before:
+        assert sha256(path) == before
+
+
+def test_output_equal_to_input_is_refused(tmp_path, mask_png):
+    src = make_video(tmp_path / "clip.mp4")
+    before = sha256(src)
+    result = run_cli("clean", str(src), "-o", str(src), "--mask", str(mask_png), "--overwrite")
+    assert_clean_failure(result, tmp_path, "is the input file")
+    assert sha256(src) == before
+
+
+def test_output_in_unwritable_place_is_refused(tmp_path, mask_png):
+    src = make_video(tmp_path / "clip.mp4")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    result = run_cli("clean", str(src), "-o", str(blocker / "out.mp4"), "--mask", str(mask_png))
+    assert_clean_failure(result, tmp_path, "does not exist")
+
+
+def test_existing_output_needs_overwrite(tmp_path, mask_png):
+    src = make_video(tmp_path / "clip.mp4")
+    out = tmp_path / "clip.clean.mp4"
+    out.write_bytes(b"keep me")
+    result = run_cli("clean", str(src), "--mask", str(mask_png))
+    assert result.returncode != 0 and "--overwrite" in result.stderr
+    assert out.read_bytes() == b"keep me"
+    assert run_cli("clean", str(src), "--mask", str(mask_png), "--overwrite", "-q").returncode == 0
+    assert out.read_bytes() != b"keep me"
+
+
+def test_bad_config_is_one_line(tmp_path, mask_png):
+    src = make_video(tmp_path / "clip.mp4")
+    result = run_cli("clean", str(src), "--mask", str(mask_png), "--set", "encode.crf=fast")
+    assert_clean_failure(result, tmp_path, "encode.crf: expected int")
+
+
+@pytest.mark.parametrize("case", ["odd", "rotated", "vfr", "ten_bit"])
+def test_unusual_but_valid_inputs_give_correct_output(tmp_path, mask_png, case):
+    path = tmp_path / f"{case}.mp4"
+    if case == "odd":
+        bg = background(641, 479)
+        write_clip(path, [bg] * 4, pix_fmt="yuv444p")
+    elif case == "rotated":
+        make_video(path, n=5, rotation=270)
+    elif case == "vfr":
+        make_video(path, n=5, pts=[0, 1, 4, 5, 9])
+    else:
+        make_video(path, n=5, pix_fmt="yuv420p10le")
+    before = sha256(path)
+    result = run_cli("clean", str(path), "--mask", str(mask_png), "-q")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / f"{case}.clean.mp4"
+    with av.open(str(path)) as a, av.open(str(out)) as b:
+        fa = [(f.width, f.height, f.rotation, float(f.pts * f.time_base)) for f in a.decode(video=0)]
+        fb = [(f.width, f.height, f.rotation, float(f.pts * f.time_base)) for f in b.decode(video=0)]
+    assert [x[:3] for x in fa] == [x[:3] for x in fb]
+    assert [x[3] for x in fa] == pytest.approx([x[3] for x in fb], abs=1e-4)
+    assert sha256(path) == before

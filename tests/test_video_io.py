@@ -1,0 +1,124 @@
+"""PyAV round trips: timestamps, audio, rotation, odd sizes, bit depth, codec fallback."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import audio_packets, decode_all, psnr
+from vidinpaint.config import EncodeConfig
+from vidinpaint.errors import OutputError
+from vidinpaint.synthetic import background, tone, write_clip
+from vidinpaint.video import VideoReader, VideoWriter, probe
+from vidinpaint.video.reader import stored, upright
+from vidinpaint.video.writer import choose_codec
+
+
+def roundtrip(src: Path, dst: Path, **encode) -> None:
+    reader = VideoReader(src)
+    writer = VideoWriter(dst, reader.info, EncodeConfig(**encode))
+    for frame in reader:
+        writer.write(frame)
+    writer.close()
+
+
+def frames_of(width=96, height=64, n=12):
+    bg = background(width, height, 3)
+    return [np.roll(bg, 3 * i, axis=1) for i in range(n)]
+
+
+def test_roundtrip_keeps_frames_timestamps_and_audio_bytes(walker_clip, tmp_path):
+    src, _, _ = walker_clip
+    dst = tmp_path / "out.mp4"
+    roundtrip(src, dst)
+    a, ta = decode_all(src)
+    b, tb = decode_all(dst)
+    assert len(a) == len(b) == 48
+    assert ta == pytest.approx(tb, abs=1e-6)
+    assert audio_packets(dst) == audio_packets(src)  # copied, not re-encoded
+    assert psnr(np.stack(a), np.stack(b)) > 40  # second-generation x264 at the default CRF
+
+
+def test_variable_frame_rate_timestamps_survive(tmp_path):
+    src, dst = tmp_path / "vfr.mp4", tmp_path / "out.mp4"
+    pts = [0, 1, 2, 5, 6, 10, 11, 12, 20, 21]
+    write_clip(src, frames_of(n=len(pts)), pts=pts, time_base=Fraction(1, 30))
+    roundtrip(src, dst)
+    _, times = decode_all(dst)
+    assert times == pytest.approx([p / 30 for p in pts], abs=1e-4)
+
+
+def test_rotation_metadata_is_applied_for_stages_and_written_back(tmp_path):
+    src, dst = tmp_path / "rot.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames_of(96, 64, 4), rotation=90)
+    info = probe(src)
+    assert info.rotation == 90 and info.display_size == (64, 96)
+    first = next(iter(VideoReader(src)))
+    assert first.rgb.shape == (96, 64, 3)  # upright for the detector
+    roundtrip(src, dst)
+    out = probe(dst)
+    assert out.rotation == 90 and (out.width, out.height) == (96, 64)
+    a, _ = decode_all(src)
+    b, _ = decode_all(dst)
+    assert psnr(a[0], b[0]) > 40  # rotated back, not stored upright
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_upright_and_stored_are_inverse(rotation):
+    img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert np.array_equal(stored(upright(img, rotation), rotation), img)
+
+
+def test_odd_frame_size_is_kept(tmp_path):
+    src, dst = tmp_path / "odd.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames_of(641 // 4 * 4 + 1, 479 // 4 * 4 + 3, 3), pix_fmt="yuv444p")
+    roundtrip(src, dst)
+    info = probe(dst)
+    assert (info.width, info.height) == (641, 479)
+    assert info.pix_fmt == "yuv444p"  # 4:2:0 cannot hold odd sizes
+    a, _ = decode_all(src)
+    b, _ = decode_all(dst)
+    assert psnr(a[-1], b[-1]) > 40
+
+
+def test_ten_bit_input_is_decoded_to_8_bit_rgb(tmp_path):
+    src, dst = tmp_path / "ten.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames_of(n=3), pix_fmt="yuv420p10le")
+    assert probe(src).pix_fmt == "yuv420p10le"
+    roundtrip(src, dst)
+    assert len(decode_all(dst)[0]) == 3
+
+
+def test_audio_is_reencoded_when_the_container_refuses_the_codec(tmp_path):
+    src, dst = tmp_path / "pcm.mkv", tmp_path / "out.mp4"
+    write_clip(src, frames_of(n=10), fps=10, audio=tone(1.0), audio_codec="pcm_s16le")
+    reader = VideoReader(src)
+    writer = VideoWriter(dst, reader.info, EncodeConfig())
+    assert writer.audio_mode == "re-encoded to aac (mp4 refuses pcm_s16le)"
+    for frame in reader:
+        writer.write(frame)
+    writer.close()
+    assert len(audio_packets(dst)) > 0
+
+
+def test_audio_none_drops_it(walker_clip, tmp_path):
+    dst = tmp_path / "out.mp4"
+    roundtrip(walker_clip[0], dst, audio="none")
+    assert audio_packets(dst) == []
+
+
+def test_avi_without_audio_roundtrips(tmp_path):
+    src, dst = tmp_path / "in.avi", tmp_path / "out.avi"
+    write_clip(src, frames_of(n=6), codec="mpeg4", fps=10)
+    roundtrip(src, dst)
+    assert len(decode_all(dst)[0]) == 6
+
+
+def test_codec_fallback(monkeypatch):
+    assert choose_codec("libx264") == "libx264"
+    assert choose_codec("no_such_encoder") in ("libx264", "libopenh264", "mpeg4")
+    monkeypatch.setattr(av, "codecs_available", set())
+    with pytest.raises(OutputError, match="no usable video encoder"):
+        choose_codec("libx264")
