@@ -29,7 +29,7 @@ def test_overrides_apply_after_the_preset_and_coerce_types():
 
 
 def test_api_sections_override_and_a_config_object_is_copied():
-    base = load_config(None, encode={"crf": 30})
+    base = load_config(None, settings={"encode": {"crf": 30}})
     derived = load_config(base, ["encode.crf=10"])
     assert base.encode.crf == 30 and derived.encode.crf == 10
 

@@ -5,7 +5,7 @@ Python API::
     import vidinpaint
     result = vidinpaint.clean("match.mp4")           # -> match.clean.mp4
     result = vidinpaint.clean("match.mp4", "out.mp4", config="fast", mask="mask.png",
-                              encode={"crf": 20})
+                              settings={"encode": {"crf": 20}})
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 def clean(input: str | Path, output: str | Path | None = None, *, config: object = None,
           mask: str | Path | None = None, preview: bool = False, overwrite: bool = False,
-          overrides: list[str] | tuple[str, ...] = (), progress=None, **sections: dict):
+          overrides: list[str] | tuple[str, ...] = (), settings: dict | None = None, progress=None):
     """Remove people (or the masked objects) from a video, an image, or a folder of images.
 
     Args:
@@ -30,7 +30,7 @@ def clean(input: str | Path, output: str | Path | None = None, *, config: object
         overwrite: replace an existing output.
         overrides: ``"section.key=value"`` strings, as on the command line.
         progress: called with each finished :class:`~vidinpaint.frames.Frame`.
-        sections: per-stage overrides, e.g. ``encode={"crf": 20}``.
+        settings: nested per-stage overrides, e.g. ``{"encode": {"crf": 20}}``.
 
     Returns:
         A :class:`~vidinpaint.pipeline.CleanResult` for a file, a list of them for a folder.
@@ -38,7 +38,7 @@ def clean(input: str | Path, output: str | Path | None = None, *, config: object
     from .config import load_config
     from .pipeline import clean_path
 
-    cfg = load_config(config, overrides, **sections)
+    cfg = load_config(config, overrides, settings)
     results = clean_path(input, output, cfg, mask=Path(mask) if mask else None, preview=preview,
                          overwrite=overwrite, progress=progress)
     return results if Path(input).is_dir() else results[0]

@@ -178,14 +178,15 @@ def parse_override(text: str) -> dict:
 
 
 def load_config(preset: str | Path | Config | None = None, overrides: typing.Iterable[str] = (),
-                **sections: dict) -> Config:
+                settings: dict | None = None) -> Config:
     """Build a validated :class:`Config`.
 
     Args:
         preset: a preset name (``fast``), a YAML file path, a :class:`Config` to start from
             (copied), or None for the defaults.
         overrides: ``section.key=value`` strings applied after the preset.
-        sections: dicts applied last, e.g. ``encode={"crf": 20}`` (the Python API's overrides).
+        settings: a nested dict applied last, e.g. ``{"encode": {"crf": 20}}`` (the Python API's
+            overrides).
     """
     if isinstance(preset, Config):
         config = copy.deepcopy(preset)
@@ -201,7 +202,7 @@ def load_config(preset: str | Path | Config | None = None, overrides: typing.Ite
         _merge(config, _read_yaml(path), "")
     for text in overrides:
         _merge(config, parse_override(text), "")
-    _merge(config, sections, "")
+    _merge(config, settings or {}, "")
     return config
 
 

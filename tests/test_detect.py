@@ -1,0 +1,57 @@
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from vidinpaint.config import DetectConfig
+from vidinpaint.detect import MotionDetector, boxes_to_mask, expand_boxes
+from vidinpaint.detect.motion import clean_plate
+from vidinpaint.errors import InputError
+from vidinpaint.frames import Frame
+from vidinpaint.synthetic import walkers
+
+
+def test_expand_boxes_adds_margin_and_clamps_at_borders():
+    boxes = expand_boxes(np.array([[2.5, 3, 50, 60], [90, 70, 100, 80]]), margin=5, width=100, height=80)
+    assert boxes.tolist() == [[0, 0, 55, 65], [85, 65, 100, 80]]
+    assert boxes.dtype == np.int32
+    with pytest.raises(ValueError):
+        expand_boxes(boxes, -1, 100, 80)
+
+
+def test_boxes_to_mask_covers_exactly_the_boxes():
+    mask = boxes_to_mask(np.array([[1, 2, 4, 5]]), width=8, height=6)
+    assert mask.sum() == 3 * 3 and mask[2:5, 1:4].all()
+    assert not boxes_to_mask(np.zeros((0, 4)), 8, 6).any()
+
+
+def test_clean_plate_is_the_temporal_median():
+    frames = [np.full((2, 2, 3), v, np.uint8) for v in (10, 200, 12, 11, 250)]
+    assert (clean_plate(frames) == 12).all()
+
+
+def frames_of(scene):
+    return [Frame(index=i, pts=i, time_base=Fraction(1, 25), rgb=rgb) for i, (rgb, _, _) in enumerate(scene)]
+
+
+def test_motion_detector_boxes_cover_the_walkers():
+    scene = list(walkers(160, 120, 40, people=2, seed=4))
+    det = MotionDetector(DetectConfig(window=20, stride=2, margin=4))
+    out = list(det(frames_of(scene)))
+    assert [f.index for f in out] == list(range(40))  # order kept, nothing dropped
+    recall = [boxes_to_mask(f.boxes, 160, 120)[m].mean() for f, (_, m, _) in zip(out, scene)]
+    assert np.mean(recall) > 0.9, recall
+    area = np.mean([boxes_to_mask(f.boxes, 160, 120).mean() for f in out])
+    assert area < 3 * np.mean([m.mean() for _, m, _ in scene])  # boxes, not the whole frame
+
+
+def test_static_scene_gives_no_boxes():
+    still = list(walkers(96, 64, 10, people=0))
+    out = list(MotionDetector(DetectConfig(window=5))(frames_of(still)))
+    assert all(len(f.boxes) == 0 for f in out)
+
+
+def test_a_single_frame_is_refused_with_advice():
+    one = frames_of(list(walkers(96, 64, 1)))
+    with pytest.raises(InputError, match="--mask"):
+        list(MotionDetector(DetectConfig())(one))

@@ -1,0 +1,59 @@
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import pytest
+
+from vidinpaint.config import MaskConfig
+from vidinpaint.errors import InputError
+from vidinpaint.frames import Frame
+from vidinpaint.masks import MaskBuilder, UserMasks, dilate, mask_files
+
+
+def frames(n, h=20, w=30):
+    return [Frame(i, i, Fraction(1, 10), np.zeros((h, w, 3), np.uint8)) for i in range(n)]
+
+
+def test_dilate_grows_by_the_radius():
+    m = np.zeros((21, 21), bool)
+    m[10, 10] = True
+    grown = dilate(m, 3)
+    assert grown[10, 7] and grown[10, 13] and not grown[10, 6]
+    assert dilate(m, 0) is m
+
+
+def test_mask_builder_unions_boxes_and_existing_mask():
+    f = frames(1)[0]
+    f.boxes = np.array([[0, 0, 5, 5]], np.int32)
+    f.mask = np.zeros((20, 30), bool)
+    f.mask[10, 20] = True
+    out = next(MaskBuilder(MaskConfig(dilate=0))([f]))
+    assert out.mask.sum() == 26
+
+
+def test_single_image_mask_is_resized_to_the_frame(tmp_path):
+    m = np.zeros((10, 15), np.uint8)
+    m[:5, :] = 255
+    cv2.imwrite(str(tmp_path / "m.png"), m)
+    out = list(UserMasks(tmp_path / "m.png")(frames(3)))
+    assert all(f.mask.shape == (20, 30) and f.mask[:10].all() and not f.mask[10:].any() for f in out)
+
+
+def test_mask_folder_is_in_natural_order_and_must_be_long_enough(tmp_path):
+    for i in (1, 2, 10):
+        cv2.imwrite(str(tmp_path / f"mask{i}.png"), np.full((20, 30), 255 if i == 10 else 0, np.uint8))
+    assert [p.name for p in mask_files(tmp_path)] == ["mask1.png", "mask2.png", "mask10.png"]
+    out = list(UserMasks(tmp_path)(frames(3)))
+    assert [f.mask.any() for f in out] == [False, False, True]
+    with pytest.raises(InputError, match="fewer masks than the video has frames"):
+        list(UserMasks(tmp_path)(frames(4)))
+
+
+def test_missing_or_empty_mask_sources(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        UserMasks(tmp_path / "nope.png")
+    with pytest.raises(InputError, match="no mask images"):
+        UserMasks(tmp_path)
+    (tmp_path / "bad.png").write_text("not a png")
+    with pytest.raises(InputError, match="not a readable mask image"):
+        UserMasks(tmp_path / "bad.png")
