@@ -36,3 +36,15 @@ def test_empty_mask_and_bad_arguments():
         inpaint_frame(img, np.zeros((10, 10), bool))
     with pytest.raises(ValueError, match="method"):
         inpaint_frame(img, np.zeros((30, 40), bool), "magic")
+
+
+def test_large_holes_at_reduced_scale_stay_close_and_keep_outside_pixels():
+    img = background(400, 300, seed=6)
+    mask = np.zeros((300, 400), bool)
+    mask[80:220, 120:260] = True
+    full = inpaint_frame(img, mask, "telea", 5)
+    fast = inpaint_frame(img, mask, "telea", 5, max_hole_pixels=5000)
+    assert np.array_equal(fast[~mask], img[~mask])
+    err_full = np.abs(full[mask].astype(int) - img[mask].astype(int)).mean()
+    err_fast = np.abs(fast[mask].astype(int) - img[mask].astype(int)).mean()
+    assert err_fast < 1.2 * err_full + 1, (err_full, err_fast)

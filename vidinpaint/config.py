@@ -61,6 +61,7 @@ class InpaintConfig:
     backend: str = _opt("telea", choices=("telea", "ns"),
                         doc="telea: OpenCV fast marching (Telea 2004); ns: OpenCV Navier-Stokes")
     radius: int = _opt(5, lo=1, hi=64, doc="neighbourhood radius in pixels")
+    max_hole_pixels: int = _opt(40000, lo=0, doc="larger holes are filled at reduced scale (0 = never)")
 
 
 @dataclass
