@@ -64,3 +64,14 @@ def test_mask_video_and_folder_inputs(walker_clip, tmp_path):
         b = np.stack(decode_all(result.output)[0])
         assert np.abs(a[people].astype(int) - b[people].astype(int)).mean() > 10
         assert psnr(a[~grown], b[~grown]) >= 40
+
+
+def test_outputs_get_the_usual_permissions(walker_clip, tmp_path):
+    import os
+
+    src, masks, _ = walker_clip
+    cv2.imwrite(str(tmp_path / "m.png"), masks[0].astype(np.uint8) * 255)
+    out = vidinpaint.clean(src, mask=tmp_path / "m.png").output
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask

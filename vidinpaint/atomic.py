@@ -42,6 +42,9 @@ def atomic_path(output: Path) -> Iterator[Path]:
         raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
     os.close(fd)
     tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
         os.replace(tmp, output)
