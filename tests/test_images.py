@@ -28,9 +28,9 @@ def test_clean_photo_writes_photo_clean_jpg(photo):
     assert out[35, 45, 0] < 200 or out[35, 45, 1] > 60  # the red square is gone
 
 
-def test_a_still_without_mask_explains_what_to_do(photo):
+def test_a_still_with_the_motion_detector_explains_what_to_do(photo):
     with pytest.raises(InputError, match="pass --mask"):
-        vidinpaint.clean(photo[0])
+        vidinpaint.clean(photo[0], settings={"detect": {"backend": "motion"}})
     assert not photo[0].with_name("photo.clean.jpg").exists()
 
 

@@ -13,8 +13,8 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -36,6 +36,21 @@ class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+
+
+class DetectorName(str, Enum):
+    auto = "auto"
+    yolo = "yolo"
+    nanodet = "nanodet"
+    motion = "motion"
+
+
+class SegmenterName(str, Enum):
+    auto = "auto"
+    sam = "sam"
+    selfie = "selfie"
+    grabcut = "grabcut"
+    box = "box"
 
 
 class Inpainter(str, Enum):
@@ -67,6 +82,29 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _progress(quiet: bool):
+    """A frames progress bar, the pipeline's on_start callback (prints the stage lines) and
+    its per-frame callback."""
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        FpsColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                        console=err, disable=quiet)
+    task = None
+
+    def on_start(backends: list[tuple[str, str]], total: int | None) -> None:
+        nonlocal task
+        if not quiet:
+            for name, backend in backends:
+                err.print(f"  [bold]{name:<8}[/] {escape(backend)}")
+        if task is not None:
+            progress.remove_task(task)
+        task = progress.add_task("working", total=total)
+
+    def advance(_frame: object) -> None:
+        progress.advance(task)
+
+    return progress, on_start, advance
+
+
 def _overrides(**flags: object) -> list[str]:
     return [f"{key}={value.value if isinstance(value, Enum) else value}"
             for key, value in flags.items() if value is not None]
@@ -85,6 +123,11 @@ def clean(
                                         help="Your own masks (white = remove): one image for all frames, "
                                              "a folder of per-frame images, or a mask video. Skips detection."),
     device: Optional[Device] = typer.Option(None, "--device", help="Where neural stages run (default: auto)."),
+    classes: Optional[str] = typer.Option(None, "--classes", help="COCO classes to remove, e.g. person,dog (default: person)."),
+    detector: Optional[DetectorName] = typer.Option(None, "--detector", help="Detection backend (default: auto)."),
+    segmenter: Optional[SegmenterName] = typer.Option(None, "--segmenter", help="Mask refinement backend (default: auto)."),
+    strict: bool = typer.Option(False, "--strict", help="Missing weights are an error, not a fallback."),
+    weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
     codec: Optional[str] = typer.Option(None, "--codec", help="Video encoder (default: libx264)."),
     crf: Optional[int] = typer.Option(None, "--crf", help="Encoder quality, 0-51, lower is better (default: 18)."),
     encoder_preset: Optional[str] = typer.Option(None, "--encoder-preset",
@@ -97,33 +140,26 @@ def clean(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or stage lines."),
 ) -> None:
     """Remove people from INPUT and write the result (same length, timestamps and audio)."""
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        FpsColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                        console=err, disable=quiet)
-    task = None
-
-    def on_start(backends: list[tuple[str, str]], total: int | None) -> None:
-        nonlocal task
-        if not quiet:
-            for name, backend in backends:
-                err.print(f"  [bold]{name:<8}[/] {escape(backend)}")
-        if task is not None:
-            progress.remove_task(task)
-        task = progress.add_task("cleaning", total=total)
-
+    progress, on_start, advance = _progress(quiet)
     try:
         cfg = load_config(config, [*set_, *_overrides(
-            device=device, **{"encode.codec": codec, "encode.crf": crf, "encode.preset": encoder_preset,
-                              "detect.margin": margin, "mask.dilate": dilate, "inpaint.backend": inpaint})])
+            device=device, weights_dir=weights_dir, strict=strict or None,
+            **{"encode.codec": codec, "encode.crf": crf, "encode.preset": encoder_preset,
+               "detect.margin": margin, "detect.classes": classes, "detect.backend": detector,
+               "segment.backend": segmenter, "mask.dilate": dilate, "inpaint.backend": inpaint})])
         with progress:
             results = clean_path(input, output, cfg, mask=mask, preview=preview, overwrite=overwrite,
-                                 on_start=on_start, progress=lambda _f: progress.advance(task))
+                                 on_start=on_start, progress=advance)
     except VidinpaintError as error:
         _fail(str(error))
     except av.FFmpegError as error:
         _fail(f"FFmpeg: {error}")
     except KeyboardInterrupt:
         _fail("interrupted; no output was written", 130)
+    _report(results)
+
+
+def _report(results: list) -> None:
     for result in results:
         err.print(f"[green]wrote[/] {result.output}  ({result.frames} frames in {result.seconds:.1f} s, "
                   f"{result.fps:.1f} fps)" + (f"  preview: {result.preview}" if result.preview else ""))
@@ -196,5 +232,91 @@ def show_config(
         return
     try:
         out.print(yaml.safe_dump(as_dict(load_config(config, set_)), sort_keys=False), end="")
+    except VidinpaintError as error:
+        _fail(str(error))
+
+
+@app.command()
+def masks(
+    input: Path = typer.Argument(..., help="A video."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Mask video (.mp4, lossless) or a folder for PNGs "
+                                               "(default: <name>.masks.mp4)."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file."),
+    set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
+    strict: bool = typer.Option(False, "--strict", help="Missing weights are an error, not a fallback."),
+    weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or stage lines."),
+) -> None:
+    """Write the removal masks alone (white = remove), to inspect or edit and feed back with `clean --mask`."""
+    from .pipeline import default_output, export_masks
+
+    progress, on_start, advance = _progress(quiet)
+    try:
+        cfg = load_config(config, [*set_, *_overrides(strict=strict or None, weights_dir=weights_dir)])
+        with progress:
+            result = export_masks(input, output or default_output(input, "masks", ".mp4"), cfg,
+                                  overwrite=overwrite, progress=advance, on_start=on_start)
+    except VidinpaintError as error:
+        _fail(str(error))
+    except av.FFmpegError as error:
+        _fail(f"FFmpeg: {error}")
+    except KeyboardInterrupt:
+        _fail("interrupted; no output was written", 130)
+    _report([result])
+
+
+weights_app = typer.Typer(help="List, fetch and locate model weights (nothing else downloads them).",
+                          no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+
+
+@weights_app.command("list")
+def weights_list(weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder.")) -> None:
+    """Every known weight file: stage, size, license, and whether it is cached here."""
+    from .weights import REGISTRY, WeightsError, locate, weights_dir as folder
+
+    table = Table("name", "stage", "status", "size", "license", "source", title=f"weights in {folder(weights_dir)}")
+    for name, s in REGISTRY.items():
+        try:
+            locate(name, weights_dir)
+            status = "[green]ready[/]"
+        except WeightsError as err:
+            status = "[yellow]missing[/]" if "not in" in str(err) else "[red]corrupt[/]"
+        size = sum(f.size or 0 for f in s.files)
+        check = "" if all(len(f.sha256) == 64 for f in s.files) else " (sha256 prefix only)"
+        table.add_row(name, s.stage, status, f"{size / 1e6:.1f} MB" if size else "?", s.license + check,
+                      escape(s.source))
+    out.print(table)
+
+
+@weights_app.command("fetch")
+def weights_fetch(names: list[str] = typer.Argument(..., help="Registry names (see `vidinpaint weights list`)."),
+                  weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder.")) -> None:
+    """Download weights into the cache, verify size and checksum, then move them in place."""
+    from .weights import fetch
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                        TransferSpeedColumn(), console=err)
+    try:
+        with progress:
+            for name in names:
+                task = progress.add_task(name, total=None)
+                path = fetch(name, weights_dir, progress=lambda done, total: progress.update(task, completed=done, total=total))
+                progress.update(task, completed=1, total=1)
+                err.print(f"[green]ready[/] {name}: {path}")
+    except VidinpaintError as error:
+        _fail(str(error))
+
+
+@weights_app.command("path")
+def weights_path(name: str = typer.Argument(..., help="Registry name."),
+                 weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder.")) -> None:
+    """Print the verified path of a cached weight file (non-zero exit if missing or corrupt)."""
+    from .weights import locate
+
+    try:
+        out.print(str(locate(name, weights_dir)), soft_wrap=True)
     except VidinpaintError as error:
         _fail(str(error))

@@ -35,23 +35,43 @@ class DecodeConfig:
 
 @dataclass
 class DetectConfig:
-    """Finding the objects to remove (boxes)."""
+    """Finding the objects to remove: boxes with track ids."""
 
-    backend: str = _opt("motion", choices=("motion",),
-                        doc="motion: difference from a temporal-median clean plate (static camera, offline)")
-    margin: int = _opt(8, lo=0, doc="pixels added on every side of each box")
-    window: int = _opt(50, lo=1, doc="frames before and after each frame used for the clean plate")
-    stride: int = _opt(5, lo=1, doc="every stride-th frame is a clean-plate sample")
-    threshold: float = _opt(28.0, lo=1, hi=255, doc="colour difference (0-255) that counts as foreground")
-    min_area: float = _opt(0.0004, lo=0, hi=1, doc="smallest object, as a fraction of the frame area")
-    max_side: int = _opt(640, lo=64, doc="frames are downscaled to this longest side for detection")
+    backend: str = _opt("auto", choices=("auto", "yolo", "nanodet", "motion"),
+                        doc="auto: YOLO if its weights are present, else NanoDet, else motion; "
+                            "motion: difference from a temporal-median clean plate (static camera)")
+    classes: str = _opt("person", doc="COCO class names to remove, comma separated (e.g. person,dog)")
+    score: float = _opt(0.4, lo=0, hi=1, doc="minimum detection confidence")
+    iou: float = _opt(0.5, lo=0, hi=1, doc="non-maximum suppression IoU")
+    margin: int = _opt(8, lo=0, doc="pixels added around boxes where a box becomes a mask or a GrabCut region")
+    yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")
+    imgsz: int = _opt(640, lo=32, doc="YOLO inference size")
+    batch: int = _opt(8, lo=1, doc="frames per detector call")
+    tracker: str = _opt("bytetrack", choices=("bytetrack", "iou"), doc="YOLO track ids: ultralytics ByteTrack or IoU matching")
+    max_gap: int = _opt(5, lo=0, doc="frames a lost track is bridged at its predicted box")
+    window: int = _opt(50, lo=1, doc="motion: frames before and after each frame used for the clean plate")
+    stride: int = _opt(5, lo=1, doc="motion: every stride-th frame is a clean-plate sample")
+    threshold: float = _opt(28.0, lo=1, hi=255, doc="motion: colour difference (0-255) that counts as foreground")
+    min_area: float = _opt(0.0004, lo=0, hi=1, doc="motion: smallest object, as a fraction of the frame area")
+    max_side: int = _opt(640, lo=64, doc="motion: frames are downscaled to this longest side")
+
+
+@dataclass
+class SegmentConfig:
+    """Refining boxes into tight per-object masks."""
+
+    backend: str = _opt("auto", choices=("auto", "sam", "selfie", "grabcut", "box"),
+                        doc="auto: SAM if its weights are present, else the best offline refiner (grabcut)")
+    sam_weights: str = _opt("sam_vit_b", doc="weights registry name (sam_vit_b/l/h) or a path to a checkpoint")
+    every: int = _opt(1, lo=1, doc="segment every n-th frame (and when a new track appears); masks follow boxes between")
 
 
 @dataclass
 class MaskConfig:
     """Turning detections (or user masks) into the per-frame removal mask."""
 
-    dilate: int = _opt(0, lo=0, doc="pixels to grow every mask by")
+    dilate: int = _opt(4, lo=0, doc="pixels to grow every mask by")
+    shadow: float = _opt(0.0, lo=0, hi=1, doc="extend object masks below the feet by this fraction of the box height")
 
 
 @dataclass
@@ -90,8 +110,11 @@ class Config:
     """Everything a run needs; one attribute per stage."""
 
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"), doc="where neural stages run")
+    strict: bool = _opt(False, doc="missing weights are an error instead of a fallback to an offline backend")
+    weights_dir: str = _opt("", doc="weights cache (default $VIDINPAINT_HOME/weights or ~/.cache/vidinpaint/weights)")
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)
     inpaint: InpaintConfig = field(default_factory=InpaintConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
@@ -225,5 +248,5 @@ def describe(config_type: type = Config, prefix: str = "") -> list[tuple[str, An
     return rows
 
 
-__all__ = ["Config", "DecodeConfig", "DetectConfig", "MaskConfig", "InpaintConfig", "EncodeConfig",
+__all__ = ["Config", "DecodeConfig", "DetectConfig", "SegmentConfig", "MaskConfig", "InpaintConfig", "EncodeConfig",
            "PreviewConfig", "load_config", "parse_override", "presets", "as_dict", "describe"]

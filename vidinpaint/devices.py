@@ -16,16 +16,11 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def resolve_device(requested: str, needed: bool = True) -> str:
-    """``auto`` -> ``cuda`` when available else ``cpu``; ``cuda`` without a GPU is an error.
-
-    Args:
-        needed: False when no stage of this run uses the device; the answer says so.
-    """
+def resolve_device(requested: str) -> str:
+    """``auto`` -> ``cuda`` when available else ``cpu``; ``cuda`` without a GPU is an error."""
     if requested not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {requested!r}")
     has_cuda = cuda_available() if requested != "cpu" else False
     if requested == "cuda" and not has_cuda:
         raise ConfigError("--device cuda: no CUDA device (or PyTorch) found; use --device cpu or auto")
-    device = "cuda" if has_cuda else "cpu"
-    return device if needed else f"{device} (no stage of this run uses it: all stages are classical)"
+    return "cuda" if has_cuda else "cpu"

@@ -12,6 +12,10 @@ def _no_boxes() -> np.ndarray:
     return np.zeros((0, 4), dtype=np.int32)
 
 
+def _no_ids() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class Frame:
     """One decoded frame and what the stages learned about it.
@@ -22,7 +26,9 @@ class Frame:
         time_base: seconds per ``pts`` tick.
         rgb: ``HxWx3 uint8`` RGB image in display orientation (rotation already applied).
         mask: ``HxW bool``, True = pixel to remove; None until a mask stage sets it.
-        boxes: ``Nx4 int32`` XYXY pixel boxes of the detected objects (margin included).
+        boxes: ``Nx4 int32`` XYXY pixel boxes of the detected objects, as detected (no margin).
+        ids: ``N int64`` track ids of those objects (stable across frames).
+        object_masks: ``N`` tight ``HxW bool`` masks of those objects, when a segmenter made them.
     """
 
     index: int
@@ -31,6 +37,8 @@ class Frame:
     rgb: np.ndarray
     mask: np.ndarray | None = None
     boxes: np.ndarray = field(default_factory=_no_boxes)
+    ids: np.ndarray = field(default_factory=_no_ids)
+    object_masks: list[np.ndarray] | None = None
 
     @property
     def seconds(self) -> float:

@@ -8,6 +8,7 @@ memory therefore depends on queue sizes, windows and resolution, never on clip l
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,9 +16,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
+import cv2
+import numpy as np
+
 from .atomic import atomic_path, check_output_path
-from .config import Config
-from .detect import MotionDetector
+from .backends import build_detector, build_segmenter
+from .config import Config, EncodeConfig
 from .devices import resolve_device
 from .errors import InputError, OutputError
 from .frames import Frame
@@ -56,13 +60,14 @@ class CleanResult:
 
 
 ProgressFn = Callable[[Frame], None]
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 
 
-def default_output(path: Path) -> Path:
+def default_output(path: Path, tag: str = "clean", suffix: str | None = None) -> Path:
     """``clip.mp4`` -> ``clip.clean.mp4`` beside it; a folder ``shots`` -> ``shots.clean``."""
     if path.is_dir():
-        return path.with_name(f"{path.name}.clean")
-    return path.with_name(f"{path.stem}.clean{path.suffix}")
+        return path.with_name(f"{path.name}.{tag}")
+    return path.with_name(f"{path.stem}.{tag}{path.suffix if suffix is None else suffix}")
 
 
 def preview_path(output: Path) -> Path:
@@ -70,11 +75,12 @@ def preview_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.preview.png")
 
 
-def build_stages(config: Config, mask: Path | None) -> list[Stage]:
-    """Mask stages for this configuration: detection + boxes, or the user's masks."""
+def build_stages(config: Config, mask: Path | None, device: str) -> list[Stage]:
+    """Mask stages for this configuration: detect + segment + mask, or the user's masks."""
     if mask is not None:
         return [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
-    return [MotionDetector(config.detect), MaskBuilder(config.mask)]
+    return [build_detector(config, device), build_segmenter(config, device),
+            MaskBuilder(config.mask, config.detect.margin)]
 
 
 def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]]) -> Iterator[Frame]:
@@ -86,35 +92,32 @@ def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]],
 
 def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
          sheet: ContactSheet | None) -> tuple[Iterator[Frame], list[tuple[str, str]]]:
-    masks = build_stages(config, mask)
+    device = resolve_device(config.device)
+    masks = build_stages(config, mask, device)
     inpaint = ClassicalInpainter(config.inpaint)
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
-    backends = [(s.name, s.backend) for s in (*masks, inpaint)]
-    backends.insert(0, ("device", resolve_device(config.device, needed=False)))
+    backends = [("device", device), *((s.name, s.backend) for s in (*masks, inpaint))]
     return _chain(frames, [*masks, *taps, inpaint, *after]), backends
 
 
-def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None = None,
-                preview: bool = False, overwrite: bool = False,
-                progress: ProgressFn | None = None,
-                on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None) -> CleanResult:
-    """Remove the masked objects from a video; see :func:`vidinpaint.clean`."""
-    reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
-    check_output_path(output, [input] + ([mask] if mask else []), overwrite)
-    total = reader.info.estimated_frames
-    sheet = ContactSheet(config.preview, total) if preview else None
-    start = time.perf_counter()
+StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
+
+
+def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
+            backends: list[tuple[str, str]], progress: ProgressFn | None,
+            on_start: StartFn | None) -> int:
+    """Encode ``frames`` to ``output`` atomically; returns the number of frames written."""
     count = 0
     with atomic_path(output) as tmp:
-        writer = VideoWriter(tmp, reader.info, config.encode)
+        writer = VideoWriter(tmp, reader.info, encode)
         try:
-            frames, backends = _run(reader, config, mask, sheet)
-            backends.insert(0, ("decode", f"PyAV {reader.info.codec} {reader.info.pix_fmt} "
-                                          f"{reader.info.width}x{reader.info.height}, rotation {reader.info.rotation}"))
+            info = reader.info
+            backends.insert(0, ("decode", f"PyAV {info.codec} {info.pix_fmt} {info.width}x{info.height}, "
+                                          f"rotation {info.rotation}"))
             backends.append(("encode", writer.backend))
             if on_start:
-                on_start(backends, total)
+                on_start(backends, info.estimated_frames)
             for frame in frames:
                 writer.write(frame)
                 count += 1
@@ -124,16 +127,80 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
             writer.abort()
             raise
         writer.close()
+    return count
+
+
+def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None = None,
+                preview: bool = False, overwrite: bool = False, progress: ProgressFn | None = None,
+                on_start: StartFn | None = None) -> CleanResult:
+    """Remove the masked objects from a video; see :func:`vidinpaint.clean`."""
+    reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
+    check_output_path(output, [input] + ([mask] if mask else []), overwrite)
+    sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
+    start = time.perf_counter()
+    frames, backends = _run(reader, config, mask, sheet)
+    count = _encode(reader, output, frames, config.encode, backends, progress, on_start)
     result = CleanResult(input, output, count, time.perf_counter() - start, backends)
     if sheet:
         result.preview = sheet.save(preview_path(output))
     return result
 
 
+MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", audio="none")
+
+
+def _mask_frames(frames: Iterable[Frame]) -> Iterator[Frame]:
+    for frame in frames:
+        grey = np.where(frame.mask, 255, 0).astype(np.uint8) if frame.mask is not None else \
+            np.zeros(frame.rgb.shape[:2], np.uint8)
+        yield Frame(frame.index, frame.pts, frame.time_base, np.repeat(grey[..., None], 3, axis=2))
+
+
+def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool = False,
+                 progress: ProgressFn | None = None, on_start: StartFn | None = None) -> CleanResult:
+    """Write the removal masks alone: a lossless mask video, or a folder of PNGs if ``output``
+    has no video extension. Feed either back with ``clean --mask``."""
+    reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
+    check_output_path(output, [input], overwrite)
+    device = resolve_device(config.device)
+    stages = build_stages(config, None, device)
+    backends = [("device", device), *((s.name, s.backend) for s in stages)]
+    frames = _mask_frames(_chain(reader, stages))
+    start = time.perf_counter()
+    if output.suffix.lower() in VIDEO_EXTENSIONS:
+        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start)
+    else:
+        count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start)
+    return CleanResult(input, output, count, time.perf_counter() - start, backends)
+
+
+def _write_pngs(folder: Path, frames: Iterator[Frame], backends: list[tuple[str, str]], total: int | None,
+                progress: ProgressFn | None, on_start: StartFn | None) -> int:
+    """Masks as ``000000.png``... in a folder that appears only when complete."""
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    count = 0
+    try:
+        backends.append(("write", f"PNG masks in {folder}/"))
+        if on_start:
+            on_start(backends, total)
+        for frame in frames:
+            cv2.imwrite(str(tmp / f"{frame.index:06d}.png"), frame.rgb[..., 0])
+            count += 1
+            if progress:
+                progress(frame)
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return count
+
+
 def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None = None,
-                preview: bool = False, overwrite: bool = False,
-                progress: ProgressFn | None = None,
-                on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None) -> CleanResult:
+                preview: bool = False, overwrite: bool = False, progress: ProgressFn | None = None,
+                on_start: StartFn | None = None) -> CleanResult:
     """Remove the masked objects from one still image."""
     rgb = read_image(input)
     check_output_path(output, [input] + ([mask] if mask else []), overwrite)

@@ -22,7 +22,7 @@ import numpy as np
 from ..config import DetectConfig
 from ..errors import InputError
 from ..frames import Frame
-from .boxes import expand_boxes
+from .stage import Detections, Tracking
 
 
 def clean_plate(samples: list[np.ndarray]) -> np.ndarray:
@@ -37,18 +37,19 @@ def foreground(image: np.ndarray, plate: np.ndarray, threshold: float) -> np.nda
 
 
 class MotionDetector:
-    """Stage: sets ``frame.boxes`` (``Nx4 int32`` XYXY, margin included) on every frame."""
+    """Stage: sets ``frame.boxes`` (``Nx4 int32`` XYXY) and ``frame.ids`` on every frame."""
 
     name = "detect"
 
-    def __init__(self, config: DetectConfig) -> None:
-        self.config = config
+    def __init__(self, config: DetectConfig, note: str = "") -> None:
+        self.config, self.note = config, note
+        self.tracking = Tracking(config.max_gap)
 
     @property
     def backend(self) -> str:
         c = self.config
         return (f"motion (difference from a temporal-median clean plate, static camera only; "
-                f"window +/-{c.window} frames, margin {c.margin}px)")
+                f"window +/-{c.window} frames)") + (f" [{self.note}]" if self.note else "")
 
     def _small(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
         h, w = rgb.shape[:2]
@@ -57,9 +58,9 @@ class MotionDetector:
             rgb = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         return rgb, scale
 
-    def boxes_from_foreground(self, fg: np.ndarray, scale: float, width: int, height: int) -> np.ndarray:
-        """Boxes (full-resolution XYXY, margin added) around the blobs of a ``HxW bool`` mask
-        computed at ``scale`` times the frame size."""
+    def boxes_from_foreground(self, fg: np.ndarray, scale: float) -> np.ndarray:
+        """Boxes (full-resolution XYXY floats) around the blobs of a ``HxW bool`` mask computed
+        at ``scale`` times the frame size."""
         binary = cv2.medianBlur(fg.astype(np.uint8), 5)
         side = max(3, int(round(0.015 * max(binary.shape))) | 1)  # join limbs and head to the body
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
@@ -68,10 +69,9 @@ class MotionDetector:
         min_area = self.config.min_area * binary.shape[0] * binary.shape[1]
         keep = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= min_area]
         if not keep:
-            return np.zeros((0, 4), np.int32)
+            return np.zeros((0, 4))
         s = stats[keep]
-        boxes = np.stack([s[:, 0], s[:, 1], s[:, 0] + s[:, 2], s[:, 1] + s[:, 3]], axis=1) / scale
-        return expand_boxes(boxes, self.config.margin, width, height)
+        return np.stack([s[:, 0], s[:, 1], s[:, 0] + s[:, 2], s[:, 1] + s[:, 3]], axis=1) / scale
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         c = self.config
@@ -99,7 +99,7 @@ class MotionDetector:
                 samples.popleft()
             if plate is None or frame.index - plate_at >= c.stride:
                 plate, plate_at = clean_plate([s for _, s in samples] or [small]), frame.index
-            h, w = frame.rgb.shape[:2]
-            frame.boxes = self.boxes_from_foreground(foreground(small, plate, c.threshold), scale, w, h)
+            boxes = self.boxes_from_foreground(foreground(small, plate, c.threshold), scale)
+            self.tracking.apply(frame, Detections(boxes, np.ones(len(boxes))))
             yield frame
             pull()

@@ -1,0 +1,116 @@
+"""Pick each stage's backend from the config, the installed packages and the weights present.
+
+``auto`` prefers the neural default (YOLO, SAM) and falls back to the best offline backend
+(NanoDet, GrabCut, the motion detector), saying so in the stage's line together with how to get
+the real weights; ``strict`` turns every such fallback into an error. A backend named
+explicitly that cannot run is always an error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from .config import Config
+from .detect.coco import class_ids
+from .errors import ConfigError
+from .weights import REGISTRY, WeightsError, locate, missing_message, spec
+
+_YOLO = "pip install 'vidinpaint[yolo]'"
+_SAM = "pip install 'vidinpaint[sam]'"
+_TORCH = "pip install torch torchvision"
+
+
+def weights_path(name_or_path: str, root: str | None) -> Path:
+    """A registry name -> its verified cached file; anything else is taken as a file path."""
+    if name_or_path in REGISTRY:
+        return locate(name_or_path, root or None)
+    path = Path(name_or_path).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist (known registry names: {', '.join(REGISTRY)})")
+    return path
+
+
+def _short_reason(name_or_path: str, package: str, install: str, root: str | None) -> str:
+    if importlib.util.find_spec(package) is None:
+        return f"{package} not installed ({install})"
+    if name_or_path in REGISTRY:
+        try:
+            locate(name_or_path, root or None)
+        except WeightsError as err:
+            if "not in" in str(err):
+                return f"no {name_or_path} weights (vidinpaint weights fetch {name_or_path})"
+            return str(err)
+    return ""
+
+
+def _need(package: str, install: str, weights: str, root: str | None) -> Path:
+    """Weights for a backend that needs ``package``; raises ConfigError/WeightsError saying what to do."""
+    if importlib.util.find_spec(package) is None:
+        raise ConfigError(f"{package} is not installed: {install}")
+    if weights in REGISTRY:
+        try:
+            return locate(weights, root or None)
+        except WeightsError as err:
+            if "not in" in str(err):
+                raise WeightsError(missing_message(spec(weights), root or None)) from None
+            raise
+    return weights_path(weights, root)
+
+
+def build_detector(config: Config, device: str):
+    """The detection stage for ``config`` (see module docstring for the fallback order)."""
+    c, root = config.detect, config.weights_dir
+    try:
+        classes = class_ids(c.classes)
+    except ValueError as err:
+        raise ConfigError(f"detect.classes: {err}") from None
+    notes = []
+    if c.backend in ("auto", "yolo"):
+        reason = _short_reason(c.yolo_weights, "ultralytics", _YOLO, root)
+        if not reason or c.backend == "yolo" or config.strict:
+            from .detect.stage import DetectStage
+            from .detect.yolo import YoloDetector
+
+            weights = _need("ultralytics", _YOLO, c.yolo_weights, root)
+            track = c.tracker == "bytetrack"
+            detector = YoloDetector(weights, classes, c.score, c.iou, c.imgsz, device, track=track)
+            return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap)
+        notes.append(f"fallback from YOLO: {reason}")
+    if c.backend in ("auto", "nanodet"):
+        reason = _short_reason("nanodet", "torch", _TORCH, root)
+        if not reason or c.backend == "nanodet":
+            from .detect.nanodet import NanoDet
+            from .detect.stage import DetectStage
+
+            detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, c.score, c.iou, device)
+            return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes))
+        notes.append(f"fallback from NanoDet: {reason}")
+    from .detect.motion import MotionDetector
+
+    return MotionDetector(c, note="; ".join(notes))
+
+
+def build_segmenter(config: Config, device: str):
+    """The segmentation stage: SAM when possible, else the best offline refiner (GrabCut)."""
+    from .segment import BoxSegmenter, GrabCutSegmenter, SegmentStage
+
+    c, margin, root = config.segment, config.detect.margin, config.weights_dir
+    note = ""
+    if c.backend in ("auto", "sam"):
+        reason = _short_reason(c.sam_weights, "segment_anything", _SAM, root)
+        if not reason or c.backend == "sam" or config.strict:
+            from .segment.sam import SamSegmenter
+
+            checkpoint = _need("segment_anything", _SAM, c.sam_weights, root)
+            model_type = spec(c.sam_weights).meta["model_type"] if c.sam_weights in REGISTRY else \
+                next((t for t in ("vit_b", "vit_l", "vit_h") if t in checkpoint.name), "vit_b")
+            return SegmentStage(SamSegmenter(checkpoint, model_type, device), c.every)
+        note = f"fallback from SAM: {reason}"
+    if c.backend == "selfie":
+        from .segment.selfie import SelfieSegmenter
+
+        return SegmentStage(SelfieSegmenter(_need("torch", _TORCH, "selfie", root), margin, device=device), c.every)
+    if c.backend == "box":
+        return SegmentStage(BoxSegmenter(margin), 1)
+    return SegmentStage(GrabCutSegmenter(margin), c.every, note=note)

@@ -1,0 +1,23 @@
+"""COCO class names, in the index order COCO-trained detectors (NanoDet, YOLO) use."""
+
+COCO_CLASSES: tuple[str, ...] = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
+    "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
+    "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
+    "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
+    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
+    "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant",
+    "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
+    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
+    "teddy bear", "hair drier", "toothbrush",
+)
+
+
+def class_ids(names: str | list[str] | tuple[str, ...]) -> list[int]:
+    """``"person,car"`` or ``["person", "car"]`` -> ``[0, 2]``; unknown names raise ValueError."""
+    items = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    unknown = [n for n in items if n not in COCO_CLASSES]
+    if unknown:
+        raise ValueError(f"unknown class {', '.join(map(repr, unknown))}; COCO classes are: {', '.join(COCO_CLASSES)}")
+    return [COCO_CLASSES.index(n) for n in items]

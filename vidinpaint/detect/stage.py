@@ -1,0 +1,75 @@
+"""The detection stage: a per-frame detector, batched, plus track ids and gap bridging."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+from ..frames import Frame
+from .track import GapBridge, IouTracker
+
+
+class Detections(NamedTuple):
+    """One frame's detections: ``Nx4`` XYXY boxes (frame pixels), ``N`` scores, ``N`` ids or None."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    ids: np.ndarray | None = None
+
+
+class Detector(Protocol):
+    """A neural detector: boxes for a batch of ``HxWx3 uint8`` RGB frames."""
+
+    backend: str
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[Detections]: ...
+
+
+def pixel_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Float boxes -> ``int32`` pixel boxes rounded outwards and clamped to the frame."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    out = np.concatenate([np.floor(boxes[:, :2]), np.ceil(boxes[:, 2:])], axis=1)
+    out[:, [0, 2]] = out[:, [0, 2]].clip(0, width)
+    out[:, [1, 3]] = out[:, [1, 3]].clip(0, height)
+    return out.astype(np.int32)
+
+
+class Tracking:
+    """Ids for detectors without them, then gap bridging; writes ``frame.boxes``/``frame.ids``."""
+
+    def __init__(self, max_gap: int) -> None:
+        self.tracker = IouTracker(max_age=max_gap)
+        self.bridge = GapBridge(max_gap)
+
+    def apply(self, frame: Frame, found: Detections) -> None:
+        ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
+        boxes, ids = self.bridge.update(found.boxes, ids)
+        h, w = frame.rgb.shape[:2]
+        frame.boxes = pixel_boxes(boxes, w, h)
+        frame.ids = ids
+        keep = (frame.boxes[:, 2] > frame.boxes[:, 0]) & (frame.boxes[:, 3] > frame.boxes[:, 1])
+        frame.boxes, frame.ids = frame.boxes[keep], frame.ids[keep]
+
+
+class DetectStage:
+    """Stage: runs ``detector`` on batches of ``batch`` frames and sets boxes and ids."""
+
+    name = "detect"
+
+    def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "") -> None:
+        self.detector, self.batch, self.note = detector, batch, note
+        self.tracking = Tracking(max_gap)
+
+    @property
+    def backend(self) -> str:
+        return self.detector.backend + (f" [{self.note}]" if self.note else "")
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        source = iter(frames)
+        while chunk := list(itertools.islice(source, self.batch)):
+            for frame, found in zip(chunk, self.detector.detect_batch([f.rgb for f in chunk])):
+                self.tracking.apply(frame, found)
+                yield frame

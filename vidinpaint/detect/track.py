@@ -1,0 +1,98 @@
+"""Track identities across frames, and bridge short gaps so nobody reappears for a frame.
+
+``IouTracker`` gives ids to detectors that have none (NanoDet, motion): greedy matching by box
+IoU, best pairs first. ``GapBridge`` works for any ids (also ultralytics' ByteTrack): when a
+track is missed for up to ``max_gap`` frames, its last box, moved by its last velocity, is
+emitted instead, because one missed detection would otherwise uncover a person for a frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of ``Nx4`` and ``Mx4`` XYXY boxes -> ``NxM``."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+class IouTracker:
+    """Assign persistent ids to per-frame boxes by greedy IoU matching with the previous frame."""
+
+    def __init__(self, min_iou: float = 0.3, max_age: int = 5) -> None:
+        self.min_iou, self.max_age = min_iou, max_age
+        self.tracks: dict[int, tuple[np.ndarray, int]] = {}  # id -> (box, frames since seen)
+        self.next_id = 1
+
+    def update(self, boxes: np.ndarray) -> np.ndarray:
+        """Ids (``N int64``) for this frame's ``Nx4`` boxes."""
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        ids = np.zeros(len(boxes), np.int64)
+        known = list(self.tracks)
+        if known and len(boxes):
+            iou = box_iou(np.stack([self.tracks[k][0] for k in known]), boxes)
+            for flat in np.argsort(-iou, axis=None):
+                t, d = np.unravel_index(flat, iou.shape)
+                if iou[t, d] < self.min_iou:
+                    break
+                if ids[d] or known[t] in ids:
+                    continue
+                ids[d] = known[t]
+        for d in np.nonzero(ids == 0)[0]:
+            ids[d] = self.next_id
+            self.next_id += 1
+        seen = set(ids.tolist())
+        self.tracks = {k: (b, age + 1) for k, (b, age) in self.tracks.items()
+                       if k not in seen and age + 1 <= self.max_age}
+        self.tracks.update({int(i): (b, 0) for i, b in zip(ids, boxes)})
+        return ids
+
+
+@dataclass
+class _Seen:
+    box: np.ndarray
+    velocity: np.ndarray
+    missed: int = 0
+
+
+class GapBridge:
+    """Re-emit tracks missed for at most ``max_gap`` frames at their predicted position."""
+
+    def __init__(self, max_gap: int = 5) -> None:
+        self.max_gap = max_gap
+        self.seen: dict[int, _Seen] = {}
+
+    def update(self, boxes: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """This frame's boxes and ids plus predicted boxes of briefly missing tracks."""
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        ids = np.asarray(ids, np.int64).reshape(-1)
+        for box, i in zip(boxes, ids.tolist()):
+            prev = self.seen.get(i)
+            velocity = (box - prev.box) / (prev.missed + 1) if prev else np.zeros(4)
+            self.seen[i] = _Seen(box, velocity)
+        extra_boxes, extra_ids = [], []
+        for i, s in list(self.seen.items()):
+            if i in ids:
+                continue
+            s.missed += 1
+            if s.missed > self.max_gap:
+                del self.seen[i]
+                continue
+            extra_boxes.append(s.box + s.velocity * s.missed)
+            extra_ids.append(i)
+        if extra_boxes:
+            boxes = np.concatenate([boxes, np.stack(extra_boxes)])
+            ids = np.concatenate([ids, np.array(extra_ids, np.int64)])
+        return boxes, ids

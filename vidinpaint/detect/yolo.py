@@ -1,0 +1,62 @@
+"""ultralytics YOLO detection with ByteTrack ids.
+
+The model is loaded only from a verified local file (the weights registry), never by a name
+that ultralytics would download; its settings sync (telemetry) is switched off before loading.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .stage import Detections
+
+
+def results_to_detections(result, classes: list[int]) -> Detections:
+    """ultralytics ``Results`` -> :class:`Detections`, keeping only ``classes``."""
+    boxes = result.boxes
+    if boxes is None or len(boxes) == 0:
+        return Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
+    cls = boxes.cls.cpu().numpy().astype(int)
+    keep = np.isin(cls, classes)
+    ids = boxes.id.cpu().numpy().astype(np.int64)[keep] if boxes.id is not None else None
+    return Detections(boxes.xyxy.cpu().numpy()[keep], boxes.conf.cpu().numpy()[keep], ids)
+
+
+def _quiet_ultralytics() -> None:
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    from ultralytics import settings
+
+    if settings.get("sync", False):
+        settings.update({"sync": False})
+
+
+class YoloDetector:
+    """Batched YOLO inference; with ``track`` each frame goes through ultralytics' ByteTrack."""
+
+    def __init__(self, weights: Path | str, classes: list[int], score: float = 0.25, iou: float = 0.5,
+                 imgsz: int = 640, device: str = "cpu", track: bool = True) -> None:
+        _quiet_ultralytics()
+        from ultralytics import YOLO
+
+        self.model = YOLO(str(weights), task="detect")
+        self.classes, self.score, self.iou, self.imgsz, self.device, self.track = \
+            classes, score, iou, imgsz, device, track
+        self.backend = (f"ultralytics YOLO {Path(str(weights)).name} ({device}, imgsz {imgsz}, score >= {score}"
+                        f"{', ByteTrack ids' if track else ''})")
+
+    def _kwargs(self) -> dict:
+        return {"classes": self.classes, "conf": self.score, "iou": self.iou, "imgsz": self.imgsz,
+                "device": self.device, "verbose": False, "half": self.device.startswith("cuda")}
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[Detections]:
+        bgr = [np.ascontiguousarray(img[..., ::-1]) for img in images]  # ultralytics reads BGR arrays
+        if self.track:
+            results = [self.model.track(img, persist=True, tracker="bytetrack.yaml", **self._kwargs())[0]
+                       for img in bgr]
+        else:
+            results = self.model.predict(bgr, **self._kwargs())
+        return [results_to_detections(r, self.classes) for r in results]

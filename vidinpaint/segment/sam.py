@@ -1,0 +1,37 @@
+"""Segment Anything (Kirillov et al. 2023) with box prompts, via the ``segment-anything`` package.
+
+The image embedding is computed once per frame (``set_image``) and all of the frame's boxes are
+prompted in one batched ``predict_torch`` call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class SamSegmenter:
+    """Tight masks from SAM for every box of a frame."""
+
+    def __init__(self, checkpoint: Path | None, model_type: str = "vit_b", device: str = "cpu",
+                 model: torch.nn.Module | None = None) -> None:
+        from segment_anything import SamPredictor, sam_model_registry
+
+        if model is None:
+            model = sam_model_registry[model_type](checkpoint=str(checkpoint) if checkpoint else None)
+        self.predictor = SamPredictor(model.to(device).eval())
+        self.device = device
+        self.backend = f"SAM {model_type} box prompts ({device}, one embedding per frame, boxes batched)"
+
+    @torch.inference_mode()
+    def segment(self, rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
+        if len(boxes) == 0:
+            return []
+        self.predictor.set_image(np.ascontiguousarray(rgb), image_format="RGB")
+        prompts = torch.as_tensor(np.asarray(boxes, np.float32), device=self.device)
+        prompts = self.predictor.transform.apply_boxes_torch(prompts, rgb.shape[:2])
+        masks, _, _ = self.predictor.predict_torch(point_coords=None, point_labels=None, boxes=prompts,
+                                                   multimask_output=False)
+        return [m[0].cpu().numpy().astype(bool) for m in masks]

