@@ -28,12 +28,20 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
+@dataclass
+class _Seen:
+    box: np.ndarray
+    velocity: np.ndarray
+    missed: int = 0
+
+
 class IouTracker:
-    """Assign persistent ids to per-frame boxes by greedy IoU matching with the previous frame."""
+    """Assign persistent ids by greedy IoU matching against where each track should be now
+    (last box moved by its last velocity), so a short miss does not cost the id."""
 
     def __init__(self, min_iou: float = 0.3, max_age: int = 5) -> None:
         self.min_iou, self.max_age = min_iou, max_age
-        self.tracks: dict[int, tuple[np.ndarray, int]] = {}  # id -> (box, frames since seen)
+        self.tracks: dict[int, _Seen] = {}
         self.next_id = 1
 
     def update(self, boxes: np.ndarray) -> np.ndarray:
@@ -42,7 +50,8 @@ class IouTracker:
         ids = np.zeros(len(boxes), np.int64)
         known = list(self.tracks)
         if known and len(boxes):
-            iou = box_iou(np.stack([self.tracks[k][0] for k in known]), boxes)
+            predicted = np.stack([t.box + t.velocity * (t.missed + 1) for t in self.tracks.values()])
+            iou = box_iou(predicted, boxes)
             for flat in np.argsort(-iou, axis=None):
                 t, d = np.unravel_index(flat, iou.shape)
                 if iou[t, d] < self.min_iou:
@@ -53,18 +62,15 @@ class IouTracker:
         for d in np.nonzero(ids == 0)[0]:
             ids[d] = self.next_id
             self.next_id += 1
-        seen = set(ids.tolist())
-        self.tracks = {k: (b, age + 1) for k, (b, age) in self.tracks.items()
-                       if k not in seen and age + 1 <= self.max_age}
-        self.tracks.update({int(i): (b, 0) for i, b in zip(ids, boxes)})
+        for i, box in zip(ids.tolist(), boxes):
+            prev = self.tracks.get(i)
+            velocity = (box - prev.box) / (prev.missed + 1) if prev else np.zeros(4)
+            self.tracks[i] = _Seen(box, velocity)
+        for i in [k for k in self.tracks if k not in ids]:
+            self.tracks[i].missed += 1
+            if self.tracks[i].missed > self.max_age:
+                del self.tracks[i]
         return ids
-
-
-@dataclass
-class _Seen:
-    box: np.ndarray
-    velocity: np.ndarray
-    missed: int = 0
 
 
 class GapBridge:

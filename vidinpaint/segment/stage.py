@@ -29,7 +29,9 @@ def move_mask(mask: np.ndarray, old_box: np.ndarray, new_box: np.ndarray) -> np.
     nx1, ny1, nx2, ny2 = (float(v) for v in new_box)
     sx = (nx2 - nx1) / max(ox2 - ox1, 1.0)
     sy = (ny2 - ny1) / max(oy2 - oy1, 1.0)
-    matrix = np.array([[sx, 0, nx1 - sx * ox1], [0, sy, ny1 - sy * oy1]], np.float32)
+    # Boxes are pixel edges, warpAffine works on pixel centres: shift by half a pixel each way.
+    tx, ty = nx1 - sx * ox1 + 0.5 * (sx - 1), ny1 - sy * oy1 + 0.5 * (sy - 1)
+    matrix = np.array([[sx, 0, tx], [0, sy, ty]], np.float32)
     h, w = mask.shape
     return cv2.warpAffine(mask.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST) > 0
 

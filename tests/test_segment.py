@@ -1,0 +1,102 @@
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from vidinpaint.detect.boxes import boxes_to_mask
+from vidinpaint.frames import Frame
+from vidinpaint.segment import BoxSegmenter, GrabCutSegmenter, SegmentStage, move_mask
+from vidinpaint.synthetic import background, person_mask
+
+
+def iou(a, b):
+    return (a & b).sum() / max((a | b).sum(), 1)
+
+
+def scene():
+    rgb = background(200, 160, seed=3)
+    truth = person_mask(200, 160, 100, 150, 110)
+    rgb[truth] = (200, 30, 40)
+    ys, xs = np.nonzero(truth)
+    box = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]])
+    return rgb, truth, box
+
+
+def test_grabcut_is_tighter_than_the_box():
+    rgb, truth, box = scene()
+    mask = GrabCutSegmenter(margin=6).segment(rgb, box)[0]
+    boxed = BoxSegmenter(margin=6).segment(rgb, box)[0]
+    assert iou(mask, truth) > 0.8 > iou(boxed, truth)
+    assert (mask & truth).sum() / truth.sum() > 0.95
+
+
+def test_box_segmenter_clamps_at_borders():
+    masks = BoxSegmenter(margin=10).segment(np.zeros((50, 60, 3), np.uint8), np.array([[0, 0, 5, 5], [55, 45, 60, 50]]))
+    assert masks[0][:15, :15].all() and masks[0].sum() == 15 * 15
+    assert masks[1][35:, 45:].all() and masks[1].sum() == 15 * 15
+
+
+def test_move_mask_follows_the_box():
+    mask = boxes_to_mask(np.array([[10, 10, 20, 30]]), 100, 80)
+    moved = move_mask(mask, np.array([10, 10, 20, 30]), np.array([40, 20, 60, 60]))
+    assert moved[20:60, 40:60].all() and moved.sum() == 20 * 40
+
+
+class CountingSegmenter:
+    backend = "counting"
+
+    def __init__(self):
+        self.calls = []
+
+    def segment(self, rgb, boxes):
+        self.calls.append(len(boxes))
+        return [boxes_to_mask(b[None], rgb.shape[1], rgb.shape[0]) for b in boxes]
+
+
+def test_keyframes_and_new_tracks_trigger_segmentation():
+    seg = CountingSegmenter()
+    frames = []
+    for i in range(7):
+        f = Frame(i, i, Fraction(1, 25), np.zeros((40, 60, 3), np.uint8))
+        f.boxes = np.array([[i, 5, i + 10, 25]] + ([[40, 5, 50, 25]] if i >= 4 else []), np.int32)
+        f.ids = np.array([1] + ([2] if i >= 4 else []))
+        frames.append(f)
+    out = list(SegmentStage(seg, every=3)(frames))
+    assert seg.calls == [1, 1, 2, 2]  # frames 0, 3 (keyframes), 4 (new id 2), 6 (keyframe)
+    assert all(len(f.object_masks) == len(f.boxes) for f in out)
+    assert out[2].object_masks[0][5:25, 2:12].all()  # moved with the box
+
+
+def tiny_sam():
+    """A SAM with the real architecture but tiny widths and random weights (fast on a CPU)."""
+    from functools import partial
+
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+
+    torch.manual_seed(0)
+    size, patch, dim = 256, 16, 64
+    encoder = ImageEncoderViT(depth=2, embed_dim=dim, img_size=size, mlp_ratio=2, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+                              num_heads=2, patch_size=patch, qkv_bias=True, use_rel_pos=True, global_attn_indexes=[1],
+                              window_size=4, out_chans=32)
+    prompt = PromptEncoder(embed_dim=32, image_embedding_size=(size // patch, size // patch),
+                           input_image_size=(size, size), mask_in_chans=8)
+    decoder = MaskDecoder(num_multimask_outputs=3, transformer_dim=32, iou_head_depth=2, iou_head_hidden_dim=32,
+                          transformer=TwoWayTransformer(depth=1, embedding_dim=32, mlp_dim=64, num_heads=2))
+    return Sam(image_encoder=encoder, prompt_encoder=prompt, mask_decoder=decoder)
+
+
+def test_sam_segmenter_batches_all_boxes_of_a_frame():
+    pytest.importorskip("segment_anything")
+    from vidinpaint.segment.sam import SamSegmenter
+
+    model = tiny_sam()
+    seg = SamSegmenter(None, "vit_b", "cpu", model=model)
+    calls = []
+    model.image_encoder.register_forward_hook(lambda *a: calls.append("embed"))
+    rgb = background(320, 240)
+    boxes = np.array([[10 + 12 * i, 20, 40 + 12 * i, 120] for i in range(20)], np.float32)
+    masks = seg.segment(rgb, boxes)
+    assert len(masks) == 20 and all(m.shape == (240, 320) and m.dtype == bool for m in masks)
+    assert calls == ["embed"]  # one image embedding for all twenty boxes
+    assert seg.segment(rgb, np.zeros((0, 4))) == []

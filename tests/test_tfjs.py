@@ -1,0 +1,114 @@
+"""The TF.js graph executor against hand-built graphs, and NanoDet against TensorFlow.js itself."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vidinpaint.tfjs import GraphModel
+
+FIXTURE = Path(__file__).parent / "fixtures" / "nanodet_vtest0.npz"
+
+
+def attr_s(text):
+    return {"s": base64.b64encode(text.encode()).decode()}
+
+
+def write_graph(folder: Path, nodes: list[dict], weights: dict[str, np.ndarray], outputs: list[str]) -> Path:
+    """A graph-model folder with float16-quantised float weights and int32 constants."""
+    manifest, blobs = [], []
+    for name, value in weights.items():
+        if value.dtype == np.float32:
+            manifest.append({"name": name, "shape": list(value.shape), "dtype": "float32",
+                             "quantization": {"dtype": "float16", "original_dtype": "float32"}})
+            blobs.append(value.astype(np.float16).tobytes())
+        else:
+            manifest.append({"name": name, "shape": list(value.shape), "dtype": "int32"})
+            blobs.append(value.astype(np.int32).tobytes())
+    (folder / "w.bin").write_bytes(b"".join(blobs))
+    spec = {"format": "graph-model", "modelTopology": {"node": nodes},
+            "signature": {"outputs": {f"{o}:0": {"name": f"{o}:0"} for o in outputs}},
+            "weightsManifest": [{"paths": ["w.bin"], "weights": manifest}]}
+    (folder / "model.json").write_text(json.dumps(spec))
+    return folder / "model.json"
+
+
+def const(name):
+    return {"name": name, "op": "Const"}
+
+
+def test_conv_same_padding_leaky_relu_and_split_match_torch(tmp_path):
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(3, 3, 4, 6)).astype(np.float32)
+    bias = rng.normal(size=(6,)).astype(np.float32)
+    nodes = [
+        {"name": "x", "op": "Placeholder"}, const("w"), const("b"), const("sizes"), const("axis"),
+        {"name": "conv", "op": "Conv2D", "input": ["x", "w"],
+         "attr": {"padding": attr_s("SAME"), "strides": {"list": {"i": ["1", "2", "2", "1"]}},
+                  "data_format": attr_s("NHWC")}},
+        {"name": "add", "op": "Add", "input": ["conv", "b"]},
+        {"name": "act", "op": "LeakyRelu", "input": ["add"], "attr": {"alpha": {"f": 0.1}}},
+        {"name": "parts", "op": "SplitV", "input": ["act", "sizes", "axis"]},
+        {"name": "second", "op": "Sigmoid", "input": ["parts:1"]},
+    ]
+    model = GraphModel(write_graph(tmp_path, nodes, {"w": w, "b": bias, "sizes": np.array([2, 4]),
+                                                     "axis": np.array(3)}, ["second"]))
+    x = torch.from_numpy(rng.normal(size=(1, 9, 9, 4)).astype(np.float32))
+    out = model(x)["second"]
+    # torch reference: TF SAME with stride 2 on 9 px pads 1 before and 1 after
+    w16 = torch.from_numpy(w.astype(np.float16).astype(np.float32)).permute(3, 2, 0, 1)
+    b16 = torch.from_numpy(bias.astype(np.float16).astype(np.float32))
+    ref = F.leaky_relu(F.conv2d(F.pad(x.permute(0, 3, 1, 2), (1, 1, 1, 1)), w16, b16, stride=2), 0.1)
+    ref = torch.sigmoid(ref.permute(0, 2, 3, 1)[..., 2:])
+    assert out.shape == (1, 5, 5, 4)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_unknown_ops_are_named(tmp_path):
+    nodes = [{"name": "x", "op": "Placeholder"}, {"name": "y", "op": "FancyOp", "input": ["x"]}]
+    with pytest.raises(NotImplementedError, match="FancyOp"):
+        GraphModel(write_graph(tmp_path, nodes, {}, ["y"]))
+
+
+def nanodet_json():
+    from vidinpaint.weights import available, locate
+
+    if not available("nanodet"):
+        pytest.skip("NanoDet weights not fetched (make test fetches them)")
+    return locate("nanodet")
+
+
+@pytest.mark.weights
+def test_nanodet_reproduces_tensorflow_js():
+    from vidinpaint.detect.nanodet import preprocess, split_outputs
+
+    ref = np.load(FIXTURE)
+    model = GraphModel(nanodet_json()).eval()
+    with torch.inference_mode():
+        outputs = model(preprocess(ref["image_rgb"]))
+    best = 0.0
+    for stride, cls, box in split_outputs(outputs):
+        n = cls.shape[0]
+        name_cls = next(k for k in ref.files if ref[k].ndim == 2 and ref[k].shape == (n, 1))
+        name_box = next(k for k in ref.files if ref[k].ndim == 2 and ref[k].shape == (n, 44))
+        np.testing.assert_allclose(cls[:, :1].numpy(), ref[name_cls], atol=2e-4)
+        np.testing.assert_allclose(box.numpy(), ref[name_box], atol=2e-3, rtol=1e-3)
+        best = max(best, float(ref[name_cls].max()))
+    assert best > 0.5  # the fixture does contain confident people
+
+
+@pytest.mark.weights
+def test_nanodet_finds_the_pedestrians_in_vtest():
+    from vidinpaint.detect.nanodet import NanoDet
+
+    ref = np.load(FIXTURE)
+    boxes, scores, classes = NanoDet(nanodet_json(), [0]).detect(ref["image_rgb"])
+    assert len(boxes) >= 3 and (classes == 0).all() and (scores >= 0.4).all()
+    heights = boxes[:, 3] - boxes[:, 1]
+    assert ((heights > 20) & (heights < 150)).all()  # pedestrians, not the whole frame
