@@ -116,9 +116,12 @@ def test_avi_without_audio_roundtrips(tmp_path):
     assert len(decode_all(dst)[0]) == 6
 
 
-def test_codec_fallback(monkeypatch):
-    assert choose_codec("libx264") == "libx264"
-    assert choose_codec("no_such_encoder") in ("libx264", "libopenh264", "mpeg4")
+def test_codec_fallback_says_why(monkeypatch):
+    assert choose_codec("libx264") == ("libx264", "")
+    name, why = choose_codec("no_such_encoder")
+    assert name == "libx264" and why == "no_such_encoder not in this FFmpeg build"
+    name, why = choose_codec("libx264", EncodeConfig(preset="no-such-preset"))  # compiled in, will not open
+    assert name != "libx264" and "libx264 does not open" in why
     monkeypatch.setattr(av, "codecs_available", set())
     with pytest.raises(OutputError, match="no usable video encoder"):
         choose_codec("libx264")

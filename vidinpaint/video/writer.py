@@ -24,13 +24,34 @@ from .reader import VideoInfo, _open, stored
 FALLBACK_CODECS = ("libx264", "libopenh264", "mpeg4")
 
 
-def choose_codec(requested: str) -> str:
-    """The encoder to use: ``requested`` if this FFmpeg build has it, else the first fallback."""
-    available = av.codecs_available
-    for name in (requested, *FALLBACK_CODECS):
-        if name in available:
-            return name
-    raise OutputError(f"no usable video encoder: {requested} and {', '.join(FALLBACK_CODECS)} are all missing")
+def encoder_opens(name: str, config: EncodeConfig, width: int = 64, height: int = 64) -> str | None:
+    """None if encoder ``name`` opens here, else FFmpeg's reason. Hardware encoders can be
+    compiled in and still fail (no NVENC in the driver or container, too many sessions)."""
+    try:
+        ctx = av.CodecContext.create(name, "w")
+        ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
+        ctx.time_base = Fraction(1, 25)
+        ctx.options = encoder_options(name, config)
+        ctx.open()
+        return None
+    except (av.FFmpegError, ValueError) as err:
+        return str(err).split(";")[0]
+
+
+def choose_codec(requested: str, config: EncodeConfig | None = None) -> tuple[str, str]:
+    """The encoder to use and why: ``requested`` if this FFmpeg build has it and it opens,
+    else the first fallback that does."""
+    config = config or EncodeConfig()
+    reasons = []
+    for name in dict.fromkeys((requested, *FALLBACK_CODECS)):
+        if name not in av.codecs_available:
+            reasons.append(f"{name} not in this FFmpeg build")
+            continue
+        failure = encoder_opens(name, config)
+        if failure is None:
+            return name, "; ".join(reasons)
+        reasons.append(f"{name} does not open: {failure}")
+    raise OutputError(f"no usable video encoder: {'; '.join(reasons)}")
 
 
 def encoder_options(codec: str, config: EncodeConfig) -> dict[str, str]:
@@ -63,7 +84,7 @@ class VideoWriter:
         except (av.FFmpegError, OSError, ValueError) as err:
             raise OutputError(f"cannot create {path}: {err}") from None
         try:
-            self.codec = choose_codec(config.codec)
+            self.codec, self.fallback_reason = choose_codec(config.codec, config)
             self._video = self._add_video()
             self.audio_mode, self._audio = self._add_audio()
         except BaseException:
@@ -78,7 +99,7 @@ class VideoWriter:
         """One line saying what the encoder really does."""
         opts = encoder_options(self.codec, self.config)
         detail = ", ".join(f"{k} {v}" for k, v in opts.items())
-        fallback = "" if self.codec == self.config.codec else f" (fallback: {self.config.codec} missing)"
+        fallback = "" if self.codec == self.config.codec else f" (fallback: {self.fallback_reason})"
         return f"{self.codec}{fallback} {self._video.pix_fmt}" + (f" [{detail}]" if detail else "") + \
             f", audio: {self.audio_mode}"
 

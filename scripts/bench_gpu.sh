@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# What a lent GPU session runs (one prepared script): model speeds at 1080p, and the whole
+# pipeline on a generated 1080p clip with NanoDet on CUDA and NVENC encoding.
+# Needs: VIDINPAINT_HOME with the npm models cached; av/ultralytics/segment-anything importable.
+set -u
+OUT=${OUT:-/tmp}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch, av; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), '| PyAV', av.__version__, '| nvenc' , 'h264_nvenc' in av.codecs_available)"
+python3 scripts/bench_models.py --device cuda --frames 30 2>&1 | tee "$OUT/bench_models_gpu.txt"
+python3 - <<'PY' 2>&1 | tee "$OUT/bench_pipeline_gpu.txt"
+import time, vidinpaint
+from vidinpaint.synthetic import walkers, write_clip
+write_clip("/tmp/g1080.mp4", (f for f, _, _ in walkers(1920, 1080, 120, people=4, seed=5)), fps=25)
+for codec in ("h264_nvenc", "libx264"):
+    for seg in ("box", "grabcut"):
+        settings = {"encode": {"codec": codec}, "detect": {"backend": "nanodet"}, "segment": {"backend": seg}}
+        try:
+            r = vidinpaint.clean("/tmp/g1080.mp4", "/tmp/g1080.clean.mp4", overwrite=True, settings=settings)
+            enc = dict(r.backends)["encode"]
+            print(f"pipeline 1920x1080 {r.frames} frames, segment={seg}, encode={enc}: {r.fps:.1f} fps", flush=True)
+        except Exception as err:
+            print(f"pipeline codec={codec} segment={seg}: failed: {type(err).__name__}: {err}", flush=True)
+PY
