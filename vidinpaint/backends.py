@@ -92,7 +92,8 @@ def build_detector(config: Config, device: str):
 
 
 def build_segmenter(config: Config, device: str):
-    """The segmentation stage: SAM when possible, else the best offline refiner (GrabCut)."""
+    """The segmentation stage: SAM when possible, else GrabCut, the offline refiner with the best
+    IoU on the mask benchmark (docs/BENCHMARKS.md)."""
     from .segment import BoxSegmenter, GrabCutSegmenter, SegmentStage
 
     c, margin, root = config.segment, config.detect.margin, config.weights_dir
@@ -110,7 +111,8 @@ def build_segmenter(config: Config, device: str):
     if c.backend == "selfie":
         from .segment.selfie import SelfieSegmenter
 
-        return SegmentStage(SelfieSegmenter(_need("torch", _TORCH, "selfie", root), margin, device=device), c.every)
+        weights = _need("torch", _TORCH, "selfie", root)
+        return SegmentStage(SelfieSegmenter(weights, margin, device=device), c.every)
     if c.backend == "box":
         return SegmentStage(BoxSegmenter(margin), 1)
     return SegmentStage(GrabCutSegmenter(margin), c.every, note=note)
