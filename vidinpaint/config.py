@@ -41,7 +41,7 @@ class DetectConfig:
                         doc="auto: YOLO if its weights are present, else NanoDet, else motion; "
                             "motion: difference from a temporal-median clean plate (static camera)")
     classes: str = _opt("person", doc="COCO class names to remove, comma separated (e.g. person,dog)")
-    score: float = _opt(0.25, lo=0, hi=1, doc="minimum detection confidence (low: a missed person costs more than a false box)")
+    score: float = _opt(0.3, lo=0, hi=1, doc="minimum detection confidence (low: a missed person costs more than a false box)")
     iou: float = _opt(0.5, lo=0, hi=1, doc="non-maximum suppression IoU")
     margin: int = _opt(8, lo=0, doc="pixels added around boxes where a box becomes a mask or a GrabCut region")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")
