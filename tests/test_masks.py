@@ -57,3 +57,26 @@ def test_missing_or_empty_mask_sources(tmp_path):
     (tmp_path / "bad.png").write_text("not a png")
     with pytest.raises(InputError, match="not a readable mask image"):
         UserMasks(tmp_path / "bad.png")
+
+
+def test_shadow_extension_adds_a_region_below_the_feet_only():
+    from vidinpaint.masks.build import extend_shadow
+
+    mask = np.zeros((100, 60), bool)
+    mask[20:80, 20:40] = True
+    out = extend_shadow(mask, np.array([20, 20, 40, 80]), 0.25)
+    assert np.array_equal(out[:80], mask[:80])  # above the feet: unchanged
+    below = out[80:]
+    assert below.any() and below[:15].any() and not below[16:].any()  # 0.25 x 60 px = 15 px deep
+    assert extend_shadow(mask, np.array([20, 20, 40, 80]), 0.0) is mask
+
+
+def test_mask_builder_uses_object_masks_and_shadow():
+    f = frames(1)[0]
+    f.boxes = np.array([[5, 2, 15, 12]], np.int32)
+    obj = np.zeros((20, 30), bool)
+    obj[4:12, 8:12] = True
+    f.object_masks = [obj]
+    out = next(MaskBuilder(MaskConfig(dilate=0, shadow=0.3), margin=8)([f]))
+    assert out.mask[4:12, 8:12].all() and not out.mask[4:10, 5:7].any()  # object mask, not the box + margin
+    assert out.mask[12:15].any()  # shadow below the feet
