@@ -323,3 +323,80 @@ def weights_path(name: str = typer.Argument(..., help="Registry name."),
         out.print(str(locate(name, weights_dir)), soft_wrap=True)
     except VidinpaintError as error:
         _fail(str(error))
+
+
+@app.command()
+def batch(
+    inputs: list[Path] = typer.Argument(..., help="Files, folders (recursive) or manifests (.csv/.jsonl)."),
+    outdir: Path = typer.Option(..., "--output", "-o", help="Output folder; outputs mirror the input tree."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file."),
+    set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j",
+                                          help="Local worker processes (default: one per GPU, else cores/4)."),
+    ray: bool = typer.Option(False, "--ray", help="Run each clip as a Ray task (pip install 'vidinpaint[ray]')."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: local)."),
+    log: Optional[Path] = typer.Option(None, "--log", help="Job log (default: OUTDIR/vidinpaint-jobs.jsonl)."),
+    device: Optional[Device] = typer.Option(None, "--device", help="Where neural stages run (default: auto)."),
+    strict: bool = typer.Option(False, "--strict", help="Missing weights are an error, not a fallback."),
+    weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
+) -> None:
+    """Clean many clips: resumable (rerun skips finished clips), one bad clip does not stop the rest."""
+    from .batch import LOG_NAME, discover
+    from .runner import Events, default_workers, run_batch
+
+    with _user_errors():
+        cfg = load_config(config, [*set_, *_overrides(device=device, strict=strict or None, weights_dir=weights_dir)])
+        jobs = discover(inputs, outdir)
+        if not jobs:
+            _fail("no videos or images found in the inputs")
+    log_path = log or outdir / LOG_NAME
+    n = workers or default_workers()
+    err.print(f"  [bold]batch[/]    {len(jobs)} clips -> {outdir}, "
+              f"{'Ray' + (f' at {ray_address}' if ray_address else ' (local)') if ray else f'{n} worker(s)'}, log {log_path}")
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        FpsColumn(), TimeElapsedColumn(), console=err)
+    clips = progress.add_task("clips", total=len(jobs))
+    frames = progress.add_task("frames", total=None)
+
+    def on_clip(entry: dict) -> None:
+        progress.advance(clips)
+        name = Path(entry.get("input", "?")).name
+        if entry.get("status") == "done":
+            progress.console.print(f"  [green]done[/]   {escape(name)}: {entry['frames']} frames, {entry['fps']} fps")
+        else:
+            progress.console.print(f"  [red]failed[/] {escape(name)}: {escape(entry.get('error', '?'))}")
+
+    events = Events(frames=lambda k: progress.advance(frames, k), clip=on_clip,
+                    skipped=lambda k: progress.advance(clips, k),
+                    notice=lambda text: progress.console.print(f"[yellow]{escape(text)}[/]"))
+    interrupted = False
+    with progress, _user_errors():
+        try:
+            summary = run_batch(jobs, cfg, log_path, workers=n, use_ray=ray, ray_address=ray_address, events=events)
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
+        _fail("interrupted; finished clips are logged, rerun the same command to resume", 130)
+    progress.update(clips, completed=len(jobs))
+    for line in summary.lines():
+        err.print(line)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-jobs.jsonl).")) -> None:
+    """Summarise a batch job log: clips, frames, throughput, failures with reasons."""
+    from .batch import read_log, summarize_log
+
+    if not log.is_file():
+        _fail(f"{log}: no such job log")
+    summary = summarize_log(log)
+    for line in summary.lines():
+        out.print(line, soft_wrap=True)
+    per_clip = [e for e in read_log(log) if e.get("status") == "done"]
+    if per_clip:
+        table = Table("clip", "frames", "seconds", "fps", title="finished clips")
+        for e in per_clip:
+            table.add_row(Path(e["input"]).name, str(e["frames"]), f"{e['seconds']:.1f}", f"{e['fps']:.1f}")
+        out.print(table)

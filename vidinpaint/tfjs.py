@@ -11,6 +11,7 @@ unknown op is an error that names it.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -249,6 +250,12 @@ class GraphModel(torch.nn.Module):
                 stack.pop()
 
         return {name: get(name) for name in self.outputs}
+
+
+@functools.lru_cache(maxsize=4)
+def load_graph(model_json: Path, device: str = "cpu") -> GraphModel:
+    """A cached :class:`GraphModel` on ``device``: batch workers load each model once."""
+    return GraphModel(model_json).to(device).eval()
 
 
 def _buffer_name(name: str) -> str:

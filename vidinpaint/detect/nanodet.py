@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torchvision
 
-from ..tfjs import GraphModel
+from ..tfjs import load_graph
 from .stage import Detections
 
 SIZE = 416
@@ -78,7 +78,7 @@ class NanoDet:
 
     def __init__(self, model_json: Path, classes: list[int], score: float = 0.4, iou: float = 0.5,
                  device: str = "cpu") -> None:
-        self.net = GraphModel(model_json).to(device).eval()
+        self.net = load_graph(Path(model_json), device)
         self.classes, self.score, self.iou, self.device = classes, score, iou, device
         self.backend = f"NanoDet (TF.js graph run on torch, {device}; score >= {score}, NMS {iou})"
 

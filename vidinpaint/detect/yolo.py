@@ -6,6 +6,7 @@ that ultralytics would download; its settings sync (telemetry) is switched off b
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -34,15 +35,22 @@ def _quiet_ultralytics() -> None:
         settings.update({"sync": False})
 
 
+@functools.lru_cache(maxsize=2)
+def load_yolo(weights: str):
+    """A cached ultralytics model: batch workers load the weights once and keep them resident."""
+    _quiet_ultralytics()
+    from ultralytics import YOLO
+
+    return YOLO(weights, task="detect")
+
+
 class YoloDetector:
     """Batched YOLO inference; with ``track`` each frame goes through ultralytics' ByteTrack."""
 
     def __init__(self, weights: Path | str, classes: list[int], score: float = 0.25, iou: float = 0.5,
                  imgsz: int = 640, device: str = "cpu", track: bool = True) -> None:
-        _quiet_ultralytics()
-        from ultralytics import YOLO
-
-        self.model = YOLO(str(weights), task="detect")
+        self.model = load_yolo(str(weights))
+        self.model.predictor = None  # a fresh predictor: ByteTrack state starts anew for each clip
         self.classes, self.score, self.iou, self.imgsz, self.device, self.track = \
             classes, score, iou, imgsz, device, track
         self.backend = (f"ultralytics YOLO {Path(str(weights)).name} ({device}, imgsz {imgsz}, score >= {score}"

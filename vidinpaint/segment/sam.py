@@ -6,10 +6,19 @@ prompted in one batched ``predict_torch`` call.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import torch
+
+
+@functools.lru_cache(maxsize=2)
+def load_sam(checkpoint: Path, model_type: str, device: str) -> torch.nn.Module:
+    """A cached SAM model: batch workers load a checkpoint once and keep it resident."""
+    from segment_anything import sam_model_registry
+
+    return sam_model_registry[model_type](checkpoint=str(checkpoint)).to(device).eval()
 
 
 class SamSegmenter:
@@ -17,10 +26,12 @@ class SamSegmenter:
 
     def __init__(self, checkpoint: Path | None, model_type: str = "vit_b", device: str = "cpu",
                  model: torch.nn.Module | None = None) -> None:
-        from segment_anything import SamPredictor, sam_model_registry
+        from segment_anything import SamPredictor
 
         if model is None:
-            model = sam_model_registry[model_type](checkpoint=str(checkpoint) if checkpoint else None)
+            if checkpoint is None:
+                raise ValueError("SamSegmenter needs a checkpoint or a model")
+            model = load_sam(Path(checkpoint), model_type, device)
         self.predictor = SamPredictor(model.to(device).eval())
         self.device = device
         self.backend = f"SAM {model_type} box prompts ({device}, one embedding per frame, boxes batched)"

@@ -15,14 +15,14 @@ import numpy as np
 import torch
 
 from ..detect.boxes import expand_boxes
-from ..tfjs import GraphModel
+from ..tfjs import load_graph
 
 SIZE = 256
 
 
 class SelfieSegmenter:
     def __init__(self, model_json: Path, margin: int = 8, threshold: float = 0.5, device: str = "cpu") -> None:
-        self.net = GraphModel(model_json).to(device).eval()
+        self.net = load_graph(Path(model_json), device)
         self.margin, self.threshold, self.device = margin, threshold, device
         self.backend = f"MediaPipe selfie segmentation on box crops (TF.js graph on torch, {device})"
 

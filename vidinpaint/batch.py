@@ -1,0 +1,213 @@
+"""Batch jobs: many clips, resumable, on N local worker processes or as Ray tasks.
+
+Every output is written atomically by the pipeline; a JSONL job log gets one line per finished
+clip (appended and fsynced only after the output is in place). Rerunning the same command skips a
+clip whose output exists and whose last log line says "done" for the same input size, mtime and
+settings hash, so a kill at any moment (even SIGKILL) loses at most the clips in flight. One bad
+clip is logged with its one-line error and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config, as_dict, load_config
+from .errors import InputError, VidinpaintError
+from .images import IMAGE_EXTENSIONS
+from .pipeline import VIDEO_EXTENSIONS, clean_path
+
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+LOG_NAME = "vidinpaint-jobs.jsonl"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One clip to clean, with its per-clip options (from a manifest)."""
+
+    input: Path
+    output: Path
+    mask: Path | None = None
+    overrides: tuple[str, ...] = ()
+
+
+def _media(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS
+                  and not p.name.startswith("."))
+
+
+def _manifest_rows(path: Path) -> list[dict]:
+    if path.suffix.lower() == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _from_manifest(path: Path, outdir: Path) -> list[Job]:
+    """Rows with ``input`` and optional ``output``, ``mask``, ``classes`` and ``set`` (overrides,
+    a list in JSONL, ';'-separated in CSV). Relative inputs/masks are relative to the manifest."""
+    jobs = []
+    for n, row in enumerate(_manifest_rows(path), start=1):
+        if not row.get("input"):
+            raise InputError(f"{path}: row {n} has no 'input'")
+        src = (path.parent / row["input"]).resolve()
+        overrides = row.get("set") or []
+        if isinstance(overrides, str):
+            overrides = [o.strip() for o in overrides.split(";") if o.strip()]
+        if row.get("classes"):
+            overrides = [*overrides, f"detect.classes={row['classes']}"]
+        mask = (path.parent / row["mask"]).resolve() if row.get("mask") else None
+        jobs.append(Job(src, outdir / (row.get("output") or src.name), mask, tuple(overrides)))
+    return jobs
+
+
+def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
+    """Jobs for files, folders (recursive; outputs mirror the tree) and manifests (.csv/.jsonl)."""
+    outdir = Path(outdir)
+    jobs: list[Job] = []
+    for item in map(Path, inputs):
+        if not item.exists():
+            raise InputError(f"{item}: no such file or folder")
+        if item.is_dir():
+            jobs += [Job(p, outdir / p.relative_to(item)) for p in _media(item)]
+        elif item.suffix.lower() in (".csv", ".jsonl"):
+            jobs += _from_manifest(item, outdir)
+        else:
+            jobs.append(Job(item, outdir / item.name))
+    outputs = [j.output.resolve() for j in jobs]
+    clash = next((o for o in outputs if outputs.count(o) > 1), None)
+    if clash:
+        raise InputError(f"two inputs would both be written to {clash}; give them distinct outputs")
+    return jobs
+
+
+def settings_hash(config: Config, job: Job) -> str:
+    """What decides the output besides the input bytes: the effective config and the mask."""
+    effective = as_dict(load_config(config, job.overrides))
+    key = json.dumps({"config": effective, "mask": str(job.mask) if job.mask else None}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _fingerprint(job: Job, config: Config) -> dict:
+    stat = job.input.stat()
+    return {"input": str(job.input.resolve()), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
+            "settings": settings_hash(config, job)}
+
+
+def read_log(path: Path) -> list[dict]:
+    """Every entry of a job log (a torn last line from a kill is ignored)."""
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
+
+
+def append_log(path: Path, entry: dict) -> None:
+    """One JSON line, flushed and fsynced, so a finished clip is never forgotten."""
+    with open(path, "a") as fh:
+        fh.write(json.dumps(entry) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def is_done(job: Job, config: Config, log: list[dict]) -> bool:
+    """True when the output exists and the last log line for this input matches it."""
+    if not job.output.exists():
+        return False
+    fp = _fingerprint(job, config)
+    last = next((e for e in reversed(log) if e.get("input") == fp["input"]), None)
+    return bool(last and last.get("status") == "done" and all(last.get(k) == v for k, v in fp.items()))
+
+
+def remove_stale_temporaries(job: Job) -> None:
+    """Temporary files a killed run left beside this job's output (see :mod:`vidinpaint.atomic`)."""
+    out = job.output
+    if out.parent.is_dir():
+        for tmp in out.parent.glob(f".{out.stem}.*.tmp{out.suffix}"):
+            tmp.unlink(missing_ok=True)
+
+
+def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = None) -> dict:
+    """Clean one clip; never raises for a bad clip: the result says done or failed and why."""
+    start = time.time()
+    entry = {**_fingerprint(job, config), "output": str(job.output), "started": start}
+    try:
+        cfg = load_config(config, job.overrides)
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(job)
+        result = clean_path(job.input, job.output, cfg, mask=job.mask, overwrite=True,
+                            progress=(lambda _f: progress(1)) if progress else None)[0]
+        entry.update(status="done", frames=result.frames, seconds=round(result.seconds, 3),
+                     fps=round(result.fps, 2), backends=dict(result.backends))
+    except VidinpaintError as err:
+        entry.update(status="failed", error=str(err))
+    except Exception as err:  # noqa: BLE001 - one broken clip must not end the batch
+        entry.update(status="failed", error=f"{type(err).__name__}: {err}")
+    entry["finished"] = time.time()
+    return entry
+
+
+def worker_init(gpu_ids, torch_threads: int) -> None:
+    """In each worker process: pin one GPU, size torch's thread pool, and leave Ctrl-C to the
+    parent (which decides to finish or abandon); SIGTERM unwinds so temporary files go away."""
+    if gpu_ids is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_ids.get())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    import torch
+
+    torch.set_num_threads(max(1, torch_threads))
+
+
+@dataclass
+class Summary:
+    """Totals of a batch, for the final report and the exit code."""
+
+    total: int = 0
+    skipped: int = 0
+    done: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    frames: int = 0
+    seconds: float = 0.0
+    wall: float = 0.0
+
+    def add(self, entry: dict) -> None:
+        if entry.get("status") == "done":
+            self.done += 1
+            self.frames += entry.get("frames", 0)
+            self.seconds += entry.get("seconds", 0.0)
+        else:
+            self.failed.append((entry.get("input", "?"), entry.get("error", "unknown error")))
+
+    def lines(self) -> list[str]:
+        fps = self.frames / self.wall if self.wall > 0 else 0.0
+        out = [f"{self.total} clips: {self.done} done, {self.skipped} skipped (already done), "
+               f"{len(self.failed)} failed; {self.frames} frames in {self.wall:.1f} s ({fps:.1f} frames/s overall)"]
+        out += [f"failed: {name}: {error}" for name, error in self.failed]
+        return out
+
+
+def summarize_log(path: Path) -> Summary:
+    """The state of a job log: the last entry of every input."""
+    latest: dict[str, dict] = {}
+    for entry in read_log(path):
+        latest[entry.get("input", "?")] = entry
+    summary = Summary(total=len(latest))
+    for entry in latest.values():
+        summary.add(entry)
+    if latest:
+        summary.wall = max(e.get("finished", 0) for e in latest.values()) - \
+            min(e.get("started", 0) for e in latest.values())
+    return summary

@@ -1,0 +1,188 @@
+"""Run batch jobs: inline, on N local worker processes (models resident per worker), or on Ray.
+
+The parent process owns the job log and the progress display; workers only clean clips.
+First Ctrl-C: no new clips start, the ones in flight finish and are logged. Second Ctrl-C:
+in-flight clips are abandoned (their temporary files are removed) and the batch stops.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from .batch import Job, Summary, append_log, is_done, read_log, run_job, worker_init
+from .config import Config
+
+
+@dataclass
+class Events:
+    """What the caller wants to hear about (the CLI draws progress bars from these)."""
+
+    frames: Callable[[int], None] = lambda n: None
+    clip: Callable[[dict], None] = lambda entry: None
+    skipped: Callable[[int], None] = lambda n: None
+    notice: Callable[[str], None] = lambda text: None
+
+
+def default_workers() -> int:
+    """One worker per GPU; on a CPU one per 4 cores (each worker uses several threads)."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.device_count()
+    except ImportError:
+        pass
+    return max(1, (os.cpu_count() or 1) // 4)
+
+
+def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary) -> list[Job]:
+    log = read_log(log_path)
+    todo = []
+    for job in jobs:
+        if is_done(job, config, log):
+            summary.skipped += 1
+        else:
+            todo.append(job)
+    return todo
+
+
+def _record(entry: dict, log_path: Path, summary: Summary, events: Events) -> None:
+    append_log(log_path, entry)
+    summary.add(entry)
+    events.clip(entry)
+
+
+def run_batch(jobs: list[Job], config: Config, log_path: Path, workers: int = 1, use_ray: bool = False,
+              ray_address: str | None = None, events: Events | None = None) -> Summary:
+    """Clean every job not already done; returns the summary (``failed`` lists the errors)."""
+    events = events or Events()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    summary = Summary(total=len(jobs))
+    todo = _pending(jobs, config, log_path, summary)
+    events.skipped(summary.skipped)
+    start = time.time()
+    try:
+        if use_ray:
+            _run_ray(todo, config, log_path, summary, events, ray_address)
+        elif workers <= 1:
+            for job in todo:
+                _record(run_job(job, config, events.frames), log_path, summary, events)
+        else:
+            _run_pool(todo, config, log_path, summary, events, workers)
+    finally:
+        summary.wall = time.time() - start
+    return summary
+
+
+def _drain(queue, events: Events, stop: threading.Event) -> None:
+    while not stop.is_set() or not queue.empty():
+        try:
+            events.frames(queue.get(timeout=0.1))
+        except Exception:  # noqa: BLE001 - queue.Empty, or the manager going away at shutdown
+            continue
+
+
+def _pool_job(job: Job, config: Config, queue) -> dict:
+    """Runs in a worker: report frames in chunks so the parent's bar moves during long clips."""
+    pending = [0]
+
+    def progress(n: int) -> None:
+        pending[0] += n
+        if pending[0] >= 10:
+            queue.put(pending[0])
+            pending[0] = 0
+
+    entry = run_job(job, config, progress)
+    queue.put(pending[0])
+    return entry
+
+
+def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary, events: Events,
+              workers: int) -> None:
+    ctx = mp.get_context("spawn")  # no forked torch/FFmpeg state in workers
+    manager = ctx.Manager()
+    queue = manager.Queue()
+    gpus = manager.Queue()
+    try:
+        import torch
+
+        n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:
+        n_gpus = 0
+    for i in range(workers):
+        gpus.put(i % n_gpus if n_gpus else "")
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    stop = threading.Event()
+    drainer = threading.Thread(target=_drain, args=(queue, events, stop), daemon=True)
+    drainer.start()
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init, initargs=(gpus, threads))
+    futures: dict[Future, Job] = {}
+    jobs = iter(todo)
+    stopping = False
+    try:
+        while True:
+            while not stopping and len(futures) < workers:
+                job = next(jobs, None)
+                if job is None:
+                    break
+                futures[pool.submit(_pool_job, job, config, queue)] = job
+            if not futures:
+                break
+            try:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                if stopping:
+                    raise
+                stopping = True
+                events.notice(f"stopping: {len(futures)} clip(s) in flight will finish (Ctrl-C again to abandon them)")
+                continue
+            for future in done:
+                job = futures.pop(future)
+                try:
+                    entry = future.result()
+                except Exception as err:  # noqa: BLE001 - a worker died (killed, out of memory)
+                    entry = {"input": str(job.input.resolve()), "output": str(job.output), "status": "failed",
+                             "error": f"worker died: {type(err).__name__}: {err}", "finished": time.time()}
+                _record(entry, log_path, summary, events)
+        if stopping:
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()  # SIGTERM: the worker unwinds and removes its temporary file
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        stop.set()
+        drainer.join()
+        manager.shutdown()
+
+
+def _run_ray(todo: list[Job], config: Config, log_path: Path, summary: Summary, events: Events,
+             address: str | None) -> None:
+    """One Ray task per clip (GPU requested when the config runs on CUDA), retried if a worker dies."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
+    wants_gpu = config.device == "cuda" or (config.device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
+    task = ray.remote(num_cpus=1, num_gpus=1 if wants_gpu else 0, max_retries=2)(run_job)
+    refs = {task.remote(job, config): job for job in todo}
+    while refs:
+        done, _ = ray.wait(list(refs), num_returns=1)
+        job = refs.pop(done[0])
+        try:
+            entry = ray.get(done[0])
+        except Exception as err:  # noqa: BLE001 - the task failed after its retries
+            entry = {"input": str(job.input.resolve()), "output": str(job.output), "status": "failed",
+                     "error": f"ray task failed: {type(err).__name__}: {str(err).splitlines()[0]}",
+                     "finished": time.time()}
+        events.frames(entry.get("frames", 0))
+        _record(entry, log_path, summary, events)
