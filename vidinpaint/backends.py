@@ -116,3 +116,31 @@ def build_segmenter(config: Config, device: str):
     if c.backend == "box":
         return SegmentStage(BoxSegmenter(margin), 1)
     return SegmentStage(GrabCutSegmenter(margin), c.every, note=note)
+
+
+def build_fill(config: Config, device: str):
+    """The flow-guided fill stage, or None when ``fill.backend`` is ``off``."""
+    from .temporal.fill import FlowFill
+    from .temporal.flow import DisFlow, RaftFlow
+
+    c = config.fill
+    if c.backend == "off":
+        return None
+    note = ""
+    if c.backend == "auto":
+        reason = _short_reason(c.raft_weights, "torchvision", _TORCH, config.weights_dir)
+        if reason and config.strict:
+            _need("torchvision", _TORCH, c.raft_weights, config.weights_dir)
+        note = f"fallback from RAFT: {reason}" if reason else ""
+    if c.backend == "raft" or (c.backend == "auto" and not note):
+        import torch
+        from torchvision.models.optical_flow import raft_large, raft_small
+
+        path = _need("torchvision", _TORCH, c.raft_weights, config.weights_dir)
+        large = "large" in (spec(c.raft_weights).meta["size"] if c.raft_weights in REGISTRY else path.name)
+        model = (raft_large if large else raft_small)(weights=None)
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        flow = RaftFlow(model, device, c.flow_max_side, name=f"RAFT {'large' if large else 'small'}")
+    else:
+        flow = DisFlow(c.flow_max_side)
+    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note)

@@ -66,3 +66,71 @@ def compose(background: np.ndarray, people: list[Cutout], heights: list[int],
         out[mask] = rgb[alpha]
         masks = [m & ~mask for m in masks] + [mask]
     return out, masks
+
+
+MOTIONS = ("static", "pan", "zoom", "shake")
+
+
+def _camera(motion: str, t: int, frames: int, rng_offsets: np.ndarray) -> tuple[float, float, float]:
+    """Scale and offset (output pixel -> source pixel) of the virtual camera at frame ``t``."""
+    if motion == "static":
+        return 1.0, 0.0, 0.0
+    if motion == "pan":
+        return 1.0, 3.0 * t, 0.6 * t
+    if motion == "zoom":
+        return 1.0 - 0.15 * t / max(frames - 1, 1), 0.0, 0.0  # zooming in: smaller source window
+    if motion == "shake":
+        return 1.0, float(rng_offsets[t, 0]), float(rng_offsets[t, 1])
+    raise ValueError(f"motion must be one of {MOTIONS}, got {motion!r}")
+
+
+def camera_clip(source: np.ndarray, people: list[Cutout], motion: str, frames: int, width: int, height: int,
+                seed: int = 0, walkers: int = 3):
+    """Yield ``(rgb, mask, background, flow_to_previous)`` per frame of a virtual camera moving over
+    the real image ``source``, with real silhouettes walking across the view.
+
+    ``flow_to_previous`` is the exact flow of the background from this frame to the previous
+    one (None for the first frame): the ground truth for the temporal warping error.
+    """
+    rng = np.random.default_rng(seed)
+    shake = np.cumsum(rng.normal(0, 1.5, (frames, 2)), axis=0)
+    shake = np.clip(shake - shake.mean(axis=0), -8, 8)
+    sh, sw = source.shape[:2]
+    base = min(sw / (width + 3.0 * frames + 40), sh / (height + 0.6 * frames + 40))  # room to pan
+    x0, y0 = (sw - base * width) / 2 - 1.5 * frames * base, (sh - base * height) / 2 - 0.3 * frames * base
+    tracks = []
+    for _ in range(walkers):
+        person = people[int(rng.integers(len(people)))]
+        tall = int(rng.uniform(0.25, 0.5) * height)
+        tracks.append((person, tall, rng.uniform(0, width), rng.uniform(0.55, 0.95) * height,
+                       rng.choice([-1, 1]) * rng.uniform(2.0, 6.0)))
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    previous = None
+    for t in range(frames):
+        zoom, dx, dy = _camera(motion, t, frames, shake)
+        scale = base * zoom
+        ox = x0 + dx * base + (1 - zoom) * base * width / 2
+        oy = y0 + dy * base + (1 - zoom) * base * height / 2
+        matrix = np.array([[scale, 0, ox], [0, scale, oy]], np.float32)
+        bg = cv2.warpAffine(source, matrix, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_REFLECT)
+        flow = None
+        if previous is not None:
+            ps, pox, poy = previous
+            flow = np.stack([(scale * xs + ox - pox) / ps - xs, (scale * ys + oy - poy) / ps - ys], axis=-1)
+        previous = (scale, ox, oy)
+        rgb, mask = bg.copy(), np.zeros((height, width), bool)
+        for person, tall, start_x, foot, speed in tracks:
+            ph = tall
+            pw = max(2, int(round(person.alpha.shape[1] * ph / person.alpha.shape[0])))
+            x = int(round((start_x + speed * t) % (width + pw))) - pw
+            y = int(round(foot)) - ph
+            crop_rgb = cv2.resize(person.rgb, (pw, ph), interpolation=cv2.INTER_AREA)
+            crop_a = cv2.resize(person.alpha.astype(np.uint8), (pw, ph), interpolation=cv2.INTER_NEAREST) > 0
+            x1, y1, x2, y2 = max(x, 0), max(y, 0), min(x + pw, width), min(y + ph, height)
+            if x2 <= x1 or y2 <= y1:
+                continue
+            a = crop_a[y1 - y:y2 - y, x1 - x:x2 - x]
+            rgb[y1:y2, x1:x2][a] = crop_rgb[y1 - y:y2 - y, x1 - x:x2 - x][a]
+            mask[y1:y2, x1:x2] |= a
+        yield rgb, mask, bg, flow

@@ -68,6 +68,19 @@ class SegmentConfig:
 
 
 @dataclass
+class FillConfig:
+    """Filling holes from other frames along optical flow, before spatial inpainting."""
+
+    backend: str = _opt("dis", choices=("auto", "dis", "raft", "off"),
+                        doc="optical flow: dis (OpenCV, offline), raft (torchvision weights), "
+                            "auto (raft if its weights are cached, else dis), off")
+    raft_weights: str = _opt("raft_small", doc="weights registry name (raft_small, raft_large) or a path")
+    flow_max_side: int = _opt(480, lo=64, doc="flow is computed at this longest side and upsampled")
+    window: int = _opt(10, lo=1, doc="future frames searched for revealed background (memory grows with it)")
+    tolerance: float = _opt(1.0, lo=0.1, doc="forward-backward flow consistency tolerance, pixels")
+
+
+@dataclass
 class MaskConfig:
     """Turning detections (or user masks) into the per-frame removal mask."""
 
@@ -117,6 +130,7 @@ class Config:
     detect: DetectConfig = field(default_factory=DetectConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)
+    fill: FillConfig = field(default_factory=FillConfig)
     inpaint: InpaintConfig = field(default_factory=InpaintConfig)
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     preview: PreviewConfig = field(default_factory=PreviewConfig)
@@ -249,5 +263,5 @@ def describe(config_type: type = Config, prefix: str = "") -> list[tuple[str, An
     return rows
 
 
-__all__ = ["Config", "DecodeConfig", "DetectConfig", "SegmentConfig", "MaskConfig", "InpaintConfig", "EncodeConfig",
+__all__ = ["Config", "DecodeConfig", "DetectConfig", "SegmentConfig", "MaskConfig", "FillConfig", "InpaintConfig", "EncodeConfig",
            "PreviewConfig", "load_config", "parse_override", "presets", "as_dict", "describe"]

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_path, check_output_path
-from .backends import build_detector, build_segmenter
+from .backends import build_detector, build_fill, build_segmenter
 from .config import Config, EncodeConfig
 from .devices import resolve_device
 from .errors import InputError, OutputError
@@ -94,11 +94,12 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
          sheet: ContactSheet | None) -> tuple[Iterator[Frame], list[tuple[str, str]]]:
     device = resolve_device(config.device)
     masks = build_stages(config, mask, device)
-    inpaint = ClassicalInpainter(config.inpaint)
+    fill = build_fill(config, device)
+    fills = [fill, ClassicalInpainter(config.inpaint)] if fill else [ClassicalInpainter(config.inpaint)]
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
-    backends = [("device", device), *((s.name, s.backend) for s in (*masks, inpaint))]
-    return _chain(frames, [*masks, *taps, inpaint, *after]), backends
+    backends = [("device", device), *((s.name, s.backend) for s in (*masks, *fills))]
+    return _chain(frames, [*masks, *taps, *fills, *after]), backends
 
 
 StartFn = Callable[[list[tuple[str, str]], "int | None"], None]

@@ -1,0 +1,1 @@
+"""Temporal stages: optical flow, and flow-guided filling of holes from other frames."""

@@ -1,0 +1,152 @@
+"""Optical flow between frames: OpenCV DIS (offline) or torchvision RAFT, plus the flow tools the
+fill stage needs (warping, forward-backward consistency, completion inside holes).
+
+Flows are ``HxWx2 float32`` in pixels, ``flow[y, x] = (dx, dy)``: the pixel ``(x, y)`` of the first
+frame is at ``(x + dx, y + dy)`` in the second. They are computed at a reduced resolution and
+upsampled (values scaled), since flow is smooth and the cost grows with the pixel count.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
+    h, w = flow.shape[:2]
+    if (w, h) == (width, height):
+        return flow
+    out = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+    out[..., 0] *= width / w
+    out[..., 1] *= height / h
+    return out
+
+
+def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale >= 1.0:
+        return rgb
+    return cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+
+
+class DisFlow:
+    """OpenCV's DIS optical flow (Kroeger et al. 2016, "Fast optical flow using dense inverse search")."""
+
+    def __init__(self, max_side: int = 480, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> None:
+        self.max_side = max_side
+        self.dis = cv2.DISOpticalFlow_create(preset)
+        self.backend = f"OpenCV DIS (medium preset) at <= {max_side}px"
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Flow from ``a`` to ``b`` (``HxWx3 uint8`` RGB), at ``a``'s full resolution."""
+        h, w = a.shape[:2]
+        small = self.dis.calc(_grey(downscale(a, self.max_side)), _grey(downscale(b, self.max_side)), None)
+        return _resize_flow(small, w, h)
+
+
+class RaftFlow:
+    """torchvision RAFT (Teed & Deng 2020, "RAFT: Recurrent All-Pairs Field Transforms")."""
+
+    def __init__(self, model: torch.nn.Module, device: str = "cpu", max_side: int = 480, name: str = "RAFT") -> None:
+        self.model, self.device, self.max_side = model.to(device).eval(), device, max_side
+        self.backend = f"torchvision {name} ({device}) at <= {max_side}px"
+
+    @torch.inference_mode()
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        h, w = a.shape[:2]
+        sa, sb = downscale(a, self.max_side), downscale(b, self.max_side)
+        sh, sw = sa.shape[:2]
+        ph, pw = (-sh) % 8, (-sw) % 8  # RAFT needs sides divisible by 8
+
+        def tensor(img: np.ndarray) -> torch.Tensor:
+            t = torch.from_numpy(img).permute(2, 0, 1)[None].float().to(self.device) / 127.5 - 1.0
+            return torch.nn.functional.pad(t, (0, pw, 0, ph), mode="replicate")
+
+        flow = self.model(tensor(sa), tensor(sb))[-1][0, :, :sh, :sw].permute(1, 2, 0).cpu().numpy()
+        return _resize_flow(np.ascontiguousarray(flow), w, h)
+
+
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return xs, ys
+
+
+def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Sample ``image`` at ``x + flow(x)``: brings the second frame of ``flow`` onto the first."""
+    h, w = flow.shape[:2]
+    xs, ys = _grid(h, w)
+    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], interpolation, borderMode=cv2.BORDER_CONSTANT)
+
+
+def inside(flow: np.ndarray) -> np.ndarray:
+    """``HxW bool``: where ``x + flow(x)`` lands inside the frame."""
+    h, w = flow.shape[:2]
+    xs, ys = _grid(h, w)
+    tx, ty = xs + flow[..., 0], ys + flow[..., 1]
+    return (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+
+
+def consistent(forward: np.ndarray, backward: np.ndarray, tolerance: float = 1.0) -> np.ndarray:
+    """Forward-backward check: True where going a->b->a returns within ``tolerance`` px
+    (plus 5 % of the motion, as in Sundaram et al. 2010); False at occlusions and out of frame."""
+    back = warp(backward, forward)
+    error = np.linalg.norm(forward + back, axis=2)
+    scale = np.linalg.norm(forward, axis=2) + np.linalg.norm(back, axis=2)
+    return (error <= tolerance + 0.05 * scale) & inside(forward)
+
+
+def camera_motion(flow: np.ndarray, known: np.ndarray, step: int = 8) -> np.ndarray | None:
+    """The affine motion (2x3, pixel -> pixel) that best explains ``flow`` where ``known`` is
+    True, by RANSAC on a grid of samples; None when the flow is not dominated by one motion."""
+    h, w = known.shape
+    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    keep = known[ys, xs]
+    if keep.sum() < 12:
+        return None
+    src = np.stack([xs[keep], ys[keep]], axis=1).astype(np.float32)
+    dst = src + flow[ys[keep], xs[keep]]
+    matrix, inliers = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+    if matrix is None or inliers is None or inliers.mean() < 0.5:
+        return None
+    return matrix
+
+
+def complete(flow: np.ndarray, hole: np.ndarray, max_side: int = 160) -> np.ndarray:
+    """Replace the flow inside ``hole`` by the background's flow.
+
+    Flow measured through a moving person follows the person, not the background behind it
+    (FGVC, Gao et al. 2020, and ProPainter, Zhou et al. 2023, complete it before propagating).
+    Background motion behind a person is mostly the camera's: when one affine motion explains
+    the flow around the hole (static, pan, zoom, shake), the hole gets that motion exactly;
+    otherwise each channel is filled smoothly from the surrounding flow (Navier-Stokes
+    inpainting at low resolution). Outside the hole the flow is kept as measured.
+    """
+    if not hole.any():
+        return flow
+    h, w = hole.shape
+    out = flow.copy()
+    matrix = camera_motion(flow, ~hole)
+    if matrix is not None:
+        ys, xs = np.nonzero(hole)
+        pts = np.stack([xs, ys], axis=1).astype(np.float32)
+        moved = pts @ matrix[:, :2].T + matrix[:, 2]
+        out[ys, xs] = moved - pts
+        return out
+    scale = min(1.0, max_side / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
+    if small_hole.all():
+        return np.zeros_like(flow)
+    small = cv2.resize(flow, size, interpolation=cv2.INTER_AREA)
+    filled = np.stack([cv2.inpaint(np.ascontiguousarray(small[..., c]), small_hole, 3, cv2.INPAINT_NS)
+                       for c in range(2)], axis=-1)
+    full = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+    out[hole] = full[hole]
+    return out
