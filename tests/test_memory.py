@@ -10,7 +10,7 @@ from vidinpaint.synthetic import walkers, write_clip
 def peak_bytes(path, out):
     tracemalloc.start()
     vidinpaint.clean(path, out, settings={"detect": {"backend": "motion", "window": 10, "stride": 2},
-                                                  "segment": {"backend": "box"}})
+                                                  "segment": {"backend": "box"}, "fill": {"window": 5}})
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak

@@ -76,7 +76,7 @@ class FillConfig:
                             "auto (raft if its weights are cached, else dis), off")
     raft_weights: str = _opt("raft_small", doc="weights registry name (raft_small, raft_large) or a path")
     flow_max_side: int = _opt(480, lo=64, doc="flow is computed at this longest side and upsampled")
-    window: int = _opt(10, lo=1, doc="future frames searched for revealed background (memory grows with it)")
+    window: int = _opt(20, lo=1, doc="future frames searched for revealed background (memory grows with it)")
     tolerance: float = _opt(1.0, lo=0.1, doc="forward-backward flow consistency tolerance, pixels")
 
 

@@ -86,11 +86,12 @@ class FlowFill:
                 f"completed flow from {self.flow.backend}") + (f" [{self.note}]" if self.note else "")
 
     def _pair(self, a: Frame, b: Frame) -> _Pair:
-        # Flow measured on pixels of a moving object follows the object: complete it from the
-        # background around a slightly grown hole.
-        hole_a, hole_b = dilate(_hole(a), self.flow_margin), dilate(_hole(b), self.flow_margin)
-        forward = complete(self.flow(a.rgb, b.rgb), hole_a)
-        backward = complete(self.flow(b.rgb, a.rgb), hole_b)
+        # Flow measured on an object follows the object, and flow measured where the object is
+        # about to cover the background (or has just uncovered it) has no true match: complete
+        # both flows from the background around the union of the two holes, slightly grown.
+        hole = dilate(_hole(a) | _hole(b), self.flow_margin)
+        forward = complete(self.flow(a.rgb, b.rgb), hole)
+        backward = complete(self.flow(b.rgb, a.rgb), hole)
         return _Pair(forward, backward, consistent(forward, backward, self.tolerance),
                      consistent(backward, forward, self.tolerance))
 
