@@ -7,7 +7,8 @@ pipeline (default config), and their ratio; then the peak RSS of `clean` on a 10
 3 min 480p clip, each in a fresh process. Figures go to docs/BENCHMARKS.md by hand, with
 the machine line printed first.
 
-Usage: python scripts/bench_throughput.py [--long-seconds 180] [--skip-memory]
+Usage: python scripts/bench_throughput.py [--long-seconds 180] [--skip-memory] [--skip-throughput]
+       [--memory-size 1280x720 --short-seconds 4 --long-seconds 16 --set fill.window=30 ...]
 """
 
 from __future__ import annotations
@@ -73,12 +74,12 @@ def pipeline(src: Path, dst: Path) -> tuple[int, float]:
     return result.frames, time.perf_counter() - start
 
 
-def peak_rss_of_clean(src: Path, dst: Path) -> dict:
+def peak_rss_of_clean(src: Path, dst: Path, overrides: list[str]) -> dict:
     """Run `clean` in a fresh interpreter; return its frames, seconds and peak RSS (MiB)."""
     code = (
         "import json, resource, time, sys, vidinpaint\n"
         "t = time.perf_counter()\n"
-        f"r = vidinpaint.clean({str(src)!r}, {str(dst)!r}, overwrite=True)\n"
+        f"r = vidinpaint.clean({str(src)!r}, {str(dst)!r}, overwrite=True, overrides={overrides!r})\n"
         "print(json.dumps({'frames': r.frames, 'seconds': time.perf_counter() - t,\n"
         "  'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
@@ -89,7 +90,11 @@ def peak_rss_of_clean(src: Path, dst: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description="vidinpaint throughput and memory benchmark")
     parser.add_argument("--long-seconds", type=float, default=180.0)
+    parser.add_argument("--short-seconds", type=float, default=10.0)
+    parser.add_argument("--memory-size", default="854x480", help="WxH of the memory clips")
+    parser.add_argument("--set", action="append", default=[], help="config overrides for the memory runs")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,17 +104,19 @@ def main() -> None:
         write_clip(gen, (f for f, _, _ in walkers(1280, 720, 150, people=3, seed=2)), fps=25)
         clips["generated 1280x720 25fps 6s"] = gen
         print(f"{'clip':<30} {'frames':>6} {'bare fps':>9} {'clean fps':>10} {'clean/bare':>10}")
-        for name, path in clips.items():
+        for name, path in ({} if args.skip_throughput else clips).items():
             n, bare_s = bare_transcode(path, tmp / "bare.mp4")
             m, clean_s = pipeline(path, tmp / "clean.mp4")
             print(f"{name:<30} {m:>6} {n / bare_s:>9.1f} {m / clean_s:>10.1f} {(m / clean_s) / (n / bare_s):>10.2f}")
         if args.skip_memory:
             return
-        print(f"\n{'480p clip (854x480, 25 fps)':<30} {'frames':>6} {'clean fps':>10} {'peak RSS MiB':>13}")
-        for seconds in (10.0, args.long_seconds):
+        width, height = (int(v) for v in args.memory_size.split("x"))
+        print(f"\n{f'{width}x{height} clip, 25 fps':<30} {'frames':>6} {'clean fps':>10} {'peak RSS MiB':>13}"
+              f"   overrides: {args.set or 'none'}")
+        for seconds in (args.short_seconds, args.long_seconds):
             src = tmp / f"mem{int(seconds)}.mp4"
-            write_clip(src, (f for f, _, _ in walkers(854, 480, int(seconds * 25), people=3, seed=3)), fps=25)
-            r = peak_rss_of_clean(src, tmp / "mem_out.mp4")
+            write_clip(src, (f for f, _, _ in walkers(width, height, int(seconds * 25), people=3, seed=3)), fps=25)
+            r = peak_rss_of_clean(src, tmp / "mem_out.mp4", args.set)
             print(f"{f'{seconds:.0f} s':<30} {r['frames']:>6} {r['frames'] / r['seconds']:>10.1f} {r['peak_rss_mib']:>13.1f}")
 
 

@@ -120,3 +120,13 @@ def test_fill_with_dis_on_a_static_scene_matches_the_exact_flow():
     for frame, (_, hole, bg) in zip(dis, clip):
         got = hole & ~frame.mask
         assert np.abs(frame.rgb[got].astype(int) - bg[got].astype(int)).mean() < 2
+
+
+def test_mask_hysteresis_closes_short_gaps_and_never_lags():
+    from vidinpaint.temporal.masks import MaskHysteresis
+
+    pattern = [1, 1, 0, 1, 1, 0, 0, 0, 0, 1]  # a one-frame miss at 2, a real departure at 5
+    frames = [Frame(i, i, Fraction(1, 25), np.zeros((2, 2, 3), np.uint8), mask=np.full((2, 2), bool(v)))
+              for i, v in enumerate(pattern)]
+    out = [int(f.mask[0, 0]) for f in MaskHysteresis(hold=3)(frames)]
+    assert out == [1, 1, 1, 1, 1, 0, 0, 0, 0, 1]

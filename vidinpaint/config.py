@@ -86,6 +86,7 @@ class MaskConfig:
 
     dilate: int = _opt(6, lo=0, doc="pixels to grow every mask by")
     shadow: float = _opt(0.0, lo=0, hi=1, doc="extend object masks below the feet by this fraction of the box height")
+    hold: int = _opt(3, lo=1, doc="a pixel is unmasked only after this many unmasked frames (1 = no smoothing)")
 
 
 @dataclass

@@ -29,6 +29,7 @@ from .images import is_image, read_image, write_image
 from .inpaint import ClassicalInpainter
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
+from .temporal.masks import MaskHysteresis
 from .video import VideoReader, VideoWriter
 
 
@@ -79,8 +80,9 @@ def build_stages(config: Config, mask: Path | None, device: str) -> list[Stage]:
     """Mask stages for this configuration: detect + segment + mask, or the user's masks."""
     if mask is not None:
         return [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
-    return [build_detector(config, device), build_segmenter(config, device),
-            MaskBuilder(config.mask, config.detect.margin)]
+    stages = [build_detector(config, device), build_segmenter(config, device),
+              MaskBuilder(config.mask, config.detect.margin)]
+    return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
 
 
 def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]]) -> Iterator[Frame]:
