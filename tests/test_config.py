@@ -65,3 +65,11 @@ def test_describe_documents_every_option():
     rows = describe()
     assert ("encode.crf", 18, rows[[r[0] for r in rows].index("encode.crf")][2]) in rows
     assert all(doc for _, _, doc in rows)
+
+
+def test_yaml_words_like_off_stay_strings(tmp_path):
+    assert load_config(None, ["fill.backend=off"]).fill.backend == "off"
+    path = tmp_path / "c.yaml"
+    path.write_text("fill:\n  backend: off\nstrict: true\n")
+    cfg = load_config(path)
+    assert cfg.fill.backend == "off" and cfg.strict is True

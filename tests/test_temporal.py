@@ -130,3 +130,28 @@ def test_mask_hysteresis_closes_short_gaps_and_never_lags():
               for i, v in enumerate(pattern)]
     out = [int(f.mask[0, 0]) for f in MaskHysteresis(hold=3)(frames)]
     assert out == [1, 1, 1, 1, 1, 0, 0, 0, 0, 1]
+
+
+def test_raft_plumbing_with_a_random_small_model():
+    import torch
+    from torchvision.models.optical_flow import raft_small
+
+    from vidinpaint.temporal.flow import RaftFlow
+
+    torch.manual_seed(0)
+    flow = RaftFlow(raft_small(weights=None), "cpu", max_side=128)
+    a = np.random.default_rng(0).integers(0, 255, (150, 203, 3), dtype=np.uint8)
+    out = flow(a, np.roll(a, 3, axis=1))
+    assert out.shape == (150, 203, 2) and out.dtype == np.float32 and np.isfinite(out).all()
+
+
+def test_fill_stage_is_chosen_from_the_config(tmp_path):
+    from vidinpaint.backends import build_fill
+    from vidinpaint.config import load_config
+    from vidinpaint.weights import WeightsError
+
+    assert build_fill(load_config(None, ["fill.backend=off"]), "cpu") is None
+    auto = build_fill(load_config(None, ["fill.backend=auto", f"weights_dir={tmp_path}"]), "cpu")
+    assert "DIS" in auto.backend and "fallback from RAFT" in auto.backend
+    with pytest.raises(WeightsError, match="vidinpaint weights fetch raft_small"):
+        build_fill(load_config(None, ["fill.backend=raft", f"weights_dir={tmp_path}"]), "cpu")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -137,6 +138,22 @@ class Config:
     preview: PreviewConfig = field(default_factory=PreviewConfig)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. YAML 1.1 would read ``backend: off`` as False."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+
+
+def _yaml(text: str):
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 CONFIG_DIRS = (Path(__file__).parent / "configs", Path(__file__).parent.parent / "configs")
 
 
@@ -191,7 +208,7 @@ def _merge(obj: Any, data: Any, prefix: str) -> None:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = _yaml(path.read_text())
     except OSError as err:
         raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
     except yaml.YAMLError as err:
@@ -205,7 +222,7 @@ def parse_override(text: str) -> dict:
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} must look like section.key=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     nested: dict = {}

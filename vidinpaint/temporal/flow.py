@@ -62,7 +62,8 @@ class RaftFlow:
         h, w = a.shape[:2]
         sa, sb = downscale(a, self.max_side), downscale(b, self.max_side)
         sh, sw = sa.shape[:2]
-        ph, pw = (-sh) % 8, (-sw) % 8  # RAFT needs sides divisible by 8
+        # RAFT needs sides divisible by 8 and at least 128 px (its correlation pyramid)
+        ph, pw = max((-sh) % 8, 128 - sh), max((-sw) % 8, 128 - sw)
 
         def tensor(img: np.ndarray) -> torch.Tensor:
             t = torch.from_numpy(img).permute(2, 0, 1)[None].float().to(self.device) / 127.5 - 1.0
