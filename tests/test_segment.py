@@ -100,3 +100,25 @@ def test_sam_segmenter_batches_all_boxes_of_a_frame():
     assert len(masks) == 20 and all(m.shape == (240, 320) and m.dtype == bool for m in masks)
     assert calls == ["embed"]  # one image embedding for all twenty boxes
     assert seg.segment(rgb, np.zeros((0, 4))) == []
+
+
+def test_masks_follow_optical_flow_between_keyframes():
+    seg = CountingSegmenter()
+
+    class Shift:
+        backend = "known shift"
+
+        def __call__(self, a, b):  # current -> previous: content moved right by 3 px per frame
+            flow = np.zeros(a.shape[:2] + (2,), np.float32)
+            flow[..., 0] = -3
+            return flow
+
+    frames = []
+    for i in range(4):
+        f = Frame(i, i, Fraction(1, 25), np.zeros((40, 60, 3), np.uint8))
+        f.boxes = np.array([[10 + 3 * i, 5, 20 + 3 * i, 25]], np.int32)
+        f.ids = np.array([1])
+        frames.append(f)
+    out = list(SegmentStage(seg, every=4, flow=Shift(), margin=2)(frames))
+    assert seg.calls == [1]  # only the keyframe was segmented
+    assert out[3].object_masks[0][5:25, 19:29].all() and out[3].object_masks[0].sum() == 20 * 10

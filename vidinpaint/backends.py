@@ -91,6 +91,15 @@ def build_detector(config: Config, device: str):
     return MotionDetector(c, note="; ".join(notes))
 
 
+def _mask_flow(config: Config):
+    """Optical flow that carries masks between keyframes (only needed when not every frame is segmented)."""
+    if config.segment.every == 1:
+        return None
+    from .temporal.flow import DisFlow
+
+    return DisFlow(config.fill.flow_max_side)
+
+
 def build_segmenter(config: Config, device: str):
     """The segmentation stage: SAM when possible, else GrabCut, the offline refiner with the best
     IoU on the mask benchmark (docs/BENCHMARKS.md)."""
@@ -106,16 +115,18 @@ def build_segmenter(config: Config, device: str):
             checkpoint = _need("segment_anything", _SAM, c.sam_weights, root)
             model_type = spec(c.sam_weights).meta["model_type"] if c.sam_weights in REGISTRY else \
                 next((t for t in ("vit_b", "vit_l", "vit_h") if t in checkpoint.name), "vit_b")
-            return SegmentStage(SamSegmenter(checkpoint, model_type, device), c.every)
+            return SegmentStage(SamSegmenter(checkpoint, model_type, device), c.every, flow=_mask_flow(config),
+                                margin=margin)
         note = f"fallback from SAM: {reason}"
     if c.backend == "selfie":
         from .segment.selfie import SelfieSegmenter
 
         weights = _need("torch", _TORCH, "selfie", root)
-        return SegmentStage(SelfieSegmenter(weights, margin, device=device), c.every)
+        return SegmentStage(SelfieSegmenter(weights, margin, device=device), c.every, flow=_mask_flow(config),
+                            margin=margin)
     if c.backend == "box":
         return SegmentStage(BoxSegmenter(margin), 1)
-    return SegmentStage(GrabCutSegmenter(margin), c.every, note=note)
+    return SegmentStage(GrabCutSegmenter(margin), c.every, note=note, flow=_mask_flow(config), margin=margin)
 
 
 def build_fill(config: Config, device: str):

@@ -14,7 +14,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from ..detect.boxes import boxes_to_mask, expand_boxes
 from ..frames import Frame
+from ..temporal.flow import warp
 
 
 class Segmenter(Protocol):
@@ -37,25 +39,49 @@ def move_mask(mask: np.ndarray, old_box: np.ndarray, new_box: np.ndarray) -> np.
 
 
 class SegmentStage:
-    """Stage: sets ``frame.object_masks`` (one ``HxW bool`` per box) from ``segmenter``."""
+    """Stage: sets ``frame.object_masks`` (one ``HxW bool`` per box) from ``segmenter``.
+
+    Between keyframes each object's mask comes from the previous frame: warped along optical
+    flow when ``flow`` is given (limbs move, boxes do not say how), kept inside the object's box
+    grown by ``margin``; otherwise the keyframe mask is scaled and shifted with the box.
+    """
 
     name = "segment"
 
-    def __init__(self, segmenter: Segmenter, every: int = 1, note: str = "") -> None:
-        self.segmenter, self.every, self.note = segmenter, every, note
+    def __init__(self, segmenter: Segmenter, every: int = 1, note: str = "", flow=None, margin: int = 8) -> None:
+        self.segmenter, self.every, self.note, self.flow, self.margin = segmenter, every, note, flow, margin
 
     @property
     def backend(self) -> str:
-        when = "every frame" if self.every == 1 else f"every {self.every}th frame + new tracks, boxes move masks between"
+        how = f"masks follow {self.flow.backend} between" if self.flow else "boxes move masks between"
+        when = "every frame" if self.every == 1 else f"every {self.every}th frame + new tracks, {how}"
         return f"{self.segmenter.backend}, {when}" + (f" [{self.note}]" if self.note else "")
+
+    def _follow(self, frame: Frame, previous: Frame, keyed: dict) -> list[np.ndarray]:
+        ids = frame.ids.tolist()
+        if self.flow is None:
+            return [move_mask(keyed[i][1], keyed[i][0], b) for i, b in zip(ids, frame.boxes)]
+        back = self.flow(frame.rgb, previous.rgb)  # current -> previous
+        before = dict(zip(previous.ids.tolist(), previous.object_masks or []))
+        h, w = frame.rgb.shape[:2]
+        masks = []
+        for i, box in zip(ids, frame.boxes):
+            region = boxes_to_mask(expand_boxes(box[None], self.margin, w, h), w, h)
+            source = before.get(i)
+            moved = warp(source.astype(np.uint8), back, cv2.INTER_NEAREST) > 0 if source is not None else None
+            masks.append(moved & region if moved is not None else move_mask(keyed[i][1], keyed[i][0], box))
+        return masks
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         keyed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id -> (box, mask) at its keyframe
+        previous: Frame | None = None
         for frame in frames:
             ids = frame.ids.tolist()
-            if frame.index % self.every == 0 or any(i not in keyed for i in ids) or len(ids) != len(frame.boxes):
+            if frame.index % self.every == 0 or previous is None or any(i not in keyed for i in ids) \
+                    or len(ids) != len(frame.boxes):
                 frame.object_masks = self.segmenter.segment(frame.rgb, frame.boxes)
                 keyed = {i: (b, m) for i, b, m in zip(ids, frame.boxes, frame.object_masks)}
             else:
-                frame.object_masks = [move_mask(keyed[i][1], keyed[i][0], b) for i, b in zip(ids, frame.boxes)]
+                frame.object_masks = self._follow(frame, previous, keyed)
+            previous = frame
             yield frame
