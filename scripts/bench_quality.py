@@ -46,7 +46,8 @@ def run_telea(data, holes, cfg):
 
 def run_flow(data, holes, cfg, window):
     frames = [Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy()) for i, (d, h) in enumerate(zip(data, holes))]
-    filled = FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance)(frames)
+    filled = FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
+                      store_side=cfg.fill.flow_max_side)(frames)
     out, left = [], []
     for frame, hole in zip(filled, holes):
         left.append(frame.mask.sum() / max(hole.sum(), 1))

@@ -28,17 +28,51 @@ import numpy as np
 
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, warp
+from .flow import complete, consistent, resize_flow, warp
 
 
 @dataclass
 class _Pair:
-    """Completed flows between frames k and k+1, and where each one can be trusted."""
+    """Completed flows between frames k and k+1, and where each one can be trusted, stored at
+    the flow's working resolution (a 720p pair at full resolution would take 16 MB; the
+    look-ahead holds ``window`` of them) and brought to frame size when used."""
 
-    forward: np.ndarray  # k -> k+1, on frame k's pixels
-    backward: np.ndarray  # k+1 -> k, on frame k+1's pixels
-    forward_ok: np.ndarray
-    backward_ok: np.ndarray
+    forward_small: np.ndarray  # k -> k+1, on frame k's pixels
+    backward_small: np.ndarray  # k+1 -> k, on frame k+1's pixels
+    forward_ok_small: np.ndarray
+    backward_ok_small: np.ndarray
+    size: tuple[int, int]  # frame (width, height)
+
+    @classmethod
+    def store(cls, forward, backward, forward_ok, backward_ok, max_side: int) -> _Pair:
+        h, w = forward.shape[:2]
+        scale = min(1.0, max_side / max(h, w))
+        small = (max(1, round(w * scale)), max(1, round(h * scale)))
+
+        def shrink_ok(ok: np.ndarray) -> np.ndarray:  # a small pixel is trusted only if all of it is
+            return cv2.resize(ok.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.999
+
+        return cls(resize_flow(forward, *small), resize_flow(backward, *small), shrink_ok(forward_ok),
+                   shrink_ok(backward_ok), (w, h))
+
+    def _ok(self, ok: np.ndarray) -> np.ndarray:
+        return cv2.resize(ok.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST) > 0
+
+    @property
+    def forward(self) -> np.ndarray:
+        return resize_flow(self.forward_small, *self.size)
+
+    @property
+    def backward(self) -> np.ndarray:
+        return resize_flow(self.backward_small, *self.size)
+
+    @property
+    def forward_ok(self) -> np.ndarray:
+        return self._ok(self.forward_ok_small)
+
+    @property
+    def backward_ok(self) -> np.ndarray:
+        return self._ok(self.backward_ok_small)
 
 
 @dataclass
@@ -77,8 +111,10 @@ class FlowFill:
 
     name = "fill"
 
-    def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "") -> None:
+    def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
+                 store_side: int = 480) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
+        self.store_side = store_side
 
     @property
     def backend(self) -> str:
@@ -92,8 +128,8 @@ class FlowFill:
         hole = dilate(_hole(a) | _hole(b), self.flow_margin)
         forward = complete(self.flow(a.rgb, b.rgb), hole)
         backward = complete(self.flow(b.rgb, a.rgb), hole)
-        return _Pair(forward, backward, consistent(forward, backward, self.tolerance),
-                     consistent(backward, forward, self.tolerance))
+        return _Pair.store(forward, backward, consistent(forward, backward, self.tolerance),
+                     consistent(backward, forward, self.tolerance), self.store_side)
 
     def _from_future(self, frames: list[Frame], pairs: list[_Pair], missing: np.ndarray,
                      sources: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,8 +145,9 @@ class FlowFill:
         for k, pair in enumerate(pairs, start=1):
             if not alive.any():
                 break
-            fx = cv2.remap(pair.forward[..., 0], px, py, cv2.INTER_LINEAR)
-            fy = cv2.remap(pair.forward[..., 1], px, py, cv2.INTER_LINEAR)
+            forward = pair.forward
+            fx = cv2.remap(forward[..., 0], px, py, cv2.INTER_LINEAR)
+            fy = cv2.remap(forward[..., 1], px, py, cv2.INTER_LINEAR)
             ok = cv2.remap(pair.forward_ok.astype(np.uint8), px, py, cv2.INTER_NEAREST) > 0
             px, py = px + fx, py + fy
             inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)

@@ -17,7 +17,8 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def _resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
+def resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``flow`` resampled to ``width`` x ``height``, its vectors scaled with it."""
     h, w = flow.shape[:2]
     if (w, h) == (width, height):
         return flow
@@ -47,7 +48,7 @@ class DisFlow:
         """Flow from ``a`` to ``b`` (``HxWx3 uint8`` RGB), at ``a``'s full resolution."""
         h, w = a.shape[:2]
         small = self.dis.calc(_grey(downscale(a, self.max_side)), _grey(downscale(b, self.max_side)), None)
-        return _resize_flow(small, w, h)
+        return resize_flow(small, w, h)
 
 
 class RaftFlow:
@@ -70,7 +71,7 @@ class RaftFlow:
             return torch.nn.functional.pad(t, (0, pw, 0, ph), mode="replicate")
 
         flow = self.model(tensor(sa), tensor(sb))[-1][0, :, :sh, :sw].permute(1, 2, 0).cpu().numpy()
-        return _resize_flow(np.ascontiguousarray(flow), w, h)
+        return resize_flow(np.ascontiguousarray(flow), w, h)
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
