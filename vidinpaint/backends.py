@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import Config
 from .detect.coco import class_ids
 from .errors import ConfigError
-from .weights import REGISTRY, WeightsError, locate, missing_message, spec
+from .weights import REGISTRY, WeightsError, WeightsMissing, locate, spec
 
 _YOLO = "pip install 'vidinpaint[yolo]'"
 _SAM = "pip install 'vidinpaint[sam]'"
@@ -37,9 +37,9 @@ def _short_reason(name_or_path: str, package: str, install: str, root: str | Non
     if name_or_path in REGISTRY:
         try:
             locate(name_or_path, root or None)
+        except WeightsMissing:
+            return f"no {name_or_path} weights (vidinpaint weights fetch {name_or_path})"
         except WeightsError as err:
-            if "not in" in str(err):
-                return f"no {name_or_path} weights (vidinpaint weights fetch {name_or_path})"
             return str(err)
     return ""
 
@@ -49,12 +49,7 @@ def _need(package: str, install: str, weights: str, root: str | None) -> Path:
     if importlib.util.find_spec(package) is None:
         raise ConfigError(f"{package} is not installed: {install}")
     if weights in REGISTRY:
-        try:
-            return locate(weights, root or None)
-        except WeightsError as err:
-            if "not in" in str(err):
-                raise WeightsError(missing_message(spec(weights), root or None)) from None
-            raise
+        return locate(weights, root or None)
     return weights_path(weights, root)
 
 

@@ -278,15 +278,17 @@ app.add_typer(weights_app, name="weights")
 @weights_app.command("list")
 def weights_list(weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder.")) -> None:
     """Every known weight file: stage, size, license, and whether it is cached here."""
-    from .weights import REGISTRY, WeightsError, locate, weights_dir as folder
+    from .weights import REGISTRY, WeightsError, WeightsMissing, locate, weights_dir as folder
 
     table = Table("name", "stage", "status", "size", "license", "source", title=f"weights in {folder(weights_dir)}")
     for name, s in REGISTRY.items():
         try:
             locate(name, weights_dir)
             status = "[green]ready[/]"
-        except WeightsError as err:
-            status = "[yellow]missing[/]" if "not in" in str(err) else "[red]corrupt[/]"
+        except WeightsMissing:
+            status = "[yellow]missing[/]"
+        except WeightsError:
+            status = "[red]corrupt[/]"
         size = sum(f.size or 0 for f in s.files)
         check = "" if all(len(f.sha256) == 64 for f in s.files) else " (sha256 prefix only)"
         table.add_row(name, s.stage, status, f"{size / 1e6:.1f} MB" if size else "?", s.license + check,

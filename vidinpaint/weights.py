@@ -30,6 +30,10 @@ class WeightsError(VidinpaintError):
     """Weights are missing, corrupt, or could not be fetched (the message says what to do)."""
 
 
+class WeightsMissing(WeightsError):
+    """Weights are not in the cache at all (as opposed to present but corrupt)."""
+
+
 @dataclass(frozen=True)
 class WeightFile:
     """One file of a model.
@@ -190,7 +194,7 @@ def locate(name: str, root: str | Path | None = None) -> Path:
     for wf in s.files:
         path = folder / wf.filename
         if not path.exists():
-            raise WeightsError(missing_message(s, root))
+            raise WeightsMissing(missing_message(s, root))
         verify(path, wf)
     return folder / s.main.filename
 
