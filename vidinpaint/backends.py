@@ -48,8 +48,6 @@ def _need(package: str, install: str, weights: str, root: str | None) -> Path:
     """Weights for a backend that needs ``package``; raises ConfigError/WeightsError saying what to do."""
     if importlib.util.find_spec(package) is None:
         raise ConfigError(f"{package} is not installed: {install}")
-    if weights in REGISTRY:
-        return locate(weights, root or None)
     return weights_path(weights, root)
 
 

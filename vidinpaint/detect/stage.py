@@ -9,6 +9,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from ..frames import Frame
+from .boxes import expand_boxes
 from .track import GapBridge, IouTracker
 
 
@@ -28,15 +29,6 @@ class Detector(Protocol):
     def detect_batch(self, images: list[np.ndarray]) -> list[Detections]: ...
 
 
-def pixel_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Float boxes -> ``int32`` pixel boxes rounded outwards and clamped to the frame."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    out = np.concatenate([np.floor(boxes[:, :2]), np.ceil(boxes[:, 2:])], axis=1)
-    out[:, [0, 2]] = out[:, [0, 2]].clip(0, width)
-    out[:, [1, 3]] = out[:, [1, 3]].clip(0, height)
-    return out.astype(np.int32)
-
-
 class Tracking:
     """Ids for detectors without them, then gap bridging; writes ``frame.boxes``/``frame.ids``."""
 
@@ -48,7 +40,7 @@ class Tracking:
         ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
         boxes, ids = self.bridge.update(found.boxes, ids)
         h, w = frame.rgb.shape[:2]
-        frame.boxes = pixel_boxes(boxes, w, h)
+        frame.boxes = expand_boxes(boxes, 0, w, h)  # rounded outwards, clamped to the frame
         frame.ids = ids
         keep = (frame.boxes[:, 2] > frame.boxes[:, 0]) & (frame.boxes[:, 3] > frame.boxes[:, 1])
         frame.boxes, frame.ids = frame.boxes[keep], frame.ids[keep]

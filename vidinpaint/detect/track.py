@@ -34,6 +34,12 @@ class _Seen:
     velocity: np.ndarray
     missed: int = 0
 
+    @staticmethod
+    def seen_again(previous: _Seen | None, box: np.ndarray) -> _Seen:
+        """The track at ``box`` now, its velocity averaged over the frames it was missed."""
+        velocity = (box - previous.box) / (previous.missed + 1) if previous else np.zeros(4)
+        return _Seen(box, velocity)
+
 
 class IouTracker:
     """Assign persistent ids by greedy IoU matching against where each track should be now
@@ -63,9 +69,7 @@ class IouTracker:
             ids[d] = self.next_id
             self.next_id += 1
         for i, box in zip(ids.tolist(), boxes):
-            prev = self.tracks.get(i)
-            velocity = (box - prev.box) / (prev.missed + 1) if prev else np.zeros(4)
-            self.tracks[i] = _Seen(box, velocity)
+            self.tracks[i] = _Seen.seen_again(self.tracks.get(i), box)
         for i in [k for k in self.tracks if k not in ids]:
             self.tracks[i].missed += 1
             if self.tracks[i].missed > self.max_age:
@@ -85,9 +89,7 @@ class GapBridge:
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         ids = np.asarray(ids, np.int64).reshape(-1)
         for box, i in zip(boxes, ids.tolist()):
-            prev = self.seen.get(i)
-            velocity = (box - prev.box) / (prev.missed + 1) if prev else np.zeros(4)
-            self.seen[i] = _Seen(box, velocity)
+            self.seen[i] = _Seen.seen_again(self.seen.get(i), box)
         extra_boxes, extra_ids = [], []
         for i, s in list(self.seen.items()):
             if i in ids:

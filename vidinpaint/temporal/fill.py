@@ -28,7 +28,7 @@ import numpy as np
 
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, resize_flow, warp
+from .flow import complete, consistent, pixel_grid, resize_flow, warp
 
 
 @dataclass
@@ -136,8 +136,7 @@ class FlowFill:
         """Colours, found-mask and distance (frames) of ``missing`` pixels of ``frames[0]`` seen
         in later frames, following chained forward flows."""
         h, w = missing.shape
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        px, py = xs.copy(), ys.copy()
+        px, py = pixel_grid(h, w)
         alive = missing.copy()
         colour = np.zeros((h, w, 3), np.uint8)
         found = np.zeros((h, w), bool)
@@ -177,7 +176,7 @@ class FlowFill:
         best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
         if carry is not None and previous is not None:
             back = previous.backward  # current -> previous frame
-            ys, xs = np.mgrid[0:hole.shape[0], 0:hole.shape[1]].astype(np.float32)
+            xs, ys = pixel_grid(*hole.shape)
             carried, valid = sample_valid(carry.rgb, carry.valid, xs + back[..., 0], ys + back[..., 1])
             valid &= previous.backward_ok
             carried_age = warp(carry.age, back, cv2.INTER_NEAREST) + 1

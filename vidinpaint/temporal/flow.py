@@ -74,7 +74,8 @@ class RaftFlow:
         return resize_flow(np.ascontiguousarray(flow), w, h)
 
 
-def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+def pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(xs, ys)`` float32 coordinate maps of an ``h`` x ``w`` frame, for ``cv2.remap``."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     return xs, ys
 
@@ -82,14 +83,14 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """Sample ``image`` at ``x + flow(x)``: brings the second frame of ``flow`` onto the first."""
     h, w = flow.shape[:2]
-    xs, ys = _grid(h, w)
+    xs, ys = pixel_grid(h, w)
     return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], interpolation, borderMode=cv2.BORDER_CONSTANT)
 
 
 def inside(flow: np.ndarray) -> np.ndarray:
     """``HxW bool``: where ``x + flow(x)`` lands inside the frame."""
     h, w = flow.shape[:2]
-    xs, ys = _grid(h, w)
+    xs, ys = pixel_grid(h, w)
     tx, ty = xs + flow[..., 0], ys + flow[..., 1]
     return (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
 
