@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_telea(data, holes, cfg):
-    return [inpaint_frame(d[0], h, cfg.inpaint.backend, cfg.inpaint.radius, cfg.inpaint.max_hole_pixels)
+    return [inpaint_frame(d[0], h, "telea", cfg.inpaint.radius, cfg.inpaint.max_hole_pixels)
             for d, h in zip(data, holes)]
 
 
@@ -51,7 +51,7 @@ def run_flow(data, holes, cfg, window):
     out, left = [], []
     for frame, hole in zip(filled, holes):
         left.append(frame.mask.sum() / max(hole.sum(), 1))
-        out.append(inpaint_frame(frame.rgb, frame.mask, cfg.inpaint.backend, cfg.inpaint.radius,
+        out.append(inpaint_frame(frame.rgb, frame.mask, "telea", cfg.inpaint.radius,
                                  cfg.inpaint.max_hole_pixels))
     return out, float(np.mean(left))
 

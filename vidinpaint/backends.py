@@ -148,3 +148,22 @@ def build_fill(config: Config, device: str):
     else:
         flow = DisFlow(c.flow_max_side)
     return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side)
+
+
+def build_inpainter(config: Config, device: str):
+    """The spatial inpainting stage: DeepFillv2 when its weights are present (``auto``), else Telea."""
+    from .inpaint import ClassicalInpainter
+
+    c = config.inpaint
+    if c.backend in ("telea", "ns"):
+        return ClassicalInpainter(c)
+    if c.size % 8:
+        raise ConfigError(f"inpaint.size must be a multiple of 8, got {c.size}")
+    reason = _short_reason(c.weights, "torch", _TORCH, config.weights_dir) if c.weights in REGISTRY else ""
+    if reason and c.backend == "auto" and not config.strict:
+        return ClassicalInpainter(c, note=f"fallback from DeepFillv2: {reason}")
+    from .inpaint.neural import GatedInpainter, resident_generator
+
+    path = _need("torch", _TORCH, c.weights, config.weights_dir)
+    model, meta = resident_generator(str(path.resolve()), device)
+    return GatedInpainter(model, c, device, source=dict(meta).get("source", path.name))

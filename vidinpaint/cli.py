@@ -56,6 +56,8 @@ class SegmenterName(str, Enum):
 
 
 class Inpainter(str, Enum):
+    auto = "auto"
+    gated = "gated"
     telea = "telea"
     ns = "ns"
 
@@ -148,8 +150,8 @@ def clean(
     encoder_preset: Optional[str] = typer.Option(None, "--encoder-preset",
                                                  help="Encoder speed preset (default: veryfast)."),
     margin: Optional[int] = typer.Option(None, "--margin", help="Pixels added around detected boxes (default: 8)."),
-    dilate: Optional[int] = typer.Option(None, "--dilate", help="Pixels to grow masks by (default: 0)."),
-    inpaint: Optional[Inpainter] = typer.Option(None, "--inpaint", help="Inpainting method (default: telea)."),
+    dilate: Optional[int] = typer.Option(None, "--dilate", help="Pixels to grow masks by (default: 6)."),
+    inpaint: Optional[Inpainter] = typer.Option(None, "--inpaint", help="Inpainting method (default: auto = gated if its weights are present, else telea)."),
     preview: bool = typer.Option(False, "--preview", help="Also write <output>.preview.png: original, mask, result."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or stage lines."),
@@ -290,7 +292,9 @@ def weights_list(weights_dir: Optional[Path] = typer.Option(None, "--weights-dir
         except WeightsError:
             status = "[red]corrupt[/]"
         size = sum(f.size or 0 for f in s.files)
-        check = "" if all(len(f.sha256) == 64 for f in s.files) else " (sha256 prefix only)"
+        digests = {len(f.sha256) for f in s.files}
+        check = " (unverified: no published sha256)" if 0 in digests else \
+            "" if digests == {64} else " (sha256 prefix only)"
         table.add_row(name, s.stage, status, f"{size / 1e6:.1f} MB" if size else "?", s.license + check,
                       escape(s.source))
     out.print(table)

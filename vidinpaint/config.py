@@ -92,12 +92,22 @@ class MaskConfig:
 
 @dataclass
 class InpaintConfig:
-    """Filling the masked pixels."""
+    """Filling the masked pixels that no other frame showed."""
 
-    backend: str = _opt("telea", choices=("telea", "ns"),
-                        doc="telea: OpenCV fast marching (Telea 2004); ns: OpenCV Navier-Stokes")
-    radius: int = _opt(5, lo=1, hi=64, doc="neighbourhood radius in pixels")
-    max_hole_pixels: int = _opt(40000, lo=0, doc="larger holes are filled at reduced scale (0 = never)")
+    backend: str = _opt("auto", choices=("auto", "gated", "telea", "ns"),
+                        doc="auto: the DeepFillv2 gated-conv network if its weights are present, else telea; "
+                            "gated: DeepFillv2 (Yu et al. 2019); telea: OpenCV fast marching (Telea 2004); "
+                            "ns: OpenCV Navier-Stokes")
+    radius: int = _opt(5, lo=1, hi=64, doc="telea/ns: neighbourhood radius in pixels")
+    max_hole_pixels: int = _opt(40000, lo=0, doc="telea/ns: larger holes are filled at reduced scale (0 = never)")
+    weights: str = _opt("deepfillv2_places2", doc="gated: weights registry name or a checkpoint path "
+                                                  "(e.g. one written by `vidinpaint adapt`)")
+    size: int = _opt(256, lo=64, hi=1024, doc="gated: crop side the network sees (multiple of 8; it was trained at 256)")
+    context: float = _opt(0.5, lo=0, hi=4, doc="gated: context around each hole, as a fraction of its longer side")
+    batch: int = _opt(16, lo=1, doc="gated: crops per network call (halved automatically on CUDA out-of-memory)")
+    precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),
+                          doc="gated: auto = bf16 (or fp16) autocast on CUDA, fp32 on CPU")
+    feather: int = _opt(8, lo=0, hi=64, doc="gated: px over which the colour seam at the hole border is blended away")
 
 
 @dataclass

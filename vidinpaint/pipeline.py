@@ -20,13 +20,12 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_path, check_output_path
-from .backends import build_detector, build_fill, build_segmenter
+from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig
 from .devices import resolve_device
 from .errors import InputError, OutputError
 from .frames import Frame
 from .images import is_image, read_image, write_image
-from .inpaint import ClassicalInpainter
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
 from .temporal.masks import MaskHysteresis
@@ -97,7 +96,8 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
     device = resolve_device(config.device)
     masks = build_stages(config, mask, device)
     fill = build_fill(config, device)
-    fills = [fill, ClassicalInpainter(config.inpaint)] if fill else [ClassicalInpainter(config.inpaint)]
+    inpaint = build_inpainter(config, device)
+    fills = [fill, inpaint] if fill else [inpaint]
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
     backends = [("device", device), *((s.name, s.backend) for s in (*masks, *fills))]

@@ -39,7 +39,9 @@ class WeightFile:
     """One file of a model.
 
     ``sha256`` is the full hex digest, or only a prefix where the publisher gives no more (SAM's
-    file names carry the first 6 hex digits); ``member`` is the path inside an npm tarball.
+    file names carry the first 6 hex digits), or empty where the publisher gives none at all
+    (then only the size is checked and ``weights list`` says "unverified"); ``member`` is the
+    path inside an npm tarball.
     """
 
     filename: str
@@ -130,6 +132,13 @@ REGISTRY: dict[str, WeightSpec] = {spec.name: spec for spec in (
         ("vit_b", "01ec64", 375042383, "91M"),
         ("vit_l", "0b3195", 1249524607, "308M"),
         ("vit_h", "4b8939", 2564550879, "636M"))),
+    WeightSpec(
+        name="deepfillv2_places2", stage="inpaint",
+        license="CC BY-NC 4.0: NON-COMMERCIAL use only (DeepFillv2 weights, Yu et al.; PyTorch port by nipponjo)",
+        description="DeepFillv2 gated-conv generator + SN-PatchGAN discriminator, Places2 (4.1M generator params)",
+        # Published on Google Drive without a checksum; the port's README is the only source.
+        files=(WeightFile("states_pt_places2.pth", "", url="https://drive.usercontent.google.com/download?"
+                          "id=1L63oBNVgz7xSb_3hGbUdkYW1IuRgMkCa&export=download&confirm=t"),)),
 )}
 
 

@@ -71,19 +71,21 @@ class ClassicalInpainter:
 
     name = "inpaint"
 
-    def __init__(self, config: InpaintConfig) -> None:
-        self.config = config
+    def __init__(self, config: InpaintConfig, note: str = "") -> None:
+        self.config, self.note = config, note
+        self.method = config.backend if config.backend in _FLAGS else "telea"
 
     @property
     def backend(self) -> str:
-        label = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes"}[self.config.backend]
+        label = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes"}[self.method]
         limit = self.config.max_hole_pixels
         scaled = f", holes over {limit} px filled at reduced scale" if limit else ""
-        return f"{label} per frame, radius {self.config.radius}px{scaled}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{label} per frame, radius {self.config.radius}px{scaled}{note}"
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         for frame in frames:
             if frame.mask is not None:
-                frame.rgb = inpaint_frame(frame.rgb, frame.mask, self.config.backend, self.config.radius,
+                frame.rgb = inpaint_frame(frame.rgb, frame.mask, self.method, self.config.radius,
                                           self.config.max_hole_pixels)
             yield frame
