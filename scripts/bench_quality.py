@@ -44,16 +44,19 @@ def run_telea(data, holes, cfg):
             for d, h in zip(data, holes)]
 
 
-def run_flow(data, holes, cfg, window):
+def flow_only(data, holes, cfg, window):
+    """Flow-guided fill alone: the filled frames and what is left of each hole."""
     frames = [Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy()) for i, (d, h) in enumerate(zip(data, holes))]
-    filled = FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
-                      store_side=cfg.fill.flow_max_side)(frames)
-    out, left = [], []
-    for frame, hole in zip(filled, holes):
-        left.append(frame.mask.sum() / max(hole.sum(), 1))
-        out.append(inpaint_frame(frame.rgb, frame.mask, "telea", cfg.inpaint.radius,
-                                 cfg.inpaint.max_hole_pixels))
-    return out, float(np.mean(left))
+    filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
+                           store_side=cfg.fill.flow_max_side)(frames))
+    return [f.rgb for f in filled], [f.mask for f in filled]
+
+
+def run_flow(data, holes, cfg, window):
+    rgbs, left = flow_only(data, holes, cfg, window)
+    out = [inpaint_frame(rgb, mask, "telea", cfg.inpaint.radius, cfg.inpaint.max_hole_pixels)
+           for rgb, mask in zip(rgbs, left)]
+    return out, float(np.mean([m.sum() / max(h.sum(), 1) for m, h in zip(left, holes)]))
 
 
 def scores(results, data, holes):

@@ -272,6 +272,57 @@ def masks(
     _report([result])
 
 
+@app.command()
+def adapt(
+    input: Path = typer.Argument(..., help="The clip whose background the network should learn."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Checkpoint to write (default: <name>.inpaint.pth)."),
+    start: Optional[str] = typer.Option(None, "--from", help="Weights to start from: registry name or path "
+                                        "(default: inpaint.weights; random initialisation if not cached)."),
+    steps: int = typer.Option(200, "--steps", min=1, help="Training steps."),
+    frames: int = typer.Option(48, "--frames", min=1, help="Frames sampled evenly from the clip."),
+    size: int = typer.Option(256, "--size", min=32, help="Training crop side, multiple of 8 (128 is 4x faster on a CPU)."),
+    batch_size: int = typer.Option(4, "--batch", min=1, help="Crops per step."),
+    lr: float = typer.Option(5e-5, "--lr", help="Adam learning rate."),
+    gan_weight: float = typer.Option(0.1, "--gan-weight", help="Weight of the SN-PatchGAN loss against L1."),
+    mask: Optional[Path] = typer.Option(None, "--mask", "-m", help="Your own masks of what to exclude (as for clean)."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file (mask stages, weights)."),
+    set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
+    device: Optional[Device] = typer.Option(None, "--device", help="Where training runs (default: auto)."),
+    weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or stage lines."),
+) -> None:
+    """Fine-tune the inpainting network on INPUT's own background (holes placed away from the people).
+
+    Use the result with: vidinpaint clean INPUT --inpaint gated --set inpaint.weights=<output>
+    """
+    from .adapt import adapt as run_adapt
+    from .inpaint.train import TrainConfig
+    from .pipeline import default_output
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                        TimeRemainingColumn(), console=err, disable=quiet)
+    out_path = output or default_output(input, "inpaint", ".pth")
+    with _user_errors():
+        cfg = load_config(config, [*set_, *_overrides(device=device, weights_dir=weights_dir)])
+        train_config = TrainConfig(size=size, batch=batch_size, lr=lr, gan_weight=gan_weight)
+        if not quiet:
+            err.print(f"  [bold]sampling[/] {frames} frames of {escape(str(input))} and finding what to exclude")
+        with progress:
+            task = progress.add_task("training", total=steps, loss="")
+            result = run_adapt(input, out_path, cfg, train_config, steps=steps, frames=frames, start=start, mask=mask,
+                               overwrite=overwrite,
+                               progress=lambda r: progress.update(task, advance=1, loss=f"L1 {r['l1']:.3f}"))
+    if not quiet:
+        for name, backend in result.backends:
+            err.print(f"  [bold]{name:<8}[/] {escape(backend)}")
+    out.print(f"wrote {result.output} ({result.steps} steps on {result.frames} frames; L1 {result.l1_first:.4f} -> "
+              f"{result.l1_last:.4f}; loss curve {result.output.with_suffix('.losses.png')})")
+    out.print(f"use it: vidinpaint clean {input} --inpaint gated --set inpaint.weights={result.output}")
+
+
 weights_app = typer.Typer(help="List, fetch and locate model weights (nothing else downloads them).",
                           no_args_is_help=True)
 app.add_typer(weights_app, name="weights")

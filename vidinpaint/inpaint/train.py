@@ -148,10 +148,10 @@ class Trainer:
                         opt_g=self.opt_g.state_dict(), opt_d=self.opt_d.state_dict(), history=self.history)
 
     @classmethod
-    def resume(cls, path: Path, config: TrainConfig, device: str = "cpu") -> Trainer:
-        """Continue from a checkpoint: weights, and where present optimiser states, step and history.
-
-        A published checkpoint (weights only) starts a fine-tuning run at step 0.
+    def resume(cls, path: Path, config: TrainConfig, device: str = "cpu", optimisers: bool = True) -> Trainer:
+        """Continue from a checkpoint: weights, and (with ``optimisers``, where present) optimiser
+        states, step and history. Without them (a published checkpoint, or fine-tuning on new data)
+        the run starts at step 0 from the weights.
         """
         data = checkpoint.read(path)
         generator = Generator(checkpoint.cnum_of(data["G"]))
@@ -164,7 +164,7 @@ class Trainer:
             checkpoint.check_state(discriminator, d_state, f"{path} (discriminator)")
             discriminator.load_state_dict(d_state)
         trainer = cls(config, device, generator, discriminator)
-        if "opt_g" in data and "opt_d" in data:
+        if optimisers and "opt_g" in data and "opt_d" in data:
             trainer.opt_g.load_state_dict(data["opt_g"])
             trainer.opt_d.load_state_dict(data["opt_d"])
             trainer.step_count = int(data.get("meta", {}).get("step", 0))

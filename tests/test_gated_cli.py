@@ -1,0 +1,63 @@
+"""The gated inpainter in the pipeline: backend choice and fallback, `vidinpaint adapt`, then `clean` with its output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from vidinpaint.backends import build_inpainter
+from vidinpaint.config import load_config
+from vidinpaint.inpaint import ClassicalInpainter, checkpoint
+from vidinpaint.inpaint.gated import Generator, PatchDiscriminator
+from vidinpaint.inpaint.neural import GatedInpainter
+from vidinpaint.weights import WeightsMissing
+
+from conftest import decode_all
+
+
+def _cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vidinpaint", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_auto_falls_back_to_telea_and_says_why(tmp_path):
+    config = load_config(None, [f"weights_dir={tmp_path}"])
+    stage = build_inpainter(config, "cpu")
+    assert isinstance(stage, ClassicalInpainter)
+    assert "fallback from DeepFillv2: no deepfillv2_places2 weights" in stage.backend
+    with pytest.raises(WeightsMissing, match="vidinpaint weights fetch deepfillv2_places2"):
+        build_inpainter(load_config(None, [f"weights_dir={tmp_path}", "strict=true"]), "cpu")
+    with pytest.raises(WeightsMissing):
+        build_inpainter(load_config(None, [f"weights_dir={tmp_path}", "inpaint.backend=gated"]), "cpu")
+
+
+def test_gated_backend_from_a_checkpoint_path(tmp_path):
+    path = tmp_path / "tiny.pth"
+    checkpoint.save(path, Generator(cnum=8), meta={"source": "a tiny test model"})
+    stage = build_inpainter(load_config(None, ["inpaint.backend=gated", f"inpaint.weights={path}",
+                                               "inpaint.size=64"]), "cpu")
+    assert isinstance(stage, GatedInpainter) and stage.model.cnum == 8
+    assert "DeepFillv2 gated conv (a tiny test model) on 64px crops" in stage.backend and "fp32 on cpu" in stage.backend
+
+
+def test_adapt_then_clean_with_the_adapted_weights(walker_clip, tmp_path):
+    clip, _, _ = walker_clip
+    start = tmp_path / "start.pth"
+    checkpoint.save(start, Generator(cnum=8), PatchDiscriminator(cnum=8))
+    adapted = tmp_path / "walk.inpaint.pth"
+    done = _cli("adapt", str(clip), "--from", str(start), "--steps", "4", "--frames", "6", "--size", "32",
+                "--batch", "2", "--set", "detect.backend=motion", "--set", "detect.window=24", "-q")
+    assert done.returncode == 0, done.stderr
+    assert adapted.exists() and adapted.with_suffix(".losses.png").stat().st_size > 0
+    assert "4 steps on 6 frames" in done.stdout and f"inpaint.weights={adapted}" in done.stdout.replace("\n", "")
+    data = checkpoint.read(adapted)
+    assert data["meta"]["step"] == 4 and "adapted to walk.mp4" in data["meta"]["source"]
+    again = _cli("adapt", str(clip), "--from", str(start), "--steps", "1", "-q")
+    assert again.returncode == 1 and again.stderr.count("error:") == 1 and "exists" in again.stderr
+    out = tmp_path / "out.mp4"
+    done = _cli("clean", str(clip), "-o", str(out), "--inpaint", "gated", "--set", f"inpaint.weights={adapted}",
+                "--set", "inpaint.size=64", "--set", "detect.backend=motion", "--set", "detect.window=24")
+    assert done.returncode == 0, done.stderr
+    assert "DeepFillv2 gated conv (start.pth adapted to walk.mp4)" in done.stderr.replace("\n", "")
+    assert len(decode_all(out)[0]) == len(decode_all(clip)[0])
