@@ -170,3 +170,38 @@ def test_stage_keeps_outside_pixels_and_halves_batch_on_oom(monkeypatch):
     assert stage.batch == 2 and sizes[0] == 4 and max(sizes[1:]) == 2
     for a, b in zip(reference, again):
         assert np.array_equal(a, b)
+
+
+def test_training_samples_from_images_and_videos(tmp_path, walker_clip):
+    from vidinpaint.images import write_image
+    from vidinpaint.inpaint.holes import person_mask, stroke_mask
+
+    clip, _, _ = walker_clip
+    write_image(tmp_path / "a.png", np.full((40, 50, 3), 90, np.uint8))
+    samples = Samples.from_paths([tmp_path / "a.png", clip], frames_per_video=4)
+    assert len(samples.images) == 1 + 4
+    images, holes, excluded = samples.draw(6, 48, np.random.default_rng(0))
+    assert images.shape == (6, 48, 48, 3) and holes.any(axis=(1, 2)).all() and not excluded.any()
+    rng = np.random.default_rng(2)
+    people = [person_mask(128, 128, rng).mean() for _ in range(20)]
+    strokes = [stroke_mask(128, 128, rng).mean() for _ in range(20)]
+    assert 0.01 < np.mean(people) < 0.3 and 0.01 < np.mean(strokes) < 0.5
+
+
+def test_excluded_pixels_are_never_training_holes():
+    image = np.full((64, 64, 3), 100, np.uint8)
+    person = np.zeros((64, 64), bool)
+    person[:, 20:44] = True
+    _, holes, excluded = Samples([image], [person]).draw(8, 64, np.random.default_rng(0))
+    assert not (holes & excluded).any() and excluded.any(axis=(1, 2)).all()
+
+
+def test_4k_frame_is_filled_on_a_native_resolution_crop():
+    rgb = np.random.default_rng(5).integers(0, 255, (2160, 3840, 3), dtype=np.uint8)
+    mask = np.zeros((2160, 3840), bool)
+    mask[1500:1620, 3000:3040] = True  # a distant person
+    crops = plan_crops(mask, size=256)
+    assert [(c.y2 - c.y1, c.x2 - c.x1) for c in crops] == [(256, 256)]  # no downscaling of this hole
+    stage = GatedInpainter(Generator(cnum=8), InpaintConfig(backend="gated"), "cpu", "random init")
+    out = stage.fill([(rgb, mask)])[0]
+    assert np.array_equal(out[~mask], rgb[~mask]) and not np.array_equal(out[mask], rgb[mask])
