@@ -41,13 +41,11 @@ from vidinpaint.inpaint import inpaint_frame
 from vidinpaint.inpaint.checkpoint import load_generator
 from vidinpaint.inpaint.neural import GatedInpainter
 from vidinpaint.inpaint.train import Samples, TrainConfig, Trainer
-from vidinpaint.masks import dilate
 from vidinpaint.metrics import psnr_in, ssim_in
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_quality import flow_only  # noqa: E402
-from make_benchmark import CLIPS, clip, scene  # noqa: E402
+from bench_quality import benchmark_clips, flow_only  # noqa: E402
 
 
 def _fsr():
@@ -164,14 +162,8 @@ def main() -> None:
     for name, (path, stage) in gated.items():
         print(f"{name}: {path} (cnum {stage.model.cnum}, {stage.source})")
     print(f"{'clip':<12} {'holes':<9} {'method':<16} {'PSNR dB':>8} {'SSIM':>6} {'s/frame':>8}")
-    source, people = scene(ROOT)
     totals: dict[tuple[str, str], list[float]] = {}
-    for size, motion in CLIPS:
-        name = f"{size}_{motion}"
-        if args.only and name not in args.only.split(","):
-            continue
-        data = clip(source, people, size, motion, args.frames)
-        holes = [dilate(d[1], cfg.mask.dilate) for d in data]
+    for name, data, holes in benchmark_clips(args.only, args.frames, cfg.mask.dilate):
         filled, left = flow_only(data, holes, cfg, Config().fill.window)
         keep = [i for i, m in enumerate(left) if m.any()]
         picks = np.linspace(0, len(data) - 1, args.still).round().astype(int)

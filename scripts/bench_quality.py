@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -42,6 +43,20 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_telea(data, holes, cfg):
     return [inpaint_frame(d[0], h, "telea", cfg.inpaint.radius, cfg.inpaint.max_hole_pixels)
             for d, h in zip(data, holes)]
+
+
+def benchmark_clips(only: str, frames: int, grow: int):
+    """(name, data, holes) for each benchmark clip named in ``only`` (all when empty); holes = truth + ``grow`` px."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_benchmark import CLIPS, clip, scene
+
+    source, people = scene(ROOT)
+    for size, motion in CLIPS:
+        name = f"{size}_{motion}"
+        if only and name not in only.split(","):
+            continue
+        data = clip(source, people, size, motion, frames)
+        yield name, data, [dilate(d[1], grow) for d in data]
 
 
 def flow_only(data, holes, cfg, window):
@@ -116,11 +131,6 @@ def real_check() -> None:
 
 
 def main() -> None:
-    import sys
-
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from make_benchmark import CLIPS, clip, scene
-
     parser = argparse.ArgumentParser(description="inpainting quality benchmark")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--window", type=int, default=Config().fill.window)
@@ -136,13 +146,7 @@ def main() -> None:
     print(f"machine: {platform.node()}: {cpu}; {args.frames} frames per clip, masks = truth + {cfg.mask.dilate}px, "
           f"fill window {args.window}, flow DIS at <= {cfg.fill.flow_max_side}px")
     print(f"{'clip':<12} {'method':<11} {'PSNR dB':>8} {'SSIM':>6} {'warp err':>9} {'left':>6} {'s/frame':>8}")
-    source, people = scene(ROOT)
-    for size, motion in CLIPS:
-        name = f"{size}_{motion}"
-        if args.only and name not in args.only.split(","):
-            continue
-        data = clip(source, people, size, motion, args.frames)
-        holes = [dilate(d[1], cfg.mask.dilate) for d in data]
+    for name, data, holes in benchmark_clips(args.only, args.frames, cfg.mask.dilate):
         start = time.perf_counter()
         telea = run_telea(data, holes, cfg)
         t_telea = (time.perf_counter() - start) / len(data)
