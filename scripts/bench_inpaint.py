@@ -139,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gated", action="append", default=[], metavar="NAME=PATH",
                         help="a gated-conv checkpoint to score (repeatable)")
+    parser.add_argument("--classical", default="telea,ns,fsr,patchmatch", help="classical methods to run")
     parser.add_argument("--adapt", type=int, default=0, help="fine-tune the first --gated on each clip for STEPS")
     parser.add_argument("--adapt-size", type=int, default=128)
     parser.add_argument("--frames", type=int, default=40, help="clip length for the flow fill")
@@ -148,6 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = Config()
     methods, notes = classical_methods(cfg)
+    methods = {m: fill for m, fill in methods.items() if m in args.classical.split(",")}
     gated = {}
     for item in args.gated:
         name, _, where = item.partition("=")
