@@ -39,7 +39,7 @@ def test_api_sections_override_and_a_config_object_is_copied():
     ("encode.crf=fast", "encode.crf: expected int"),
     ("encode.crf=99", "above the maximum"),
     ("detect.margin=-1", "below the minimum"),
-    ("inpaint.backend=magic", "not one of auto, gated, telea, ns"),
+    ("inpaint.backend=magic", "not one of auto, gated, telea, ns, patchmatch"),
     ("encode=3", "encode: expected a mapping"),
     ("nonsense", "section.key=value"),
 ])

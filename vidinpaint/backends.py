@@ -153,9 +153,12 @@ def build_fill(config: Config, device: str):
 def build_inpainter(config: Config, device: str):
     """The spatial inpainting stage: DeepFillv2 when its weights are present (``auto``), else Telea."""
     from .inpaint import ClassicalInpainter
+    from .inpaint.classical import PATCHMATCH
 
     c = config.inpaint
-    if c.backend in ("telea", "ns"):
+    if c.backend == "patchmatch" and importlib.util.find_spec("patchmatch") is None:
+        raise ConfigError(f"inpaint.backend patchmatch needs pypatchmatch: {PATCHMATCH}")
+    if c.backend in ("telea", "ns", "patchmatch"):
         return ClassicalInpainter(c)
     if c.size % 8:
         raise ConfigError(f"inpaint.size must be a multiple of 8, got {c.size}")

@@ -60,6 +60,7 @@ class Inpainter(str, Enum):
     gated = "gated"
     telea = "telea"
     ns = "ns"
+    patchmatch = "patchmatch"
 
 
 def _version(value: bool) -> None:

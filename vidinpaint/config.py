@@ -94,10 +94,11 @@ class MaskConfig:
 class InpaintConfig:
     """Filling the masked pixels that no other frame showed."""
 
-    backend: str = _opt("auto", choices=("auto", "gated", "telea", "ns"),
+    backend: str = _opt("auto", choices=("auto", "gated", "telea", "ns", "patchmatch"),
                         doc="auto: the DeepFillv2 gated-conv network if its weights are present, else telea; "
                             "gated: DeepFillv2 (Yu et al. 2019); telea: OpenCV fast marching (Telea 2004); "
-                            "ns: OpenCV Navier-Stokes")
+                            "ns: OpenCV Navier-Stokes; patchmatch: copies texture (pip install "
+                            "'vidinpaint[patchmatch]'; sharper, 20-50x slower than telea)")
     radius: int = _opt(5, lo=1, hi=64, doc="telea/ns: neighbourhood radius in pixels")
     max_hole_pixels: int = _opt(40000, lo=0, doc="telea/ns: larger holes are filled at reduced scale (0 = never)")
     weights: str = _opt("deepfillv2_places2", doc="gated: weights registry name or a checkpoint path "
