@@ -14,7 +14,11 @@ FSR (``xphoto.inpaint`` FSR_FAST, needs opencv-contrib-python-headless) and Patc
 (``pypatchmatch``), each skipped with a note when not installed; and any number of gated-conv
 checkpoints (``--gated NAME=PATH``; registry names work too). ``--adapt STEPS`` also fine-tunes
 the first gated checkpoint on each clip's own frames with its people excluded (what
-``vidinpaint adapt`` does) and scores that as ``NAME+adapt``.
+``vidinpaint adapt`` does) and scores that as ``NAME+adapt``. For the leftover set each frame
+excludes its own people, as the tool does (the network may learn background that other frames
+show: that is the point of adapting to the clip). For the still set that would leak the answer,
+so there every training frame excludes the union of all frames' people, and only the static
+clips are scored (with a moving camera a frame-space union does not cover the scene points).
 
 Reported inside the hole: PSNR (dB), SSIM, and seconds per frame on this machine; a contact
 sheet of one clip's ``still`` set is written too.
@@ -173,18 +177,25 @@ def main() -> None:
                 "still": ([data[i][0] for i in picks], [data[i][2] for i in picks], [holes[i] for i in picks])}
         runs = [(m, fill, False) for m, fill in methods.items()]
         runs += [(g, stage.fill, True) for g, (_, stage) in gated.items()]
+        extra: dict[str, list] = {"leftover": [], "still": []}
         if args.adapt and gated:
             first, (path, _) = next(iter(gated.items()))
-            start = time.perf_counter()
-            stage = adapted(path, [d[0] for d in data], holes, args.adapt, args.adapt_size)
-            print(f"{name:<12} adapted {first} in {time.perf_counter() - start:.0f} s ({args.adapt} steps)")
-            runs.append((f"{first}+adapt", stage.fill, True))
+            frames = [d[0] for d in data]
+            union = np.logical_or.reduce(holes)
+            for set_name, excluded in (("leftover", holes), ("still", [union] * len(holes) if "static" in name else None)):
+                if excluded is None:
+                    continue
+                start = time.perf_counter()
+                stage = adapted(path, frames, excluded, args.adapt, args.adapt_size)
+                print(f"{name:<12} {set_name:<9} adapted {first} in {time.perf_counter() - start:.0f} s "
+                      f"({args.adapt} steps, {np.mean([e.mean() for e in excluded]) * 100:.1f}% of pixels excluded)")
+                extra[set_name].append((f"{first}+adapt", stage.fill, True))
         for set_name, (inputs, truths, masks) in sets.items():
             if not inputs:
                 print(f"{name:<12} {set_name:<9} (no leftover holes)")
                 continue
             cells = {}
-            for method, fill, batched in runs:
+            for method, fill, batched in runs + extra[set_name]:
                 p, s, sec, results = evaluate(fill, batched, inputs, truths, masks)
                 totals.setdefault((set_name, method), []).append(p)
                 print(f"{name:<12} {set_name:<9} {method:<16} {p:>8.2f} {s:>6.3f} {sec:>8.3f}", flush=True)
