@@ -21,3 +21,4 @@ for codec in ("h264_nvenc", "libx264"):
         except Exception as err:
             print(f"pipeline codec={codec} segment={seg}: failed: {type(err).__name__}: {err}", flush=True)
 PY
+python3 scripts/bench_gated.py --device cuda --pipeline-frames 100 2>&1 | tee "$OUT/bench_gated_gpu.txt"

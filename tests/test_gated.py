@@ -54,6 +54,19 @@ def test_contextual_attention_copies_the_matching_known_patch():
     assert (centre - truth).abs().mean() < 0.35 * truth.abs().mean()
 
 
+def test_contextual_attention_batch_equals_one_at_a_time():
+    """Each sample of a batch uses its own mask (the port applies the first sample's to all)."""
+    torch.manual_seed(1)
+    feat = torch.randn(2, 6, 16, 16)
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[0, :, 8:24, 8:40] = 1
+    mask[1, :, 32:60, 20:44] = 1
+    layer = ContextualAttention()
+    together = layer(feat, feat, mask)
+    alone = torch.cat([layer(feat[i:i + 1], feat[i:i + 1], mask[i:i + 1]) for i in range(2)])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-5)
+
+
 def test_state_dict_round_trip_and_clear_errors(tmp_path):
     generator, disc = Generator(cnum=8), PatchDiscriminator(cnum=8)
     path = tmp_path / "g.pth"
