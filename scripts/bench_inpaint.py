@@ -94,14 +94,15 @@ def classical_methods(cfg: Config) -> tuple[dict, list[str]]:
     return methods, notes
 
 
-def adapted(base: Path, frames: list[np.ndarray], masks: list[np.ndarray], steps: int, size: int) -> GatedInpainter:
+def adapted(base: Path, frames: list[np.ndarray], masks: list[np.ndarray], steps: int, size: int,
+            crop: int) -> GatedInpainter:
     """The base checkpoint fine-tuned on this clip's frames, its people excluded (as `vidinpaint adapt`)."""
     config = TrainConfig(size=size, batch=4, lr=5e-5)
     trainer = Trainer.resume(base, config, optimisers=False)
     samples, rng = Samples(frames, masks), np.random.default_rng(0)
     for _ in range(steps):
         trainer.step(*samples.draw(config.batch, config.size, rng))
-    return GatedInpainter(trainer.generator.eval(), InpaintConfig(backend="gated"), "cpu", "adapted")
+    return GatedInpainter(trainer.generator.eval(), InpaintConfig(backend="gated", size=crop), "cpu", "adapted")
 
 
 def evaluate(fill, batched: bool, inputs, truths, holes):
@@ -146,6 +147,7 @@ def main() -> None:
     parser.add_argument("--classical", default="telea,ns,fsr,patchmatch", help="classical methods to run")
     parser.add_argument("--adapt", type=int, default=0, help="fine-tune the first --gated on each clip for STEPS")
     parser.add_argument("--adapt-size", type=int, default=128)
+    parser.add_argument("--size", type=int, default=InpaintConfig.size, help="inpaint.size for the gated runs")
     parser.add_argument("--frames", type=int, default=40, help="clip length for the flow fill")
     parser.add_argument("--still", type=int, default=6, help="frames per clip in the still set")
     parser.add_argument("--only", default="", help="comma-separated clip names, e.g. 480p_static")
@@ -159,9 +161,11 @@ def main() -> None:
         name, _, where = item.partition("=")
         path = weights_path(where, None)
         model, meta = load_generator(path)
-        gated[name] = (path, GatedInpainter(model, InpaintConfig(backend="gated"), "cpu", meta.get("source", path.name)))
+        gated[name] = (path, GatedInpainter(model, InpaintConfig(backend="gated", size=args.size), "cpu",
+                                            meta.get("source", path.name)))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads; masks = truth + "
+    print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads; gated crops {args.size}px; "
+          f"masks = truth + "
           f"{cfg.mask.dilate}px; leftover after DIS flow fill over {args.frames} frames; still = {args.still} frames")
     for note in notes:
         print(note)
@@ -186,7 +190,7 @@ def main() -> None:
                 if excluded is None:
                     continue
                 start = time.perf_counter()
-                stage = adapted(path, frames, excluded, args.adapt, args.adapt_size)
+                stage = adapted(path, frames, excluded, args.adapt, args.adapt_size, args.size)
                 print(f"{name:<12} {set_name:<9} adapted {first} in {time.perf_counter() - start:.0f} s "
                       f"({args.adapt} steps, {np.mean([e.mean() for e in excluded]) * 100:.1f}% of pixels excluded)")
                 extra[set_name].append((f"{first}+adapt", stage.fill, True))
