@@ -102,7 +102,8 @@ def adapted(base: Path, frames: list[np.ndarray], masks: list[np.ndarray], steps
     samples, rng = Samples(frames, masks), np.random.default_rng(0)
     for _ in range(steps):
         trainer.step(*samples.draw(config.batch, config.size, rng))
-    return GatedInpainter(trainer.generator.eval(), InpaintConfig(backend="gated", size=crop), "cpu", "adapted")
+    return GatedInpainter(trainer.generator.eval(), InpaintConfig(backend="gated", size=crop), "cpu", "adapted",
+                          trained_size=size)
 
 
 def evaluate(fill, batched: bool, inputs, truths, holes):
@@ -147,7 +148,7 @@ def main() -> None:
     parser.add_argument("--classical", default="telea,ns,fsr,patchmatch", help="classical methods to run")
     parser.add_argument("--adapt", type=int, default=0, help="fine-tune the first --gated on each clip for STEPS")
     parser.add_argument("--adapt-size", type=int, default=128)
-    parser.add_argument("--size", type=int, default=InpaintConfig.size, help="inpaint.size for the gated runs")
+    parser.add_argument("--size", type=int, default=InpaintConfig.size, help="inpaint.size for the gated runs (0 = each checkpoint's training size)")
     parser.add_argument("--frames", type=int, default=40, help="clip length for the flow fill")
     parser.add_argument("--still", type=int, default=6, help="frames per clip in the still set")
     parser.add_argument("--only", default="", help="comma-separated clip names, e.g. 480p_static")
@@ -162,9 +163,9 @@ def main() -> None:
         path = weights_path(where, None)
         model, meta = load_generator(path)
         gated[name] = (path, GatedInpainter(model, InpaintConfig(backend="gated", size=args.size), "cpu",
-                                            meta.get("source", path.name)))
+                                            meta.get("source", path.name), int(meta.get("size", 256))))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads; gated crops {args.size}px; "
+    print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads; gated crops {f'{args.size}px' if args.size else 'at training size'}; "
           f"masks = truth + "
           f"{cfg.mask.dilate}px; leftover after DIS flow fill over {args.frames} frames; still = {args.still} frames")
     for note in notes:

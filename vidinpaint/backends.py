@@ -165,8 +165,10 @@ def build_inpainter(config: Config, device: str):
     reason = _short_reason(c.weights, "torch", _TORCH, config.weights_dir) if c.weights in REGISTRY else ""
     if reason and c.backend == "auto" and not config.strict:
         return ClassicalInpainter(c, note=f"fallback from DeepFillv2: {reason}")
-    from .inpaint.neural import GatedInpainter, resident_generator
+    from .inpaint.neural import PUBLISHED_SIZE, GatedInpainter, resident_generator
 
     path = _need("torch", _TORCH, c.weights, config.weights_dir)
     model, meta = resident_generator(str(path.resolve()), device)
-    return GatedInpainter(model, c, device, source=dict(meta).get("source", path.name))
+    meta = dict(meta)
+    return GatedInpainter(model, c, device, source=meta.get("source", path.name),
+                          trained_size=int(meta.get("size", PUBLISHED_SIZE)))

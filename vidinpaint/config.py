@@ -103,7 +103,8 @@ class InpaintConfig:
     max_hole_pixels: int = _opt(40000, lo=0, doc="telea/ns: larger holes are filled at reduced scale (0 = never)")
     weights: str = _opt("deepfillv2_places2", doc="gated: weights registry name or a checkpoint path "
                                                   "(e.g. one written by `vidinpaint adapt`)")
-    size: int = _opt(256, lo=64, hi=1024, doc="gated: crop side the network sees (multiple of 8; it was trained at 256)")
+    size: int = _opt(0, lo=0, hi=1024, doc="gated: crop side the network sees, multiple of 8; 0 = the size its "
+                                         "weights were trained at (256 for the published model)")
     context: float = _opt(0.5, lo=0, hi=4, doc="gated: context around each hole, as a fraction of its longer side")
     batch: int = _opt(16, lo=1, doc="gated: crops per network call (halved automatically on CUDA out-of-memory)")
     precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),

@@ -21,6 +21,8 @@ from .checkpoint import load_generator
 from .crops import Crop, paste, plan_crops, to_network
 from .gated import Generator
 
+PUBLISHED_SIZE = 256  # DeepFillv2's Places2 model was trained on 256x256 crops
+
 
 @functools.lru_cache(maxsize=4)
 def resident_generator(path: str, device: str) -> tuple[Generator, tuple]:
@@ -46,16 +48,17 @@ class GatedInpainter:
 
     name = "inpaint"
 
-    def __init__(self, model: Generator, config: InpaintConfig, device: str, source: str) -> None:
+    def __init__(self, model: Generator, config: InpaintConfig, device: str, source: str,
+                 trained_size: int = PUBLISHED_SIZE) -> None:
         self.model, self.config, self.device, self.source = model.eval(), config, device, source
+        self.size = config.size or trained_size
         self.batch = config.batch
         self.dtype = autocast_dtype(config.precision, device)
 
     @property
     def backend(self) -> str:
-        c = self.config
         precision = "fp32" if self.dtype is None else str(self.dtype).removeprefix("torch.")
-        return (f"DeepFillv2 gated conv ({self.source}) on {c.size}px crops, batch {self.batch}, "
+        return (f"DeepFillv2 gated conv ({self.source}) on {self.size}px crops, batch {self.batch}, "
                 f"{precision} on {self.device}")
 
     def _forward(self, images: np.ndarray, holes: np.ndarray) -> np.ndarray:
@@ -88,7 +91,7 @@ class GatedInpainter:
 
     def fill(self, items: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
         """Inpaint several (rgb, mask) pairs with one batched pass over all their crops."""
-        size = self.config.size
+        size = self.size
         plans: list[tuple[int, Crop]] = [(i, crop) for i, (rgb, mask) in enumerate(items)
                                          for crop in plan_crops(mask, size, self.config.context)]
         outputs = [rgb.copy() for rgb, _ in items]

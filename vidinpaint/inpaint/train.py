@@ -153,7 +153,7 @@ class Trainer:
 
     def save(self, path: Path, **meta: object) -> None:
         checkpoint.save(path, self.generator, self.discriminator,
-                        meta={"step": self.step_count, **meta}, train=asdict(self.config),
+                        meta={"step": self.step_count, "size": self.config.size, **meta}, train=asdict(self.config),
                         opt_g=self.opt_g.state_dict(), opt_d=self.opt_d.state_dict(), history=self.history)
 
     @classmethod
