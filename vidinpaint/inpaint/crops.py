@@ -80,10 +80,12 @@ def to_network(rgb: np.ndarray, mask: np.ndarray, crop: Crop, size: int) -> tupl
 def paste(rgb: np.ndarray, mask: np.ndarray, crop: Crop, filled: np.ndarray, feather: int) -> None:
     """Write ``filled`` (the network's ``size``-square output) into ``rgb``'s hole pixels in place.
 
-    A network working at reduced scale is slightly off in colour at the hole's border, which shows
-    as a seam. With ``feather`` > 0 the mismatch measured on the known pixels around the hole is
-    carried into the hole and fades with depth (a Gaussian-weighted extrapolation, decaying over
-    ``feather`` px), so the fill meets its surroundings without a visible edge.
+    ``filled`` is the network's raw output over the whole crop, known pixels included: a network
+    (more so one working at reduced scale) is slightly off in colour, which shows as a seam at the
+    hole's border. With ``feather`` > 0 its error measured on the known pixels around the hole
+    (truth minus its own output there) is carried into the hole and fades with depth (a
+    Gaussian-weighted extrapolation, decaying over ``feather`` px), so the fill meets its
+    surroundings without a visible edge.
     """
     patch = rgb[crop.box]
     h, w = patch.shape[:2]

@@ -62,7 +62,8 @@ class GatedInpainter:
                 f"{precision} on {self.device}")
 
     def _forward(self, images: np.ndarray, holes: np.ndarray) -> np.ndarray:
-        """(N, S, S, 3) uint8 + (N, S, S) bool -> (N, S, S, 3) uint8 completed crops."""
+        """(N, S, S, 3) uint8 + (N, S, S) bool -> (N, S, S, 3) uint8 network output, everywhere (not
+        composited: :func:`.crops.paste` compares it with the known pixels around the hole)."""
         fmt = torch.channels_last if self.device == "cuda" else torch.contiguous_format
         x = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2).float().div(127.5).sub(1)
         m = torch.from_numpy(holes).to(self.device)[:, None].float()
@@ -70,8 +71,7 @@ class GatedInpainter:
         with torch.inference_mode(), torch.autocast(self.device, self.dtype or torch.float32,
                                                     enabled=self.dtype is not None):
             _, refined = self.model(x, m)
-        out = refined.float() * m + x * (1 - m)
-        return out.add(1).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
+        return refined.float().add(1).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
 
     def infer(self, images: np.ndarray, holes: np.ndarray) -> np.ndarray:
         """Run ``images`` through the network ``self.batch`` at a time, halving the batch on CUDA OOM."""
