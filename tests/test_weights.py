@@ -109,3 +109,13 @@ def test_auto_falls_back_and_says_why(tmp_path):
     assert stage.backend.startswith("motion")
     assert "fallback from YOLO" in stage.backend and "fallback from NanoDet" in stage.backend
     assert "vidinpaint weights fetch nanodet" in stage.backend
+
+
+def test_a_web_page_instead_of_the_file_is_refused(tiny, tmp_path):
+    register, cache = tiny
+    page = tmp_path / "confirm.html"
+    page.write_text("<html>Google Drive can't scan this file for viruses</html>")
+    register(sha="", size=None, url=page.as_uri())
+    with pytest.raises(WeightsError, match="returned a web page, not the file"):
+        weights.fetch("tiny", cache)
+    assert not (cache / "tiny.bin").exists()

@@ -223,6 +223,9 @@ Progress = Callable[[int, int | None], None]
 def _download(url: str, dest: Path, progress: Progress | None) -> None:
     try:
         with urllib.request.urlopen(url, timeout=30) as resp, open(dest, "wb") as out:
+            if resp.headers.get_content_type() == "text/html":  # a sign-in or "confirm download" page
+                raise WeightsError(f"{url} returned a web page, not the file: download it in a browser and put it "
+                                   f"in {dest.parent.parent} as {dest.name}")
             total = int(resp.headers.get("Content-Length") or 0) or None
             done = 0
             while chunk := resp.read(1 << 20):
