@@ -29,14 +29,12 @@ Usage: python scripts/bench_inpaint.py --gated own=weights.pth [--adapt 150] [--
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from vidinpaint.backends import weights_path
 from vidinpaint.config import Config, InpaintConfig
@@ -49,6 +47,7 @@ from vidinpaint.metrics import psnr_in, ssim_in
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+from bench_models import machine  # noqa: E402
 from bench_quality import benchmark_clips, flow_only  # noqa: E402
 
 
@@ -164,10 +163,9 @@ def main() -> None:
         model, meta = load_generator(path)
         gated[name] = (path, GatedInpainter(model, InpaintConfig(backend="gated", size=args.size), "cpu",
                                             meta.get("source", path.name), int(meta.get("size", 256))))
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads; gated crops {f'{args.size}px' if args.size else 'at training size'}; "
-          f"masks = truth + "
-          f"{cfg.mask.dilate}px; leftover after DIS flow fill over {args.frames} frames; still = {args.still} frames")
+    print(f"machine: {machine('cpu')}; gated crops {f'{args.size}px' if args.size else 'at training size'}; "
+          f"masks = truth + {cfg.mask.dilate}px; leftover after DIS flow fill over {args.frames} frames; "
+          f"still = {args.still} frames")
     for note in notes:
         print(note)
     for name, (path, stage) in gated.items():

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from vidinpaint.devices import resolve_device
-from vidinpaint.inpaint.train import Samples, TrainConfig, Trainer, train
+from vidinpaint.inpaint.train import Samples, TrainConfig, Trainer, losses_path, train
 
 
 def main() -> None:
@@ -63,7 +63,7 @@ def main() -> None:
 
     source = f"trained by scripts/train_gated.py on {', '.join(p.name for p in args.data)}"
     train(trainer, samples, args.steps, args.out, save_every=args.save_every, progress=report, source=source)
-    print(f"wrote {args.out} and {args.out.with_suffix('.losses.png')}")
+    print(f"wrote {args.out} and {losses_path(args.out)}")
 
 
 if __name__ == "__main__":

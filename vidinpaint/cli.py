@@ -299,7 +299,7 @@ def adapt(
     Use the result with: vidinpaint clean INPUT --inpaint gated --set inpaint.weights=<output>
     """
     from .adapt import adapt as run_adapt
-    from .inpaint.train import TrainConfig
+    from .inpaint.train import TrainConfig, losses_path
     from .pipeline import default_output
 
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -320,7 +320,7 @@ def adapt(
         for name, backend in result.backends:
             err.print(f"  [bold]{name:<8}[/] {escape(backend)}")
     out.print(f"wrote {result.output} ({result.steps} steps on {result.frames} frames; L1 {result.l1_first:.4f} -> "
-              f"{result.l1_last:.4f}; loss curve {result.output.with_suffix('.losses.png')})")
+              f"{result.l1_last:.4f}; loss curve {losses_path(result.output)})")
     out.print(f"use it: vidinpaint clean {input} --inpaint gated --set inpaint.weights={result.output}")
 
 

@@ -40,7 +40,7 @@ class WeightFile:
 
     ``sha256`` is the full hex digest, or only a prefix where the publisher gives no more (SAM's
     file names carry the first 6 hex digits), or empty where the publisher gives none at all
-    (then only the size is checked and ``weights list`` says "unverified"); ``member`` is the
+    (then only the size is checked, where given, and ``weights list`` says "unverified"); ``member`` is the
     path inside an npm tarball.
     """
 

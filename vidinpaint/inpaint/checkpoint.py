@@ -39,6 +39,13 @@ def check_state(model: nn.Module, state: dict[str, torch.Tensor], source: str) -
         raise WeightsError(f"{source} does not fit {type(model).__name__}: {'; '.join(problems)}")
 
 
+def load_checked(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> nn.Module:
+    """``model`` with ``state`` loaded, after :func:`check_state` has named any mismatch."""
+    check_state(model, state, source)
+    model.load_state_dict(state)
+    return model
+
+
 def read(path: Path) -> dict[str, Any]:
     """The checkpoint dict at ``path`` (tensors on the CPU), with ``"G"`` always present."""
     try:
@@ -61,10 +68,7 @@ def cnum_of(state: dict[str, torch.Tensor]) -> int:
 def load_generator(path: Path) -> tuple[Generator, dict[str, Any]]:
     """A generator with the weights at ``path`` (strict key and shape match) and the checkpoint's meta."""
     data = read(path)
-    state = data["G"]
-    model = Generator(cnum_of(state))
-    check_state(model, state, str(path))
-    model.load_state_dict(state)
+    model = load_checked(Generator(cnum_of(data["G"])), data["G"], str(path))
     return model.eval(), dict(data.get("meta", {}))
 
 

@@ -73,7 +73,7 @@ def to_network(rgb: np.ndarray, mask: np.ndarray, crop: Crop, size: int) -> tupl
     shrink = patch.shape[0] > size or patch.shape[1] > size
     interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
     small = cv2.resize(patch, (size, size), interpolation=interp)
-    small_hole = cv2.resize(hole, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR) > 0
+    small_hole = cv2.resize(hole, (size, size), interpolation=interp) > 0
     return small, small_hole
 
 

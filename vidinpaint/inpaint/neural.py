@@ -105,18 +105,17 @@ class GatedInpainter:
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         pending: list[Frame] = []
-        holes = 0
+        todo: list[Frame] = []  # the pending frames with something to fill
         for frame in frames:
             pending.append(frame)
-            if frame.mask is not None and frame.mask.any():
-                holes += 1
-            if holes >= self.batch or len(pending) >= 2 * self.batch:
-                yield from self._flush(pending)
-                pending, holes = [], 0
-        yield from self._flush(pending)
+            if frame.mask is not None and frame.mask.any() and not frame.mask.all():
+                todo.append(frame)
+            if len(todo) >= self.batch or len(pending) >= 2 * self.batch:
+                yield from self._flush(pending, todo)
+                pending, todo = [], []
+        yield from self._flush(pending, todo)
 
-    def _flush(self, frames: list[Frame]) -> Iterator[Frame]:
-        todo = [f for f in frames if f.mask is not None and f.mask.any() and not f.mask.all()]
+    def _flush(self, frames: list[Frame], todo: list[Frame]) -> Iterator[Frame]:
         for frame, rgb in zip(todo, self.fill([(f.rgb, f.mask) for f in todo])):
             frame.rgb = rgb
         yield from frames

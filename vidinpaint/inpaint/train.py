@@ -163,15 +163,12 @@ class Trainer:
         the run starts at step 0 from the weights.
         """
         data = checkpoint.read(path)
-        generator = Generator(checkpoint.cnum_of(data["G"]))
-        checkpoint.check_state(generator, data["G"], str(path))
-        generator.load_state_dict(data["G"])
+        generator = checkpoint.load_checked(Generator(checkpoint.cnum_of(data["G"])), data["G"], str(path))
         d_state = data.get("D") or {}
         first = d_state.get("conv1.conv_sn.weight")
         discriminator = PatchDiscriminator(cnum=int(first.shape[0]) if first is not None else 64)
         if d_state:
-            checkpoint.check_state(discriminator, d_state, f"{path} (discriminator)")
-            discriminator.load_state_dict(d_state)
+            checkpoint.load_checked(discriminator, d_state, f"{path} (discriminator)")
         trainer = cls(config, device, generator, discriminator)
         if optimisers and "opt_g" in data and "opt_d" in data:
             trainer.opt_g.load_state_dict(data["opt_g"])
@@ -182,6 +179,11 @@ class Trainer:
 
 
 Progress = Callable[[dict[str, float]], None]
+
+
+def losses_path(output: Path) -> Path:
+    """Where :func:`train` draws the loss curves of the checkpoint ``output``."""
+    return output.with_suffix(".losses.png")
 
 
 def train(trainer: Trainer, samples: Samples, steps: int, output: Path, *, save_every: int = 100,
@@ -195,7 +197,7 @@ def train(trainer: Trainer, samples: Samples, steps: int, output: Path, *, save_
             progress(record)
         if trainer.step_count % save_every == 0 or trainer.step_count == steps:
             trainer.save(output, **meta)
-            plot_losses(trainer.history, output.with_suffix(".losses.png"))
+            plot_losses(trainer.history, losses_path(output))
     return output
 
 
