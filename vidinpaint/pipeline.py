@@ -19,6 +19,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from .allocator import tune_allocator
 from .atomic import atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig
@@ -29,6 +30,7 @@ from .images import is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
 from .temporal.masks import MaskHysteresis
+from .timing import StageTimes
 from .video import VideoReader, VideoWriter
 
 
@@ -53,6 +55,7 @@ class CleanResult:
     seconds: float
     backends: list[tuple[str, str]] = field(default_factory=list)
     preview: Path | None = None
+    timings: list[tuple[str, float]] = field(default_factory=list)  # (stage, own seconds), pipeline order
 
     @property
     def fps(self) -> float:
@@ -84,15 +87,17 @@ def build_stages(config: Config, mask: Path | None, device: str) -> list[Stage]:
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
 
 
-def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]]) -> Iterator[Frame]:
-    stream: Iterable[Frame] = frames
+def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]],
+           times: StageTimes | None = None) -> Iterator[Frame]:
+    times = times if times is not None else StageTimes()
+    stream = times.wrap("decode", frames)
     for stage in stages:
-        stream = stage(stream)
-    return iter(stream)
+        stream = times.wrap(getattr(stage, "name", "preview"), stage(stream))
+    return stream
 
 
-def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
-         sheet: ContactSheet | None) -> tuple[Iterator[Frame], list[tuple[str, str]]]:
+def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
+         times: StageTimes) -> tuple[Iterator[Frame], list[tuple[str, str]]]:
     device = resolve_device(config.device)
     masks = build_stages(config, mask, device)
     fill = build_fill(config, device)
@@ -101,7 +106,7 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
     backends = [("device", device), *((s.name, s.backend) for s in (*masks, *fills))]
-    return _chain(frames, [*masks, *taps, *fills, *after]), backends
+    return _chain(frames, [*masks, *taps, *fills, *after], times), backends
 
 
 StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
@@ -109,7 +114,7 @@ StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
 
 def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
             backends: list[tuple[str, str]], progress: ProgressFn | None,
-            on_start: StartFn | None) -> int:
+            on_start: StartFn | None, times: StageTimes) -> int:
     """Encode ``frames`` to ``output`` atomically; returns the number of frames written."""
     count = 0
     with atomic_path(output) as tmp:
@@ -122,14 +127,18 @@ def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: 
             if on_start:
                 on_start(backends, info.estimated_frames)
             for frame in frames:
+                start = time.perf_counter()
                 writer.write(frame)
+                times.encode += time.perf_counter() - start
                 count += 1
                 if progress:
                     progress(frame)
         except BaseException:
             writer.abort()
             raise
+        start = time.perf_counter()
         writer.close()
+        times.encode += time.perf_counter() - start
     return count
 
 
@@ -141,9 +150,10 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     check_output_path(output, [input] + ([mask] if mask else []), overwrite)
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
-    frames, backends = _run(reader, config, mask, sheet)
-    count = _encode(reader, output, frames, config.encode, backends, progress, on_start)
-    result = CleanResult(input, output, count, time.perf_counter() - start, backends)
+    times = StageTimes()
+    frames, backends = _run(reader, config, mask, sheet, times)
+    count = _encode(reader, output, frames, config.encode, backends, progress, on_start, times)
+    result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
     if sheet:
         result.preview = sheet.save(preview_path(output))
     return result
@@ -163,18 +173,20 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
                  progress: ProgressFn | None = None, on_start: StartFn | None = None) -> CleanResult:
     """Write the removal masks alone: a lossless mask video, or a folder of PNGs if ``output``
     has no video extension. Feed either back with ``clean --mask``."""
+    tune_allocator()
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
     check_output_path(output, [input], overwrite)
     device = resolve_device(config.device)
     stages = build_stages(config, None, device)
     backends = [("device", device), *((s.name, s.backend) for s in stages)]
-    frames = _mask_frames(_chain(reader, stages))
+    times = StageTimes()
+    frames = _mask_frames(_chain(reader, stages, times))
     start = time.perf_counter()
     if output.suffix.lower() in VIDEO_EXTENSIONS:
-        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start)
+        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, times)
     else:
         count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start)
-    return CleanResult(input, output, count, time.perf_counter() - start, backends)
+    return CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
 
 
 def _write_pngs(folder: Path, frames: Iterator[Frame], backends: list[tuple[str, str]], total: int | None,
@@ -212,14 +224,15 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     sheet = ContactSheet(config.preview, 1) if preview else None
     start = time.perf_counter()
     frame = Frame(index=0, pts=0, time_base=Fraction(1), rgb=rgb)
-    frames, backends = _run([frame], config, mask, sheet)
+    times = StageTimes()
+    frames, backends = _run([frame], config, mask, sheet, times)
     if on_start:
         on_start(backends, 1)
     result_frame = next(frames)
     write_image(output, result_frame.rgb)
     if progress:
         progress(result_frame)
-    result = CleanResult(input, output, 1, time.perf_counter() - start, backends)
+    result = CleanResult(input, output, 1, time.perf_counter() - start, backends, timings=times.seconds())
     if sheet:
         result.preview = sheet.save(preview_path(output))
     return result
@@ -236,6 +249,7 @@ def folder_images(folder: Path) -> list[Path]:
 def clean_path(input: str | Path, output: str | Path | None, config: Config, **options) -> list[CleanResult]:
     """Dispatch on what ``input`` is: a video, an image, or a folder of images (each on its own)."""
     input = Path(input)
+    tune_allocator()
     if not input.exists():
         raise InputError(f"{input}: no such file or folder")
     out = Path(output) if output is not None else default_output(input)
