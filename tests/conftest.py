@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -15,6 +18,14 @@ from vidinpaint.synthetic import tone, walkers, write_clip
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     np.random.seed(0)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m vidinpaint ARGS`` as CI runs it: no terminal, stdin closed, 40 columns."""
+    env = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "vidinpaint", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def sha256(path: Path) -> str:
