@@ -100,7 +100,12 @@ def settings_hash(config: Config, job: Job) -> str:
 
 
 def _fingerprint(job: Job, config: Config) -> dict:
-    stat = job.input.stat()
+    try:
+        stat = job.input.stat()
+    except FileNotFoundError:
+        raise InputError(f"{job.input}: no such file") from None
+    except OSError as err:
+        raise InputError(f"{job.input}: cannot read ({err.strerror or err})") from None
     return {"input": str(job.input.resolve()), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
             "settings": settings_hash(config, job)}
 
@@ -133,7 +138,7 @@ def is_done(job: Job, config: Config, log: list[dict]) -> bool:
         return False
     try:
         fp = _fingerprint(job, config)
-    except (VidinpaintError, OSError):
+    except VidinpaintError:
         return False
     last = next((e for e in reversed(log) if e.get("input") == fp["input"]), None)
     return bool(last and last.get("status") == "done" and all(last.get(k) == v for k, v in fp.items()))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .batch import Job, Summary, append_log, is_done, read_log, run_job, worker_init
 from .config import Config
-from .errors import Terminated
+from .errors import ConfigError, Terminated
 
 
 @dataclass
@@ -174,7 +174,10 @@ def _run_ray(todo: list[Job], config: Config, log_path: Path, summary: Summary, 
     """One Ray task per clip (GPU requested when the config runs on CUDA), retried if a worker dies."""
     # Ray reports usage statistics to its authors unless told not to; that is the user's call.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--ray needs Ray: pip install 'vidinpaint[ray]'") from None
 
     if not ray.is_initialized():
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
