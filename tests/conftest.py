@@ -20,12 +20,14 @@ def _seed() -> None:
     np.random.seed(0)
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m vidinpaint ARGS`` as CI runs it: no terminal, stdin closed, 40 columns."""
-    env = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1", **(env or {})}
+    """``python -m vidinpaint ARGS`` as CI runs it: no terminal, stdin closed, 40 columns.
+    ``env`` adds variables to this process's environment (None removes one)."""
+    merged = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "vidinpaint", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+                          env={k: v for k, v in merged.items() if v is not None}, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
 
 
 def sha256(path: Path) -> str:
