@@ -4,11 +4,14 @@ outputs inside the input folder are never inputs, and Ray is told not to report 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import run_cli
+from test_publish import start, temporaries, wait_for_temporary
 from vidinpaint.batch import LOG_NAME, read_log
 from vidinpaint.synthetic import background, write_clip
 
@@ -91,3 +94,17 @@ def test_ray_usage_statistics_are_off_unless_the_user_turns_them_on(tmp_path):
         assert result.returncode == 1
         assert result.stderr.splitlines()[-1] == "error: --ray needs Ray: pip install 'vidinpaint[ray]'"
         assert (tmp_path / "record").read_text() == expected
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_stops_a_batch_and_leaves_no_temporary_file(tmp_path, workers):
+    clip(tmp_path / "in" / "a.mp4", frames=300)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = start("batch", str(tmp_path / "in"), "-o", str(out), "-j", workers, *FAST)
+    wait_for_temporary(proc, out)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.splitlines()[-1].startswith("error: interrupted by SIGTERM; finished clips are logged"), err
+    assert not temporaries(out) and not (out / "a.mp4").exists()

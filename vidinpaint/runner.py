@@ -140,8 +140,8 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
                 break
             try:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
-            except KeyboardInterrupt as stop:
-                if stopping or isinstance(stop, Terminated):  # SIGTERM/SIGHUP: abandon at once
+            except KeyboardInterrupt as interrupt:
+                if stopping or isinstance(interrupt, Terminated):  # SIGTERM/SIGHUP: abandon at once
                     raise
                 stopping = True
                 events.notice(f"stopping: {len(futures)} clip(s) in flight will finish (Ctrl-C again to abandon them)")
