@@ -29,7 +29,8 @@ def test_a_missing_input_or_a_bad_set_fails_its_row_and_the_others_run(tmp_path)
     clip(tmp_path / "a.mp4")
     clip(tmp_path / "b.mp4")
     manifest = tmp_path / "jobs.jsonl"
-    rows = [{"input": "a.mp4"}, {"input": "gone.mp4"}, {"input": "b.mp4", "set": ["encode.crf=fast"]}]
+    rows = [{"input": "a.mp4"}, {"input": "gone.mp4"}, {"input": "b.mp4", "set": ["encode.crf=fast"]},
+            {"input": "a.mp4", "output": "a_masked.mp4", "mask": "no-mask.png"}]
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out"
     for attempt in range(2):  # the rerun fingerprints finished rows again: still no traceback
@@ -39,9 +40,11 @@ def test_a_missing_input_or_a_bad_set_fails_its_row_and_the_others_run(tmp_path)
                 result.stderr.splitlines()), result.stderr
         assert any(line.startswith(f"failed: {tmp_path / 'b.mp4'}: encode.crf: expected int")
                    for line in result.stderr.splitlines()), result.stderr
-        assert f"3 clips: {1 - attempt} done, {attempt} skipped" in result.stderr
-    latest = {Path(e["input"]).name: e["status"] for e in read_log(out / LOG_NAME)}
-    assert latest == {"a.mp4": "done", "gone.mp4": "failed", "b.mp4": "failed"}
+        assert (f"failed: {tmp_path / 'a.mp4'}: --mask {tmp_path / 'no-mask.png'}: no such file or folder" in
+                result.stderr.splitlines()), result.stderr
+        assert f"4 clips: {1 - attempt} done, {attempt} skipped" in result.stderr
+    latest = {Path(e["output"]).name: e["status"] for e in read_log(out / LOG_NAME)}
+    assert latest == {"a.mp4": "done", "gone.mp4": "failed", "b.mp4": "failed", "a_masked.mp4": "failed"}
 
 
 def test_report_times_entries_without_a_start(tmp_path):

@@ -106,7 +106,7 @@ def _fingerprint(job: Job, config: Config) -> dict:
         raise InputError(f"{job.input}: no such file") from None
     except OSError as err:
         raise InputError(f"{job.input}: cannot read ({err.strerror or err})") from None
-    return {"input": str(job.input.resolve()), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
+    return {"input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
             "settings": settings_hash(config, job)}
 
 
@@ -131,8 +131,13 @@ def append_log(path: Path, entry: dict) -> None:
         os.fsync(fh.fileno())
 
 
+def job_entry(job: Job, **fields: object) -> dict:
+    """A log entry for ``job``: absolute input and output paths (the pair a rerun looks up), then ``fields``."""
+    return {"input": str(job.input.resolve()), "output": str(job.output.resolve()), **fields}
+
+
 def is_done(job: Job, config: Config, log: list[dict]) -> bool:
-    """True when the output exists and the last log line for this input matches it (a row that
+    """True when the output exists and the last log line for this input and output matches it (a row that
     cannot be fingerprinted, such as a missing input or a bad ``set``, is not done: it fails when run)."""
     if not job.output.exists():
         return False
@@ -140,7 +145,9 @@ def is_done(job: Job, config: Config, log: list[dict]) -> bool:
         fp = _fingerprint(job, config)
     except VidinpaintError:
         return False
-    last = next((e for e in reversed(log) if e.get("input") == fp["input"]), None)
+    key = job_entry(job)  # one input may feed several rows (other masks, other settings)
+    last = next((e for e in reversed(log) if (e.get("input"), e.get("output")) == (key["input"], key["output"])),
+                None)
     return bool(last and last.get("status") == "done" and all(last.get(k) == v for k, v in fp.items()))
 
 
@@ -159,7 +166,7 @@ def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = N
     ``try``: a missing input or a bad value is this row's failure, not the batch's traceback.
     """
     start = time.time()
-    entry: dict = {"input": str(job.input.resolve()), "output": str(job.output), "started": start}
+    entry = job_entry(job, started=start)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VidinpaintWarning)
         _run_job(job, config, progress, entry)
@@ -238,10 +245,10 @@ def entry_seconds(entry: dict) -> float:
 
 
 def summarize_log(path: Path) -> Summary:
-    """The state of a job log: the last entry of every input."""
-    latest: dict[str, dict] = {}
+    """The state of a job log: the last entry of every input and output pair."""
+    latest: dict[tuple[str, str], dict] = {}
     for entry in read_log(path):
-        latest[entry.get("input", "?")] = entry
+        latest[entry.get("input", "?"), entry.get("output", "?")] = entry
     summary = Summary(total=len(latest))
     for entry in latest.values():
         summary.add(entry)

@@ -81,7 +81,7 @@ _python_showwarning = warnings.showwarning
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """vidinpaint's warnings as one ``warning:`` line (never hidden by -q); others as Python shows them."""
     if issubclass(category, VidinpaintWarning):
-        err.print(f"[yellow]warning:[/] {escape(' '.join(str(message).split()))}")
+        err.print(f"[yellow]warning:[/] {escape(_one_line(str(message)))}")
     else:
         _python_showwarning(message, category, filename, lineno, file, line)
 
@@ -100,8 +100,13 @@ class FpsColumn(ProgressColumn):
         return Text(f"{task.speed:5.1f} fps" if task.speed else "  --- fps", style="cyan")
 
 
+def _one_line(text: str) -> str:
+    """Line breaks (FFmpeg's multi-line messages) become spaces; anything else is kept as is."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}")
+    err.print(f"[bold red]error:[/] {escape(_one_line(message))}")
     raise typer.Exit(code)
 
 

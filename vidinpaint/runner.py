@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 
-from .batch import Job, Summary, append_log, is_done, read_log, run_job, worker_init
+from .batch import Job, Summary, append_log, is_done, job_entry, read_log, run_job, worker_init
 from .config import Config
 from .errors import ConfigError, Terminated
 
@@ -151,9 +151,8 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
                 try:
                     entry = future.result()
                 except Exception as err:  # noqa: BLE001 - a worker died (killed, out of memory)
-                    entry = {"input": str(job.input.resolve()), "output": str(job.output), "status": "failed",
-                             "error": f"worker died: {type(err).__name__}: {err}",
-                             "started": started, "finished": time.time()}
+                    entry = job_entry(job, status="failed", error=f"worker died: {type(err).__name__}: {err}",
+                                      started=started, finished=time.time())
                 _record(entry, log_path, summary, events)
         if stopping:
             raise KeyboardInterrupt
@@ -191,8 +190,8 @@ def _run_ray(todo: list[Job], config: Config, log_path: Path, summary: Summary, 
         try:
             entry = ray.get(done[0])
         except Exception as err:  # noqa: BLE001 - the task failed after its retries
-            entry = {"input": str(job.input.resolve()), "output": str(job.output), "status": "failed",
-                     "error": f"ray task failed: {type(err).__name__}: {str(err).splitlines()[0]}",
-                     "started": started, "finished": time.time()}
+            entry = job_entry(job, status="failed",
+                              error=f"ray task failed: {type(err).__name__}: {str(err).splitlines()[0]}",
+                              started=started, finished=time.time())
         events.frames(entry.get("frames", 0))
         _record(entry, log_path, summary, events)
