@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from conftest import run_cli
 from vidinpaint.synthetic import background, write_clip
@@ -71,3 +72,11 @@ def test_an_unknown_format_error_names_the_output_not_the_temporary_file(tmp_pat
     last = result.stderr.splitlines()[-1]
     assert last.startswith("error: ") and str(tmp_path / "out.xyz") in last and ".tmp" not in last, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_config_output_is_valid_yaml_at_40_columns(tmp_path):
+    weights = tmp_path / ("long-folder-name-" * 6) / "[weights]"
+    result = run_cli("config", "fast", "--set", f"weights_dir={weights}", "--set", "detect.classes=person,dog")
+    assert result.returncode == 0, result.stderr
+    loaded = yaml.safe_load(result.stdout)
+    assert loaded["weights_dir"] == str(weights) and loaded["detect"]["classes"] == "person,dog"

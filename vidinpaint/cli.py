@@ -282,7 +282,9 @@ def show_config(
         out.print(table)
         return
     try:
-        out.print(yaml.safe_dump(as_dict(load_config(config, set_)), sort_keys=False), end="")
+        # Plain text: YAML piped into a file must not be wrapped, nor its [lists] read as markup.
+        out.print(yaml.safe_dump(as_dict(load_config(config, set_)), sort_keys=False), end="", soft_wrap=True,
+                  markup=False)
     except VidinpaintError as error:
         _fail(str(error))
 
@@ -415,7 +417,7 @@ def weights_path(name: str = typer.Argument(..., help="Registry name."),
     from .weights import locate
 
     try:
-        out.print(str(locate(name, weights_dir)), soft_wrap=True)
+        out.print(str(locate(name, weights_dir)), soft_wrap=True, markup=False)
     except VidinpaintError as error:
         _fail(str(error))
 
