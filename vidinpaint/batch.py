@@ -194,13 +194,19 @@ def _run_job(job: Job, config: Config, progress: Callable[[int], None] | None, e
         entry.update(status="failed", error=f"{type(err).__name__}: {err}")
 
 
+def _unwind(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def worker_init(gpu_ids, torch_threads: int) -> None:
-    """In each worker process: pin one GPU, size torch's thread pool, and leave Ctrl-C to the
-    parent (which decides to finish or abandon); SIGTERM unwinds so temporary files go away."""
+    """In each worker process: pin one GPU, size torch's thread pool, and leave Ctrl-C and SIGHUP
+    (sent to the whole process group) to the parent, which decides to finish or abandon; the
+    parent's SIGTERM unwinds the worker so temporary files go away."""
     if gpu_ids is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_ids.get())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _unwind)
     import torch
 
     torch.set_num_threads(max(1, torch_threads))
