@@ -13,6 +13,11 @@ import numpy as np
 import pytest
 
 from vidinpaint.synthetic import tone, walkers, write_clip
+from vidinpaint.detect.yolo import settings_dir
+
+# Tests that import ultralytics themselves (tests/test_yolo.py) would otherwise create its settings
+# file in the user's ~/.config, as vidinpaint itself no longer does (vidinpaint/detect/yolo.py).
+os.environ.setdefault("YOLO_CONFIG_DIR", str(settings_dir()))
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,11 @@ def results_to_detections(result, classes: list[int]) -> Detections:
     return Detections(boxes.xyxy.cpu().numpy()[keep], boxes.conf.cpu().numpy()[keep], ids)
 
 
+def settings_dir() -> Path:
+    """Where ultralytics keeps its settings file when vidinpaint loads it: vidinpaint's own folder."""
+    return weights_dir().parent / "ultralytics"
+
+
 def _quiet_ultralytics() -> None:
     """Offline, quiet, no telemetry, and no writes to the user's own Ultralytics settings.
 
@@ -35,7 +40,7 @@ def _quiet_ultralytics() -> None:
     config folder, shared with their own YOLO work; pointing ``YOLO_CONFIG_DIR`` at a folder of
     vidinpaint's keeps both apart (a ``YOLO_CONFIG_DIR`` the user set is respected).
     """
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(weights_dir().parent / "ultralytics"))
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(settings_dir()))
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_VERBOSE", "False")
     from ultralytics import settings
