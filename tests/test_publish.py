@@ -126,3 +126,19 @@ def test_an_existing_preview_is_refused_before_any_work(tmp_path):
     result = run_cli("clean", str(src), "-o", str(out), "--preview", *MOTION)
     assert result.returncode == 1 and not out.exists()
     assert result.stderr.splitlines() == [f"error: output {preview} exists; pass --overwrite to replace it"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_the_no_hard_link_fallback_also_refuses_to_replace(tmp_path):
+    from vidinpaint.atomic import _rename_noreplace
+    from vidinpaint.errors import OutputError
+
+    tmp, out = tmp_path / ".out.tmp.mp4", tmp_path / "out.mp4"
+    tmp.write_bytes(b"ours")
+    out.write_bytes(b"theirs")
+    with pytest.raises(OutputError, match="appeared while this run was working"):
+        _rename_noreplace(tmp, out, OSError(1, "no hard links"))
+    assert out.read_bytes() == b"theirs"
+    out.unlink()
+    _rename_noreplace(tmp, out, OSError(1, "no hard links"))
+    assert out.read_bytes() == b"ours" and not tmp.exists()
