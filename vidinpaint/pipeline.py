@@ -24,7 +24,7 @@ from .atomic import atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig
 from .devices import resolve_device
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, VidinpaintError
 from .frames import Frame
 from .images import is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks
@@ -114,10 +114,10 @@ StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
 
 def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
             backends: list[tuple[str, str]], progress: ProgressFn | None,
-            on_start: StartFn | None, times: StageTimes) -> int:
+            on_start: StartFn | None, overwrite: bool, times: StageTimes) -> int:
     """Encode ``frames`` to ``output`` atomically; returns the number of frames written."""
     count = 0
-    with atomic_path(output) as tmp:
+    with atomic_path(output, replace=overwrite) as tmp:
         writer = VideoWriter(tmp, reader.info, encode)
         try:
             info = reader.info
@@ -147,16 +147,35 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
                 on_start: StartFn | None = None) -> CleanResult:
     """Remove the masked objects from a video; see :func:`vidinpaint.clean`."""
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
-    check_output_path(output, [input] + ([mask] if mask else []), overwrite)
+    _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
+    if not output.suffix:
+        raise OutputError(f"output {output} has no file extension, so its format is unknown; "
+                          f"add one, e.g. {output}.mp4")
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
     times = StageTimes()
     frames, backends = _run(reader, config, mask, sheet, times)
-    count = _encode(reader, output, frames, config.encode, backends, progress, on_start, times)
+    count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times)
     result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
     if sheet:
-        result.preview = sheet.save(preview_path(output))
+        result.preview = _save_preview(sheet, output, overwrite)
     return result
+
+
+def _check_outputs(output: Path, inputs: list[Path], overwrite: bool, preview: bool) -> None:
+    """Check the output and, with ``--preview``, the contact sheet's path too, before any work."""
+    check_output_path(output, inputs, overwrite)
+    if preview:
+        check_output_path(preview_path(output), inputs, overwrite)
+
+
+def _save_preview(sheet: ContactSheet, output: Path, overwrite: bool) -> Path:
+    """Write the contact sheet; if that fails the output is already in place, and the error says so."""
+    path = preview_path(output)
+    try:
+        return sheet.save(path, replace=overwrite)
+    except (VidinpaintError, OSError) as err:
+        raise OutputError(f"wrote {output}, but the preview {path} failed: {err}") from None
 
 
 MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", audio="none")
@@ -183,7 +202,7 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     frames = _mask_frames(_chain(reader, stages, times))
     start = time.perf_counter()
     if output.suffix.lower() in VIDEO_EXTENSIONS:
-        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, times)
+        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, overwrite, times)
     else:
         count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start)
     return CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
@@ -218,7 +237,7 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
                 on_start: StartFn | None = None) -> CleanResult:
     """Remove the masked objects from one still image."""
     rgb = read_image(input)
-    check_output_path(output, [input] + ([mask] if mask else []), overwrite)
+    _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
     if not is_image(output):
         raise OutputError(f"output {output} must be an image file (.jpg, .png, ...)")
     sheet = ContactSheet(config.preview, 1) if preview else None
@@ -229,12 +248,12 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     if on_start:
         on_start(backends, 1)
     result_frame = next(frames)
-    write_image(output, result_frame.rgb)
+    write_image(output, result_frame.rgb, replace=overwrite)
     if progress:
         progress(result_frame)
     result = CleanResult(input, output, 1, time.perf_counter() - start, backends, timings=times.seconds())
     if sheet:
-        result.preview = sheet.save(preview_path(output))
+        result.preview = _save_preview(sheet, output, overwrite)
     return result
 
 
