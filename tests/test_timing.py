@@ -1,5 +1,6 @@
 """Per-stage seconds: each stage is charged its own work, not its upstream's."""
 
+from conftest import run_cli
 from vidinpaint import timing
 from vidinpaint.timing import StageTimes, format_times
 
@@ -54,3 +55,13 @@ def test_a_stage_that_fails_keeps_its_account():
     except ValueError:
         pass
     assert times.names == ["decode"] and times.inclusive[0] >= 0.0
+
+
+def test_clean_timings_lists_every_stage(walker_clip, tmp_path):
+    src, _, _ = walker_clip
+    result = run_cli("clean", str(src), "-o", str(tmp_path / "out.mp4"), "-q", "--timings",
+                     "--set", "detect.backend=motion", "--set", "segment.backend=box")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stderr.splitlines() if line.rstrip().endswith("%")]
+    assert [r[0] for r in rows] == ["decode", "detect", "segment", "mask", "smooth", "fill", "inpaint", "encode"]
+    assert abs(sum(float(r[3]) for r in rows) - 100) < 0.5

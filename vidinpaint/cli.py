@@ -26,6 +26,7 @@ from . import __version__
 from .config import as_dict, describe, load_config, presets
 from .errors import Terminated, VidinpaintError, VidinpaintWarning
 from .pipeline import clean_path
+from .timing import format_times, sum_timings
 from .progress import Meter
 from .video import probe
 
@@ -195,6 +196,7 @@ def clean(
     preview: bool = typer.Option(False, "--preview", help="Also write <output>.preview.png: original, mask, result."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or stage lines."),
+    timings: bool = typer.Option(False, "--timings", "-v", help="End with the seconds and share of each stage."),
 ) -> None:
     """Remove people from INPUT and write the result (same length, timestamps and audio)."""
     progress, on_start, advance = _progress(quiet)
@@ -208,6 +210,9 @@ def clean(
             results = clean_path(input, output, cfg, mask=mask, preview=preview, overwrite=overwrite,
                                  on_start=on_start, progress=advance)
     _report(results)
+    if timings:
+        for line in format_times(sum_timings(r.timings for r in results)):
+            err.print(escape(line))
 
 
 def _report(results: list) -> None:

@@ -52,3 +52,12 @@ def format_times(seconds: list[tuple[str, float]]) -> list[str]:
     """One line per stage: name, seconds, share of the total."""
     total = sum(t for _, t in seconds) or 1.0
     return [f"  {name:<8} {t:8.2f} s {100 * t / total:5.1f} %" for name, t in seconds]
+
+
+def sum_timings(runs: Iterable[list[tuple[str, float]]]) -> list[tuple[str, float]]:
+    """Per-stage seconds added up over several runs (a folder of images), in first-seen order."""
+    total: dict[str, float] = {}
+    for run in runs:
+        for name, seconds in run:
+            total[name] = total.get(name, 0.0) + seconds
+    return list(total.items())
