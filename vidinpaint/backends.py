@@ -147,7 +147,8 @@ def build_fill(config: Config, device: str):
         flow = RaftFlow(model, device, c.flow_max_side, name=f"RAFT {'large' if large else 'small'}")
     else:
         flow = DisFlow(c.flow_max_side)
-    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side)
+    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side,
+                    source_margin=c.source_margin)
 
 
 def build_inpainter(config: Config, device: str):

@@ -79,6 +79,8 @@ class FillConfig:
     flow_max_side: int = _opt(480, lo=64, doc="flow is computed at this longest side and upsampled")
     window: int = _opt(20, lo=1, doc="future frames searched for revealed background (memory grows with it)")
     tolerance: float = _opt(1.0, lo=0.1, doc="forward-backward flow consistency tolerance, pixels")
+    source_margin: int = _opt(2, lo=0, doc="pixels next to a mask (a mover's soft edge, blur, shadow) are "
+                                           "never copied into a hole: this many px around every mask")
 
 
 @dataclass
