@@ -148,7 +148,12 @@ def build_fill(config: Config, device: str):
     else:
         flow = DisFlow(c.flow_max_side)
     return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side,
-                    source_margin=c.source_margin)
+                    source_margin=source_margin(config))
+
+
+def source_margin(config: Config) -> int:
+    """Px the fill keeps its sources away from the masks: what ``mask.dilate`` does not already keep."""
+    return max(0, config.fill.source_margin - config.mask.dilate)
 
 
 def build_inpainter(config: Config, device: str):

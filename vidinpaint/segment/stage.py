@@ -77,6 +77,8 @@ class SegmentStage:
         previous: Frame | None = None
         for frame in frames:
             ids = frame.ids.tolist()
+            if previous is not None and previous.shot != frame.shot:  # no mask is carried across a boundary
+                previous, keyed = None, {}
             if frame.index % self.every == 0 or previous is None or any(i not in keyed for i in ids) \
                     or len(ids) != len(frame.boxes):
                 frame.object_masks = self.segmenter.segment(frame.rgb, frame.boxes)
