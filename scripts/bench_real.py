@@ -16,8 +16,9 @@ half-alpha contours (exact, as ``--mask`` user masks), grown by ``--dilate``. Th
 footage itself (a dissolve: the same mix of the two footages).
 
 Methods, same masks, same run: ``telea`` (per-frame OpenCV Telea), ``before`` (the fill as it was
-before issue #12: no shot boundaries, sources right next to the masks), ``fill`` (shots stage +
-fill + Telea on what is left, the pipeline's defaults). Per shot: hole PSNR/SSIM, and the warping
+before issue #12: no shot boundaries, sources right next to the masks, no agreement test),
+``fill`` (shots stage + fill + Telea on what is left, the pipeline's defaults: sources kept ``fill.source_margin`` px from the
+masks, copied only where earlier and later frames agree). Per shot: hole PSNR/SSIM, and the warping
 error inside the hole (mean |frame - previous frame warped|, 0-255) along DIS flow measured on the
 clean footage (the true flow of real footage is unknown). Cut detection: precision/recall of the
 reported cut frames against the known ones (exact frame), the transition range against the
@@ -195,13 +196,13 @@ CLIPS = {
 }
 
 
-def run_fill(clip: Clip, holes: list[np.ndarray], config: Config, shots: bool, margin: int):
+def run_fill(clip: Clip, holes: list[np.ndarray], config: Config, shots: bool, margin: int, agree: float):
     """Frames after the fill (+ Telea), and the shot detector's report when ``shots``."""
     frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=m.copy()) for i, (rgb, m) in enumerate(zip(clip.frames, holes))]
     detector = ShotDetector(config.shots) if shots else None
     stream = detector(frames) if detector else frames
     fill = FlowFill(DisFlow(config.fill.flow_max_side), window=config.fill.window, tolerance=config.fill.tolerance,
-                    store_side=config.fill.flow_max_side, source_margin=margin)
+                    store_side=config.fill.flow_max_side, source_margin=margin, agree=agree)
     out = [inpaint_frame(f.rgb, f.mask, "telea", config.inpaint.radius, config.inpaint.max_hole_pixels)
            for f in fill(stream)]
     return out, detector.report if detector else None
@@ -282,8 +283,8 @@ def main() -> None:
         holes = [dilate(m, args.dilate) for m in clip.masks]
         telea = [inpaint_frame(f, h, "telea", config.inpaint.radius, config.inpaint.max_hole_pixels)
                  for f, h in zip(clip.frames, holes)]
-        before, _ = run_fill(clip, holes, config, shots=False, margin=0)
-        ours, report = run_fill(clip, holes, config, shots=True, margin=source_margin(config))
+        before, _ = run_fill(clip, holes, config, shots=False, margin=0, agree=255)
+        ours, report = run_fill(clip, holes, config, shots=True, margin=source_margin(config), agree=config.fill.agree)
         flows = clean_flows(clip.truth)
         methods = {"telea": telea, "before": before, "fill": ours}
         for label, first, last in clip.shots:

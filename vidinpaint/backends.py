@@ -148,7 +148,7 @@ def build_fill(config: Config, device: str):
     else:
         flow = DisFlow(c.flow_max_side)
     return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side,
-                    source_margin=source_margin(config))
+                    source_margin=source_margin(config), agree=c.agree)
 
 
 def source_margin(config: Config) -> int:

@@ -95,6 +95,8 @@ class FillConfig:
     tolerance: float = _opt(1.0, lo=0.1, doc="forward-backward flow consistency tolerance, pixels")
     source_margin: int = _opt(2, lo=0, doc="px around every object (its soft edge, blur, compression bleed) "
                                            "never copied into a hole; mask.dilate counts towards it")
+    agree: float = _opt(40.0, lo=0, hi=255, doc="a hole pixel seen both in earlier and later frames is copied only "
+                                                "if the two agree within this many levels (255 = always)")
 
 
 @dataclass

@@ -11,8 +11,9 @@ against backward at every step.
   what it can. It reaches back arbitrarily far, in constant memory.
 * Backward: the next ``window`` frames are chained frame to frame; a hole pixel takes the first
   future frame where its scene point is visible.
-* Each hole pixel takes the temporally nearest source. What no frame in reach reveals stays in
-  ``frame.mask`` for the spatial inpainter.
+* Each hole pixel takes the temporally nearest source, provided the sources before and after it
+  agree (within ``agree`` levels) where both exist. What no frame in reach reveals, or what the
+  two directions disagree on, stays in ``frame.mask`` for the spatial inpainter.
 * Sources keep ``source_margin`` px away from every mask of their frame and its neighbours. The
   pixels just outside a mover's mask hold its soft edge, motion blur, compression bleed and
   shadow; for a slow mover they are exactly the temporally nearest view of the background
@@ -126,15 +127,15 @@ class FlowFill:
     name = "fill"
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
-                 store_side: int = 480, source_margin: int = 2) -> None:
+                 store_side: int = 480, source_margin: int = 2, agree: float = 40.0) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
-        self.store_side, self.source_margin = store_side, source_margin
+        self.store_side, self.source_margin, self.agree = store_side, source_margin, agree
 
     @property
     def backend(self) -> str:
         return (f"flow-guided propagation, forward carry + {self.window} frames ahead, "
                 f"completed flow from {self.flow.backend}, sources >= {self.source_margin}px from masks, "
-                f"within one shot") + (f" [{self.note}]" if self.note else "")
+                f"within one shot, both directions agreeing within {self.agree:g}") + (f" [{self.note}]" if self.note else "")
 
     def _pair(self, a: Frame, b: Frame) -> _Pair:
         # Flow measured on an object follows the object, and flow measured where the object is
@@ -206,8 +207,13 @@ class FlowFill:
         if hole.any():
             colour, found, hops = self._from_future(frames, pairs, hole, sources)
             closer = found & (hops < best)
+            # seen both before and after, but not alike: one of them is wrong (a moving
+            # background, parallax, a flow error) and nothing says which; the spatial fill decides
+            both = found & (best < np.iinfo(np.int32).max)
+            differ = both & (np.abs(colour.astype(np.int16) - rgb.astype(np.int16)).max(axis=2) > self.agree)
             rgb[closer] = colour[closer]
             best[closer] = hops[closer]
+            best[differ] = np.iinfo(np.int32).max
         filled = hole & (best < np.iinfo(np.int32).max)
         memory[filled] = rgb[filled]
         remembered |= filled
