@@ -67,3 +67,32 @@ def test_nothing_is_pasted_across_a_cut():
     for f in out[5:]:
         assert f.mask[hole].all(), "a pixel of shot 1's hole was filled from shot 0"
         assert (f.rgb[hole][:, 0] < 200).all()
+
+
+def test_hysteresis_holds_no_mask_across_a_cut():
+    from vidinpaint.temporal.masks import MaskHysteresis
+
+    on = np.ones((4, 4), bool)
+    masks = [on, on, on, ~on, ~on, on]  # a two-frame gap, but a cut starts frame 3
+    frames = [Frame(i, i, Fraction(1, 25), np.zeros((4, 4, 3), np.uint8), mask=m.copy(), shot=int(i >= 3))
+              for i, m in enumerate(masks)]
+    out = list(MaskHysteresis(hold=3)(frames))
+    assert not out[3].mask.any() and not out[4].mask.any()
+    same = [Frame(i, i, Fraction(1, 25), np.zeros((4, 4, 3), np.uint8), mask=m.copy()) for i, m in enumerate(masks)]
+    assert list(MaskHysteresis(hold=3)(same))[3].mask.all()  # within one shot the gap is bridged
+
+
+def test_tracks_are_not_bridged_across_a_cut():
+    from vidinpaint.detect.stage import Detections, Tracking
+
+    tracking = Tracking(max_gap=5)
+    box = np.array([[10, 10, 40, 80]], np.float64)
+    empty = np.zeros((0, 4))
+    frame = Frame(0, 0, Fraction(1, 25), np.zeros((100, 100, 3), np.uint8))
+    tracking.apply(frame, Detections(box, np.ones(1)))
+    gap = Frame(1, 1, Fraction(1, 25), np.zeros((100, 100, 3), np.uint8))
+    tracking.apply(gap, Detections(empty, np.zeros(0)))
+    assert len(gap.boxes) == 1  # a missed detection is bridged inside a shot
+    cut = Frame(2, 2, Fraction(1, 25), np.zeros((100, 100, 3), np.uint8), shot=1)
+    tracking.apply(cut, Detections(empty, np.zeros(0)))
+    assert len(cut.boxes) == 0

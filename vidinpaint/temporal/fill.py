@@ -134,8 +134,9 @@ class FlowFill:
     @property
     def backend(self) -> str:
         return (f"flow-guided propagation, forward carry + {self.window} frames ahead, "
-                f"completed flow from {self.flow.backend}, sources >= {self.source_margin}px from masks, "
-                f"within one shot, both directions agreeing within {self.agree:g}") + (f" [{self.note}]" if self.note else "")
+                f"completed flow from {self.flow.backend}, "
+                + (f"sources >= {self.source_margin}px from masks, " if self.source_margin else "")
+                + f"within one shot, both directions agreeing within {self.agree:g}") + (f" [{self.note}]" if self.note else "")
 
     def _pair(self, a: Frame, b: Frame) -> _Pair:
         # Flow measured on an object follows the object, and flow measured where the object is
