@@ -129,13 +129,15 @@ def paste(background: np.ndarray, people: list[Walker], t: int) -> tuple[np.ndar
         x1, y1, x2, y2 = max(x, 0), max(y, 0), min(x + pw, W), min(y + ph, H)
         if x2 <= x1 or y2 <= y1:
             continue
-        a = cv2.resize(w.person.alpha.astype(np.float32), (pw, ph), interpolation=cv2.INTER_AREA)[y1 - y:y2 - y, x1 - x:x2 - x]
-        c = cv2.resize(w.person.rgb, (pw, ph), interpolation=cv2.INTER_AREA)[y1 - y:y2 - y, x1 - x:x2 - x]
+        inside = (slice(y1 - y, y2 - y), slice(x1 - x, x2 - x))
+        a = cv2.resize(w.person.alpha.astype(np.float32), (pw, ph), interpolation=cv2.INTER_AREA)[inside]
+        c = cv2.resize(w.person.rgb, (pw, ph), interpolation=cv2.INTER_AREA)[inside]
         alpha[y1:y2, x1:x2] = np.maximum(alpha[y1:y2, x1:x2], a)
         colour[y1:y2, x1:x2][a > 0] = c[a > 0]
     soft = cv2.GaussianBlur(alpha, (0, 0), 1.0)
     # colour under the soft edge: the person's own colour spread outwards
-    spread = cv2.GaussianBlur(colour * alpha[..., None], (0, 0), 2.0) / np.maximum(cv2.GaussianBlur(alpha, (0, 0), 2.0), 1e-3)[..., None]
+    weight = np.maximum(cv2.GaussianBlur(alpha, (0, 0), 2.0), 1e-3)
+    spread = cv2.GaussianBlur(colour * alpha[..., None], (0, 0), 2.0) / weight[..., None]
     colour = np.where(alpha[..., None] > 0, colour, spread)
     out = background.astype(np.float32) * (1 - soft[..., None]) + colour * soft[..., None]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), soft > 0.5
@@ -202,7 +204,8 @@ CLIPS = {
 
 def run_fill(clip: Clip, holes: list[np.ndarray], config: Config, shots: bool, margin: int, agree: float):
     """Frames after the fill (+ Telea), and the shot detector's report when ``shots``."""
-    frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=m.copy()) for i, (rgb, m) in enumerate(zip(clip.frames, holes))]
+    frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=m.copy())
+              for i, (rgb, m) in enumerate(zip(clip.frames, holes))]
     detector = ShotDetector(config.shots) if shots else None
     stream = detector(frames) if detector else frames
     fill = FlowFill(DisFlow(config.fill.flow_max_side), window=config.fill.window, tolerance=config.fill.tolerance,
@@ -220,7 +223,7 @@ def clean_flows(truth: list[np.ndarray]) -> list[np.ndarray | None]:
 
 def shot_scores(results, clip: Clip, holes, flows, first: int, last: int) -> tuple[float, float, float]:
     idx = [t for t in range(first, last + 1) if holes[t].any()]
-    p = psnr_in(np.stack([results[t] for t in idx]), np.stack([clip.truth[t] for t in idx]), np.stack([holes[t] for t in idx]))
+    p = psnr_in(*(np.stack([images[t] for t in idx]) for images in (results, clip.truth, holes)))
     s = float(np.mean([ssim_in(results[t], clip.truth[t], holes[t]) for t in idx]))
     w = float(np.mean([warping_error(results[t], results[t - 1], flows[t], holes[t]) for t in idx if t > first]))
     return p, s, w

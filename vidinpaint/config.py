@@ -95,7 +95,7 @@ class FillConfig:
     tolerance: float = _opt(1.0, lo=0.1, doc="forward-backward flow consistency tolerance, pixels")
     source_margin: int = _opt(2, lo=0, doc="px around every object (its soft edge, blur, compression bleed) "
                                            "never copied into a hole; mask.dilate counts towards it")
-    agree: float = _opt(40.0, lo=0, hi=255, doc="a hole pixel seen both in earlier and later frames is copied only "
+    agree: float = _opt(60.0, lo=0, hi=255, doc="a hole pixel seen both in earlier and later frames is copied only "
                                                 "if the two agree within this many levels (255 = always)")
 
 
@@ -312,5 +312,6 @@ def describe(config_type: type = Config, prefix: str = "") -> list[tuple[str, An
     return rows
 
 
-__all__ = ["Config", "DecodeConfig", "ShotsConfig", "DetectConfig", "SegmentConfig", "MaskConfig", "FillConfig", "InpaintConfig", "EncodeConfig",
+__all__ = ["Config", "DecodeConfig", "ShotsConfig", "DetectConfig", "SegmentConfig", "MaskConfig", "FillConfig",
+           "InpaintConfig", "EncodeConfig",
            "PreviewConfig", "load_config", "parse_override", "presets", "as_dict", "describe"]

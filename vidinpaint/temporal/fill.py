@@ -127,16 +127,16 @@ class FlowFill:
     name = "fill"
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
-                 store_side: int = 480, source_margin: int = 2, agree: float = 40.0) -> None:
+                 store_side: int = 480, source_margin: int = 2, agree: float = 60.0) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
         self.store_side, self.source_margin, self.agree = store_side, source_margin, agree
 
     @property
     def backend(self) -> str:
-        return (f"flow-guided propagation, forward carry + {self.window} frames ahead, "
-                f"completed flow from {self.flow.backend}, "
-                + (f"sources >= {self.source_margin}px from masks, " if self.source_margin else "")
-                + f"within one shot, both directions agreeing within {self.agree:g}") + (f" [{self.note}]" if self.note else "")
+        margin = f"sources >= {self.source_margin}px from masks, " if self.source_margin else ""
+        return (f"flow-guided propagation, forward carry + {self.window} frames ahead, completed flow from "
+                f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
+                + (f" [{self.note}]" if self.note else ""))
 
     def _pair(self, a: Frame, b: Frame) -> _Pair:
         # Flow measured on an object follows the object, and flow measured where the object is
