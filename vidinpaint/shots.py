@@ -19,6 +19,7 @@ Memory: ``reach`` + 3 frames of look-ahead and ``reach`` thumbnails behind, what
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -89,9 +90,12 @@ class ShotDetector:
 
     def __init__(self, config: ShotsConfig) -> None:
         from scenedetect import ContentDetector
+        from scenedetect.detector import FlashFilter
 
         self.config = config
-        self.content = ContentDetector(threshold=config.threshold, min_scene_len=config.min_shot)
+        # SUPPRESS answers on the frame itself (MERGE may name an earlier frame, later)
+        self.content = ContentDetector(threshold=config.threshold, min_scene_len=config.min_shot,
+                                       filter_mode=FlashFilter.Mode.SUPPRESS)
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.report = ShotReport()
         self._raw: dict[int, bool] = {}  # mix test per stream position, while still needed
@@ -119,8 +123,11 @@ class ShotDetector:
         raw = self._raw.get
         return raw(k, False) and (raw(k - 1, False) or raw(k + 1, False))
 
-    def _emit(self, frame: Frame, cut: bool, position: int) -> Frame:
+    def _emit(self, frame: Frame, cut: bool, position: int, pending: deque[tuple[Frame, bool]]) -> Frame:
+        """Final flags of ``frame`` (``pending``: the frames after it, with their cut flags)."""
         mixed = any(self._core(position + k) for k in range(-GROW, GROW + 1))
+        # the cut detector often fires on a dissolve's last, faint step: the frames up to it still mix
+        mixed |= self._mixed and not cut and any(c for _, c in itertools.islice(pending, GROW + 1))
         report = self.report
         if self._shot < 0 or mixed != self._mixed or (cut and not mixed):
             self._shot += 1
@@ -153,8 +160,8 @@ class ShotDetector:
                         thumbs[0], thumbs[reach], thumbs[-1], self.dis)
             # position j is final once the mix test ran on j + GROW + 1 (see _core)
             while pending and n - first >= (reach + GROW + 1 if self.config.gradual else 0):
-                yield self._emit(*pending.popleft(), first)
+                yield self._emit(*pending.popleft(), first, pending)
                 first += 1
         while pending:
-            yield self._emit(*pending.popleft(), first)
+            yield self._emit(*pending.popleft(), first, pending)
             first += 1
