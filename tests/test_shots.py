@@ -96,3 +96,13 @@ def test_tracks_are_not_bridged_across_a_cut():
     cut = Frame(2, 2, Fraction(1, 25), np.zeros((100, 100, 3), np.uint8), shot=1)
     tracking.apply(cut, Detections(empty, np.zeros(0)))
     assert len(cut.boxes) == 0
+
+
+def test_a_fade_through_black_is_a_transition_not_a_pasting_source():
+    a, b = pan(6, 30), pan(7, 20)
+    fade = [(a[20 + i] * (1 - (i + 1) / 9)).astype(np.uint8) for i in range(8)]  # frames 20-27 fade out
+    stage, frames = detect(a[:20] + fade + b)  # b cuts in at frame 28
+    assert len(stage.report.transitions) == 1
+    first, last = stage.report.transitions[0]
+    assert 18 <= first <= 21 and 25 <= last <= 28
+    assert frames[-1].shot > frames[24].shot > frames[0].shot and frames[24].mixed
