@@ -280,7 +280,8 @@ def main() -> None:
     print(f"machine: {platform.node()}: {cpu}, {os.cpu_count()} cores; {W}x{H}, masks = exact half-alpha contours "
           f"+ {args.dilate}px, fill window {config.fill.window}, flow DIS at <= {config.fill.flow_max_side}px, "
           f"source margin {source_margin(config)}px")
-    print(f"{'clip':<12} {'shot':<16} {'frames':>7} {'method':<7} {'PSNR dB':>8} {'SSIM':>6} {'warp':>6} {'vs telea':>9}")
+    print(f"{'clip':<12} {'shot':<16} {'frames':>7} {'method':<7} {'PSNR dB':>8} {'SSIM':>6} {'warp':>6} "
+          f"{'vs telea':>9}")
     gains, worst = [], np.inf
     found_cuts = true_cuts = hit = 0
     for name, spec in CLIPS.items():
