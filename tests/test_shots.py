@@ -106,3 +106,21 @@ def test_a_fade_through_black_is_a_transition_not_a_pasting_source():
     first, last = stage.report.transitions[0]
     assert 18 <= first <= 21 and 25 <= last <= 28
     assert frames[-1].shot > frames[24].shot > frames[0].shot and frames[24].mixed
+
+
+def test_masks_are_not_carried_by_flow_across_a_cut():
+    from vidinpaint.segment import SegmentStage
+
+    class Counting:
+        backend = "counting"
+        calls = 0
+
+        def segment(self, rgb, boxes):
+            Counting.calls += 1
+            return [np.ones(rgb.shape[:2], bool) for _ in boxes]
+
+    box = np.array([[10, 10, 40, 80]], np.int32)
+    frames = [Frame(i, i, Fraction(1, 25), np.zeros((100, 100, 3), np.uint8), boxes=box, ids=np.array([1]),
+                    shot=int(i >= 3)) for i in range(1, 6)]
+    list(SegmentStage(Counting(), every=10, flow=DisFlow(100))(frames))
+    assert Counting.calls == 2  # the first frame, and again on the cut (frame 3), not in between

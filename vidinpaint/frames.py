@@ -28,7 +28,8 @@ class Frame:
         mask: ``HxW bool``, True = pixel to remove; None until a mask stage sets it.
         boxes: ``Nx4 int32`` XYXY pixel boxes of the detected objects, as detected (no margin).
         ids: ``N int64`` track ids of those objects (stable across frames).
-        object_masks: ``N`` tight ``HxW bool`` masks of those objects, when a segmenter made them.
+        object_masks: ``N`` tight ``HxW bool`` masks of those objects, when a segmenter made them;
+            the mask stage merges them into ``mask`` and drops them.
         shot: which shot of the edit the frame belongs to (0, 1, ...; set by the shots stage).
             Stages that keep context across frames (tracks, masks carried by flow, hysteresis,
             the fill's carry and look-ahead) start afresh where it changes.

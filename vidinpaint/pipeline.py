@@ -19,17 +19,19 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from .allocator import tune_allocator
 from .atomic import atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig
 from .devices import resolve_device
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, VidinpaintError
 from .frames import Frame
 from .images import is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
 from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
+from .timing import StageTimes
 from .video import VideoReader, VideoWriter
 
 
@@ -55,6 +57,7 @@ class CleanResult:
     backends: list[tuple[str, str]] = field(default_factory=list)
     preview: Path | None = None
     shots: str = ""  # what the shots stage found, e.g. "3 shots (cuts at 40, 81)"
+    timings: list[tuple[str, float]] = field(default_factory=list)  # (stage, own seconds), pipeline order
 
     @property
     def fps(self) -> float:
@@ -93,15 +96,17 @@ def shots_found(stages: Iterable[Stage]) -> str:
     return next((str(s.report) for s in stages if isinstance(s, ShotDetector)), "")
 
 
-def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]]) -> Iterator[Frame]:
-    stream: Iterable[Frame] = frames
+def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]],
+           times: StageTimes | None = None) -> Iterator[Frame]:
+    times = times if times is not None else StageTimes()
+    stream = times.wrap("decode", frames)
     for stage in stages:
-        stream = stage(stream)
-    return iter(stream)
+        stream = times.wrap(getattr(stage, "name", "preview"), stage(stream))
+    return stream
 
 
-def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
-         sheet: ContactSheet | None) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
+def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
+         times: StageTimes) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
     device = resolve_device(config.device)
     masks = build_stages(config, mask, device)
     fill = build_fill(config, device)
@@ -110,7 +115,7 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
     backends = [("device", device), *((s.name, s.backend) for s in (*masks, *fills))]
-    return _chain(frames, [*masks, *taps, *fills, *after]), backends, masks
+    return _chain(frames, [*masks, *taps, *fills, *after], times), backends, masks
 
 
 StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
@@ -118,10 +123,10 @@ StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
 
 def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
             backends: list[tuple[str, str]], progress: ProgressFn | None,
-            on_start: StartFn | None) -> int:
+            on_start: StartFn | None, overwrite: bool, times: StageTimes) -> int:
     """Encode ``frames`` to ``output`` atomically; returns the number of frames written."""
     count = 0
-    with atomic_path(output) as tmp:
+    with atomic_path(output, replace=overwrite) as tmp:
         writer = VideoWriter(tmp, reader.info, encode)
         try:
             info = reader.info
@@ -131,14 +136,18 @@ def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: 
             if on_start:
                 on_start(backends, info.estimated_frames)
             for frame in frames:
+                start = time.perf_counter()
                 writer.write(frame)
+                times.encode += time.perf_counter() - start
                 count += 1
                 if progress:
                     progress(frame)
         except BaseException:
             writer.abort()
             raise
+        start = time.perf_counter()
         writer.close()
+        times.encode += time.perf_counter() - start
     return count
 
 
@@ -147,15 +156,36 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
                 on_start: StartFn | None = None) -> CleanResult:
     """Remove the masked objects from a video; see :func:`vidinpaint.clean`."""
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
-    check_output_path(output, [input] + ([mask] if mask else []), overwrite)
+    _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
+    if not output.suffix:
+        raise OutputError(f"output {output} has no file extension, so its format is unknown; "
+                          f"add one, e.g. {output}.mp4")
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
-    frames, backends, stages = _run(reader, config, mask, sheet)
-    count = _encode(reader, output, frames, config.encode, backends, progress, on_start)
-    result = CleanResult(input, output, count, time.perf_counter() - start, backends, shots=shots_found(stages))
+    times = StageTimes()
+    frames, backends, stages = _run(reader, config, mask, sheet, times)
+    count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times)
+    result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds(),
+                         shots=shots_found(stages))
     if sheet:
-        result.preview = sheet.save(preview_path(output))
+        result.preview = _save_preview(sheet, output, overwrite)
     return result
+
+
+def _check_outputs(output: Path, inputs: list[Path], overwrite: bool, preview: bool) -> None:
+    """Check the output and, with ``--preview``, the contact sheet's path too, before any work."""
+    check_output_path(output, inputs, overwrite)
+    if preview:
+        check_output_path(preview_path(output), inputs, overwrite)
+
+
+def _save_preview(sheet: ContactSheet, output: Path, overwrite: bool) -> Path:
+    """Write the contact sheet; if that fails the output is already in place, and the error says so."""
+    path = preview_path(output)
+    try:
+        return sheet.save(path, replace=overwrite)
+    except (VidinpaintError, OSError) as err:
+        raise OutputError(f"wrote {output}, but the preview {path} failed: {err}") from None
 
 
 MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", audio="none")
@@ -172,18 +202,20 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
                  progress: ProgressFn | None = None, on_start: StartFn | None = None) -> CleanResult:
     """Write the removal masks alone: a lossless mask video, or a folder of PNGs if ``output``
     has no video extension. Feed either back with ``clean --mask``."""
+    tune_allocator()
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
     check_output_path(output, [input], overwrite)
     device = resolve_device(config.device)
     stages = build_stages(config, None, device)
     backends = [("device", device), *((s.name, s.backend) for s in stages)]
-    frames = _mask_frames(_chain(reader, stages))
+    times = StageTimes()
+    frames = _mask_frames(_chain(reader, stages, times))
     start = time.perf_counter()
     if output.suffix.lower() in VIDEO_EXTENSIONS:
-        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start)
+        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, overwrite, times)
     else:
         count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start)
-    return CleanResult(input, output, count, time.perf_counter() - start, backends)
+    return CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
 
 
 def _write_pngs(folder: Path, frames: Iterator[Frame], backends: list[tuple[str, str]], total: int | None,
@@ -215,22 +247,23 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
                 on_start: StartFn | None = None) -> CleanResult:
     """Remove the masked objects from one still image."""
     rgb = read_image(input)
-    check_output_path(output, [input] + ([mask] if mask else []), overwrite)
+    _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
     if not is_image(output):
         raise OutputError(f"output {output} must be an image file (.jpg, .png, ...)")
     sheet = ContactSheet(config.preview, 1) if preview else None
     start = time.perf_counter()
     frame = Frame(index=0, pts=0, time_base=Fraction(1), rgb=rgb)
-    frames, backends, _ = _run([frame], config, mask, sheet)
+    times = StageTimes()
+    frames, backends, _ = _run([frame], config, mask, sheet, times)
     if on_start:
         on_start(backends, 1)
     result_frame = next(frames)
-    write_image(output, result_frame.rgb)
+    write_image(output, result_frame.rgb, replace=overwrite)
     if progress:
         progress(result_frame)
-    result = CleanResult(input, output, 1, time.perf_counter() - start, backends)
+    result = CleanResult(input, output, 1, time.perf_counter() - start, backends, timings=times.seconds())
     if sheet:
-        result.preview = sheet.save(preview_path(output))
+        result.preview = _save_preview(sheet, output, overwrite)
     return result
 
 
@@ -245,6 +278,7 @@ def folder_images(folder: Path) -> list[Path]:
 def clean_path(input: str | Path, output: str | Path | None, config: Config, **options) -> list[CleanResult]:
     """Dispatch on what ``input`` is: a video, an image, or a folder of images (each on its own)."""
     input = Path(input)
+    tune_allocator()
     if not input.exists():
         raise InputError(f"{input}: no such file or folder")
     out = Path(output) if output is not None else default_output(input)
