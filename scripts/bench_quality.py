@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidinpaint.backends import source_margin
 from vidinpaint.config import Config
 from vidinpaint.frames import Frame
 from vidinpaint.images import write_image
@@ -63,6 +64,7 @@ def flow_only(data, holes, cfg, window):
     """Flow-guided fill alone: the filled frames and what is left of each hole."""
     frames = [Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy()) for i, (d, h) in enumerate(zip(data, holes))]
     filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
+                           source_margin=source_margin(cfg), agree=cfg.fill.agree,
                            store_side=cfg.fill.flow_max_side)(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]
 

@@ -147,7 +147,13 @@ def build_fill(config: Config, device: str):
         flow = RaftFlow(model, device, c.flow_max_side, name=f"RAFT {'large' if large else 'small'}")
     else:
         flow = DisFlow(c.flow_max_side)
-    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side)
+    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side,
+                    source_margin=source_margin(config), agree=c.agree)
+
+
+def source_margin(config: Config) -> int:
+    """Px the fill keeps its sources away from the masks: what ``mask.dilate`` does not already keep."""
+    return max(0, config.fill.source_margin - config.mask.dilate)
 
 
 def build_inpainter(config: Config, device: str):

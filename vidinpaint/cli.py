@@ -218,7 +218,8 @@ def clean(
 def _report(results: list) -> None:
     for result in results:
         err.print(f"[green]wrote[/] {escape(str(result.output))}  ({result.frames} frames in {result.seconds:.1f} s, "
-                  f"{result.fps:.1f} fps)" + (f"  preview: {escape(str(result.preview))}" if result.preview else ""))
+                  f"{result.fps:.1f} fps)" + (f"  preview: {escape(str(result.preview))}" if result.preview else "")
+                  + (f"  {result.shots}" if result.shots else ""))
 
 
 def _environment() -> Table:

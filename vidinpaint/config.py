@@ -35,6 +35,20 @@ class DecodeConfig:
 
 
 @dataclass
+class ShotsConfig:
+    """Finding shot boundaries, so that nothing is carried from one shot into another."""
+
+    backend: str = _opt("content", choices=("content", "off"),
+                        doc="content: PySceneDetect's ContentDetector for hard cuts (plus the mix test for "
+                            "dissolves/fades); off: the clip is one shot")
+    threshold: float = _opt(27.0, lo=1, hi=255, doc="ContentDetector threshold (lower finds more cuts)")
+    min_shot: int = _opt(3, lo=1, doc="frames a shot lasts at least before another cut is accepted")
+    gradual: bool = _opt(True, doc="also find dissolves and fades (frames that mix two shots)")
+    reach: int = _opt(4, lo=1, hi=30, doc="frames before and after a frame that its mix test compares "
+                                          "(look-ahead of the stage: reach + 3 frames)")
+
+
+@dataclass
 class DetectConfig:
     """Finding the objects to remove: boxes with track ids."""
 
@@ -79,6 +93,10 @@ class FillConfig:
     flow_max_side: int = _opt(480, lo=64, doc="flow is computed at this longest side and upsampled")
     window: int = _opt(20, lo=1, doc="future frames searched for revealed background (memory grows with it)")
     tolerance: float = _opt(1.0, lo=0.1, doc="forward-backward flow consistency tolerance, pixels")
+    source_margin: int = _opt(2, lo=0, doc="px around every object (its soft edge, blur, compression bleed) "
+                                           "never copied into a hole; mask.dilate counts towards it")
+    agree: float = _opt(60.0, lo=0, hi=255, doc="a hole pixel seen both in earlier and later frames is copied only "
+                                                "if the two agree within this many levels (255 = always)")
 
 
 @dataclass
@@ -141,6 +159,7 @@ class Config:
     strict: bool = _opt(False, doc="missing weights are an error instead of a fallback to an offline backend")
     weights_dir: str = _opt("", doc="weights cache (default $VIDINPAINT_HOME/weights or ~/.cache/vidinpaint/weights)")
     decode: DecodeConfig = field(default_factory=DecodeConfig)
+    shots: ShotsConfig = field(default_factory=ShotsConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)
@@ -293,5 +312,6 @@ def describe(config_type: type = Config, prefix: str = "") -> list[tuple[str, An
     return rows
 
 
-__all__ = ["Config", "DecodeConfig", "DetectConfig", "SegmentConfig", "MaskConfig", "FillConfig", "InpaintConfig", "EncodeConfig",
+__all__ = ["Config", "DecodeConfig", "ShotsConfig", "DetectConfig", "SegmentConfig", "MaskConfig", "FillConfig",
+           "InpaintConfig", "EncodeConfig",
            "PreviewConfig", "load_config", "parse_override", "presets", "as_dict", "describe"]

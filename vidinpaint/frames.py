@@ -30,6 +30,10 @@ class Frame:
         ids: ``N int64`` track ids of those objects (stable across frames).
         object_masks: ``N`` tight ``HxW bool`` masks of those objects, when a segmenter made them;
             the mask stage merges them into ``mask`` and drops them.
+        shot: which shot of the edit the frame belongs to (0, 1, ...; set by the shots stage).
+            Stages that keep context across frames (tracks, masks carried by flow, hysteresis,
+            the fill's carry and look-ahead) start afresh where it changes.
+        mixed: the frame mixes two shots (inside a dissolve or fade): a source for no other frame.
     """
 
     index: int
@@ -40,6 +44,8 @@ class Frame:
     boxes: np.ndarray = field(default_factory=_no_boxes)
     ids: np.ndarray = field(default_factory=_no_ids)
     object_masks: list[np.ndarray] | None = None
+    shot: int = 0
+    mixed: bool = False
 
     @property
     def seconds(self) -> float:

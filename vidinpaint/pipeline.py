@@ -29,6 +29,7 @@ from .frames import Frame
 from .images import is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
+from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
 from .timing import StageTimes
 from .video import VideoReader, VideoWriter
@@ -55,6 +56,7 @@ class CleanResult:
     seconds: float
     backends: list[tuple[str, str]] = field(default_factory=list)
     preview: Path | None = None
+    shots: str = ""  # what the shots stage found, e.g. "3 shots (cuts at 40, 81)"
     timings: list[tuple[str, float]] = field(default_factory=list)  # (stage, own seconds), pipeline order
 
     @property
@@ -79,12 +81,19 @@ def preview_path(output: Path) -> Path:
 
 
 def build_stages(config: Config, mask: Path | None, device: str) -> list[Stage]:
-    """Mask stages for this configuration: detect + segment + mask, or the user's masks."""
+    """Mask stages for this configuration: shot boundaries first (every later stage resets at
+    them), then detect + segment + mask, or the user's masks."""
+    shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
     if mask is not None:
-        return [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
-    stages = [build_detector(config, device), build_segmenter(config, device),
-              MaskBuilder(config.mask, config.detect.margin)]
+        return shots + [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
+    stages = shots + [build_detector(config, device), build_segmenter(config, device),
+                      MaskBuilder(config.mask, config.detect.margin)]
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
+
+
+def shots_found(stages: Iterable[Stage]) -> str:
+    """The shots stage's summary, once the frames went through (empty without one)."""
+    return next((str(s.report) for s in stages if isinstance(s, ShotDetector)), "")
 
 
 def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]],
@@ -97,7 +106,7 @@ def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]],
 
 
 def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
-         times: StageTimes) -> tuple[Iterator[Frame], list[tuple[str, str]]]:
+         times: StageTimes) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
     device = resolve_device(config.device)
     masks = build_stages(config, mask, device)
     fill = build_fill(config, device)
@@ -106,7 +115,7 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: Cont
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
     backends = [("device", device), *((s.name, s.backend) for s in (*masks, *fills))]
-    return _chain(frames, [*masks, *taps, *fills, *after], times), backends
+    return _chain(frames, [*masks, *taps, *fills, *after], times), backends, masks
 
 
 StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
@@ -154,9 +163,10 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
     times = StageTimes()
-    frames, backends = _run(reader, config, mask, sheet, times)
+    frames, backends, stages = _run(reader, config, mask, sheet, times)
     count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times)
-    result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
+    result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds(),
+                         shots=shots_found(stages))
     if sheet:
         result.preview = _save_preview(sheet, output, overwrite)
     return result
@@ -244,7 +254,7 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     start = time.perf_counter()
     frame = Frame(index=0, pts=0, time_base=Fraction(1), rgb=rgb)
     times = StageTimes()
-    frames, backends = _run([frame], config, mask, sheet, times)
+    frames, backends, _ = _run([frame], config, mask, sheet, times)
     if on_start:
         on_start(backends, 1)
     result_frame = next(frames)

@@ -33,10 +33,15 @@ class Tracking:
     """Ids for detectors without them, then gap bridging; writes ``frame.boxes``/``frame.ids``."""
 
     def __init__(self, max_gap: int) -> None:
+        self.max_gap, self.shot = max_gap, 0
         self.tracker = IouTracker(max_age=max_gap)
         self.bridge = GapBridge(max_gap)
 
     def apply(self, frame: Frame, found: Detections) -> None:
+        if frame.shot != self.shot:  # a new shot: nobody is bridged or matched across a boundary
+            self.tracker.tracks.clear()
+            self.bridge.seen.clear()
+            self.shot = frame.shot
         ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
         boxes, ids = self.bridge.update(found.boxes, ids)
         h, w = frame.rgb.shape[:2]

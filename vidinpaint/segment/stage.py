@@ -44,6 +44,7 @@ class _Previous(NamedTuple):
 
     rgb: np.ndarray
     masks: dict[int, np.ndarray]
+    shot: int
 
 
 class SegmentStage:
@@ -85,11 +86,13 @@ class SegmentStage:
         previous: _Previous | None = None
         for frame in frames:
             ids = frame.ids.tolist()
+            if previous is not None and previous.shot != frame.shot:  # no mask is carried across a boundary
+                previous, keyed = None, {}
             if frame.index % self.every == 0 or previous is None or any(i not in keyed for i in ids) \
                     or len(ids) != len(frame.boxes):
                 frame.object_masks = self.segmenter.segment(frame.rgb, frame.boxes)
                 keyed = {i: (b, m) for i, b, m in zip(ids, frame.boxes, frame.object_masks)}
             else:
                 frame.object_masks = self._follow(frame, previous, keyed)
-            previous = _Previous(frame.rgb, dict(zip(ids, frame.object_masks)))
+            previous = _Previous(frame.rgb, dict(zip(ids, frame.object_masks)), frame.shot)
             yield frame

@@ -11,14 +11,24 @@ against backward at every step.
   what it can. It reaches back arbitrarily far, in constant memory.
 * Backward: the next ``window`` frames are chained frame to frame; a hole pixel takes the first
   future frame where its scene point is visible.
-* Each hole pixel takes the temporally nearest source. What no frame in reach reveals stays in
-  ``frame.mask`` for the spatial inpainter.
+* Each hole pixel takes the temporally nearest source, provided the sources before and after it
+  agree (within ``agree`` levels) where both exist. What no frame in reach reveals, or what the
+  two directions disagree on, stays in ``frame.mask`` for the spatial inpainter.
+* Sources keep ``source_margin`` px away from every mask of their frame and its neighbours. The
+  pixels just outside a mover's mask hold its soft edge, motion blur, compression bleed and
+  shadow; for a slow mover they are exactly the temporally nearest view of the background
+  behind it, so without the margin every hole pixel copies the mover's own edge colours (a dark
+  ghost of the person inside the hole; see tests/test_ghost.py).
+* Nothing crosses a shot boundary (``frame.shot``, set by :mod:`vidinpaint.shots`): the look-ahead
+  stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
+  mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
 
 Memory: ``window`` frames of look-ahead and two flows per pair in it, whatever the clip length.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -101,6 +111,11 @@ def sample_valid(image: np.ndarray, valid: np.ndarray, map_x: np.ndarray, map_y:
     return out, ok
 
 
+def _same_shot(a: Frame, b: Frame) -> bool:
+    """Whether pixels may travel between ``a`` and ``b``: same shot, neither a mix of two shots."""
+    return a.shot == b.shot and not a.mixed and not b.mixed
+
+
 def _hole(frame: Frame) -> np.ndarray:
     return frame.mask if frame.mask is not None else np.zeros(frame.rgb.shape[:2], bool)
 
@@ -112,14 +127,16 @@ class FlowFill:
     name = "fill"
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
-                 store_side: int = 480) -> None:
+                 store_side: int = 480, source_margin: int = 2, agree: float = 60.0) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
-        self.store_side = store_side
+        self.store_side, self.source_margin, self.agree = store_side, source_margin, agree
 
     @property
     def backend(self) -> str:
-        return (f"flow-guided propagation, forward carry + {self.window} frames ahead, "
-                f"completed flow from {self.flow.backend}") + (f" [{self.note}]" if self.note else "")
+        margin = f"sources >= {self.source_margin}px from masks, " if self.source_margin else ""
+        return (f"flow-guided propagation, forward carry + {self.window} frames ahead, completed flow from "
+                f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
+                + (f" [{self.note}]" if self.note else ""))
 
     def _pair(self, a: Frame, b: Frame) -> _Pair:
         # Flow measured on an object follows the object, and flow measured where the object is
@@ -166,9 +183,10 @@ class FlowFill:
         frame = frames[0]
         hole = _hole(frame)
         holes = [before if before is not None else hole] + [_hole(f) for f in frames] + [_hole(frames[-1])]
-        # A pixel is a trusted source only if it is unmasked in the neighbouring frames too: a
-        # person missed by the detector for one frame must not be copied into the others.
-        sources = [~(holes[i] | holes[i + 1] | holes[i + 2]) for i in range(len(frames))]
+        # A pixel is a trusted source only if it is unmasked in the neighbouring frames too (a
+        # person missed by the detector for one frame must not be copied into the others), and
+        # not right next to a mask (the mover's edge colours, see the module docstring).
+        sources = [~dilate(holes[i] | holes[i + 1] | holes[i + 2], self.source_margin) for i in range(len(frames))]
         rgb = frame.rgb.copy()
         memory = rgb.copy()  # what the carry remembers: trusted background only
         remembered = sources[0].copy()
@@ -190,8 +208,13 @@ class FlowFill:
         if hole.any():
             colour, found, hops = self._from_future(frames, pairs, hole, sources)
             closer = found & (hops < best)
+            # seen both before and after, but not alike: one of them is wrong (a moving
+            # background, parallax, a flow error) and nothing says which; the spatial fill decides
+            both = found & (best < np.iinfo(np.int32).max)
+            differ = both & (np.abs(colour.astype(np.int16) - rgb.astype(np.int16)).max(axis=2) > self.agree)
             rgb[closer] = colour[closer]
             best[closer] = hops[closer]
+            best[differ] = np.iinfo(np.int32).max
         filled = hole & (best < np.iinfo(np.int32).max)
         memory[filled] = rgb[filled]
         remembered |= filled
@@ -202,7 +225,7 @@ class FlowFill:
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         ahead: deque[Frame] = deque()
-        pairs: deque[_Pair] = deque()
+        pairs: deque[_Pair | None] = deque()  # None across a shot boundary
         carry: _Carry | None = None
         previous: _Pair | None = None
         before: np.ndarray | None = None  # the previous frame's hole
@@ -214,13 +237,17 @@ class FlowFill:
                 if nxt is None:
                     exhausted = True
                     break
-                if ahead:
-                    pairs.append(self._pair(ahead[-1], nxt))
+                if ahead:  # no flow across a shot boundary: it would match unrelated pictures
+                    pairs.append(self._pair(ahead[-1], nxt) if _same_shot(ahead[-1], nxt) else None)
                 ahead.append(nxt)
             if not ahead:
                 return
-            before_next = _hole(ahead[0]).copy()
-            carry = self._fill(list(ahead), list(pairs), carry, previous, before)
+            frame = ahead[0]
+            before_next = _hole(frame).copy()
+            shot = list(itertools.takewhile(lambda f: f.shot == frame.shot, ahead)) if not frame.mixed else [frame]
+            carry = self._fill(shot, list(pairs)[:len(shot) - 1], carry, previous, before)
             before = before_next
             yield ahead.popleft()
             previous = pairs.popleft() if pairs else None
+            if not ahead or ahead[0].shot != frame.shot or ahead[0].mixed:  # a boundary: start afresh
+                carry, previous, before = None, None, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
 
@@ -20,7 +21,8 @@ def bridge(previous: np.ndarray, raw: np.ndarray, ahead: list[np.ndarray]) -> np
 
 class MaskHysteresis:
     """Stage: a pixel turns masked at once (never late), but unmasked only if it stays unmasked
-    for ``hold`` frames; shorter gaps (a person missed for a frame or two) stay masked.
+    for ``hold`` frames; shorter gaps (a person missed for a frame or two) stay masked. Nothing
+    is held across a shot boundary.
 
     Memory: ``hold`` - 1 masks of look-ahead.
     """
@@ -37,6 +39,7 @@ class MaskHysteresis:
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         ahead: deque[Frame] = deque()
         previous: np.ndarray | None = None
+        shot = 0
         source = iter(frames)
         done = False
         while True:
@@ -50,7 +53,9 @@ class MaskHysteresis:
                 return
             frame = ahead.popleft()
             raw = frame.mask if frame.mask is not None else np.zeros(frame.rgb.shape[:2], bool)
-            later = [f.mask for f in ahead if f.mask is not None and f.mask.shape == raw.shape]
-            frame.mask = raw if previous is None or previous.shape != raw.shape else bridge(previous, raw, later)
-            previous = frame.mask
+            later = [f.mask for f in itertools.takewhile(lambda f: f.shot == frame.shot, ahead)
+                     if f.mask is not None and f.mask.shape == raw.shape]
+            fresh = previous is None or previous.shape != raw.shape or shot != frame.shot  # nothing held across a cut
+            frame.mask = raw if fresh else bridge(previous, raw, later)
+            previous, shot = frame.mask, frame.shot
             yield frame
