@@ -173,6 +173,8 @@ def clean(
 
 def _report(results: list) -> None:
     for result in results:
+        for warning in result.warnings:
+            err.print(f"[yellow]warning:[/] {escape(warning)}")
         err.print(f"[green]wrote[/] {result.output}  ({result.frames} frames in {result.seconds:.1f} s, "
                   f"{result.fps:.1f} fps)" + (f"  preview: {result.preview}" if result.preview else ""))
 

@@ -29,6 +29,8 @@ class Frame:
         boxes: ``Nx4 int32`` XYXY pixel boxes of the detected objects, as detected (no margin).
         ids: ``N int64`` track ids of those objects (stable across frames).
         object_masks: ``N`` tight ``HxW bool`` masks of those objects, when a segmenter made them.
+        deep: ``HxWx3 uint16`` RGB of the decoded frame for inputs deeper than 8 bits, so the
+            encoder keeps the full precision of pixels the stages did not change; else None.
     """
 
     index: int
@@ -39,6 +41,7 @@ class Frame:
     boxes: np.ndarray = field(default_factory=_no_boxes)
     ids: np.ndarray = field(default_factory=_no_ids)
     object_masks: list[np.ndarray] | None = None
+    deep: np.ndarray | None = None
 
     @property
     def seconds(self) -> float:

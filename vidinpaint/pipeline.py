@@ -30,6 +30,7 @@ from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
 from .temporal.masks import MaskHysteresis
 from .video import VideoReader, VideoWriter
+from .video.encoders import container_format
 
 
 class Stage(Protocol):
@@ -53,6 +54,7 @@ class CleanResult:
     seconds: float
     backends: list[tuple[str, str]] = field(default_factory=list)
     preview: Path | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -109,15 +111,17 @@ StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
 
 def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
             backends: list[tuple[str, str]], progress: ProgressFn | None,
-            on_start: StartFn | None) -> int:
-    """Encode ``frames`` to ``output`` atomically; returns the number of frames written."""
+            on_start: StartFn | None) -> tuple[int, list[str]]:
+    """Encode ``frames`` to ``output`` atomically; returns the number of frames written and the
+    warnings (streams dropped on request)."""
     count = 0
+    container_format(output)  # an error that names the output, not its temporary file
     with atomic_path(output) as tmp:
         writer = VideoWriter(tmp, reader.info, encode)
         try:
             info = reader.info
             backends.insert(0, ("decode", f"PyAV {info.codec} {info.pix_fmt} {info.width}x{info.height}, "
-                                          f"rotation {info.rotation}"))
+                                          f"rotation {info.rotation}, {info.colour.describe()}"))
             backends.append(("encode", writer.backend))
             if on_start:
                 on_start(backends, info.estimated_frames)
@@ -130,7 +134,7 @@ def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: 
             writer.abort()
             raise
         writer.close()
-    return count
+    return count, writer.warnings
 
 
 def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None = None,
@@ -142,14 +146,15 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
     frames, backends = _run(reader, config, mask, sheet)
-    count = _encode(reader, output, frames, config.encode, backends, progress, on_start)
-    result = CleanResult(input, output, count, time.perf_counter() - start, backends)
+    count, warnings = _encode(reader, output, frames, config.encode, backends, progress, on_start)
+    result = CleanResult(input, output, count, time.perf_counter() - start, backends, warnings=warnings)
     if sheet:
         result.preview = sheet.save(preview_path(output))
     return result
 
 
-MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", audio="none")
+MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="yuv420p", audio="none",
+                          drop="audio,subtitle,data,video,attachment")
 
 
 def _mask_frames(frames: Iterable[Frame]) -> Iterator[Frame]:
@@ -171,7 +176,7 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     frames = _mask_frames(_chain(reader, stages))
     start = time.perf_counter()
     if output.suffix.lower() in VIDEO_EXTENSIONS:
-        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start)
+        count, _ = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start)
     else:
         count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start)
     return CleanResult(input, output, count, time.perf_counter() - start, backends)

@@ -1,5 +1,8 @@
 """Decode a video into RGB frames in display orientation, in a background thread.
 
+YUV is converted with the input's own matrix and range (``colour.py``); deeper than 8-bit
+input also yields a 16-bit copy on ``Frame.deep``.
+
 Frames keep the input's pts and time base, so variable frame rate survives the round trip.
 Rotation metadata (display matrix) is applied so that stages see people upright; the writer
 rotates back and writes the same metadata.
@@ -18,6 +21,8 @@ import numpy as np
 from ..errors import InputError
 from ..frames import Frame
 from ..threads import prefetch
+from .colour import Colour, colour_of
+from .streams import Chapter, StreamInfo, chapters_of, stream_infos
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,11 @@ class VideoInfo:
     frames: int
     duration_s: float | None
     audio: AudioInfo | None
+    index: int = 0
+    colour: Colour = Colour()
+    streams: tuple[StreamInfo, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -93,14 +103,16 @@ def _reason(err: Exception) -> str:
     return str(text).split(":")[0].strip() or type(err).__name__
 
 
-def _rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
-    """Counter-clockwise display rotation in degrees (0/90/180/270) from the first frame."""
+def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                 height: int) -> tuple[int, Colour]:
+    """Counter-clockwise display rotation in degrees (0/90/180/270) and colour, from the first frame
+    (the codec context knows less: side data and field order arrive with decoded frames)."""
     try:
         for frame in container.decode(stream):
-            return int(round(frame.rotation / 90.0)) * 90 % 360
+            return int(round(frame.rotation / 90.0)) * 90 % 360, colour_of(frame, stream.codec_context.field_order)
     except av.FFmpegError:
-        return 0
-    return 0
+        pass
+    return 0, Colour(height=height)
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -139,10 +151,15 @@ def probe(path: str | Path) -> VideoInfo:
             frames=stream.frames or 0,
             duration_s=duration,
             audio=audio,
+            index=stream.index,
+            streams=stream_infos(container),
+            chapters=chapters_of(container),
+            metadata=tuple(container.metadata.items()),
         )
         if info.width <= 0 or info.height <= 0:
             raise InputError(f"{path}: video stream has no frame size (corrupt header?)")
-        return replace(info, rotation=_rotation(container, stream))
+        rotation, colour = _first_frame(container, stream, info.height)
+        return replace(info, rotation=rotation, colour=colour)
 
 
 def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -191,8 +208,9 @@ class VideoReader:
                         step = (1 / (info.average_rate or 25)) / info.time_base
                         pts = last_pts + max(1, round(step)) if count else 0
                     last_pts = pts
-                    rgb = upright(vf.to_ndarray(format="rgb24"), info.rotation)
-                    yield Frame(index=count, pts=int(pts), time_base=info.time_base, rgb=rgb)
+                    rgb, deep = info.colour.to_rgb(vf)
+                    yield Frame(index=count, pts=int(pts), time_base=info.time_base, rgb=upright(rgb, info.rotation),
+                                deep=None if deep is None else upright(deep, info.rotation))
                     count += 1
             except av.FFmpegError as err:
                 raise InputError(
