@@ -83,10 +83,10 @@ def _mux_audio(out, stream, seconds: float) -> None:
     out.mux(stream.encode(None))
 
 
-def _subtitle(out, codec: str, language: str, title: str, forced: bool = False):
+def _subtitle(out, codec: str, language: str, title: str, default: bool = False, forced: bool = False):
     stream = out.add_stream(codec)
     stream.codec_context.subtitle_header = ASS_HEADER
-    _tag(stream, language, title, default=False, forced=forced)
+    _tag(stream, language, title, default=default, forced=forced)
     return stream
 
 
@@ -118,7 +118,7 @@ def multi_track(path: Path, subtitle_codecs: tuple[str, ...]) -> Path:
         _tag(video, "und", None, default=True)
         english = _audio(out, "aac", 0.8, language="eng", title="English", default=True)
         french = _audio(out, "aac", 0.8, language="fra", title="Commentaire")
-        subs = [_subtitle(out, codec, lang, f"{lang} subs", forced=i == 1)
+        subs = [_subtitle(out, codec, lang, f"{lang} subs", default=i == 0, forced=i == 1)
                 for i, (codec, lang) in enumerate(zip(subtitle_codecs, ("eng", "fra", "deu")))]
         _chapters(out, n / fps)
         out.start_encoding()

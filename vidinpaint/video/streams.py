@@ -71,7 +71,7 @@ def _detail(stream: av.stream.Stream) -> str:
     if stream.type == "video" and ctx is not None:
         return f"{ctx.width}x{ctx.height} {ctx.pix_fmt}"
     tag = getattr(ctx, "codec_tag", "") if ctx is not None else ""
-    return tag or ""
+    return tag if tag and tag.isprintable() else ""
 
 
 def codec_name(stream: av.stream.Stream) -> str:
@@ -141,6 +141,8 @@ class Passthrough:
         self.fmt = out.format.name
         self.mov = src.format.name.startswith("mov")
         self.drop = {k.strip() for k in config.drop.split(",") if k.strip()}
+        if unknown := sorted(self.drop - set(KINDS)):
+            raise OutputError(f"--drop {unknown[0]}: not a stream kind; use one of {', '.join(KINDS)}")
         self.warnings: list[str] = []
         self.notes: list[str] = []
         self.plans: dict[int, _Plan] = {}

@@ -1,0 +1,233 @@
+"""`vidinpaint clean --mask` on real-world container shapes keeps every stream, tag and unmasked pixel.
+
+Pixels are compared after decoding each file through its *own* tags (matrix, range), with a
+conversion written here rather than vidinpaint's, so a wrong matrix or a lost tag shows up as a
+level shift (BT.601 vs BT.709 moves the picture by ~8 levels: PSNR below 30 dB).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+import corpus
+
+SWS = {1: 1, 5: 5, 6: 5, 9: 9}  # AVColorSpace -> swscale table (601 for the SMPTE 170M tag)
+TAGS = ("colorspace", "color_primaries", "color_trc", "color_range")
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "40"}
+    return subprocess.run([sys.executable, "-m", "vidinpaint", *map(str, args)], capture_output=True, text=True,
+                          env=env, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def clean(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run `clean` with a rectangle mask on the middle of the frame; returns the process."""
+    with av.open(str(src)) as c:
+        ctx = c.streams.video[0].codec_context
+        w, h = ctx.width, ctx.height
+    mask = np.zeros((h, w), np.uint8)
+    mask[h // 3: h // 2, w // 3: w // 2] = 255
+    cv2.imwrite(str(src.with_suffix(".mask.png")), mask)
+    return run("clean", src, "--mask", src.with_suffix(".mask.png"), "-o", out, *extra)
+
+
+def decoded(path: Path) -> tuple[list[np.ndarray], dict[str, int], str]:
+    """Frames as 16-bit RGB decoded through the file's tags, the first frame's tags, its pix_fmt."""
+    with av.open(str(path)) as c:
+        frames, tags, fmt = [], {}, ""
+        for f in c.decode(video=0):
+            tags = tags or {k: int(getattr(f, k)) for k in TAGS}
+            fmt = fmt or f.format.name
+            matrix = SWS.get(int(f.colorspace), 1 if f.height > 576 else 5)
+            full = f.color_range == 2 or f.format.name.startswith("yuvj")
+            frames.append(f.to_ndarray(format="rgb48le", src_colorspace=matrix, dst_colorspace=matrix,
+                                       src_color_range=2 if full else 1, dst_color_range=2))
+    return frames, tags, fmt
+
+
+def unmasked_psnr(a: Path, b: Path) -> float:
+    """PSNR of 16-bit RGB outside the masked rectangle grown by 16 px (fill and encoder reach)."""
+    fa, _, _ = decoded(a)
+    fb, _, _ = decoded(b)
+    assert len(fa) == len(fb)
+    h, w = fa[0].shape[:2]
+    keep = np.ones((h, w), bool)
+    keep[max(0, h // 3 - 16): h // 2 + 16, max(0, w // 3 - 16): w // 2 + 16] = False
+    diff = np.stack([x[keep] for x in fa]).astype(np.float64) - np.stack([y[keep] for y in fb])
+    return float(10 * np.log10(65535.0 ** 2 / max(np.mean(diff ** 2), 1e-9)))
+
+
+def streams(path: Path) -> list[tuple]:
+    """Kind, language, title and disposition of every stream but MP4 chapter tracks."""
+    with av.open(str(path)) as c:
+        mov = c.format.name.startswith("mov")
+        return [(s.type, s.metadata.get("language"), s.metadata.get("name" if mov else "title"), int(s.disposition))
+                for s in c.streams if s.discard != 48 and s.type != "video"]
+
+
+def subtitles(path: Path) -> list[tuple[int, float, str]]:
+    """(stream, time, dialogue text) of every subtitle event."""
+    events = []
+    with av.open(str(path)) as c:
+        for s in c.streams.subtitles:
+            for p in c.demux(s):
+                events += [(s.index, round(float(p.pts * p.time_base), 2), r.ass.decode().split(",", 8)[-1])
+                           for r in (p.decode() if p.dts is not None else [])]
+            c.seek(0)
+    return events
+
+
+def container(path: Path) -> tuple[dict, list]:
+    with av.open(str(path)) as c:
+        meta = {k: v for k, v in c.metadata.items() if k in ("title", "creation_time")}
+        return meta, [(ch["metadata"].get("title"), round(float(ch["start"] * ch["time_base"]), 2))
+                      for ch in c.chapters()]
+
+
+@pytest.mark.parametrize("src_name,out_name", [("multi.mp4", "out.mp4"), ("multi.mkv", "out.mkv"),
+                                               ("multi.mkv", "out.mp4"), ("multi.mp4", "out.mkv")])
+def test_every_stream_chapter_and_tag_survives(tmp_path, src_name, out_name):
+    codecs = ("mov_text",) if src_name.endswith(".mp4") else ("subrip", "ass")
+    src = corpus.multi_track(tmp_path / src_name, codecs)
+    out = tmp_path / out_name
+    proc = clean(src, out)
+    assert proc.returncode == 0, proc.stderr
+    assert streams(out) == streams(src)
+    assert container(out) == container(src)
+    assert [e[1:] for e in subtitles(out)] == [e[1:] for e in subtitles(src)]
+    assert len(subtitles(src)) == 2 * len(codecs)
+    assert unmasked_psnr(src, out) > 40
+    if out.suffix != src.suffix:
+        assert "converted to" in " ".join(proc.stderr.split())
+
+
+CLIPS = {
+    "bt709_hd.mp4": lambda p: corpus.tagged(p, "libx264", (1280, 720), "yuv420p", 3, options={"preset": "ultrafast"},
+                                            colorspace=1, color_primaries=1, color_trc=1, color_range=1),
+    "full_range_mjpeg.mov": lambda p: corpus.tagged(p, "mjpeg", (96, 64), "yuvj420p", color_range=2),
+    "vp9.webm": lambda p: corpus.tagged(p, "libvpx-vp9", (96, 64), "yuv420p", options={"deadline": "realtime"},
+                                        colorspace=1, color_primaries=1, color_trc=1, color_range=1),
+    "prores.mov": lambda p: corpus.tagged(p, "prores_ks", (96, 64), "yuv422p10le", deep=True, colorspace=1,
+                                          color_primaries=1, color_trc=1, color_range=1),
+    "hdr10.mp4": corpus.hdr10,
+}
+# What each output must be encoded with, and its pixel format (bit depth and chroma kept).
+EXPECTED = {"bt709_hd.mp4": ("h264", "yuv420p"), "full_range_mjpeg.mov": ("h264", "yuvj420p"),
+            "vp9.webm": ("vp9", "yuv420p"), "prores.mov": ("prores", "yuv422p10le"),
+            "hdr10.mp4": ("hevc", "yuv420p10le")}
+
+
+@pytest.mark.parametrize("name", list(CLIPS))
+def test_colour_tags_and_unmasked_pixels_survive(tmp_path, name):
+    src = CLIPS[name](tmp_path / name)
+    out = tmp_path / f"out{src.suffix}"
+    proc = clean(src, out)
+    assert proc.returncode == 0, proc.stderr
+    _, tags_in, _ = decoded(src)
+    _, tags_out, fmt = decoded(out)
+    assert tags_out == tags_in
+    with av.open(str(out)) as c:
+        assert (c.streams.video[0].codec_context.name, fmt) == EXPECTED[name], proc.stderr
+    assert unmasked_psnr(src, out) > 40
+
+
+def side_data(path: Path) -> dict[str, bytes]:
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        return {sd.type.name: bytes(sd) for sd in frame.side_data if "LIGHT" in sd.type.name or "MASTERING" in sd.type.name}
+
+
+def test_hdr10_mastering_metadata_is_kept(tmp_path):
+    src = corpus.hdr10(tmp_path / "hdr.mp4")
+    out = tmp_path / "out.mkv"
+    proc = clean(src, out)
+    assert proc.returncode == 0, proc.stderr
+    assert "HDR10 metadata kept" in " ".join(proc.stderr.split())
+    assert side_data(out) == side_data(src) and len(side_data(src)) == 2
+
+
+def test_interlaced_input_stays_interlaced_with_its_field_order(tmp_path):
+    src = corpus.interlaced(tmp_path / "tv.ts")
+    out = tmp_path / "out.ts"
+    proc = clean(src, out)
+    assert proc.returncode == 0, proc.stderr
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        fa, fb = next(a.decode(video=0)), next(b.decode(video=0))
+        assert fa.interlaced_frame and fb.interlaced_frame
+        assert b.streams.video[0].codec_context.field_order == a.streams.video[0].codec_context.field_order
+    assert unmasked_psnr(src, out) > 40
+
+
+@pytest.mark.parametrize("out_name,extra,message", [
+    ("out.gif", [], "needs one of"),
+    ("out.png", [], "needs one of"),
+    ("out.mp4", ["--codec", "bogus"], "--codec bogus: bogus is not in this FFmpeg build"),
+    ("out.mp4", ["--codec", "aac"], "--codec aac: aac is not a video encoder"),
+    ("out.webm", ["--codec", "libx264"], "--codec libx264: libx264 cannot write webm"),
+    ("out.mov", ["--codec", "prores_ks", "--crf", "23"], "--crf does not apply to prores_ks"),
+])
+def test_output_errors_are_one_line(tmp_path, out_name, extra, message):
+    src = corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 2)
+    proc = clean(src, tmp_path / out_name, *extra)
+    assert proc.returncode != 0
+    assert "error:" in proc.stderr and message in " ".join(proc.stderr.split())
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mask.png", "in.mp4"]
+
+
+@pytest.mark.parametrize("codec,options", [("libvpx-vp9", {"crf": "40", "b": "0"}), ("libsvtav1", {"crf": "40"})])
+def test_crf_reaches_vp9_and_av1(tmp_path, codec, options):
+    if codec not in av.codecs_available:
+        pytest.skip(f"{codec} not in this FFmpeg build")
+    src = corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 2)
+    sizes = []
+    for crf in ("10", "50"):
+        out = tmp_path / f"out{crf}.webm"
+        proc = clean(src, out, "--codec", codec, "--crf", crf)
+        assert proc.returncode == 0, proc.stderr
+        assert f"crf {crf}" in " ".join(proc.stderr.split())
+        sizes.append(out.stat().st_size)
+    assert sizes[1] < sizes[0]  # the option reached the encoder
+
+
+def test_webm_gets_vp9_and_opus_by_default(tmp_path):
+    src = corpus.multi_track(tmp_path / "in.mp4", ("mov_text",))
+    out = tmp_path / "out.webm"
+    proc = clean(src, out)
+    assert proc.returncode == 0, proc.stderr
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams if s.type != "subtitle"] == ["vp9", "opus", "opus"]
+        assert [s.codec_context.name for s in c.streams.subtitles] == ["webvtt"]
+    assert [e[1:] for e in subtitles(out)] == [e[1:] for e in subtitles(src)]
+
+
+def test_a_stream_the_container_cannot_hold_is_an_error_or_dropped_with_a_warning(tmp_path):
+    src = corpus.multi_track(tmp_path / "in.mkv", ("subrip",))
+    out = tmp_path / "out.avi"  # AVI has no subtitle streams
+    proc = clean(src, out)
+    assert proc.returncode != 0
+    assert "cannot hold subtitle stream 3" in " ".join(proc.stderr.split())
+    assert "-o out.mkv" in " ".join(proc.stderr.split()) and not out.exists()
+    proc = clean(src, out, "--drop", "subtitle", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: dropped subtitle stream 3" in " ".join(proc.stderr.split())
+    assert [s[0] for s in streams(out)] == ["audio", "audio"]
+
+
+def test_info_lists_every_stream_and_chapter(tmp_path):
+    src = corpus.multi_track(tmp_path / "in.mkv", ("subrip", "ass"))
+    proc = run("info", src)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    for needle in ("#1 audio aac eng", "English", "#2 audio aac fra", "Commentaire", "#3 subtitle srt eng",
+                   "#4 subtitle ssa fra", "forced", "Opening", "Ending", "limited 8-bit"):
+        assert needle in text, needle
