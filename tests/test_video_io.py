@@ -13,7 +13,8 @@ from vidinpaint.errors import OutputError
 from vidinpaint.synthetic import background, tone, write_clip
 from vidinpaint.video import VideoReader, VideoWriter, probe
 from vidinpaint.video.reader import stored, upright
-from vidinpaint.video.writer import choose_codec
+from vidinpaint.video.colour import Colour
+from vidinpaint.video.encoders import choose_encoder
 
 
 def roundtrip(src: Path, dst: Path, **encode) -> None:
@@ -83,12 +84,16 @@ def test_odd_frame_size_is_kept(tmp_path):
     assert psnr(a[-1], b[-1]) > 40
 
 
-def test_ten_bit_input_is_decoded_to_8_bit_rgb(tmp_path):
+def test_ten_bit_input_gives_8_bit_rgb_and_a_16_bit_copy_and_stays_10_bit(tmp_path):
     src, dst = tmp_path / "ten.mp4", tmp_path / "out.mp4"
     write_clip(src, frames_of(n=3), pix_fmt="yuv420p10le")
     assert probe(src).pix_fmt == "yuv420p10le"
+    first = next(iter(VideoReader(src)))
+    assert first.rgb.dtype == np.uint8 and first.deep.dtype == np.uint16
+    assert np.abs(first.deep.astype(int) // 257 - first.rgb).max() <= 1
     roundtrip(src, dst)
     assert len(decode_all(dst)[0]) == 3
+    assert probe(dst).pix_fmt == "yuv420p10le"
 
 
 def test_audio_is_reencoded_when_the_container_refuses_the_codec(tmp_path):
@@ -96,7 +101,7 @@ def test_audio_is_reencoded_when_the_container_refuses_the_codec(tmp_path):
     write_clip(src, frames_of(n=10), fps=10, audio=tone(1.0), audio_codec="pcm_s16le")
     reader = VideoReader(src)
     writer = VideoWriter(dst, reader.info, EncodeConfig())
-    assert writer.audio_mode == "re-encoded to aac (mp4 refuses pcm_s16le)"
+    assert writer.others.summary == "audio stream 0 (pcm_s16le) re-encoded to aac (mp4 refuses pcm_s16le)"
     for frame in reader:
         writer.write(frame)
     writer.close()
@@ -116,12 +121,18 @@ def test_avi_without_audio_roundtrips(tmp_path):
     assert len(decode_all(dst)[0]) == 6
 
 
-def test_codec_fallback_says_why(monkeypatch):
-    assert choose_codec("libx264") == ("libx264", "")
-    name, why = choose_codec("no_such_encoder")
-    assert name == "libx264" and why == "no_such_encoder not in this FFmpeg build"
-    name, why = choose_codec("libx264", EncodeConfig(preset="no-such-preset"))  # compiled in, will not open
-    assert name != "libx264" and "libx264 does not open" in why
+def choose(codec: str = "auto", **encode):
+    return choose_encoder(EncodeConfig(codec=codec, **encode), "mp4", Colour(), "h264", (64, 64))
+
+
+def test_only_the_default_codec_falls_back_and_says_why(monkeypatch):
+    assert (choose().codec, choose().note) == ("libx264", "")
+    with pytest.raises(OutputError, match="--codec no_such_encoder: no_such_encoder is not in this FFmpeg build"):
+        choose("no_such_encoder")
+    with pytest.raises(OutputError, match="--codec libx264: libx264 cannot write mp4"):
+        choose("libx264", preset="no-such-preset")  # compiled in, will not open
+    fallback = choose(preset="no-such-preset")
+    assert fallback.codec != "libx264" and "libx264 cannot write mp4" in fallback.note
     monkeypatch.setattr(av, "codecs_available", set())
     with pytest.raises(OutputError, match="no usable video encoder"):
-        choose_codec("libx264")
+        choose()
