@@ -14,7 +14,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 
 from ..config import EncodeConfig
 from ..errors import OutputError
@@ -104,16 +103,17 @@ class Encoder:
 
 
 def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: Colour) -> str | None:
-    """None if ``codec`` opens, encodes one frame and muxes it into ``fmt``; else the reason."""
+    """None if ``codec`` opens with these options and a ``fmt`` muxer writes its header; else the reason.
+
+    (Encoding a frame here as well made libx265 fail now and then on a one-frame flush.)
+    """
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as out:
             stream = out.add_stream(codec, rate=25, options=options)
             stream.width, stream.height, stream.pix_fmt = 64, 64, pix_fmt
             stream.codec_context.time_base = Fraction(1, 25)
-            frame = colour.from_rgb(np.zeros((64, 64, 3), np.uint8), None, pix_fmt)
-            frame.pts = 0
-            out.mux(stream.encode(frame))
-            out.mux(stream.encode(None))
+            colour.tag(stream.codec_context)
+            out.start_encoding()
         return None
     except (av.FFmpegError, ValueError, OSError) as err:
         return str(err).split(";")[0].strip()
