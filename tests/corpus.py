@@ -131,11 +131,14 @@ def multi_track(path: Path, subtitle_codecs: tuple[str, ...]) -> Path:
 
 
 def tagged(path: Path, codec: str, size: tuple[int, int], pix_fmt: str, n: int = 4, *, deep: bool = False,
-           options: dict[str, str] | None = None, fps: int = 10, **tags: int) -> Path:
-    """A clip whose colour tags say how it was encoded (``deep``: converted from 16-bit RGB)."""
+           options: dict[str, str] | None = None, fps: int = 10, timecode: str | None = None, **tags: int) -> Path:
+    """A clip whose colour tags say how it was encoded (``deep``: converted from 16-bit RGB);
+    ``timecode`` makes MOV/MP4 muxers add a timecode track."""
     rgbs = frames(*size, n)
     with av.open(str(path), "w") as out:
         video = _video(out, codec, size, pix_fmt, fps, options, **tags)
+        if timecode:
+            video.metadata["timecode"] = timecode
         ctx = video.codec_context
         reformat = {"dst_colorspace": ctx.colorspace if ctx.colorspace in (1, 5, 9) else 5,
                     "dst_color_range": ctx.color_range or 1}

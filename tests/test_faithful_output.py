@@ -117,7 +117,7 @@ CLIPS = {
     "vp9.webm": lambda p: corpus.tagged(p, "libvpx-vp9", (96, 64), "yuv420p", options={"deadline": "realtime"},
                                         colorspace=1, color_primaries=1, color_trc=1, color_range=1),
     "prores.mov": lambda p: corpus.tagged(p, "prores_ks", (96, 64), "yuv422p10le", deep=True, colorspace=1,
-                                          color_primaries=1, color_trc=1, color_range=1),
+                                          color_primaries=1, color_trc=1, color_range=1, timecode="10:00:00:00"),
     "hdr10.mp4": corpus.hdr10,
 }
 # What each output must be encoded with, and its pixel format (bit depth and chroma kept).
@@ -138,6 +138,27 @@ def test_colour_tags_and_unmasked_pixels_survive(tmp_path, name):
     with av.open(str(out)) as c:
         assert (c.streams.video[0].codec_context.name, fmt) == EXPECTED[name], proc.stderr
     assert unmasked_psnr(src, out) > 40
+
+
+def timecodes(path: Path) -> list[str | None]:
+    """The video's timecode tag, then that of every data (timecode) stream (Matroska tags are upper case)."""
+    def tag(stream: av.stream.Stream) -> str | None:
+        return {k.lower(): v for k, v in stream.metadata.items()}.get("timecode")
+
+    with av.open(str(path)) as c:
+        return [tag(c.streams.video[0])] + [tag(s) for s in c.streams.data]
+
+
+@pytest.mark.parametrize("out_name,tracks", [("out.mov", 1), ("out.mkv", 0)])
+def test_timecode_track_survives(tmp_path, out_name, tracks):
+    """MOV keeps a timecode track; Matroska has none, the tag stays on the video stream."""
+    src = CLIPS["prores.mov"](tmp_path / "camera.mov")
+    (timecode, *in_tracks) = timecodes(src)
+    assert timecode and in_tracks == [timecode]
+    proc = clean(src, tmp_path / out_name)
+    assert proc.returncode == 0, proc.stderr
+    assert timecodes(tmp_path / out_name) == [timecode] * (1 + tracks)
+    assert f"timecode {timecode} kept" in " ".join(proc.stderr.split())
 
 
 def side_data(path: Path) -> dict[str, bytes]:

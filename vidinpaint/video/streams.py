@@ -150,8 +150,8 @@ class Passthrough:
         for stream in src.streams:
             if stream.index == video_index or stream.discard == _DISCARD_ALL:
                 continue
-            if stream.type == "data" and getattr(stream.codec_context, "codec_tag", "") == "tmcd" \
-                    and "timecode" in video.metadata:
+            if stream.type == "data" and "timecode" in stream.metadata and "timecode" in video.metadata:
+                # A QuickTime timecode track: MOV/MP4 muxers rebuild it from the video's tag.
                 self.notes.append(f"timecode {video.metadata['timecode']} kept as the video's tag")
                 continue
             self._plan(stream, config.audio)
