@@ -195,6 +195,7 @@ def test_interlaced_input_stays_interlaced_with_its_field_order(tmp_path):
     ("out.mp4", ["--codec", "aac"], "--codec aac: aac is not a video encoder"),
     ("out.webm", ["--codec", "libx264"], "--codec libx264: libx264 cannot write webm"),
     ("out.mov", ["--codec", "prores_ks", "--crf", "23"], "--crf does not apply to prores_ks"),
+    ("out.mp4", ["--drop", "subs"], "--drop subs: not a stream kind"),
 ])
 def test_output_errors_are_one_line(tmp_path, out_name, extra, message):
     src = corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 2)

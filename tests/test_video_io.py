@@ -136,3 +136,23 @@ def test_only_the_default_codec_falls_back_and_says_why(monkeypatch):
     monkeypatch.setattr(av, "codecs_available", set())
     with pytest.raises(OutputError, match="no usable video encoder"):
         choose()
+
+
+@pytest.mark.parametrize("height,matrix", [(576, 5), (720, 1)])
+def test_untagged_video_uses_what_players_assume_both_ways(height, matrix):
+    assert Colour(height=height).sws_matrix == matrix  # BT.601 for SD, BT.709 for HD
+    assert Colour(matrix=1, height=480).sws_matrix == 1  # a tag always wins
+
+
+def test_unchanged_pixels_keep_their_10_bit_values():
+    rng = np.random.default_rng(0)
+    deep = rng.integers(4096, 60000, (32, 32, 3), dtype=np.uint16)
+    rgb = ((deep.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    rgb[:8, :8] = 0  # what a stage painted
+    colour = Colour(matrix=1, primaries=1, transfer=1, range=1, depth=10, chroma="444", height=32)
+    errors = []
+    for copy in (deep, None):
+        back = colour.to_rgb(colour.from_rgb(rgb, copy, "yuv444p10le"))[1].astype(np.int64)
+        errors.append(np.abs(back[8:, 8:] - deep[8:, 8:]).mean())
+        assert np.abs(back[:8, :8]).max() < 2 * 257  # the painted pixels are the stage's
+    assert errors[0] < errors[1] / 2  # the 16-bit copy beats rounding through 8 bits

@@ -72,6 +72,8 @@ class Colour:
         """``bt709/bt709/bt709 limited 8-bit 420`` style summary (matrix/primaries/transfer)."""
         tags = "/".join(_NAMES[k].get(getattr(self, k), "unspecified" if getattr(self, k) == UNSPECIFIED
                                       else str(getattr(self, k))) for k in ("matrix", "primaries", "transfer"))
+        if self.matrix not in _SWS_MATRIX:
+            tags += f" ({'bt709' if self.sws_matrix == BT709 else 'bt601'} matrix assumed)"
         scan = f", interlaced {FIELD_ORDERS[self.field_order]}" if self.interlaced else ""
         return f"{tags} {'full' if self.full_range else 'limited'} {self.depth}-bit {self.chroma}{scan}"
 
