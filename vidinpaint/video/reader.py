@@ -115,6 +115,12 @@ def _first_frame(container: av.container.InputContainer, stream: av.video.stream
     return 0, Colour(height=height)
 
 
+def _main_video(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The picture to clean: the first video stream that is not cover art (an attached picture)."""
+    videos = container.streams.video
+    return next((s for s in videos if av.stream.Disposition.attached_pic not in s.disposition), videos[0])
+
+
 def probe(path: str | Path) -> VideoInfo:
     """Read the container header (and the first frame, for rotation) of ``path``.
 
@@ -126,7 +132,7 @@ def probe(path: str | Path) -> VideoInfo:
         if not container.streams.video:
             kind = "audio-only file" if container.streams.audio else "no video stream or no video frames"
             raise InputError(f"{path}: {kind}; nothing to clean")
-        stream = container.streams.video[0]
+        stream = _main_video(container)
         ctx = stream.codec_context
         audio = None
         if container.streams.audio:
@@ -196,7 +202,7 @@ class VideoReader:
         count = 0
         last_pts = -1
         with _open(self.path) as container:
-            stream = container.streams.video[0]
+            stream = container.streams[info.index]
             stream.thread_type = "AUTO"
             if self.threads:
                 stream.codec_context.thread_count = self.threads

@@ -104,9 +104,8 @@ def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as trial:
             out = trial.add_stream_from_template(stream)
-            if stream.type == "attachment":
-                return True
-            for packet in stream.container.demux(stream):
+            trial.start_encoding()  # the header check; attachments have nothing more
+            for packet in stream.container.demux(stream) if stream.type != "attachment" else ():
                 if packet.dts is not None:
                     packet.stream = out
                     trial.mux(packet)
