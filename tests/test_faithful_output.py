@@ -181,6 +181,7 @@ def test_interlaced_input_stays_interlaced_with_its_field_order(tmp_path):
     out = tmp_path / "out.ts"
     proc = clean(src, out)
     assert proc.returncode == 0, proc.stderr
+    assert "tagged (fields coded as such)" in " ".join(proc.stderr.split())
     with av.open(str(src)) as a, av.open(str(out)) as b:
         fa, fb = next(a.decode(video=0)), next(b.decode(video=0))
         assert fa.interlaced_frame and fb.interlaced_frame

@@ -74,7 +74,7 @@ class Colour:
                                       else str(getattr(self, k))) for k in ("matrix", "primaries", "transfer"))
         if self.matrix not in _SWS_MATRIX:
             tags += f" ({'bt709' if self.sws_matrix == BT709 else 'bt601'} matrix assumed)"
-        scan = f", interlaced {FIELD_ORDERS[self.field_order]}" if self.interlaced else ""
+        scan = ", interlaced" if self.interlaced else ""
         return f"{tags} {'full' if self.full_range else 'limited'} {self.depth}-bit {self.chroma}{scan}"
 
     def to_rgb(self, frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray | None]:

@@ -17,7 +17,7 @@ import av
 
 from ..config import EncodeConfig
 from ..errors import OutputError
-from .colour import Colour
+from .colour import FIELD_ORDERS, Colour
 
 # Output extension -> FFmpeg muxer. Anything else (GIF, PNG...) is not a video vidinpaint writes.
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
@@ -100,6 +100,26 @@ class Encoder:
     pix_fmt: str
     options: dict[str, str]
     note: str = ""
+
+    def describe(self, colour: Colour) -> str:
+        """``libx264 yuv420p [crf 18, ...], colour ...``: what really runs, for the encode stage line."""
+        detail = ", ".join(f"{k} {v}" for k, v in self.options.items())
+        fallback = f" (fallback: {self.note})" if self.note else ""
+        return (f"{self.codec}{fallback} {self.pix_fmt}" + (f" [{detail}]" if detail else "")
+                + f", colour {colour.describe()}{self._hdr(colour)}{self._scan(colour)}")
+
+    def _hdr(self, colour: Colour) -> str:
+        if not (colour.mastering or colour.light):
+            return ""
+        kept = colour.x265_hdr() and colour.x265_hdr() in self.options.get("x265-params", "")
+        return ", HDR10 metadata " + ("kept" if kept else f"not written ({self.codec} cannot be given it)")
+
+    def _scan(self, colour: Colour) -> str:
+        if not colour.interlaced:
+            return ""
+        how = "fields coded as such" if "x264-params" in self.options else \
+            f"{self.codec} codes the woven frames as progressive, nothing deinterlaced"
+        return f", field order {FIELD_ORDERS[colour.field_order]} tagged ({how})"
 
 
 def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: Colour) -> str | None:

@@ -73,20 +73,7 @@ class VideoWriter:
     @property
     def backend(self) -> str:
         """One line saying what the encoder really does, and what happened to every other stream."""
-        enc, colour = self.encoder, self.info.colour
-        detail = ", ".join(f"{k} {v}" for k, v in enc.options.items())
-        fallback = f" (fallback: {enc.note})" if enc.note else ""
-        hdr = ""
-        if colour.mastering or colour.light:
-            hdr = ", HDR10 metadata " + ("kept" if "master-display" in enc.options.get("x265-params", "")
-                                         or "max-cll" in enc.options.get("x265-params", "")
-                                         else f"not written ({enc.codec} cannot carry it)")
-        scan = ""
-        if colour.interlaced:
-            scan = ", interlaced kept" if enc.codec == "libx264" else \
-                f", interlaced input encoded as progressive frames ({enc.codec}: no interlaced mode here)"
-        return (f"{enc.codec}{fallback} {enc.pix_fmt}" + (f" [{detail}]" if detail else "")
-                + f", colour {colour.describe()}{hdr}{scan}; {self.others.summary}")
+        return f"{self.encoder.describe(self.info.colour)}; {self.others.summary}"
 
     def _add_video(self) -> av.video.stream.VideoStream:
         info = self.info
