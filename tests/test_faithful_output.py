@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 
 import corpus
+from typer.testing import CliRunner
+from vidinpaint.cli import app
 
 SWS = {1: 1, 5: 5, 6: 5, 9: 9}  # AVColorSpace -> swscale table (601 for the SMPTE 170M tag)
 TAGS = ("colorspace", "color_primaries", "color_trc", "color_range")
@@ -29,15 +31,25 @@ def run(*args: str | Path) -> subprocess.CompletedProcess:
                           env=env, stdin=subprocess.DEVNULL, timeout=300)
 
 
-def clean(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    """Run `clean` with a rectangle mask on the middle of the frame; returns the process."""
+def clean(src: Path, out: Path, *extra: str, subprocess_: bool = False) -> subprocess.CompletedProcess:
+    """`vidinpaint clean` with a rectangle mask on the middle of the frame.
+
+    In-process through the CLI (importing torch for every subprocess costs seconds) unless
+    ``subprocess_``; returns what a subprocess would (``returncode``, ``stderr``).
+    """
     with av.open(str(src)) as c:
         ctx = c.streams.video[0].codec_context
         w, h = ctx.width, ctx.height
     mask = np.zeros((h, w), np.uint8)
     mask[h // 3: h // 2, w // 3: w // 2] = 255
     cv2.imwrite(str(src.with_suffix(".mask.png")), mask)
-    return run("clean", src, "--mask", src.with_suffix(".mask.png"), "-o", out, *extra)
+    args = ["clean", str(src), "--mask", str(src.with_suffix(".mask.png")), "-o", str(out), *extra]
+    if subprocess_:
+        return run(*args)
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "40"})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def decoded(path: Path) -> tuple[list[np.ndarray], dict[str, int], str]:
@@ -200,7 +212,7 @@ def test_interlaced_input_stays_interlaced_with_its_field_order(tmp_path):
 ])
 def test_output_errors_are_one_line(tmp_path, out_name, extra, message):
     src = corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 2)
-    proc = clean(src, tmp_path / out_name, *extra)
+    proc = clean(src, tmp_path / out_name, *extra, subprocess_=True)
     assert proc.returncode != 0
     assert "error:" in proc.stderr and message in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr
@@ -236,11 +248,11 @@ def test_webm_gets_vp9_and_opus_by_default(tmp_path):
 def test_a_stream_the_container_cannot_hold_is_an_error_or_dropped_with_a_warning(tmp_path):
     src = corpus.multi_track(tmp_path / "in.mkv", ("subrip",))
     out = tmp_path / "out.avi"  # AVI has no subtitle streams
-    proc = clean(src, out)
+    proc = clean(src, out, subprocess_=True)
     assert proc.returncode != 0
     assert "cannot hold subtitle stream 3" in " ".join(proc.stderr.split())
     assert "-o out.mkv" in " ".join(proc.stderr.split()) and not out.exists()
-    proc = clean(src, out, "--drop", "subtitle", "-q")
+    proc = clean(src, out, "--drop", "subtitle", "-q", subprocess_=True)
     assert proc.returncode == 0, proc.stderr
     assert "warning: dropped subtitle stream 3" in " ".join(proc.stderr.split())
     assert [s[0] for s in streams(out)] == ["audio", "audio"]

@@ -169,18 +169,16 @@ class Passthrough:
             why = f"--drop {stream.type}" if stream.type in self.drop else "encode.audio=none"
             self.warnings.append(f"dropped {label} as {why} asked")
             return
-        encoder = self._audio_encoder()
-        if stream.type == "audio" and audio == "aac":
+        if stream.type == "audio" and audio == "aac" and "aac" in self.out.supported_codecs:
             self._add(stream, "encode", self._audio_stream("aac", stream), "re-encoded to aac")
         elif _accepts(self.fmt, stream):
             self._add(stream, "copy", self.out.add_stream_from_template(stream), "copied")
-        elif stream.type == "audio" and encoder:
+        elif stream.type == "audio" and (encoder := self._audio_encoder()):
             self._add(stream, "encode", self._audio_stream(encoder, stream),
                       f"re-encoded to {encoder} ({self.fmt} refuses {codec_name(stream)})")
-        elif stream.type == "subtitle" and codec_name(stream) in TEXT_SUBTITLES and self._convertible():
-            target = self._convertible()
+        elif stream.type == "subtitle" and codec_name(stream) in TEXT_SUBTITLES and (target := self._subtitle_encoder()):
             out = self.out.add_stream(target)
-            stream.codec_context.open(strict=False)
+            stream.codec_context.open(strict=False)  # text decoders make the ASS header encoders need
             out.codec_context.subtitle_header = stream.codec_context.subtitle_header
             self._add(stream, "convert", out, f"converted to {target}")
         else:
@@ -197,7 +195,7 @@ class Passthrough:
         rate = 48000 if "opus" in encoder else source.codec_context.sample_rate or 48000
         return self.out.add_stream(encoder, rate=rate)
 
-    def _convertible(self) -> str | None:
+    def _subtitle_encoder(self) -> str | None:
         return next((c for c in SUBTITLE_ENCODERS.get(self.fmt, ()) if c in av.codecs_available), None)
 
     def _add(self, stream: av.stream.Stream, mode: str, out: av.stream.Stream, how: str) -> None:
