@@ -26,21 +26,13 @@ from .streams import Chapter, StreamInfo, chapters_of, stream_infos
 
 
 @dataclass(frozen=True)
-class AudioInfo:
-    """The first audio stream of a file."""
-
-    index: int
-    codec: str
-    sample_rate: int
-    channels: int
-
-
-@dataclass(frozen=True)
 class VideoInfo:
-    """What the container says about its first video stream.
+    """What the container says about the video stream to clean (``index``) and the rest of the file.
 
     ``width``/``height`` are the stored (coded) size; ``display_size`` applies ``rotation``.
-    ``frames`` is the count the container declares (0 when it does not say).
+    ``frames`` is the count the container declares (0 when it does not say). ``colour`` comes from
+    the first decoded frame; ``streams`` lists every stream (this one too), ``metadata`` the
+    container's tags.
     """
 
     path: Path
@@ -54,7 +46,6 @@ class VideoInfo:
     average_rate: Fraction | None
     frames: int
     duration_s: float | None
-    audio: AudioInfo | None
     index: int = 0
     colour: Colour = Colour()
     streams: tuple[StreamInfo, ...] = ()
@@ -134,11 +125,6 @@ def probe(path: str | Path) -> VideoInfo:
             raise InputError(f"{path}: {kind}; nothing to clean")
         stream = _main_video(container)
         ctx = stream.codec_context
-        audio = None
-        if container.streams.audio:
-            a = container.streams.audio[0]
-            audio = AudioInfo(a.index, a.codec_context.name, a.codec_context.sample_rate or 0,
-                              a.codec_context.channels or 0)
         duration = None
         if stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
@@ -156,7 +142,6 @@ def probe(path: str | Path) -> VideoInfo:
             average_rate=stream.average_rate or stream.guessed_rate,
             frames=stream.frames or 0,
             duration_s=duration,
-            audio=audio,
             index=stream.index,
             streams=stream_infos(container),
             chapters=chapters_of(container),

@@ -8,7 +8,6 @@ a second time and interleaved by timestamp. Rotation metadata is written back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
