@@ -206,7 +206,7 @@ def test_interlaced_input_stays_interlaced_with_its_field_order(tmp_path):
     ("out.png", [], "needs one of"),
     ("out.mp4", ["--codec", "bogus"], "--codec bogus: bogus is not in this FFmpeg build"),
     ("out.mp4", ["--codec", "aac"], "--codec aac: aac is not a video encoder"),
-    ("out.webm", ["--codec", "libx264"], "--codec libx264: libx264 cannot write webm"),
+    ("out.webm", ["--codec", "libx264"], "--codec libx264: the webm muxer does not take libx264"),
     ("out.mov", ["--codec", "prores_ks", "--crf", "23"], "--crf does not apply to prores_ks"),
     ("out.mp4", ["--drop", "subs"], "--drop subs: not a stream kind"),
 ])

@@ -129,10 +129,10 @@ def test_only_the_default_codec_falls_back_and_says_why(monkeypatch):
     assert (choose().codec, choose().note) == ("libx264", "")
     with pytest.raises(OutputError, match="--codec no_such_encoder: no_such_encoder is not in this FFmpeg build"):
         choose("no_such_encoder")
-    with pytest.raises(OutputError, match="--codec libx264: libx264 cannot write mp4"):
+    with pytest.raises(OutputError, match="--codec libx264: libx264 does not open with yuv420p"):
         choose("libx264", preset="no-such-preset")  # compiled in, will not open
     fallback = choose(preset="no-such-preset")
-    assert fallback.codec != "libx264" and "libx264 cannot write mp4" in fallback.note
+    assert fallback.codec != "libx264" and "libx264 does not open" in fallback.note
     monkeypatch.setattr(av, "codecs_available", set())
     with pytest.raises(OutputError, match="no usable video encoder"):
         choose()

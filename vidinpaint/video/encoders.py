@@ -67,6 +67,8 @@ def encoder_options(codec: str, config: EncodeConfig, colour: Colour | None = No
         return {"crf": crf, "b": "0", "cpu-used": "8", "usage": "realtime"}
     if codec == "libsvtav1":
         return {"crf": crf, "preset": "10"}
+    if codec == "mjpeg":
+        return {"strict": "unofficial"}  # limited-range input stays limited range (tagged)
     if codec.endswith("_nvenc"):
         preset = config.preset if config.preset.startswith("p") else "p4"
         return {"preset": preset, "rc": "vbr", "cq": crf}
@@ -123,10 +125,18 @@ class Encoder:
 
 
 def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: Colour) -> str | None:
-    """None if ``codec`` opens with these options and a ``fmt`` muxer writes its header; else the reason.
+    """None if ``codec`` opens with these options and a ``fmt`` muxer writes its header; else why not.
 
     (Encoding a frame here as well made libx265 fail now and then on a one-frame flush.)
     """
+    try:
+        ctx = av.CodecContext.create(codec, "w")
+        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = 64, 64, pix_fmt, Fraction(1, 25)
+        ctx.options = dict(options)
+        colour.tag(ctx)
+        ctx.open()
+    except (av.FFmpegError, ValueError) as err:
+        return f"{codec} does not open with {pix_fmt}: {_reason(err)}"
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as out:
             stream = out.add_stream(codec, rate=25, options=options)
@@ -136,7 +146,12 @@ def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: 
             out.start_encoding()
         return None
     except (av.FFmpegError, ValueError, OSError) as err:
-        return str(err).split(";")[0].strip()
+        return f"the {fmt} muxer does not take {codec} ({_reason(err)})"
+
+
+def _reason(err: Exception) -> str:
+    """FFmpeg's words without PyAV's call decorations (``'avcodec_open2(...)' returned 22``)."""
+    return str(err).split(";")[0].split(": '")[0].strip()
 
 
 def choose_encoder(config: EncodeConfig, fmt: str, colour: Colour, input_codec: str,
@@ -168,7 +183,7 @@ def choose_encoder(config: EncodeConfig, fmt: str, colour: Colour, input_codec: 
         failure = _trial(name, fmt, pix_fmt, options, colour)
         if failure is None:
             return Encoder(name, pix_fmt, options, "; ".join(reasons))
-        reasons.append(f"{name} cannot write {fmt} {pix_fmt}: {failure}")
+        reasons.append(failure)
     if requested:
         raise OutputError(f"--codec {config.codec}: {reasons[0]}")
     raise OutputError(f"no usable video encoder for {fmt}: {'; '.join(reasons)}")
