@@ -234,6 +234,21 @@ def test_crf_reaches_vp9_and_av1(tmp_path, codec, options):
     assert sizes[1] < sizes[0]  # the option reached the encoder
 
 
+@pytest.mark.parametrize("codec,out_name", [("mjpeg", "out.mov"), ("prores_ks", "out.mov"), ("libx265", "out.mkv")])
+def test_a_requested_codec_is_the_codec_used(tmp_path, codec, out_name):
+    src = CLIPS["bt709_hd.mp4"](tmp_path / "in.mp4") if codec == "mjpeg" else \
+        corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 3, colorspace=1, color_primaries=1,
+                      color_trc=1, color_range=1)
+    out = tmp_path / out_name
+    proc = clean(src, out, "--codec", codec)
+    assert proc.returncode == 0, proc.stderr
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.codec.id == av.Codec(codec, "w").id
+    jfif = {"colorspace": 5, "color_range": 2}  # JPEG is BT.601 full range whatever the input was
+    assert decoded(out)[1] == decoded(src)[1] | (jfif if codec == "mjpeg" else {})
+    assert unmasked_psnr(src, out) > 40  # the same picture through each file's tags
+
+
 def test_webm_gets_vp9_and_opus_by_default(tmp_path):
     src = corpus.multi_track(tmp_path / "in.mp4", ("mov_text",))
     out = tmp_path / "out.webm"

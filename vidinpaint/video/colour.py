@@ -18,7 +18,7 @@ import numpy as np
 UNSPECIFIED = 2          # AVCOL_SPC/PRI/TRC_UNSPECIFIED
 MPEG, JPEG = 1, 2        # AVCOL_RANGE_*: limited (16-235) and full (0-255)
 PQ, HLG = 16, 18         # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67
-BT709, SMPTE170M = 1, 6  # AVCOL_SPC_*
+BT709, BT470BG, SMPTE170M = 1, 5, 6  # AVCOL_SPC_*
 # AVColorSpace -> the swscale coefficient table that implements it (sws ids differ for a few).
 _SWS_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
 _NAMES = {"matrix": {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",

@@ -9,7 +9,7 @@ error, and only the default may fall back (the stage line says why).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import av
 
 from ..config import EncodeConfig
 from ..errors import OutputError
-from .colour import FIELD_ORDERS, Colour
+from .colour import BT470BG, FIELD_ORDERS, JPEG, Colour
 
 # Output extension -> FFmpeg muxer. Anything else (GIF, PNG...) is not a video vidinpaint writes.
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
@@ -67,8 +67,9 @@ def encoder_options(codec: str, config: EncodeConfig, colour: Colour | None = No
         return {"crf": crf, "b": "0", "cpu-used": "8", "usage": "realtime"}
     if codec == "libsvtav1":
         return {"crf": crf, "preset": "10"}
-    if codec == "mjpeg":
-        return {"strict": "unofficial"}  # limited-range input stays limited range (tagged)
+    if codec in ("mjpeg", "mpeg4", "mpeg2video"):
+        # Fixed quantiser 2 (FFmpeg's -q:v 2; 118 = lambda per qp): their default bit rate is 200 kb/s.
+        return {"flags": "+qscale", "global_quality": str(2 * 118)}
     if codec.endswith("_nvenc"):
         preset = config.preset if config.preset.startswith("p") else "p4"
         return {"preset": preset, "rc": "vbr", "cq": crf}
@@ -94,34 +95,48 @@ def pix_fmt_for(codec: str, colour: Colour, config: EncodeConfig, width: int, he
     return next((f for f in wanted if f in supported), next(iter(sorted(supported)), "yuv420p"))
 
 
+def output_colour(codec: str, colour: Colour) -> Colour:
+    """The colour an encoder writes: the input's, except where its bitstream fixes it.
+
+    JPEG (JFIF) is BT.601 full range, and decoders read MJPEG so whatever the container says, so
+    MJPEG is converted to that rather than carrying a matrix no player would apply.
+    """
+    if codec == "mjpeg":
+        return replace(colour, matrix=BT470BG, range=JPEG)
+    return colour
+
+
 @dataclass(frozen=True)
 class Encoder:
-    """The encoder chosen for an output, its pixel format and options, and the reason for a fallback."""
+    """The encoder chosen for an output, its pixel format and options, the colour it writes
+    (see :func:`output_colour`), and the reason for a fallback."""
 
     codec: str
     pix_fmt: str
     options: dict[str, str]
+    colour: Colour
     note: str = ""
 
-    def describe(self, colour: Colour) -> str:
+    def describe(self) -> str:
         """``libx264 yuv420p [crf 18, ...], colour ...``: what really runs, for the encode stage line."""
         detail = ", ".join(f"{k} {v}" for k, v in self.options.items())
         fallback = f" (fallback: {self.note})" if self.note else ""
         return (f"{self.codec}{fallback} {self.pix_fmt}" + (f" [{detail}]" if detail else "")
-                + f", colour {colour.describe()}{self._hdr(colour)}{self._scan(colour)}")
+                + f", colour {self.colour.describe()}{self._hdr()}{self._scan()}")
 
-    def _hdr(self, colour: Colour) -> str:
-        if not (colour.mastering or colour.light):
+    def _hdr(self) -> str:
+        hdr10 = self.colour.x265_hdr()
+        if not hdr10:
             return ""
-        kept = colour.x265_hdr() and colour.x265_hdr() in self.options.get("x265-params", "")
+        kept = hdr10 in self.options.get("x265-params", "")
         return ", HDR10 metadata " + ("kept" if kept else f"not written ({self.codec} cannot be given it)")
 
-    def _scan(self, colour: Colour) -> str:
-        if not colour.interlaced:
+    def _scan(self) -> str:
+        if not self.colour.interlaced:
             return ""
         how = "fields coded as such" if "x264-params" in self.options else \
             f"{self.codec} codes the woven frames as progressive, nothing deinterlaced"
-        return f", field order {FIELD_ORDERS[colour.field_order]} tagged ({how})"
+        return f", field order {FIELD_ORDERS[self.colour.field_order]} tagged ({how})"
 
 
 def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: Colour) -> str | None:
@@ -178,11 +193,12 @@ def choose_encoder(config: EncodeConfig, fmt: str, colour: Colour, input_codec: 
         if requested and config.crf != EncodeConfig.crf and not has_crf(name):
             raise OutputError(f"--crf does not apply to {name} (it has no CRF mode); "
                               f"leave --crf out or use libx264, libx265, libvpx-vp9 or libsvtav1")
-        pix_fmt = pix_fmt_for(name, colour, config, *size)
-        options = encoder_options(name, config, colour)
-        failure = _trial(name, fmt, pix_fmt, options, colour)
+        written = output_colour(name, colour)
+        pix_fmt = pix_fmt_for(name, written, config, *size)
+        options = encoder_options(name, config, written)
+        failure = _trial(name, fmt, pix_fmt, options, written)
         if failure is None:
-            return Encoder(name, pix_fmt, options, "; ".join(reasons))
+            return Encoder(name, pix_fmt, options, written, "; ".join(reasons))
         reasons.append(failure)
     if requested:
         raise OutputError(f"--codec {config.codec}: {reasons[0]}")

@@ -72,7 +72,7 @@ class VideoWriter:
     @property
     def backend(self) -> str:
         """One line saying what the encoder really does, and what happened to every other stream."""
-        return f"{self.encoder.describe(self.info.colour)}; {self.others.summary}"
+        return f"{self.encoder.describe()}; {self.others.summary}"
 
     def _add_video(self) -> av.video.stream.VideoStream:
         info = self.info
@@ -83,7 +83,7 @@ class VideoWriter:
         stream.time_base = info.time_base
         ctx = stream.codec_context
         ctx.time_base = info.time_base
-        info.colour.tag(ctx)
+        self.encoder.colour.tag(ctx)
         if info.colour.interlaced:
             ctx.field_order = info.colour.field_order
         source = self._src.streams[info.index]
@@ -112,7 +112,7 @@ class VideoWriter:
         else:
             rotation = self.info.rotation
             deep = stored(frame.deep, rotation) if frame.deep is not None else None
-            vf = self.info.colour.from_rgb(stored(frame.rgb, rotation), deep, self.encoder.pix_fmt)
+            vf = self.encoder.colour.from_rgb(stored(frame.rgb, rotation), deep, self.encoder.pix_fmt)
             vf.pts = frame.pts
             vf.time_base = frame.time_base
             packets = self._video.encode(vf)
