@@ -267,9 +267,12 @@ def test_a_stream_the_container_cannot_hold_is_an_error_or_dropped_with_a_warnin
     assert proc.returncode != 0
     assert "cannot hold subtitle stream 3" in " ".join(proc.stderr.split())
     assert "-o out.mkv" in " ".join(proc.stderr.split()) and not out.exists()
-    proc = clean(src, out, "--drop", "subtitle", "-q", subprocess_=True)
+    proc = clean(src, out, "--drop", "subtitle", subprocess_=True)
+    assert "avi cannot hold the input's 2 chapters" in " ".join(proc.stderr.split())  # AVI has no chapters either
+    proc = clean(src, out, "--drop", "subtitle", "--drop", "chapters", "-q", subprocess_=True)
     assert proc.returncode == 0, proc.stderr
     assert "warning: dropped subtitle stream 3" in " ".join(proc.stderr.split())
+    assert "warning: dropped 2 chapters" in " ".join(proc.stderr.split())
     assert [s[0] for s in streams(out)] == ["audio", "audio"]
 
 

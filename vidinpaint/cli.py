@@ -150,8 +150,8 @@ def clean(
                                                               "libx264, libx265 for HDR, libvpx-vp9 for WebM)."),
     crf: Optional[int] = typer.Option(None, "--crf", help="Encoder quality (x264/x265, VP9, AV1), 0-51, lower is better (default: 18)."),
     drop: list[str] = typer.Option([], "--drop", metavar="KIND",
-                                   help="Leave out streams of this kind (audio, subtitle, data, video, attachment) "
-                                        "with a warning, e.g. ones the output container cannot hold."),
+                                   help="Leave out streams of this kind (audio, subtitle, data, video, attachment) or "
+                                        "chapters, with a warning, e.g. what the output container cannot hold."),
     encoder_preset: Optional[str] = typer.Option(None, "--encoder-preset",
                                                  help="Encoder speed preset (default: veryfast)."),
     margin: Optional[int] = typer.Option(None, "--margin", help="Pixels added around detected boxes (default: 8)."),

@@ -126,7 +126,7 @@ class EncodeConfig:
     audio: str = _opt("copy", choices=("copy", "aac", "none"),
                       doc="copy packets (re-encode to AAC if the container refuses them), aac, none")
     drop: str = _opt("", doc="stream kinds to leave out, comma separated (audio, subtitle, data, video, "
-                             "attachment); otherwise a stream the container cannot hold is an error")
+                             "attachment, chapters); otherwise what the container cannot hold is an error")
     queue_size: int = _opt(8, lo=1, doc="processed frames buffered for the encoder thread")
 
 

@@ -133,8 +133,16 @@ def colour_of(frame: av.VideoFrame, field_order: int) -> Colour:
     side = {sd.type.name: bytes(sd) for sd in frame.side_data}
     return Colour(matrix=int(frame.colorspace), primaries=int(frame.color_primaries), transfer=int(frame.color_trc),
                   range=JPEG if fmt.name.startswith("yuvj") else int(frame.color_range), depth=depth,
-                  chroma=_chroma(fmt.name), field_order=field_order if frame.interlaced_frame else 0, height=frame.height,
+                  chroma=_chroma(fmt.name), field_order=_field_order(frame, field_order), height=frame.height,
                   mastering=side.get("MASTERING_DISPLAY_METADATA"), light=side.get("CONTENT_LIGHT_LEVEL"))
+
+
+def _field_order(frame: av.VideoFrame, stream_order: int) -> int:
+    """The stream's field order for an interlaced frame (top first when the stream does not say:
+    PyAV does not expose the frame's own flag); 0 for progressive."""
+    if not frame.interlaced_frame:
+        return 0
+    return stream_order if stream_order in FIELD_ORDERS else 2
 
 
 def _chroma(pix_fmt: str) -> str:

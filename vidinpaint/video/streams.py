@@ -21,7 +21,9 @@ import av
 from ..config import EncodeConfig
 from ..errors import OutputError
 
-KINDS = ("audio", "subtitle", "data", "video", "attachment")
+KINDS = ("audio", "subtitle", "data", "video", "attachment", "chapters")
+# Muxers that write chapters (FFmpeg has no flag for it; the others drop them without a word).
+CHAPTER_MUXERS = frozenset({"mp4", "mov", "matroska", "webm", "ipod", "ismv", "ogg"})
 TEXT_SUBTITLES = frozenset({"mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text"})
 # The text subtitle encoder each muxer takes, tried when copying is refused.
 SUBTITLE_ENCODERS = {"mp4": ("mov_text",), "mov": ("mov_text",), "matroska": ("ass", "srt"),
@@ -155,9 +157,18 @@ class Passthrough:
                 continue
             self._plan(stream, config.audio)
         if chapters := src.chapters():
-            out.set_chapters(chapters)
-            self.notes.append(f"{len(chapters)} chapters")
+            self._chapters(chapters)
         out.metadata.update(kept_metadata(dict(src.metadata)))
+
+    def _chapters(self, chapters: list[dict]) -> None:
+        if "chapters" in self.drop:
+            self.warnings.append(f"dropped {len(chapters)} chapters as --drop chapters asked")
+        elif self.fmt in CHAPTER_MUXERS:
+            self.out.set_chapters(chapters)
+            self.notes.append(f"{len(chapters)} chapters")
+        else:
+            raise OutputError(f"{self.fmt} cannot hold the input's {len(chapters)} chapters; write to a "
+                              f"container that can (-o out.mkv) or pass --drop chapters")
 
     def _label(self, stream: av.stream.Stream) -> str:
         lang = stream.metadata.get("language")
