@@ -52,6 +52,18 @@ def clean(src: Path, out: Path, *extra: str, subprocess_: bool = False) -> subpr
     return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
+def flat(text: str) -> str:
+    """``text`` on one line: the CLI wraps at the terminal width (COLUMNS=40 here)."""
+    return " ".join(text.split())
+
+
+def cleaned(src: Path, out: Path, *extra: str, subprocess_: bool = False) -> str:
+    """Run :func:`clean`, require success, return its stderr on one line (whatever the wrapping)."""
+    proc = clean(src, out, *extra, subprocess_=subprocess_)
+    assert proc.returncode == 0, proc.stderr
+    return flat(proc.stderr)
+
+
 def decoded(path: Path) -> tuple[list[np.ndarray], dict[str, int], str]:
     """Frames as 16-bit RGB decoded through the file's tags, the first frame's tags, its pix_fmt."""
     with av.open(str(path)) as c:
@@ -111,15 +123,14 @@ def test_every_stream_chapter_and_tag_survives(tmp_path, src_name, out_name):
     codecs = ("mov_text",) if src_name.endswith(".mp4") else ("subrip", "ass")
     src = corpus.multi_track(tmp_path / src_name, codecs)
     out = tmp_path / out_name
-    proc = clean(src, out)
-    assert proc.returncode == 0, proc.stderr
+    log = cleaned(src, out)
     assert streams(out) == streams(src)
     assert container(out) == container(src)
     assert [e[1:] for e in subtitles(out)] == [e[1:] for e in subtitles(src)]
     assert len(subtitles(src)) == 2 * len(codecs)
     assert unmasked_psnr(src, out) > 40
     if out.suffix != src.suffix:
-        assert "converted to" in " ".join(proc.stderr.split())
+        assert "converted to" in log
 
 
 CLIPS = {
@@ -142,13 +153,12 @@ EXPECTED = {"bt709_hd.mp4": ("h264", "yuv420p"), "full_range_mjpeg.mov": ("h264"
 def test_colour_tags_and_unmasked_pixels_survive(tmp_path, name):
     src = CLIPS[name](tmp_path / name)
     out = tmp_path / f"out{src.suffix}"
-    proc = clean(src, out)
-    assert proc.returncode == 0, proc.stderr
+    log = cleaned(src, out)
     _, tags_in, _ = decoded(src)
     _, tags_out, fmt = decoded(out)
     assert tags_out == tags_in
     with av.open(str(out)) as c:
-        assert (c.streams.video[0].codec_context.name, fmt) == EXPECTED[name], proc.stderr
+        assert (c.streams.video[0].codec_context.name, fmt) == EXPECTED[name], log
     assert unmasked_psnr(src, out) > 40
 
 
@@ -167,10 +177,9 @@ def test_timecode_track_survives(tmp_path, out_name, tracks):
     src = CLIPS["prores.mov"](tmp_path / "camera.mov")
     (timecode, *in_tracks) = timecodes(src)
     assert timecode and in_tracks == [timecode]
-    proc = clean(src, tmp_path / out_name)
-    assert proc.returncode == 0, proc.stderr
+    log = cleaned(src, tmp_path / out_name)
     assert timecodes(tmp_path / out_name) == [timecode] * (1 + tracks)
-    assert f"timecode {timecode} kept" in " ".join(proc.stderr.split())
+    assert f"timecode {timecode} kept" in log
 
 
 def side_data(path: Path) -> dict[str, bytes]:
@@ -182,18 +191,16 @@ def side_data(path: Path) -> dict[str, bytes]:
 def test_hdr10_mastering_metadata_is_kept(tmp_path):
     src = corpus.hdr10(tmp_path / "hdr.mp4")
     out = tmp_path / "out.mkv"
-    proc = clean(src, out)
-    assert proc.returncode == 0, proc.stderr
-    assert "HDR10 metadata kept" in " ".join(proc.stderr.split())
+    log = cleaned(src, out)
+    assert "HDR10 metadata kept" in log
     assert side_data(out) == side_data(src) and len(side_data(src)) == 2
 
 
 def test_interlaced_input_stays_interlaced_with_its_field_order(tmp_path):
     src = corpus.interlaced(tmp_path / "tv.ts")
     out = tmp_path / "out.ts"
-    proc = clean(src, out)
-    assert proc.returncode == 0, proc.stderr
-    assert "tagged (fields coded as such)" in " ".join(proc.stderr.split())
+    log = cleaned(src, out)
+    assert "tagged (fields coded as such)" in log
     with av.open(str(src)) as a, av.open(str(out)) as b:
         fa, fb = next(a.decode(video=0)), next(b.decode(video=0))
         assert fa.interlaced_frame and fb.interlaced_frame
@@ -214,7 +221,7 @@ def test_output_errors_are_one_line(tmp_path, out_name, extra, message):
     src = corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 2)
     proc = clean(src, tmp_path / out_name, *extra, subprocess_=True)
     assert proc.returncode != 0
-    assert "error:" in proc.stderr and message in " ".join(proc.stderr.split())
+    assert "error:" in proc.stderr and message in flat(proc.stderr)
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mask.png", "in.mp4"]
 
@@ -227,9 +234,8 @@ def test_crf_reaches_vp9_and_av1(tmp_path, codec, options):
     sizes = []
     for crf in ("10", "50"):
         out = tmp_path / f"out{crf}.webm"
-        proc = clean(src, out, "--codec", codec, "--crf", crf)
-        assert proc.returncode == 0, proc.stderr
-        assert f"crf {crf}" in " ".join(proc.stderr.split())
+        log = cleaned(src, out, "--codec", codec, "--crf", crf)
+        assert f"crf {crf}" in log
         sizes.append(out.stat().st_size)
     assert sizes[1] < sizes[0]  # the option reached the encoder
 
@@ -240,8 +246,7 @@ def test_a_requested_codec_is_the_codec_used(tmp_path, codec, out_name):
         corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 3, colorspace=1, color_primaries=1,
                       color_trc=1, color_range=1)
     out = tmp_path / out_name
-    proc = clean(src, out, "--codec", codec)
-    assert proc.returncode == 0, proc.stderr
+    cleaned(src, out, "--codec", codec)
     with av.open(str(out)) as c:
         assert c.streams.video[0].codec_context.codec.id == av.Codec(codec, "w").id
     jfif = {"colorspace": 5, "color_range": 2}  # JPEG is BT.601 full range whatever the input was
@@ -252,8 +257,7 @@ def test_a_requested_codec_is_the_codec_used(tmp_path, codec, out_name):
 def test_webm_gets_vp9_and_opus_by_default(tmp_path):
     src = corpus.multi_track(tmp_path / "in.mp4", ("mov_text",))
     out = tmp_path / "out.webm"
-    proc = clean(src, out)
-    assert proc.returncode == 0, proc.stderr
+    assert "converted to webvtt" in cleaned(src, out)
     with av.open(str(out)) as c:
         assert [s.codec_context.name for s in c.streams if s.type != "subtitle"] == ["vp9", "opus", "opus"]
         assert [s.codec_context.name for s in c.streams.subtitles] == ["webvtt"]
@@ -265,14 +269,13 @@ def test_a_stream_the_container_cannot_hold_is_an_error_or_dropped_with_a_warnin
     out = tmp_path / "out.avi"  # AVI has no subtitle streams
     proc = clean(src, out, subprocess_=True)
     assert proc.returncode != 0
-    assert "cannot hold subtitle stream 3" in " ".join(proc.stderr.split())
-    assert "-o out.mkv" in " ".join(proc.stderr.split()) and not out.exists()
+    assert "cannot hold subtitle stream 3" in flat(proc.stderr)
+    assert "-o out.mkv" in flat(proc.stderr) and not out.exists()
     proc = clean(src, out, "--drop", "subtitle", subprocess_=True)
-    assert "avi cannot hold the input's 2 chapters" in " ".join(proc.stderr.split())  # AVI has no chapters either
-    proc = clean(src, out, "--drop", "subtitle", "--drop", "chapters", "-q", subprocess_=True)
-    assert proc.returncode == 0, proc.stderr
-    assert "warning: dropped subtitle stream 3" in " ".join(proc.stderr.split())
-    assert "warning: dropped 2 chapters" in " ".join(proc.stderr.split())
+    assert "avi cannot hold the input's 2 chapters" in flat(proc.stderr)  # AVI has no chapters either
+    log = cleaned(src, out, "--drop", "subtitle", "--drop", "chapters", "-q", subprocess_=True)
+    assert "warning: dropped subtitle stream 3" in log
+    assert "warning: dropped 2 chapters" in log
     assert [s[0] for s in streams(out)] == ["audio", "audio"]
 
 
