@@ -1,8 +1,8 @@
 """`vidinpaint clean --mask` on real-world container shapes keeps every stream, tag and unmasked pixel.
 
 Pixels are compared after decoding each file through its *own* tags (matrix, range), with a
-conversion written here rather than vidinpaint's, so a wrong matrix or a lost tag shows up as a
-level shift (BT.601 vs BT.709 moves the picture by ~8 levels: PSNR below 30 dB).
+conversion written here rather than vidinpaint's or swscale's, so a wrong matrix or a lost tag
+shows up as a level shift (BT.601 read as BT.709 moves the picture by several levels).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import corpus
 from typer.testing import CliRunner
 from vidinpaint.cli import app
 
-SWS = {1: 1, 5: 5, 6: 5, 9: 9}  # AVColorSpace -> swscale table (601 for the SMPTE 170M tag)
+# AVColorSpace -> (Kr, Kb): BT.709, BT.601 (BT.470BG and SMPTE 170M tags), BT.2020.
+KR_KB = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593)}
 TAGS = ("colorspace", "color_primaries", "color_trc", "color_range")
 
 
@@ -64,30 +65,45 @@ def cleaned(src: Path, out: Path, *extra: str, subprocess_: bool = False) -> str
     return flat(proc.stderr)
 
 
+def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """``HxWx3 float`` RGB (0-1) from the planes of a planar YUV frame, by the tags' matrix and range,
+    chroma repeated to full size. Written out here so it cannot share a mistake with vidinpaint."""
+    depth = 10 if "10le" in frame.format.name else 8
+    y, u, v = (np.frombuffer(p, np.uint16 if depth > 8 else np.uint8).reshape(p.height, -1)[:, :p.width]
+               .astype(np.float64) for p in (frame.planes[i] for i in range(3)))
+    h, w = y.shape
+    u, v = (np.repeat(np.repeat(c, h // c.shape[0], 0), w // c.shape[1], 1) for c in (u, v))
+    scale = 2 ** (depth - 8)
+    if frame.color_range == 2 or frame.format.name.startswith("yuvj"):
+        y, u, v = y / (255 * scale), (u - 128 * scale) / (255 * scale), (v - 128 * scale) / (255 * scale)
+    else:
+        y, u, v = (y - 16 * scale) / (219 * scale), (u - 128 * scale) / (224 * scale), (v - 128 * scale) / (224 * scale)
+    kr, kb = KR_KB.get(int(frame.colorspace), KR_KB[1 if frame.height > 576 else 5])
+    r, b = y + 2 * (1 - kr) * v, y + 2 * (1 - kb) * u
+    return np.stack([r, (y - kr * r - kb * b) / (1 - kr - kb), b], axis=-1)
+
+
 def decoded(path: Path) -> tuple[list[np.ndarray], dict[str, int], str]:
-    """Frames as 16-bit RGB decoded through the file's tags, the first frame's tags, its pix_fmt."""
+    """Frames as float RGB decoded through the file's tags, the first frame's tags, its pix_fmt."""
     with av.open(str(path)) as c:
         frames, tags, fmt = [], {}, ""
         for f in c.decode(video=0):
             tags = tags or {k: int(getattr(f, k)) for k in TAGS}
             fmt = fmt or f.format.name
-            matrix = SWS.get(int(f.colorspace), 1 if f.height > 576 else 5)
-            full = f.color_range == 2 or f.format.name.startswith("yuvj")
-            frames.append(f.to_ndarray(format="rgb48le", src_colorspace=matrix, dst_colorspace=matrix,
-                                       src_color_range=2 if full else 1, dst_color_range=2))
+            frames.append(to_rgb(f))
     return frames, tags, fmt
 
 
 def unmasked_psnr(a: Path, b: Path) -> float:
-    """PSNR of 16-bit RGB outside the masked rectangle grown by 16 px (fill and encoder reach)."""
+    """PSNR of RGB outside the masked rectangle grown by 16 px (fill and encoder reach)."""
     fa, _, _ = decoded(a)
     fb, _, _ = decoded(b)
     assert len(fa) == len(fb)
     h, w = fa[0].shape[:2]
     keep = np.ones((h, w), bool)
     keep[max(0, h // 3 - 16): h // 2 + 16, max(0, w // 3 - 16): w // 2 + 16] = False
-    diff = np.stack([x[keep] for x in fa]).astype(np.float64) - np.stack([y[keep] for y in fb])
-    return float(10 * np.log10(65535.0 ** 2 / max(np.mean(diff ** 2), 1e-9)))
+    diff = np.stack([x[keep] for x in fa]) - np.stack([y[keep] for y in fb])
+    return float(10 * np.log10(1 / max(np.mean(diff ** 2), 1e-12)))
 
 
 def streams(path: Path) -> list[tuple]:

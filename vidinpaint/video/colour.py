@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+from av.video.reformatter import Interpolation
 
 UNSPECIFIED = 2          # AVCOL_SPC/PRI/TRC_UNSPECIFIED
 MPEG, JPEG = 1, 2        # AVCOL_RANGE_*: limited (16-235) and full (0-255)
@@ -27,6 +28,13 @@ _NAMES = {"matrix": {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m
           "transfer": {1: "bt709", 6: "smpte170m", 8: "linear", 13: "srgb", 14: "bt2020-10",
                        16: "pq", 18: "hlg"}}
 FIELD_ORDERS = {2: "tt", 3: "bb", 4: "tb", 5: "bt"}  # AVFieldOrder: coded/displayed first field
+# swscale flags. Its defaults round down and filter chroma both ways, so decode + encode moved
+# every unmasked pixel (scripts/colour_roundtrip.py prints by how much). With accurate rounding
+# and nearest-neighbour chroma (each chroma sample copied to the pixels it covers on decode, and
+# taken back on encode) the YUV round trip is nearly exact. Full chroma interpolation is needed
+# for 8-bit RGB output and stays off for 16-bit RGB (that swscale path returns wrong colours).
+ACCURATE = Interpolation.POINT | Interpolation.ACCURATE_RND
+DECODE_8BIT = ACCURATE | Interpolation.FULL_CHR_H_INT
 
 
 @dataclass(frozen=True)
@@ -81,9 +89,10 @@ class Colour:
         """``(rgb uint8 HxWx3, deep)``: ``deep`` is ``uint16 HxWx3`` RGB for >8-bit input, else None."""
         args = {"src_colorspace": self.sws_matrix, "dst_colorspace": self.sws_matrix,
                 "src_color_range": JPEG if self.full_range else MPEG, "dst_color_range": JPEG}
+        frame = _bare(frame)
         if self.depth <= 8:
-            return frame.to_ndarray(format="rgb24", **args), None
-        deep = frame.to_ndarray(format="rgb48le", **args)
+            return frame.to_ndarray(format="rgb24", interpolation=DECODE_8BIT, **args), None
+        deep = frame.to_ndarray(format="rgb48le", interpolation=ACCURATE, **args)
         return ((deep.astype(np.uint32) + 128) // 257).astype(np.uint8), deep
 
     def from_rgb(self, rgb: np.ndarray, deep: np.ndarray | None, pix_fmt: str) -> av.VideoFrame:
@@ -100,7 +109,7 @@ class Colour:
             vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         out_range = JPEG if self.full_range else MPEG
         vf = vf.reformat(format=pix_fmt, src_colorspace=self.sws_matrix, dst_colorspace=self.sws_matrix,
-                         src_color_range=JPEG, dst_color_range=out_range)
+                         src_color_range=JPEG, dst_color_range=out_range, interpolation=ACCURATE)
         self.tag(vf)
         return vf
 
@@ -135,6 +144,21 @@ def colour_of(frame: av.VideoFrame, field_order: int) -> Colour:
                   range=JPEG if fmt.name.startswith("yuvj") else int(frame.color_range), depth=depth,
                   chroma=_chroma(fmt.name), field_order=_field_order(frame, field_order), height=frame.height,
                   mastering=side.get("MASTERING_DISPLAY_METADATA"), light=side.get("CONTENT_LIGHT_LEVEL"))
+
+
+def _bare(frame: av.VideoFrame) -> av.VideoFrame:
+    """The same pixels in a new frame, without what the decoder attached (chroma siting...).
+
+    swscale places chroma by the frame's siting; frames made from RGB on encode have none, so a
+    decoded frame converted as it is came back with its chroma moved (4:2:0 U plane off by ~3
+    code values on the test walkers). Both directions now see the same, unsited frame.
+    """
+    bare = av.VideoFrame(frame.width, frame.height, frame.format.name)
+    for src, dst in zip(frame.planes, bare.planes):
+        width = min(src.line_size, dst.line_size)
+        np.frombuffer(dst, np.uint8).reshape(dst.height, dst.line_size)[:, :width] = \
+            np.frombuffer(src, np.uint8).reshape(src.height, src.line_size)[:, :width]
+    return bare
 
 
 def _field_order(frame: av.VideoFrame, stream_order: int) -> int:
