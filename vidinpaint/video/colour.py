@@ -154,10 +154,13 @@ def _bare(frame: av.VideoFrame) -> av.VideoFrame:
     code values on the test walkers). Both directions now see the same, unsited frame.
     """
     bare = av.VideoFrame(frame.width, frame.height, frame.format.name)
-    for src, dst in zip(frame.planes, bare.planes):
-        width = min(src.line_size, dst.line_size)
-        np.frombuffer(dst, np.uint8).reshape(dst.height, dst.line_size)[:, :width] = \
-            np.frombuffer(src, np.uint8).reshape(src.height, src.line_size)[:, :width]
+    try:
+        for src, dst in zip(frame.planes, bare.planes, strict=True):
+            width = min(src.line_size, dst.line_size)
+            np.frombuffer(dst, np.uint8).reshape(dst.height, dst.line_size)[:, :width] = \
+                np.frombuffer(src, np.uint8).reshape(src.height, src.line_size)[:, :width]
+    except ValueError:  # a layout that is not plain planes (palette, hardware): convert as it is
+        return frame
     return bare
 
 
