@@ -195,7 +195,8 @@ def _environment() -> Table:
     table.add_row("opencv", cv2.__version__)
     libs = ", ".join(f"{k} {'.'.join(map(str, v))}" for k, v in av.library_versions.items())
     table.add_row("PyAV", f"{av.__version__} (FFmpeg {libs})")
-    encoders = [c for c in ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "libopenh264", "mpeg4")
+    encoders = [c for c in ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1", "prores_ks", "h264_nvenc",
+                            "hevc_nvenc", "libopenh264", "mpeg4")
                 if c in av.codecs_available]
     table.add_row("encoders", ", ".join(encoders))
     try:
