@@ -25,6 +25,7 @@ from .config import as_dict, describe, load_config, presets
 from .errors import VidinpaintError
 from .pipeline import clean_path
 from .video import probe
+from .video.streams import StreamInfo
 
 app = typer.Typer(
     help="Remove people (or any marked objects) from videos and images, automatically.",
@@ -210,7 +211,7 @@ def _environment() -> Table:
     return table
 
 
-def _stream_line(stream) -> str:
+def _stream_line(stream: StreamInfo) -> str:
     """``#1 audio aac eng "English" default, 48000 Hz, 2 ch``: one stream of ``info``."""
     words = [f"#{stream.index}", stream.kind, stream.codec, stream.language or "und"]
     if stream.title:

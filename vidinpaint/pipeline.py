@@ -154,7 +154,7 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
 
 
 MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="yuv420p", audio="none",
-                          drop="audio,subtitle,data,video,attachment")
+                          drop="audio,subtitle,data,video,attachment,chapters")
 
 
 def _mask_frames(frames: Iterable[Frame]) -> Iterator[Frame]:
