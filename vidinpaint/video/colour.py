@@ -1,7 +1,7 @@
 """The input's colour description, and RGB conversions that use it both ways.
 
 Before, frames were converted with swscale's default (BT.601, limited range) and the output was
-left untagged: a BT.709 HD clip shifted by ~8 levels on a player even where nothing was masked,
+left untagged: a BT.709 HD clip changed colour on a player even where nothing was masked,
 full-range MJPEG lost its range, 10-bit HDR came out 8-bit. Now the decoder's tags (matrix,
 primaries, transfer, range) drive YUV->RGB on decode and RGB->YUV on encode, and are written to
 the output; 10-bit input keeps a 16-bit RGB copy so unmasked pixels keep their precision.
@@ -150,8 +150,8 @@ def _bare(frame: av.VideoFrame) -> av.VideoFrame:
     """The same pixels in a new frame, without what the decoder attached (chroma siting...).
 
     swscale places chroma by the frame's siting; frames made from RGB on encode have none, so a
-    decoded frame converted as it is came back with its chroma moved (4:2:0 U plane off by ~3
-    code values on the test walkers). Both directions now see the same, unsited frame.
+    decoded frame converted as it is came back with its chroma moved. Both directions now see
+    the same, unsited frame.
     """
     bare = av.VideoFrame(frame.width, frame.height, frame.format.name)
     try:
