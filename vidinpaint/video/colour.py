@@ -28,13 +28,13 @@ _NAMES = {"matrix": {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m
           "transfer": {1: "bt709", 6: "smpte170m", 8: "linear", 13: "srgb", 14: "bt2020-10",
                        16: "pq", 18: "hlg"}}
 FIELD_ORDERS = {2: "tt", 3: "bb", 4: "tb", 5: "bt"}  # AVFieldOrder: coded/displayed first field
-# swscale flags. Its defaults round down and filter chroma both ways, so decode + encode moved
-# every unmasked pixel (scripts/colour_roundtrip.py prints by how much). With accurate rounding
-# and nearest-neighbour chroma (each chroma sample copied to the pixels it covers on decode, and
-# taken back on encode) the YUV round trip is nearly exact. Full chroma interpolation is needed
-# for 8-bit RGB output and stays off for 16-bit RGB (that swscale path returns wrong colours).
+# swscale flags. Encoding rounds accurately and takes chroma back at the sample positions
+# (scripts/colour_roundtrip.py prints the round-trip error). Deeper than 8-bit input is decoded
+# the same way, which makes its round trip exact. 8-bit decoding keeps swscale's bilinear
+# chroma: nearest-neighbour chroma made its round trip exact too but lowered GrabCut/NanoDet mask
+# quality on the sample clip (tests/test_masks_quality.py), and the stages matter more.
 ACCURATE = Interpolation.POINT | Interpolation.ACCURATE_RND
-DECODE_8BIT = ACCURATE | Interpolation.FULL_CHR_H_INT
+DECODE_8BIT = Interpolation.BILINEAR
 
 
 @dataclass(frozen=True)

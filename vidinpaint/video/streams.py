@@ -102,12 +102,17 @@ def chapters_of(container: av.container.InputContainer) -> tuple[Chapter, ...]:
 
 
 def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
-    """Whether a ``fmt`` muxer takes ``stream``'s packets as they are (first packet in memory)."""
+    """Whether a ``fmt`` muxer takes ``stream``'s packets as they are (first packet in memory).
+
+    Subtitles and attachments get the header check only: a subtitle stream's first packet can
+    be minutes into the file, and their muxers refuse codecs when writing the header.
+    """
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as trial:
             out = trial.add_stream_from_template(stream)
-            trial.start_encoding()  # the header check; attachments have nothing more
-            for packet in stream.container.demux(stream) if stream.type != "attachment" else ():
+            trial.start_encoding()
+            sparse = stream.type in ("subtitle", "attachment")
+            for packet in stream.container.demux(stream) if not sparse else ():
                 if packet.dts is not None:
                     packet.stream = out
                     trial.mux(packet)
