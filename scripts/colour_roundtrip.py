@@ -4,8 +4,9 @@ the flags vidinpaint uses (``vidinpaint/video/colour.py``).
 
 For each pixel format and range, a textured frame is made in YUV, converted to RGB as the reader
 does and back to YUV as the writer does, and the YUV planes are compared with the originals (in
-code values of the format: 0-255, or 0-1023 for 10-bit). No encoder is involved: this is the
-conversion alone, which every unmasked pixel goes through.
+code values of the format: 0-255, or 0-1023 for 10-bit). No encoder is involved. "conversion"
+is RGB -> YUV alone; "vidinpaint" also reuses the decoded samples where the RGB is unchanged,
+which is what every unmasked pixel gets.
 
 Usage: python scripts/colour_roundtrip.py
 """
@@ -30,11 +31,13 @@ def planes(frame: av.VideoFrame) -> np.ndarray:
                            for p in frame.planes]).astype(np.float64)
 
 
-def roundtrip(frame: av.VideoFrame, colour: Colour, fmt: str, default_flags: bool) -> av.VideoFrame:
-    """Decode to RGB and encode back, as the reader and writer do (or with swscale's defaults)."""
-    if not default_flags:
+def roundtrip(frame: av.VideoFrame, colour: Colour, fmt: str, how: str) -> av.VideoFrame:
+    """Decode to RGB and encode back: as the reader and writer do (``vidinpaint``), the same
+    without reusing the decoded samples (``conversion``), or with swscale's defaults."""
+    if how != "defaults":
         rgb, deep = colour.to_rgb(frame)
-        return colour.from_rgb(rgb, deep, fmt)
+        encoded = colour.from_rgb(rgb, deep, fmt)
+        return encoded if how == "conversion" else colour.keep_unchanged(encoded, frame, rgb)
     args = {"src_colorspace": colour.sws_matrix, "dst_colorspace": colour.sws_matrix}
     wide = colour.depth > 8
     rgb = frame.to_ndarray(format="rgb48le" if wide else "rgb24", src_color_range=colour.range,
@@ -47,17 +50,18 @@ def main() -> None:
     print(f"{platform.node()}: {platform.processor() or platform.machine()}, PyAV {av.__version__}, "
           f"libswscale {'.'.join(map(str, av.library_versions['libswscale']))}")
     rgb = background(320, 180, 3)
-    print(f"{'format':<12} {'range':<6} {'swscale defaults':>24} {'vidinpaint':>24}")
+    hows = ("defaults", "conversion", "vidinpaint")
+    print(f"{'format':<12} {'range':<6} " + " ".join(f"{h:>24}" for h in ("swscale defaults", *hows[1:])))
     for fmt, rng in FORMATS:
         depth = 10 if "10" in fmt else 8
         colour = Colour(matrix=1, primaries=1, transfer=1, range=rng, depth=depth,
                         chroma="422" if "422" in fmt else "420", height=180)
         source = colour.from_rgb(rgb, rgb.astype(np.uint16) * 257 if depth > 8 else None, fmt)
         cells = []
-        for default_flags in (True, False):
-            d = planes(roundtrip(source, colour, fmt, default_flags)) - planes(source)
+        for how in hows:
+            d = planes(roundtrip(source, colour, fmt, how)) - planes(source)
             cells.append(f"bias {d.mean():+.2f} rms {np.sqrt(np.mean(d ** 2)):.2f}")
-        print(f"{fmt:<12} {'full' if rng == JPEG else 'tv':<6} {cells[0]:>24} {cells[1]:>24}")
+        print(f"{fmt:<12} {'full' if rng == JPEG else 'tv':<6} " + " ".join(f"{c:>24}" for c in cells))
 
 
 if __name__ == "__main__":

@@ -156,3 +156,24 @@ def test_unchanged_pixels_keep_their_10_bit_values():
         errors.append(np.abs(back[8:, 8:] - deep[8:, 8:]).mean())
         assert np.abs(back[:8, :8]).max() < 2 * 257  # the painted pixels are the stage's
     assert errors[0] < errors[1] / 2  # the 16-bit copy beats rounding through 8 bits
+
+
+def test_unchanged_pixels_keep_the_decoded_samples_exactly():
+    colour = Colour(matrix=1, primaries=1, transfer=1, range=1, height=64)
+    source = colour.from_rgb(background(96, 64, 3), None, "yuv420p")
+    rgb, _ = colour.to_rgb(source)
+    rgb[16:32, 20:40] = 0  # what a stage painted
+    out = colour.keep_unchanged(colour.from_rgb(rgb, None, "yuv420p"), source, rgb)
+
+    def plane(frame, i):
+        p = frame.planes[i]
+        return np.frombuffer(p, np.uint8).reshape(p.height, -1)[:, :p.width].astype(int)
+
+    luma, painted = plane(out, 0), np.zeros((64, 96), bool)
+    painted[16:32, 20:40] = True
+    assert np.array_equal(luma[~painted], plane(source, 0)[~painted])  # not one code value moved
+    assert np.abs(luma[painted] - 16).max() <= 1  # black in TV range
+    blocks = np.zeros((32, 48), bool)
+    blocks[8:16, 10:20] = True
+    for i in (1, 2):
+        assert np.array_equal(plane(out, i)[~blocks], plane(source, i)[~blocks])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import av
 import numpy as np
 
 
@@ -31,6 +32,8 @@ class Frame:
         object_masks: ``N`` tight ``HxW bool`` masks of those objects, when a segmenter made them.
         deep: ``HxWx3 uint16`` RGB of the decoded frame for inputs deeper than 8 bits, so the
             encoder keeps the full precision of pixels the stages did not change; else None.
+        source: the decoded picture itself (PyAV frame, stored orientation), so the encoder can
+            reuse its samples where the stages changed nothing; None for frames not from a video.
     """
 
     index: int
@@ -42,6 +45,7 @@ class Frame:
     ids: np.ndarray = field(default_factory=_no_ids)
     object_masks: list[np.ndarray] | None = None
     deep: np.ndarray | None = None
+    source: av.VideoFrame | None = None
 
     @property
     def seconds(self) -> float:

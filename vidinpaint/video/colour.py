@@ -9,6 +9,7 @@ the output; 10-bit input keeps a 16-bit RGB copy so unmasked pixels keep their p
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -28,11 +29,11 @@ _NAMES = {"matrix": {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m
           "transfer": {1: "bt709", 6: "smpte170m", 8: "linear", 13: "srgb", 14: "bt2020-10",
                        16: "pq", 18: "hlg"}}
 FIELD_ORDERS = {2: "tt", 3: "bb", 4: "tb", 5: "bt"}  # AVFieldOrder: coded/displayed first field
-# swscale flags. Encoding rounds accurately and takes chroma back at the sample positions
-# (scripts/colour_roundtrip.py prints the round-trip error). Deeper than 8-bit input is decoded
-# the same way, which makes its round trip exact. 8-bit decoding keeps swscale's bilinear
-# chroma: nearest-neighbour chroma made its round trip exact too but lowered GrabCut/NanoDet mask
-# quality on the sample clip (tests/test_masks_quality.py), and the stages matter more.
+# swscale flags. Encoding rounds accurately and takes chroma at the sample positions; deeper
+# than 8-bit input is decoded the same way, which makes its conversion round trip exact.
+# 8-bit decoding keeps swscale's bilinear chroma: nearest-neighbour chroma lowered GrabCut/NanoDet
+# mask quality on the sample clip (tests/test_masks_quality.py); the writer reuses the decoded
+# samples of unchanged pixels anyway (keep_unchanged).
 ACCURATE = Interpolation.POINT | Interpolation.ACCURATE_RND
 DECODE_8BIT = Interpolation.BILINEAR
 
@@ -89,7 +90,6 @@ class Colour:
         """``(rgb uint8 HxWx3, deep)``: ``deep`` is ``uint16 HxWx3`` RGB for >8-bit input, else None."""
         args = {"src_colorspace": self.sws_matrix, "dst_colorspace": self.sws_matrix,
                 "src_color_range": JPEG if self.full_range else MPEG, "dst_color_range": JPEG}
-        frame = _bare(frame)
         if self.depth <= 8:
             return frame.to_ndarray(format="rgb24", interpolation=DECODE_8BIT, **args), None
         deep = frame.to_ndarray(format="rgb48le", interpolation=ACCURATE, **args)
@@ -112,6 +112,28 @@ class Colour:
                          src_color_range=JPEG, dst_color_range=out_range, interpolation=ACCURATE)
         self.tag(vf)
         return vf
+
+    def keep_unchanged(self, encoded: av.VideoFrame, source: av.VideoFrame, rgb: np.ndarray) -> av.VideoFrame:
+        """``encoded`` with the ``source`` samples back wherever the stages left ``rgb`` as decoded.
+
+        RGB -> YUV cannot give back the exact input samples (8-bit rounding, chroma filters), so
+        the planes of the decoded frame are reused outside what changed: a chroma sample is taken
+        from ``encoded`` when any pixel it covers changed. Needs the same planar layout both ways
+        (else ``encoded`` is returned as it is).
+        """
+        layout = encoded.format.name.replace("yuvj", "yuv")  # yuvj = the same planes, full range
+        if source.format.name.replace("yuvj", "yuv") != layout or not _PLANAR.match(layout):
+            return encoded
+        changed = np.any(rgb != self.to_rgb(source)[0], axis=2)
+        if changed.all():
+            return encoded
+        dtype = np.uint16 if max(c.bits for c in encoded.format.components) > 8 else np.uint8
+        out = av.VideoFrame(encoded.width, encoded.height, encoded.format.name)
+        for mine, new, old in zip(out.planes, encoded.planes, source.planes):
+            hit = _cover(changed, mine.height, mine.width)
+            _samples(mine, dtype)[:] = np.where(hit, _samples(new, dtype), _samples(old, dtype))
+        self.tag(out)
+        return out
 
     def tag(self, target) -> None:
         """Write the tags on a VideoFrame or a codec context (unspecified stays unspecified)."""
@@ -146,7 +168,7 @@ def colour_of(frame: av.VideoFrame, field_order: int) -> Colour:
                   mastering=side.get("MASTERING_DISPLAY_METADATA"), light=side.get("CONTENT_LIGHT_LEVEL"))
 
 
-def _bare(frame: av.VideoFrame) -> av.VideoFrame:
+def detached(frame: av.VideoFrame) -> av.VideoFrame:
     """The same pixels in a new frame, without what the decoder attached (chroma siting...).
 
     swscale places chroma by the frame's siting; frames made from RGB on encode have none, so a
@@ -162,6 +184,22 @@ def _bare(frame: av.VideoFrame) -> av.VideoFrame:
     except ValueError:  # a layout that is not plain planes (palette, hardware): convert as it is
         return frame
     return bare
+
+
+_PLANAR = re.compile(r"^yuv4[24][024]p(1[0246]le)?$")
+
+
+def _samples(plane, dtype: type) -> np.ndarray:
+    """The ``height x width`` samples of a plane, as a writable view."""
+    return np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, :plane.width]
+
+
+def _cover(changed: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``changed`` (HxW) reduced to a plane of ``height x width``: True where any pixel covered is."""
+    fy, fx = -(-changed.shape[0] // height), -(-changed.shape[1] // width)
+    padded = np.zeros((height * fy, width * fx), bool)
+    padded[:changed.shape[0], :changed.shape[1]] = changed
+    return padded.reshape(height, fy, width, fx).any(axis=(1, 3))
 
 
 def _field_order(frame: av.VideoFrame, stream_order: int) -> int:

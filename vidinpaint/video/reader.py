@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import InputError
 from ..frames import Frame
 from ..threads import prefetch
-from .colour import Colour, colour_of
+from .colour import Colour, colour_of, detached
 from .streams import Chapter, StreamInfo, chapters_of, stream_infos
 
 
@@ -199,9 +199,10 @@ class VideoReader:
                         step = (1 / (info.average_rate or 25)) / info.time_base
                         pts = last_pts + max(1, round(step)) if count else 0
                     last_pts = pts
-                    rgb, deep = info.colour.to_rgb(vf)
+                    source = detached(vf)
+                    rgb, deep = info.colour.to_rgb(source)
                     yield Frame(index=count, pts=int(pts), time_base=info.time_base, rgb=upright(rgb, info.rotation),
-                                deep=None if deep is None else upright(deep, info.rotation))
+                                deep=None if deep is None else upright(deep, info.rotation), source=source)
                     count += 1
             except av.FFmpegError as err:
                 raise InputError(

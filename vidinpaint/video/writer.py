@@ -110,9 +110,12 @@ class VideoWriter:
         if frame is None:
             packets = self._video.encode(None)
         else:
-            rotation = self.info.rotation
+            rotation, colour = self.info.rotation, self.encoder.colour
             deep = stored(frame.deep, rotation) if frame.deep is not None else None
-            vf = self.encoder.colour.from_rgb(stored(frame.rgb, rotation), deep, self.encoder.pix_fmt)
+            rgb = stored(frame.rgb, rotation)
+            vf = colour.from_rgb(rgb, deep, self.encoder.pix_fmt)
+            if frame.source is not None and colour == self.info.colour:
+                vf = colour.keep_unchanged(vf, frame.source, rgb)
             vf.pts = frame.pts
             vf.time_base = frame.time_base
             packets = self._video.encode(vf)
