@@ -30,9 +30,10 @@ demo: $(STAMP) $(WEIGHTS)
 test: $(STAMP) $(WEIGHTS)
 	$(BIN)/python -m pytest -q
 
-## bench: throughput and peak-memory figures for docs/BENCHMARKS.md
+## bench: throughput, per-stage seconds and peak memory against clip length for docs/BENCHMARKS.md
 bench: $(STAMP) $(WEIGHTS)
 	$(BIN)/python scripts/bench_throughput.py
+	$(BIN)/python scripts/bench_memory.py
 
 ## sample: rebuild samples/vtest.mp4 from Debian's opencv-doc package
 sample: $(STAMP)

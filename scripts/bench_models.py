@@ -6,7 +6,7 @@ definitions with random weights (nothing to download); NanoDet and the selfie mo
 real weights from the npm package when cached. Each model runs ``--frames`` frames after a
 warm-up; the time includes preprocessing, inference and postprocessing, as the pipeline uses
 them. SAM "every 5th" segments one frame in five and moves the masks with the boxes for the
-other four, as ``segment.every: 5`` does.
+other four (the pipeline's ``segment.every: 5`` moves them with optical flow instead).
 
 Usage: python scripts/bench_models.py [--device cuda] [--frames 20] [--width 1920 --height 1080]
 """

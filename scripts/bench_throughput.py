@@ -1,24 +1,19 @@
 #!/usr/bin/env python3
-"""Throughput and peak memory of `vidinpaint clean`, against a bare PyAV decode->encode.
+"""Throughput of `vidinpaint clean` against a bare PyAV decode->encode, and where its time goes.
 
-Prints, for the shipped sample and for a generated 720p clip: fps of a bare PyAV
-decode -> RGB -> encode (same encoder settings as the pipeline), fps of the full `clean`
-pipeline (default config), and their ratio; then the peak RSS of `clean` on a 10 s and a
-3 min 480p clip, each in a fresh process. Figures go to docs/BENCHMARKS.md by hand, with
-the machine line printed first.
+Prints, for the shipped sample and a generated 720p clip: fps of a bare PyAV decode -> RGB ->
+encode (same encoder settings as the pipeline), fps of `clean` with each preset, their ratio, and
+the seconds and share of each stage (as `clean --timings` prints them). Memory against clip
+length: `scripts/bench_memory.py`. The machine line comes first.
 
-Usage: python scripts/bench_throughput.py [--long-seconds 180] [--skip-memory] [--skip-throughput]
-       [--memory-size 1280x720 --short-seconds 4 --long-seconds 16 --set fill.window=30 ...]
+Usage: python scripts/bench_throughput.py [--presets default,fast] [--skip-generated]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +22,7 @@ import av
 
 import vidinpaint
 from vidinpaint.config import Config
+from vidinpaint.timing import format_times
 from vidinpaint.synthetic import walkers, write_clip
 from vidinpaint.video import probe
 from vidinpaint.video.encoders import choose_encoder
@@ -70,56 +66,32 @@ def bare_transcode(src: Path, dst: Path) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
-def pipeline(src: Path, dst: Path) -> tuple[int, float]:
+def pipeline(src: Path, dst: Path, preset: str) -> tuple[int, float, list[tuple[str, float]]]:
     start = time.perf_counter()
-    result = vidinpaint.clean(src, dst, overwrite=True)
-    return result.frames, time.perf_counter() - start
-
-
-def peak_rss_of_clean(src: Path, dst: Path, overrides: list[str]) -> dict:
-    """Run `clean` in a fresh interpreter; return its frames, seconds and peak RSS (MiB)."""
-    code = (
-        "import json, resource, time, sys, vidinpaint\n"
-        "t = time.perf_counter()\n"
-        f"r = vidinpaint.clean({str(src)!r}, {str(dst)!r}, overwrite=True, overrides={overrides!r})\n"
-        "print(json.dumps({'frames': r.frames, 'seconds': time.perf_counter() - t,\n"
-        "  'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = vidinpaint.clean(src, dst, config=preset, overwrite=True)
+    return result.frames, time.perf_counter() - start, result.timings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="vidinpaint throughput and memory benchmark")
-    parser.add_argument("--long-seconds", type=float, default=180.0)
-    parser.add_argument("--short-seconds", type=float, default=10.0)
-    parser.add_argument("--memory-size", default="854x480", help="WxH of the memory clips")
-    parser.add_argument("--set", action="append", default=[], help="config overrides for the memory runs")
-    parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--skip-throughput", action="store_true")
+    parser = argparse.ArgumentParser(description="vidinpaint throughput benchmark")
+    parser.add_argument("--presets", default="default,fast", help="comma-separated presets to time")
+    parser.add_argument("--skip-generated", action="store_true", help="only the shipped sample")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clips = {"sample vtest 768x576 10fps": ROOT / "samples" / "vtest.mp4"}
-        gen = tmp / "gen720.mp4"
-        write_clip(gen, (f for f, _, _ in walkers(1280, 720, 150, people=3, seed=2)), fps=25)
-        clips["generated 1280x720 25fps 6s"] = gen
-        print(f"{'clip':<30} {'frames':>6} {'bare fps':>9} {'clean fps':>10} {'clean/bare':>10}")
-        for name, path in ({} if args.skip_throughput else clips).items():
+        if not args.skip_generated:
+            gen = tmp / "gen720.mp4"
+            write_clip(gen, (f for f, _, _ in walkers(1280, 720, 150, people=3, seed=2)), fps=25)
+            clips["generated 1280x720 25fps 6s"] = gen
+        for name, path in clips.items():
             n, bare_s = bare_transcode(path, tmp / "bare.mp4")
-            m, clean_s = pipeline(path, tmp / "clean.mp4")
-            print(f"{name:<30} {m:>6} {n / bare_s:>9.1f} {m / clean_s:>10.1f} {(m / clean_s) / (n / bare_s):>10.2f}")
-        if args.skip_memory:
-            return
-        width, height = (int(v) for v in args.memory_size.split("x"))
-        print(f"\n{f'{width}x{height} clip, 25 fps':<30} {'frames':>6} {'clean fps':>10} {'peak RSS MiB':>13}"
-              f"   overrides: {args.set or 'none'}")
-        for seconds in (args.short_seconds, args.long_seconds):
-            src = tmp / f"mem{int(seconds)}.mp4"
-            write_clip(src, (f for f, _, _ in walkers(width, height, int(seconds * 25), people=3, seed=3)), fps=25)
-            r = peak_rss_of_clean(src, tmp / "mem_out.mp4", args.set)
-            print(f"{f'{seconds:.0f} s':<30} {r['frames']:>6} {r['frames'] / r['seconds']:>10.1f} {r['peak_rss_mib']:>13.1f}")
+            for preset in args.presets.split(","):
+                m, clean_s, timings = pipeline(path, tmp / "clean.mp4", preset)
+                print(f"\n{name}, preset {preset}: {m} frames; bare transcode {n / bare_s:.1f} fps, "
+                      f"clean {m / clean_s:.2f} fps, clean/bare {(m / clean_s) / (n / bare_s):.3f}")
+                print("\n".join(format_times(timings)))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -10,11 +13,26 @@ import numpy as np
 import pytest
 
 from vidinpaint.synthetic import tone, walkers, write_clip
+from vidinpaint.detect.yolo import settings_dir
+
+# Tests that import ultralytics themselves (tests/test_yolo.py) would otherwise create its settings
+# file in the user's ~/.config, as vidinpaint itself no longer does (vidinpaint/detect/yolo.py).
+os.environ.setdefault("YOLO_CONFIG_DIR", str(settings_dir()))
 
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     np.random.seed(0)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m vidinpaint ARGS`` as CI runs it: no terminal, stdin closed, 40 columns.
+    ``env`` adds variables to this process's environment (None removes one)."""
+    merged = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "vidinpaint", *args], capture_output=True, text=True, cwd=cwd,
+                          env={k: v for k, v in merged.items() if v is not None}, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
 
 
 def sha256(path: Path) -> str:

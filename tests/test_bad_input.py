@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from conftest import sha256
+from conftest import run_cli, sha256
 from vidinpaint.synthetic import background, tone, write_clip
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "vidinpaint", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, folder: Path, expect: str) -> None:
@@ -36,14 +28,19 @@ def make_video(path: Path, n: int = 30, **kw) -> Path:
     return path
 
 
-@pytest.fixture
-def mask_png(tmp_path: Path) -> Path:
+def write_mask(path: Path, width: int = 96, height: int = 64) -> Path:
+    """A white box in the middle third of a black ``width x height`` PNG."""
     import cv2
 
-    m = np.zeros((64, 96), np.uint8)
-    m[20:40, 30:60] = 255
-    cv2.imwrite(str(tmp_path / "mask.png"), m)
-    return tmp_path / "mask.png"
+    m = np.zeros((height, width), np.uint8)
+    m[height // 3: 2 * height // 3, width // 3: 2 * width // 3] = 255
+    cv2.imwrite(str(path), m)
+    return path
+
+
+@pytest.fixture
+def mask_png(tmp_path: Path) -> Path:
+    return write_mask(tmp_path / "mask.png")
 
 
 def corrupt(src: Path, dst: Path, how: str) -> Path:
@@ -147,8 +144,10 @@ def test_unusual_but_valid_inputs_give_correct_output(tmp_path, mask_png, case):
     if case == "odd":
         bg = background(641, 479)
         write_clip(path, [bg] * 4, pix_fmt="yuv444p")
+        mask_png = write_mask(tmp_path / "odd.png", 641, 479)
     elif case == "rotated":
         make_video(path, n=5, rotation=270)
+        mask_png = write_mask(tmp_path / "upright.png", 64, 96)  # masks are drawn as a player shows the clip
     elif case == "vfr":
         make_video(path, n=5, pts=[0, 1, 4, 5, 9])
     else:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from vidinpaint.backends import build_inpainter
@@ -14,11 +11,7 @@ from vidinpaint.inpaint.gated import Generator, PatchDiscriminator
 from vidinpaint.inpaint.neural import GatedInpainter
 from vidinpaint.weights import WeightsMissing
 
-from conftest import decode_all
-
-
-def _cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vidinpaint", *args], capture_output=True, text=True, cwd=cwd)
+from conftest import decode_all, run_cli
 
 
 def test_auto_falls_back_to_telea_and_says_why(tmp_path):
@@ -46,17 +39,17 @@ def test_adapt_then_clean_with_the_adapted_weights(walker_clip, tmp_path):
     start = tmp_path / "start.pth"
     checkpoint.save(start, Generator(cnum=8), PatchDiscriminator(cnum=8))
     adapted = tmp_path / "walk.inpaint.pth"
-    done = _cli("adapt", str(clip), "--from", str(start), "--steps", "4", "--frames", "6", "--size", "32",
+    done = run_cli("adapt", str(clip), "--from", str(start), "--steps", "4", "--frames", "6", "--size", "32",
                 "--batch", "2", "--set", "detect.backend=motion", "--set", "detect.window=24", "-q")
     assert done.returncode == 0, done.stderr
     assert adapted.exists() and adapted.with_suffix(".losses.png").stat().st_size > 0
     assert "4 steps on 6 frames" in done.stdout and f"inpaint.weights={adapted}" in done.stdout.replace("\n", "")
     data = checkpoint.read(adapted)
     assert data["meta"]["step"] == 4 and "adapted to walk.mp4" in data["meta"]["source"]
-    again = _cli("adapt", str(clip), "--from", str(start), "--steps", "1", "-q")
+    again = run_cli("adapt", str(clip), "--from", str(start), "--steps", "1", "-q")
     assert again.returncode == 1 and again.stderr.count("error:") == 1 and "exists" in again.stderr
     out = tmp_path / "out.mp4"
-    done = _cli("clean", str(clip), "-o", str(out), "--inpaint", "gated", "--set", f"inpaint.weights={adapted}",
+    done = run_cli("clean", str(clip), "-o", str(out), "--inpaint", "gated", "--set", f"inpaint.weights={adapted}",
                 "--set", "inpaint.size=64", "--set", "detect.backend=motion", "--set", "detect.window=24")
     assert done.returncode == 0, done.stderr
     assert "DeepFillv2 gated conv (start.pth adapted to walk.mp4)" in done.stderr.replace("\n", "")

@@ -4,8 +4,7 @@ import cv2
 import numpy as np
 
 import vidinpaint
-from conftest import decode_all
-from test_bad_input import run_cli
+from conftest import decode_all, run_cli
 from vidinpaint.config import load_config
 from vidinpaint.pipeline import export_masks
 

@@ -1,18 +1,29 @@
-"""Outputs appear whole or not at all: write to a temporary file beside the target, then rename."""
+"""Outputs appear whole or not at all: write to a temporary file beside the target, then publish it.
+
+Publishing never replaces a file that appeared while the run was working (another run writing
+the same ``-o``, a user copying a file there) unless the caller asked to replace: checking for the
+file before the run and renaming over it at the end lost one of two concurrent results silently.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, VidinpaintError
 
 
 def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None:
     """Refuse outputs that would destroy an input, clobber a file, or cannot be created."""
+    if output.is_symlink():
+        # Renaming onto a link replaces the link, not the file it points to: neither is what was meant.
+        raise OutputError(f"output {output} is a symbolic link (to {os.readlink(output)}); "
+                          f"give the real path as --output, or remove the link")
     resolved = output.resolve()
     for item in inputs:
         if item.exists() and resolved == item.resolve():
@@ -28,12 +39,55 @@ def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None
         raise OutputError(f"cannot write {output}: folder {parent} is not writable")
 
 
+def _appeared(output: Path) -> OutputError:
+    return OutputError(f"output {output} appeared while this run was working; it was left as it is and "
+                       f"this run's result discarded: pass --overwrite to replace it, or choose another --output")
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _rename_noreplace(tmp: Path, output: Path, link_error: OSError) -> None:
+    """Linux ``renameat2(RENAME_NOREPLACE)``, for file systems without hard links (FAT, some shares)."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(output), _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise _appeared(output)
+        reason = os.strerror(code)
+    else:
+        reason = link_error.strerror or str(link_error)
+    raise OutputError(f"cannot write {output} without the risk of replacing a file that appears meanwhile: "
+                      f"this file system has no hard links or no-replace rename ({reason}); "
+                      f"pass --overwrite to write it anyway")
+
+
+def publish(tmp: Path, output: Path, replace: bool) -> None:
+    """Give the finished ``tmp`` the name ``output``; with ``replace`` False, fail rather than
+    replace a file that exists now (a hard link, unlike a rename, refuses an existing target)."""
+    if replace:
+        os.replace(tmp, output)
+        return
+    try:
+        os.link(tmp, output)
+    except FileExistsError:
+        raise _appeared(output) from None
+    except OSError as err:
+        _rename_noreplace(tmp, output, err)
+        return
+    tmp.unlink()
+
+
 @contextlib.contextmanager
-def atomic_path(output: Path) -> Iterator[Path]:
-    """Yield a temporary path in ``output``'s folder; rename it to ``output`` on success.
+def atomic_path(output: Path, replace: bool = True) -> Iterator[Path]:
+    """Yield a temporary path in ``output``'s folder; publish it as ``output`` on success.
 
     The temporary name keeps the extension, so muxers that pick the format from the file name
     still work. On any error the temporary file is removed and ``output`` is left untouched.
+    ``replace`` False: a file that appeared at ``output`` meanwhile is kept and this is an error.
     """
     parent = output.parent if str(output.parent) else Path(".")
     try:
@@ -47,8 +101,12 @@ def atomic_path(output: Path) -> Iterator[Path]:
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
-        os.replace(tmp, output)
-    except BaseException:
+        publish(tmp, output, replace)
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(err, VidinpaintError) and tmp.name in str(err):
+            # The user never chose the temporary name: say what they asked for.
+            text = str(err).replace(str(tmp), str(output)).replace(tmp.name, output.name)
+            raise type(err)(text) from None
         raise

@@ -15,12 +15,13 @@ import json
 import os
 import signal
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config, as_dict, load_config
-from .errors import InputError, VidinpaintError
+from .errors import InputError, VidinpaintError, VidinpaintWarning
 from .images import IMAGE_EXTENSIONS
 from .pipeline import VIDEO_EXTENSIONS, clean_path
 
@@ -38,9 +39,12 @@ class Job:
     overrides: tuple[str, ...] = ()
 
 
-def _media(folder: Path) -> list[Path]:
+def _media(folder: Path, outdir: Path) -> list[Path]:
+    """Media files under ``folder``, except those under ``outdir``: with ``-o`` inside the input
+    folder a rerun would otherwise clean its own outputs (and their outputs on the next rerun)."""
+    skip = outdir.resolve()
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS
-                  and not p.name.startswith("."))
+                  and not p.name.startswith(".") and not p.resolve().is_relative_to(skip))
 
 
 def _manifest_rows(path: Path) -> list[dict]:
@@ -76,7 +80,7 @@ def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
         if not item.exists():
             raise InputError(f"{item}: no such file or folder")
         if item.is_dir():
-            jobs += [Job(p, outdir / p.relative_to(item)) for p in _media(item)]
+            jobs += [Job(p, outdir / p.relative_to(item)) for p in _media(item, outdir)]
         elif item.suffix.lower() in (".csv", ".jsonl"):
             jobs += _from_manifest(item, outdir)
         else:
@@ -96,8 +100,13 @@ def settings_hash(config: Config, job: Job) -> str:
 
 
 def _fingerprint(job: Job, config: Config) -> dict:
-    stat = job.input.stat()
-    return {"input": str(job.input.resolve()), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
+    try:
+        stat = job.input.stat()
+    except FileNotFoundError:
+        raise InputError(f"{job.input}: no such file") from None
+    except OSError as err:
+        raise InputError(f"{job.input}: cannot read ({err.strerror or err})") from None
+    return {"input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
             "settings": settings_hash(config, job)}
 
 
@@ -122,12 +131,23 @@ def append_log(path: Path, entry: dict) -> None:
         os.fsync(fh.fileno())
 
 
+def job_entry(job: Job, **fields: object) -> dict:
+    """A log entry for ``job``: absolute input and output paths (the pair a rerun looks up), then ``fields``."""
+    return {"input": str(job.input.resolve()), "output": str(job.output.resolve()), **fields}
+
+
 def is_done(job: Job, config: Config, log: list[dict]) -> bool:
-    """True when the output exists and the last log line for this input matches it."""
+    """True when the output exists and the last log line for this input and output matches it (a row that
+    cannot be fingerprinted, such as a missing input or a bad ``set``, is not done: it fails when run)."""
     if not job.output.exists():
         return False
-    fp = _fingerprint(job, config)
-    last = next((e for e in reversed(log) if e.get("input") == fp["input"]), None)
+    try:
+        fp = _fingerprint(job, config)
+    except VidinpaintError:
+        return False
+    key = job_entry(job)  # one input may feed several rows (other masks, other settings)
+    last = next((e for e in reversed(log) if (e.get("input"), e.get("output")) == (key["input"], key["output"])),
+                None)
     return bool(last and last.get("status") == "done" and all(last.get(k) == v for k, v in fp.items()))
 
 
@@ -140,10 +160,27 @@ def remove_stale_temporaries(job: Job) -> None:
 
 
 def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = None) -> dict:
-    """Clean one clip; never raises for a bad clip: the result says done or failed and why."""
+    """Clean one clip; never raises for a bad clip: the result says done or failed and why.
+
+    Everything that reads the row (the input's size, its ``set`` overrides) happens inside the
+    ``try``: a missing input or a bad value is this row's failure, not the batch's traceback.
+    """
     start = time.time()
-    entry = {**_fingerprint(job, config), "output": str(job.output), "started": start}
+    entry = job_entry(job, started=start)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VidinpaintWarning)
+        _run_job(job, config, progress, entry)
+    notes = [str(w.message) for w in caught if issubclass(w.category, VidinpaintWarning)]
+    if notes:
+        entry["warnings"] = notes
+    entry["finished"] = time.time()
+    return entry
+
+
+def _run_job(job: Job, config: Config, progress: Callable[[int], None] | None, entry: dict) -> None:
+    """Fill ``entry`` with "done" and the run's figures, or "failed" and the one-line reason."""
     try:
+        entry.update(_fingerprint(job, config))
         cfg = load_config(config, job.overrides)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(job)
@@ -155,17 +192,21 @@ def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = N
         entry.update(status="failed", error=str(err))
     except Exception as err:  # noqa: BLE001 - one broken clip must not end the batch
         entry.update(status="failed", error=f"{type(err).__name__}: {err}")
-    entry["finished"] = time.time()
-    return entry
+
+
+def _unwind(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def worker_init(gpu_ids, torch_threads: int) -> None:
-    """In each worker process: pin one GPU, size torch's thread pool, and leave Ctrl-C to the
-    parent (which decides to finish or abandon); SIGTERM unwinds so temporary files go away."""
+    """In each worker process: pin one GPU, size torch's thread pool, and leave Ctrl-C and SIGHUP
+    (sent to the whole process group) to the parent, which decides to finish or abandon; the
+    parent's SIGTERM unwinds the worker so temporary files go away."""
     if gpu_ids is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_ids.get())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _unwind)
     import torch
 
     torch.set_num_threads(max(1, torch_threads))
@@ -199,15 +240,27 @@ class Summary:
         return out
 
 
+def entry_seconds(entry: dict) -> float:
+    """How long a clip took: its own ``seconds``, else ``finished - started`` (a worker that died
+    reports no seconds), else 0."""
+    if "seconds" in entry:
+        return float(entry["seconds"])
+    if "started" in entry and "finished" in entry:
+        return max(0.0, entry["finished"] - entry["started"])
+    return 0.0
+
+
 def summarize_log(path: Path) -> Summary:
-    """The state of a job log: the last entry of every input."""
-    latest: dict[str, dict] = {}
+    """The state of a job log: the last entry of every input and output pair."""
+    latest: dict[tuple[str, str], dict] = {}
     for entry in read_log(path):
-        latest[entry.get("input", "?")] = entry
+        latest[entry.get("input", "?"), entry.get("output", "?")] = entry
     summary = Summary(total=len(latest))
     for entry in latest.values():
         summary.add(entry)
-    if latest:
-        summary.wall = max(e.get("finished", 0) for e in latest.values()) - \
-            min(e.get("started", 0) for e in latest.values())
+    # Each entry's span, even for entries without "started" (older logs): a missing start once
+    # counted as 1970 and the wall time came out as 56 years.
+    spans = [(e["finished"] - entry_seconds(e), e["finished"]) for e in latest.values() if "finished" in e]
+    if spans:
+        summary.wall = max(end for _, end in spans) - min(begin for begin, _ in spans)
     return summary

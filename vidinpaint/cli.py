@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import signal
 import sys
+import warnings
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -15,23 +17,28 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
-                           TextColumn, TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, ProgressColumn, Task, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
 from rich.table import Table
 from rich.text import Text
 
 from . import __version__
 from .config import as_dict, describe, load_config, presets
-from .errors import VidinpaintError
+from .errors import Terminated, VidinpaintError, VidinpaintWarning
 from .pipeline import clean_path
+from .timing import format_times, sum_timings
+from .progress import Meter
 from .video import probe
 from .video.streams import StreamInfo
 
 app = typer.Typer(
     help="Remove people (or any marked objects) from videos and images, automatically.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain usage errors: a boxed panel is cut to the terminal's width
 )
-err = Console(stderr=True, highlight=False)
+# soft_wrap: a message is one line whatever the width (a path cut over three lines is neither
+# readable nor greppable; rich assumes 80 columns when stderr is a pipe).
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 
 
@@ -70,10 +77,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """vidinpaint's warnings as one ``warning:`` line (never hidden by -q); others as Python shows them."""
+    if issubclass(category, VidinpaintWarning):
+        err.print(f"[yellow]warning:[/] {escape(_one_line(str(message)))}")
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Print the version and exit.")) -> None:
     """vidinpaint: `vidinpaint clean match.mp4` writes match.clean.mp4 with the people removed."""
+    warnings.showwarning = _show_warning
 
 
 class FpsColumn(ProgressColumn):
@@ -83,45 +102,63 @@ class FpsColumn(ProgressColumn):
         return Text(f"{task.speed:5.1f} fps" if task.speed else "  --- fps", style="cyan")
 
 
+def _one_line(text: str) -> str:
+    """Line breaks (FFmpeg's multi-line messages) become spaces; anything else is kept as is."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(_one_line(message))}")
     raise typer.Exit(code)
 
 
 def _progress(quiet: bool):
-    """A frames progress bar, the pipeline's on_start callback (prints the stage lines) and
+    """A frames progress meter, the pipeline's on_start callback (prints the stage lines) and
     its per-frame callback."""
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        FpsColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                        console=err, disable=quiet)
+    meter = Meter(err, TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  FpsColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), quiet=quiet,
+                  unit="fps")
     task = None
 
     def on_start(backends: list[tuple[str, str]], total: int | None) -> None:
         nonlocal task
         if not quiet:
             for name, backend in backends:
-                err.print(f"  [bold]{name:<8}[/] {escape(backend)}")
+                meter.print(f"  [bold]{name:<8}[/] {escape(backend)}")
         if task is not None:
-            progress.remove_task(task)
-        task = progress.add_task("working", total=total)
+            meter.remove_task(task)
+        task = meter.add_task("working", total=total)
 
     def advance(_frame: object) -> None:
-        progress.advance(task)
+        meter.advance(task)
 
-    return progress, on_start, advance
+    return meter, on_start, advance
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
 
 
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into one line and a non-zero exit (no traceback)."""
+    """Turn the errors a user can cause into one line and a non-zero exit (no traceback).
+
+    SIGTERM and SIGHUP (a closed terminal, ``kill``, a CI timeout) unwind like Ctrl-C, so the
+    temporary output is removed instead of being left beside the target.
+    """
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     except VidinpaintError as error:
         _fail(str(error))
     except av.FFmpegError as error:
         _fail(f"FFmpeg: {error}")
-    except KeyboardInterrupt:
-        _fail("interrupted; no output was written", 130)
+    except KeyboardInterrupt as stop:
+        signum = getattr(stop, "signum", signal.SIGINT)
+        _fail(f"interrupted by {signal.Signals(signum).name}; no output was written", 128 + signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _overrides(**flags: object) -> list[str]:
@@ -139,8 +176,11 @@ def clean(
     set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
                                    help="Override any option, e.g. --set detect.margin=12 (see `vidinpaint config`)."),
     mask: Optional[Path] = typer.Option(None, "--mask", "-m",
-                                        help="Your own masks (white = remove): one image for all frames, "
-                                             "a folder of per-frame images, or a mask video. Skips detection."),
+                                        help="Your own masks, white = remove (brightest channel >= 128 of 255; "
+                                             "the alpha channel, if the image has transparency): one image for "
+                                             "all frames, a folder of per-frame images, or a mask video (matched "
+                                             "by time). Drawn as a player shows the video (rotation applied), "
+                                             "same aspect ratio. Skips detection."),
     device: Optional[Device] = typer.Option(None, "--device", help="Where neural stages run (default: auto)."),
     classes: Optional[str] = typer.Option(None, "--classes", help="COCO classes to remove, e.g. person,dog (default: person)."),
     detector: Optional[DetectorName] = typer.Option(None, "--detector", help="Detection backend (default: auto)."),
@@ -161,6 +201,7 @@ def clean(
     preview: bool = typer.Option(False, "--preview", help="Also write <output>.preview.png: original, mask, result."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or stage lines."),
+    timings: bool = typer.Option(False, "--timings", "-v", help="End with the seconds and share of each stage."),
 ) -> None:
     """Remove people from INPUT and write the result (same length, timestamps and audio)."""
     progress, on_start, advance = _progress(quiet)
@@ -175,14 +216,15 @@ def clean(
             results = clean_path(input, output, cfg, mask=mask, preview=preview, overwrite=overwrite,
                                  on_start=on_start, progress=advance)
     _report(results)
+    if timings:
+        for line in format_times(sum_timings(r.timings for r in results)):
+            err.print(escape(line))
 
 
 def _report(results: list) -> None:
     for result in results:
-        for warning in result.warnings:
-            err.print(f"[yellow]warning:[/] {escape(warning)}")
-        err.print(f"[green]wrote[/] {result.output}  ({result.frames} frames in {result.seconds:.1f} s, "
-                  f"{result.fps:.1f} fps)" + (f"  preview: {result.preview}" if result.preview else ""))
+        err.print(f"[green]wrote[/] {escape(str(result.output))}  ({result.frames} frames in {result.seconds:.1f} s, "
+                  f"{result.fps:.1f} fps)" + (f"  preview: {escape(str(result.preview))}" if result.preview else ""))
 
 
 def _environment() -> Table:
@@ -264,7 +306,9 @@ def show_config(
         out.print(table)
         return
     try:
-        out.print(yaml.safe_dump(as_dict(load_config(config, set_)), sort_keys=False), end="")
+        # Plain text: YAML piped into a file must not be wrapped, nor its [lists] read as markup.
+        out.print(yaml.safe_dump(as_dict(load_config(config, set_)), sort_keys=False), end="", soft_wrap=True,
+                  markup=False)
     except VidinpaintError as error:
         _fail(str(error))
 
@@ -323,9 +367,9 @@ def adapt(
     from .inpaint.train import TrainConfig, losses_path
     from .pipeline import default_output
 
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                        TimeRemainingColumn(), console=err, disable=quiet)
+    progress = Meter(err, TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                     TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                     TimeRemainingColumn(), quiet=quiet)
     out_path = output or default_output(input, "inpaint", ".pth")
     with _user_errors():
         cfg = load_config(config, [*set_, *_overrides(device=device, weights_dir=weights_dir)])
@@ -341,8 +385,9 @@ def adapt(
         for name, backend in result.backends:
             err.print(f"  [bold]{name:<8}[/] {escape(backend)}")
     out.print(f"wrote {result.output} ({result.steps} steps on {result.frames} frames; L1 {result.l1_first:.4f} -> "
-              f"{result.l1_last:.4f}; loss curve {losses_path(result.output)})")
-    out.print(f"use it: vidinpaint clean {input} --inpaint gated --set inpaint.weights={result.output}")
+              f"{result.l1_last:.4f}; loss curve {losses_path(result.output)})", soft_wrap=True, markup=False)
+    out.print(f"use it: vidinpaint clean {input} --inpaint gated --set inpaint.weights={result.output}",
+              soft_wrap=True, markup=False)
 
 
 weights_app = typer.Typer(help="List, fetch and locate model weights (nothing else downloads them).",
@@ -379,17 +424,14 @@ def weights_fetch(names: list[str] = typer.Argument(..., help="Registry names (s
     """Download weights into the cache, verify size and checksum, then move them in place."""
     from .weights import fetch
 
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-                        TransferSpeedColumn(), console=err)
-    try:
-        with progress:
-            for name in names:
-                task = progress.add_task(name, total=None)
-                path = fetch(name, weights_dir, progress=lambda done, total: progress.update(task, completed=done, total=total))
-                progress.update(task, completed=1, total=1)
-                err.print(f"[green]ready[/] {name}: {path}")
-    except VidinpaintError as error:
-        _fail(str(error))
+    progress = Meter(err, TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                     TransferSpeedColumn())
+    with _user_errors(), progress:
+        for name in names:
+            task = progress.add_task(name, total=None)
+            path = fetch(name, weights_dir, progress=lambda done, total: progress.update(task, completed=done, total=total))
+            progress.update(task, completed=1, total=1)
+            progress.print(f"[green]ready[/] {escape(name)}: {escape(str(path))}")
 
 
 @weights_app.command("path")
@@ -399,7 +441,7 @@ def weights_path(name: str = typer.Argument(..., help="Registry name."),
     from .weights import locate
 
     try:
-        out.print(str(locate(name, weights_dir)), soft_wrap=True)
+        out.print(str(locate(name, weights_dir)), soft_wrap=True, markup=False)
     except VidinpaintError as error:
         _fail(str(error))
 
@@ -430,35 +472,40 @@ def batch(
             _fail("no videos or images found in the inputs")
     log_path = log or outdir / LOG_NAME
     n = workers or default_workers()
-    err.print(f"  [bold]batch[/]    {len(jobs)} clips -> {outdir}, "
-              f"{'Ray' + (f' at {ray_address}' if ray_address else ' (local)') if ray else f'{n} worker(s)'}, log {log_path}")
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        FpsColumn(), TimeElapsedColumn(), console=err)
+    err.print(f"  [bold]batch[/]    {len(jobs)} clips -> {escape(str(outdir))}, "
+              f"{'Ray' + (f' at {ray_address}' if ray_address else ' (local)') if ray else f'{n} worker(s)'}, "
+              f"log {escape(str(log_path))}")
+    progress = Meter(err, TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                     FpsColumn(), TimeElapsedColumn())
     clips = progress.add_task("clips", total=len(jobs))
     frames = progress.add_task("frames", total=None)
 
     def on_clip(entry: dict) -> None:
         progress.advance(clips)
         name = Path(entry.get("input", "?")).name
+        for warning in entry.get("warnings", []):
+            progress.print(f"  [yellow]warning[/] {escape(name)}: {escape(warning)}")
         if entry.get("status") == "done":
-            progress.console.print(f"  [green]done[/]   {escape(name)}: {entry['frames']} frames, {entry['fps']} fps")
+            progress.print(f"  [green]done[/]   {escape(name)}: {entry['frames']} frames, {entry['fps']} fps")
         else:
-            progress.console.print(f"  [red]failed[/] {escape(name)}: {escape(entry.get('error', '?'))}")
+            progress.print(f"  [red]failed[/] {escape(name)}: {escape(entry.get('error', '?'))}")
 
     events = Events(frames=lambda k: progress.advance(frames, k), clip=on_clip,
                     skipped=lambda k: progress.advance(clips, k),
-                    notice=lambda text: progress.console.print(f"[yellow]{escape(text)}[/]"))
-    interrupted = False
+                    notice=lambda text: progress.print(f"[yellow]{escape(text)}[/]"))
+    stopped: KeyboardInterrupt | None = None
     with progress, _user_errors():
         try:
             summary = run_batch(jobs, cfg, log_path, workers=n, use_ray=ray, ray_address=ray_address, events=events)
-        except KeyboardInterrupt:
-            interrupted = True
-    if interrupted:
-        _fail("interrupted; finished clips are logged, rerun the same command to resume", 130)
+        except KeyboardInterrupt as stop:
+            stopped = stop
+    if stopped is not None:
+        signum = getattr(stopped, "signum", signal.SIGINT)
+        _fail(f"interrupted by {signal.Signals(signum).name}; finished clips are logged, rerun the same "
+              f"command to resume", 128 + signum)
     progress.update(clips, completed=len(jobs))
     for line in summary.lines():
-        err.print(line)
+        err.print(line, markup=False)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -466,16 +513,18 @@ def batch(
 @app.command()
 def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-jobs.jsonl).")) -> None:
     """Summarise a batch job log: clips, frames, throughput, failures with reasons."""
-    from .batch import read_log, summarize_log
+    from .batch import entry_seconds, read_log, summarize_log
 
     if not log.is_file():
         _fail(f"{log}: no such job log")
     summary = summarize_log(log)
     for line in summary.lines():
-        out.print(line, soft_wrap=True)
-    per_clip = [e for e in read_log(log) if e.get("status") == "done"]
-    if per_clip:
-        table = Table("clip", "frames", "seconds", "fps", title="finished clips")
-        for e in per_clip:
-            table.add_row(Path(e["input"]).name, str(e["frames"]), f"{e['seconds']:.1f}", f"{e['fps']:.1f}")
+        out.print(line, soft_wrap=True, markup=False)
+    entries = read_log(log)
+    if entries:
+        table = Table("clip", "status", "frames", "seconds", "fps", title="clips")
+        for e in entries:
+            fps = e.get("fps")
+            table.add_row(escape(Path(e.get("input", "?")).name), e.get("status", "?"), str(e.get("frames", "-")),
+                          f"{entry_seconds(e):.1f}", f"{fps:.1f}" if fps is not None else "-")
         out.print(table)

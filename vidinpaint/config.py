@@ -47,7 +47,7 @@ class DetectConfig:
     margin: int = _opt(8, lo=0, doc="pixels added around boxes where a box becomes a mask or a GrabCut region")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")
     imgsz: int = _opt(640, lo=32, doc="YOLO inference size")
-    batch: int = _opt(8, lo=1, doc="frames per detector call")
+    batch: int = _opt(8, lo=1, doc="frames per YOLO call with detect.tracker=iou (ByteTrack and NanoDet take one frame per call)")
     tracker: str = _opt("bytetrack", choices=("bytetrack", "iou"), doc="YOLO track ids: ultralytics ByteTrack or IoU matching")
     max_gap: int = _opt(5, lo=0, doc="frames a lost track is bridged at its predicted box")
     window: int = _opt(50, lo=1, doc="motion: frames before and after each frame used for the clean plate")

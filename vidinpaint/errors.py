@@ -17,3 +17,15 @@ class OutputError(VidinpaintError):
 
 class ConfigError(VidinpaintError):
     """A configuration file or override is invalid."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so a run unwinds (and cleans up) as on Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class VidinpaintWarning(UserWarning):
+    """Something the user should know about a run that still completes (the CLI prints ``warning:``)."""

@@ -29,7 +29,8 @@ class Frame:
         mask: ``HxW bool``, True = pixel to remove; None until a mask stage sets it.
         boxes: ``Nx4 int32`` XYXY pixel boxes of the detected objects, as detected (no margin).
         ids: ``N int64`` track ids of those objects (stable across frames).
-        object_masks: ``N`` tight ``HxW bool`` masks of those objects, when a segmenter made them.
+        object_masks: ``N`` tight ``HxW bool`` masks of those objects, when a segmenter made them;
+            the mask stage merges them into ``mask`` and drops them.
         deep: ``HxWx3 uint16`` RGB of the decoded frame for inputs deeper than 8 bits, so the
             encoder keeps the full precision of pixels the stages did not change; else None.
         source: the decoded picture itself (PyAV frame, stored orientation), so the encoder can

@@ -28,9 +28,10 @@ def read_image(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def write_image(path: Path, rgb: np.ndarray) -> None:
-    """Write ``HxWx3 uint8`` RGB to ``path`` atomically (JPEG quality 95)."""
-    with atomic_path(path) as tmp:
+def write_image(path: Path, rgb: np.ndarray, replace: bool = True) -> None:
+    """Write ``HxWx3 uint8`` RGB to ``path`` atomically (JPEG quality 95); ``replace`` False keeps
+    a file that appeared at ``path`` meanwhile (see :func:`vidinpaint.atomic.publish`)."""
+    with atomic_path(path, replace) as tmp:
         params = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
         ok = cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
         if not ok:

@@ -19,16 +19,18 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from .allocator import tune_allocator
 from .atomic import atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig
 from .devices import resolve_device
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, VidinpaintError
 from .frames import Frame
 from .images import is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
 from .temporal.masks import MaskHysteresis
+from .timing import StageTimes
 from .video import VideoReader, VideoWriter
 from .video.encoders import container_format
 
@@ -54,7 +56,7 @@ class CleanResult:
     seconds: float
     backends: list[tuple[str, str]] = field(default_factory=list)
     preview: Path | None = None
-    warnings: list[str] = field(default_factory=list)
+    timings: list[tuple[str, float]] = field(default_factory=list)  # (stage, own seconds), pipeline order
 
     @property
     def fps(self) -> float:
@@ -86,15 +88,17 @@ def build_stages(config: Config, mask: Path | None, device: str) -> list[Stage]:
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
 
 
-def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]]) -> Iterator[Frame]:
-    stream: Iterable[Frame] = frames
+def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]],
+           times: StageTimes | None = None) -> Iterator[Frame]:
+    times = times if times is not None else StageTimes()
+    stream = times.wrap("decode", frames)
     for stage in stages:
-        stream = stage(stream)
-    return iter(stream)
+        stream = times.wrap(getattr(stage, "name", "preview"), stage(stream))
+    return stream
 
 
-def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
-         sheet: ContactSheet | None) -> tuple[Iterator[Frame], list[tuple[str, str]]]:
+def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
+         times: StageTimes) -> tuple[Iterator[Frame], list[tuple[str, str]]]:
     device = resolve_device(config.device)
     masks = build_stages(config, mask, device)
     fill = build_fill(config, device)
@@ -103,7 +107,7 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None,
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
     backends = [("device", device), *((s.name, s.backend) for s in (*masks, *fills))]
-    return _chain(frames, [*masks, *taps, *fills, *after]), backends
+    return _chain(frames, [*masks, *taps, *fills, *after], times), backends
 
 
 StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
@@ -111,13 +115,13 @@ StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
 
 def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
             backends: list[tuple[str, str]], progress: ProgressFn | None,
-            on_start: StartFn | None) -> tuple[int, list[str]]:
-    """Encode ``frames`` to ``output`` atomically; returns the number of frames written and the
-    warnings (streams dropped on request)."""
+            on_start: StartFn | None, overwrite: bool, times: StageTimes, picture_only: bool = False) -> int:
+    """Encode ``frames`` to ``output`` atomically; returns the number of frames written.
+    ``picture_only``: none of the input's other streams, chapters or metadata (mask videos)."""
     count = 0
     container_format(output)  # an error that names the output, not its temporary file
-    with atomic_path(output) as tmp:
-        writer = VideoWriter(tmp, reader.info, encode)
+    with atomic_path(output, replace=overwrite) as tmp:
+        writer = VideoWriter(tmp, reader.info, encode, picture_only=picture_only)
         try:
             info = reader.info
             backends.insert(0, ("decode", f"PyAV {info.codec} {info.pix_fmt} {info.width}x{info.height}, "
@@ -126,15 +130,19 @@ def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: 
             if on_start:
                 on_start(backends, info.estimated_frames)
             for frame in frames:
+                start = time.perf_counter()
                 writer.write(frame)
+                times.encode += time.perf_counter() - start
                 count += 1
                 if progress:
                     progress(frame)
         except BaseException:
             writer.abort()
             raise
+        start = time.perf_counter()
         writer.close()
-    return count, writer.warnings
+        times.encode += time.perf_counter() - start
+    return count
 
 
 def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None = None,
@@ -142,19 +150,38 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
                 on_start: StartFn | None = None) -> CleanResult:
     """Remove the masked objects from a video; see :func:`vidinpaint.clean`."""
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
-    check_output_path(output, [input] + ([mask] if mask else []), overwrite)
+    _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
+    if not output.suffix:
+        raise OutputError(f"output {output} has no file extension, so its format is unknown; "
+                          f"add one, e.g. {output}.mp4")
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
-    frames, backends = _run(reader, config, mask, sheet)
-    count, warnings = _encode(reader, output, frames, config.encode, backends, progress, on_start)
-    result = CleanResult(input, output, count, time.perf_counter() - start, backends, warnings=warnings)
+    times = StageTimes()
+    frames, backends = _run(reader, config, mask, sheet, times)
+    count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times)
+    result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
     if sheet:
-        result.preview = sheet.save(preview_path(output))
+        result.preview = _save_preview(sheet, output, overwrite)
     return result
 
 
-MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="yuv420p", audio="none",
-                          drop="audio,subtitle,data,video,attachment,chapters")
+def _check_outputs(output: Path, inputs: list[Path], overwrite: bool, preview: bool) -> None:
+    """Check the output and, with ``--preview``, the contact sheet's path too, before any work."""
+    check_output_path(output, inputs, overwrite)
+    if preview:
+        check_output_path(preview_path(output), inputs, overwrite)
+
+
+def _save_preview(sheet: ContactSheet, output: Path, overwrite: bool) -> Path:
+    """Write the contact sheet; if that fails the output is already in place, and the error says so."""
+    path = preview_path(output)
+    try:
+        return sheet.save(path, replace=overwrite)
+    except (VidinpaintError, OSError) as err:
+        raise OutputError(f"wrote {output}, but the preview {path} failed: {err}") from None
+
+
+MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="yuv420p", audio="none")
 
 
 def _mask_frames(frames: Iterable[Frame]) -> Iterator[Frame]:
@@ -168,18 +195,21 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
                  progress: ProgressFn | None = None, on_start: StartFn | None = None) -> CleanResult:
     """Write the removal masks alone: a lossless mask video, or a folder of PNGs if ``output``
     has no video extension. Feed either back with ``clean --mask``."""
+    tune_allocator()
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
     check_output_path(output, [input], overwrite)
     device = resolve_device(config.device)
     stages = build_stages(config, None, device)
     backends = [("device", device), *((s.name, s.backend) for s in stages)]
-    frames = _mask_frames(_chain(reader, stages))
+    times = StageTimes()
+    frames = _mask_frames(_chain(reader, stages, times))
     start = time.perf_counter()
     if output.suffix.lower() in VIDEO_EXTENSIONS:
-        count, _ = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start)
+        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, overwrite, times,
+                        picture_only=True)
     else:
         count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start)
-    return CleanResult(input, output, count, time.perf_counter() - start, backends)
+    return CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
 
 
 def _write_pngs(folder: Path, frames: Iterator[Frame], backends: list[tuple[str, str]], total: int | None,
@@ -211,22 +241,23 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
                 on_start: StartFn | None = None) -> CleanResult:
     """Remove the masked objects from one still image."""
     rgb = read_image(input)
-    check_output_path(output, [input] + ([mask] if mask else []), overwrite)
+    _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
     if not is_image(output):
         raise OutputError(f"output {output} must be an image file (.jpg, .png, ...)")
     sheet = ContactSheet(config.preview, 1) if preview else None
     start = time.perf_counter()
     frame = Frame(index=0, pts=0, time_base=Fraction(1), rgb=rgb)
-    frames, backends = _run([frame], config, mask, sheet)
+    times = StageTimes()
+    frames, backends = _run([frame], config, mask, sheet, times)
     if on_start:
         on_start(backends, 1)
     result_frame = next(frames)
-    write_image(output, result_frame.rgb)
+    write_image(output, result_frame.rgb, replace=overwrite)
     if progress:
         progress(result_frame)
-    result = CleanResult(input, output, 1, time.perf_counter() - start, backends)
+    result = CleanResult(input, output, 1, time.perf_counter() - start, backends, timings=times.seconds())
     if sheet:
-        result.preview = sheet.save(preview_path(output))
+        result.preview = _save_preview(sheet, output, overwrite)
     return result
 
 
@@ -241,6 +272,7 @@ def folder_images(folder: Path) -> list[Path]:
 def clean_path(input: str | Path, output: str | Path | None, config: Config, **options) -> list[CleanResult]:
     """Dispatch on what ``input`` is: a video, an image, or a folder of images (each on its own)."""
     input = Path(input)
+    tune_allocator()
     if not input.exists():
         raise InputError(f"{input}: no such file or folder")
     out = Path(output) if output is not None else default_output(input)

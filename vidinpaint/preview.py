@@ -83,6 +83,6 @@ class ContactSheet:
                 _label(rows[-1], f"#{index}", (6, 18))
         return np.concatenate(rows, axis=0)
 
-    def save(self, path: Path) -> Path:
-        write_image(path, self.render())
+    def save(self, path: Path, replace: bool = True) -> Path:
+        write_image(path, self.render(), replace)
         return path

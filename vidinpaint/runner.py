@@ -16,8 +16,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 
-from .batch import Job, Summary, append_log, is_done, read_log, run_job, worker_init
+from .batch import Job, Summary, append_log, is_done, job_entry, read_log, run_job, worker_init
 from .config import Config
+from .errors import ConfigError, Terminated
 
 
 @dataclass
@@ -124,6 +125,7 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
     drainer.start()
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init, initargs=(gpus, threads))
     futures: dict[Future, Job] = {}
+    submitted: dict[Future, float] = {}
     jobs = iter(todo)
     stopping = False
     try:
@@ -132,24 +134,25 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
                 job = next(jobs, None)
                 if job is None:
                     break
-                futures[pool.submit(_pool_job, job, config, queue)] = job
+                future = pool.submit(_pool_job, job, config, queue)
+                futures[future], submitted[future] = job, time.time()
             if not futures:
                 break
             try:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
-            except KeyboardInterrupt:
-                if stopping:
+            except KeyboardInterrupt as interrupt:
+                if stopping or isinstance(interrupt, Terminated):  # SIGTERM/SIGHUP: abandon at once
                     raise
                 stopping = True
                 events.notice(f"stopping: {len(futures)} clip(s) in flight will finish (Ctrl-C again to abandon them)")
                 continue
             for future in done:
-                job = futures.pop(future)
+                job, started = futures.pop(future), submitted.pop(future)
                 try:
                     entry = future.result()
                 except Exception as err:  # noqa: BLE001 - a worker died (killed, out of memory)
-                    entry = {"input": str(job.input.resolve()), "output": str(job.output), "status": "failed",
-                             "error": f"worker died: {type(err).__name__}: {err}", "finished": time.time()}
+                    entry = job_entry(job, status="failed", error=f"worker died: {type(err).__name__}: {err}",
+                                      started=started, finished=time.time())
                 _record(entry, log_path, summary, events)
         if stopping:
             raise KeyboardInterrupt
@@ -168,12 +171,18 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
 def _run_ray(todo: list[Job], config: Config, log_path: Path, summary: Summary, events: Events,
              address: str | None) -> None:
     """One Ray task per clip (GPU requested when the config runs on CUDA), retried if a worker dies."""
-    import ray
+    # Ray reports usage statistics to its authors unless told not to; that is the user's call.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--ray needs Ray: pip install 'vidinpaint[ray]'") from None
 
     if not ray.is_initialized():
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
     wants_gpu = config.device == "cuda" or (config.device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
     task = ray.remote(num_cpus=1, num_gpus=1 if wants_gpu else 0, max_retries=2)(run_job)
+    started = time.time()
     refs = {task.remote(job, config): job for job in todo}
     while refs:
         done, _ = ray.wait(list(refs), num_returns=1)
@@ -181,8 +190,8 @@ def _run_ray(todo: list[Job], config: Config, log_path: Path, summary: Summary, 
         try:
             entry = ray.get(done[0])
         except Exception as err:  # noqa: BLE001 - the task failed after its retries
-            entry = {"input": str(job.input.resolve()), "output": str(job.output), "status": "failed",
-                     "error": f"ray task failed: {type(err).__name__}: {str(err).splitlines()[0]}",
-                     "finished": time.time()}
+            entry = job_entry(job, status="failed",
+                              error=f"ray task failed: {type(err).__name__}: {str(err).splitlines()[0]}",
+                              started=started, finished=time.time())
         events.frames(entry.get("frames", 0))
         _record(entry, log_path, summary, events)

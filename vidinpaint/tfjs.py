@@ -222,34 +222,36 @@ class GraphModel(torch.nn.Module):
         return getattr(self, _buffer_name(name))
 
     def forward(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        # Intermediate values live in a local dict passed to methods, not in closures: closures
+        # that call each other form a reference cycle, which kept every activation of a call
+        # (~100 MB for NanoDet at 416 px) alive until Python's cycle collector happened to run.
         values: dict[str, object] = dict(zip(self.inputs, inputs))
+        return {name: self._get(values, name) for name in self.outputs}
 
-        def get(ref: str) -> torch.Tensor:
-            name, _, index = ref.partition(":")
-            if name not in values:
-                evaluate(name)
-            value = values[name]
-            return value[int(index or 0)] if isinstance(value, tuple) else value
+    def _get(self, values: dict[str, object], ref: str) -> torch.Tensor:
+        name, _, index = ref.partition(":")
+        if name not in values:
+            self._evaluate(values, name)
+        value = values[name]
+        return value[int(index or 0)] if isinstance(value, tuple) else value
 
-        def evaluate(name: str) -> None:
-            stack = [name]
-            while stack:  # iterative depth-first evaluation: graphs are deeper than Python's stack
-                current = stack[-1]
-                node = self.nodes[current]
-                if node["op"] == "Const":
-                    values[current] = self._const(current)
-                    stack.pop()
-                    continue
-                pending = [r.partition(":")[0] for r in node.get("input", [])
-                           if not r.startswith("^") and r.partition(":")[0] not in values]
-                if pending:
-                    stack.extend(pending)
-                    continue
-                args = [get(r) for r in node.get("input", []) if not r.startswith("^")]
-                values[current] = _OPS[node["op"]](node, *args)
+    def _evaluate(self, values: dict[str, object], name: str) -> None:
+        stack = [name]
+        while stack:  # iterative depth-first evaluation: graphs are deeper than Python's stack
+            current = stack[-1]
+            node = self.nodes[current]
+            if node["op"] == "Const":
+                values[current] = self._const(current)
                 stack.pop()
-
-        return {name: get(name) for name in self.outputs}
+                continue
+            pending = [r.partition(":")[0] for r in node.get("input", [])
+                       if not r.startswith("^") and r.partition(":")[0] not in values]
+            if pending:
+                stack.extend(pending)
+                continue
+            args = [self._get(values, r) for r in node.get("input", []) if not r.startswith("^")]
+            values[current] = _OPS[node["op"]](node, *args)
+            stack.pop()
 
 
 @functools.lru_cache(maxsize=4)

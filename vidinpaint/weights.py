@@ -10,6 +10,7 @@ Cache: ``--weights-dir``, else ``$VIDINPAINT_HOME/weights``, else ``~/.cache/vid
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -171,12 +172,13 @@ def _stamp(path: Path) -> Path:
 def verify(path: Path, wf: WeightFile) -> None:
     """Raise :class:`WeightsError` unless ``path`` has ``wf``'s size and checksum.
 
-    A successful check is remembered (size + mtime) so multi-GB files are hashed once.
+    A successful check is remembered (size + mtime) so multi-GB files are hashed once, where the
+    cache can be written: a read-only cache (a shared mount, a container image) is hashed each time.
     """
     stat = path.stat()
     key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": wf.sha256}
     stamp = _stamp(path)
-    if stamp.exists() and json.loads(stamp.read_text() or "{}") == key:
+    if _read_stamp(stamp) == key:
         return
     if wf.size is not None and stat.st_size != wf.size:
         raise WeightsError(f"{path}: {stat.st_size} bytes, expected {wf.size} (partial or wrong file); "
@@ -185,7 +187,15 @@ def verify(path: Path, wf: WeightFile) -> None:
     if not actual.startswith(wf.sha256):
         raise WeightsError(f"{path}: sha256 {actual[:16]}... does not match the expected {wf.sha256[:16]}...; "
                            f"the file is corrupt or a different version: delete it and fetch again")
-    stamp.write_text(json.dumps(key))
+    with contextlib.suppress(OSError):
+        stamp.write_text(json.dumps(key))
+
+
+def _read_stamp(stamp: Path) -> dict | None:
+    try:
+        return json.loads(stamp.read_text())
+    except (OSError, ValueError):  # absent, unreadable, or torn
+        return None
 
 
 def missing_message(s: WeightSpec, root: str | Path | None = None) -> str:

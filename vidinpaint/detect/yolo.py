@@ -1,7 +1,8 @@
 """ultralytics YOLO detection with ByteTrack ids.
 
 The model is loaded only from a verified local file (the weights registry), never by a name
-that ultralytics would download; its settings sync (telemetry) is switched off before loading.
+that ultralytics would download; its settings live in vidinpaint's own folder, with sync
+(telemetry) switched off before loading.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..weights import weights_dir
 from .stage import Detections
 
 
@@ -26,7 +28,19 @@ def results_to_detections(result, classes: list[int]) -> Detections:
     return Detections(boxes.xyxy.cpu().numpy()[keep], boxes.conf.cpu().numpy()[keep], ids)
 
 
+def settings_dir() -> Path:
+    """Where ultralytics keeps its settings file when vidinpaint loads it: vidinpaint's own folder."""
+    return weights_dir().parent / "ultralytics"
+
+
 def _quiet_ultralytics() -> None:
+    """Offline, quiet, no telemetry, and no writes to the user's own Ultralytics settings.
+
+    Importing ultralytics creates (and ``settings.update`` rewrites) a settings file in the user's
+    config folder, shared with their own YOLO work; pointing ``YOLO_CONFIG_DIR`` at a folder of
+    vidinpaint's keeps both apart (a ``YOLO_CONFIG_DIR`` the user set is respected).
+    """
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(settings_dir()))
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_VERBOSE", "False")
     from ultralytics import settings

@@ -57,4 +57,5 @@ class MaskBuilder:
             for box, obj in zip(frame.boxes, objects):
                 mask |= extend_shadow(obj, box, self.config.shadow)
             frame.mask = dilate(mask, self.config.dilate)
+            frame.object_masks = None  # merged; N full-frame masks per frame in every window after this add up
             yield frame

@@ -1,21 +1,37 @@
 """Masks the user drew: one image for every frame, a folder of per-frame images, or a video.
 
-White (> 127 in grey) = remove. Masks of another size than the video are resized (nearest).
+What counts as "remove": a pixel whose brightest colour channel is >= 128 (of 255); in an image
+with transparency that is not fully opaque, the alpha channel is the mask (alpha >= 128 removes),
+as editors export a drawn layer. Masks are in display orientation, as a player shows the clip (a
+mask video's own rotation is applied). Another size with the same aspect ratio is resized
+(nearest); another aspect ratio is an error, since stretching a landscape mask over a portrait
+clip puts it in the wrong place. A mask video is matched to the clip by time, not by index: each
+frame takes the last mask frame at or before its time (both counted from their first frame), so a
+50 fps mask fits a 25 fps clip. A mask that removes nothing, or everything, on every frame is
+almost certainly a mistake (a grey of 100 reads as "keep"), and gets a warning.
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterable, Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, VidinpaintWarning
 from ..frames import Frame
 from ..images import is_image
 from ..video import VideoReader
+
+THRESHOLD = 128
+"""Grey level (of 255) from which a mask pixel means "remove"."""
+
+ASPECT_TOLERANCE = 0.01
+"""Relative aspect-ratio difference still taken as the same shape (rounding of scaled sizes)."""
 
 
 def mask_files(folder: Path) -> list[Path]:
@@ -29,18 +45,43 @@ def _split_digits(text: str) -> list[str]:
     return ["".join(g) for _, g in itertools.groupby(text, str.isdigit)]
 
 
+def binarize(image: np.ndarray) -> np.ndarray:
+    """``HxW bool`` from a grey ``HxW`` or colour ``HxWxC`` uint8/uint16 image (brightest channel)."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    return (image.max(axis=2) if image.ndim == 3 else image) >= THRESHOLD
+
+
 def read_mask(path: Path) -> np.ndarray:
-    """``HxW bool`` mask from an image file (grey > 127 = remove)."""
-    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if grey is None:
+    """``HxW bool`` mask from an image file: its alpha if it has transparency, else its brightness."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
         raise InputError(f"{path}: not a readable mask image")
-    return grey > 127
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[..., 3]
+        if alpha.min() < np.iinfo(alpha.dtype).max:
+            return binarize(alpha)
+        image = image[..., :3]
+    return binarize(image)
 
 
-def _fit(mask: np.ndarray, width: int, height: int) -> np.ndarray:
-    if mask.shape == (height, width):
+def fit(mask: np.ndarray, width: int, height: int, source: Path) -> np.ndarray:
+    """``mask`` at the frame's ``width x height``; raises :class:`InputError` on another aspect ratio."""
+    mh, mw = mask.shape
+    if (mh, mw) == (height, width):
         return mask
+    if abs(mw * height - mh * width) > ASPECT_TOLERANCE * mh * width:
+        raise InputError(f"--mask {source}: masks are {mw}x{mh} but the video is shown at {width}x{height}, "
+                         f"another shape (stretching would move the mask); draw masks over the video as a "
+                         f"player shows it (same aspect ratio; rotation applied)")
     return cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def _start(frame: Frame, origin: Fraction | None) -> tuple[Fraction, Fraction]:
+    """``(origin, time since origin)`` of ``frame``; the first frame seen sets the origin."""
+    t = Fraction(frame.pts) * frame.time_base
+    origin = t if origin is None else origin
+    return origin, t - origin
 
 
 class UserMasks:
@@ -48,7 +89,7 @@ class UserMasks:
 
     Args:
         path: an image (used for every frame), a folder of images (one per frame, natural
-            order), or a video (frame ``i`` masks frame ``i``).
+            order), or a video (matched by time, see the module docstring).
     """
 
     name = "detect"
@@ -70,22 +111,53 @@ class UserMasks:
 
     @property
     def backend(self) -> str:
-        return f"skipped: user masks from {self.kind} {self.path}"
+        matched = ", matched by time" if self.kind == "video" else ""
+        return f"skipped: user masks from {self.kind} {self.path}{matched} (>= {THRESHOLD} of 255 removes)"
 
-    def _masks(self) -> Iterator[np.ndarray]:
-        if self.kind == "image":
-            return itertools.repeat(self.still)
-        if self.kind == "folder":
-            return (read_mask(p) for p in self.files)
-        return ((f.rgb.max(axis=2) > 127) for f in VideoReader(self.path))
-
-    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        masks = self._masks()
+    def _by_index(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
+        masks = itertools.repeat(self.still) if self.kind == "image" else (read_mask(p) for p in self.files)
         for frame in frames:
             mask = next(masks, None)
             if mask is None:
                 raise InputError(f"--mask {self.path}: has fewer masks than the video has frames "
                                  f"(ran out at frame {frame.index})")
+            yield frame, mask
+
+    def _by_time(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
+        reader = VideoReader(self.path)
+        rate = reader.info.average_rate
+        masks = iter(reader)
+        try:
+            current = next(masks)
+            mask_origin, current_t = _start(current, None)
+            upcoming = next(masks, None)
+            step = Fraction(1) / Fraction(rate) if rate else Fraction(1, 25)
+            origin = None
+            for frame in frames:
+                origin, t = _start(frame, origin)
+                while upcoming is not None and (upcoming_t := _start(upcoming, mask_origin)[1]) <= t:
+                    step, current, current_t = upcoming_t - current_t, upcoming, upcoming_t
+                    upcoming = next(masks, None)
+                if upcoming is None and t >= current_t + step:
+                    raise InputError(f"--mask {self.path}: the mask video ends at {float(current_t + step):.3f} s, "
+                                     f"before the clip (frame {frame.index} at {float(t):.3f} s)")
+                yield frame, binarize(current.rgb)
+        finally:
+            getattr(masks, "close", lambda: None)()
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        pairs = self._by_time(frames) if self.kind == "video" else self._by_index(frames)
+        marked = unmarked = False
+        for frame, mask in pairs:
             h, w = frame.rgb.shape[:2]
-            frame.mask = _fit(mask, w, h)
+            frame.mask = fit(mask, w, h, self.path)
+            marked = marked or bool(frame.mask.any())
+            unmarked = unmarked or not frame.mask.all()
             yield frame
+        if not marked:
+            warnings.warn(f"--mask {self.path}: marks nothing to remove on any frame (a pixel is removed "
+                          f"from grey {THRESHOLD} of 255 up, or alpha {THRESHOLD} up), so nothing is removed",
+                          VidinpaintWarning, stacklevel=2)
+        elif not unmarked:
+            warnings.warn(f"--mask {self.path}: covers the whole frame on every frame, so there is nothing "
+                          f"left to fill from and the picture stays as it was", VidinpaintWarning, stacklevel=2)

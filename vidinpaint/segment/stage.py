@@ -9,7 +9,7 @@ replace that motion model with optical flow behind the same interface.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import cv2
 import numpy as np
@@ -38,6 +38,14 @@ def move_mask(mask: np.ndarray, old_box: np.ndarray, new_box: np.ndarray) -> np.
     return cv2.warpAffine(mask.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST) > 0
 
 
+class _Previous(NamedTuple):
+    """What following needs of the previous frame. Held here rather than read back from the
+    frame, so that the mask stage can drop ``object_masks`` once it has merged them."""
+
+    rgb: np.ndarray
+    masks: dict[int, np.ndarray]
+
+
 class SegmentStage:
     """Stage: sets ``frame.object_masks`` (one ``HxW bool`` per box) from ``segmenter``.
 
@@ -57,12 +65,12 @@ class SegmentStage:
         when = "every frame" if self.every == 1 else f"every {self.every}th frame + new tracks, {how}"
         return f"{self.segmenter.backend}, {when}" + (f" [{self.note}]" if self.note else "")
 
-    def _follow(self, frame: Frame, previous: Frame, keyed: dict) -> list[np.ndarray]:
+    def _follow(self, frame: Frame, previous: _Previous, keyed: dict) -> list[np.ndarray]:
         ids = frame.ids.tolist()
         if self.flow is None:
             return [move_mask(keyed[i][1], keyed[i][0], b) for i, b in zip(ids, frame.boxes)]
         back = self.flow(frame.rgb, previous.rgb)  # current -> previous
-        before = dict(zip(previous.ids.tolist(), previous.object_masks or []))
+        before = previous.masks
         h, w = frame.rgb.shape[:2]
         masks = []
         for i, box in zip(ids, frame.boxes):
@@ -74,7 +82,7 @@ class SegmentStage:
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         keyed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id -> (box, mask) at its keyframe
-        previous: Frame | None = None
+        previous: _Previous | None = None
         for frame in frames:
             ids = frame.ids.tolist()
             if frame.index % self.every == 0 or previous is None or any(i not in keyed for i in ids) \
@@ -83,5 +91,5 @@ class SegmentStage:
                 keyed = {i: (b, m) for i, b, m in zip(ids, frame.boxes, frame.object_masks)}
             else:
                 frame.object_masks = self._follow(frame, previous, keyed)
-            previous = frame
+            previous = _Previous(frame.rgb, dict(zip(ids, frame.object_masks)))
             yield frame

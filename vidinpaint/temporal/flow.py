@@ -99,8 +99,9 @@ def consistent(forward: np.ndarray, backward: np.ndarray, tolerance: float = 1.0
     """Forward-backward check: True where going a->b->a returns within ``tolerance`` px
     (plus 5 % of the motion, as in Sundaram et al. 2010); False at occlusions and out of frame."""
     back = warp(backward, forward)
-    error = np.linalg.norm(forward + back, axis=2)
-    scale = np.linalg.norm(forward, axis=2) + np.linalg.norm(back, axis=2)
+    loop = forward + back
+    error = cv2.magnitude(loop[..., 0], loop[..., 1])  # same values as np.linalg.norm, several times faster
+    scale = cv2.magnitude(forward[..., 0], forward[..., 1]) + cv2.magnitude(back[..., 0], back[..., 1])
     return (error <= tolerance + 0.05 * scale) & inside(forward)
 
 

@@ -5,13 +5,15 @@ copied as it is when the output container takes its packets (a trial mux decides
 FFmpeg's codec lists over-promise), converted when it is text in a subtitle format the container
 lacks (SRT/ASS -> mov_text for MP4, mov_text -> SRT for MKV, -> WebVTT for WebM), re-encoded to
 AAC for audio. A stream the container truly cannot hold stops the run with an error naming a
-container that can, unless the user asked to ``--drop`` that kind (then a warning says so).
+container that can, unless the user asked to ``--drop`` that kind (then a VidinpaintWarning,
+which the CLI prints as ``warning:`` even with ``-q``).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,7 +21,7 @@ from fractions import Fraction
 import av
 
 from ..config import EncodeConfig
-from ..errors import OutputError
+from ..errors import OutputError, VidinpaintWarning
 
 KINDS = ("audio", "subtitle", "data", "video", "attachment", "chapters")
 # Muxers that write chapters (FFmpeg has no flag for it; the others drop them without a word).
@@ -139,20 +141,23 @@ class Passthrough:
         out: the output container, before its header is written.
         video_index: the input stream that is re-encoded (skipped here).
         config: ``audio`` (copy/aac/none) and ``drop`` (kinds to leave out) are read.
+        picture_only: plan nothing (a mask video holds the masks alone).
     """
 
     def __init__(self, src: av.container.InputContainer, out: av.container.OutputContainer, video_index: int,
-                 config: EncodeConfig) -> None:
+                 config: EncodeConfig, picture_only: bool = False) -> None:
         self.src, self.out = src, out
         self.fmt = out.format.name
         self.mov = src.format.name.startswith("mov")
         self.drop = {k.strip() for k in config.drop.split(",") if k.strip()}
         if unknown := sorted(self.drop - set(KINDS)):
             raise OutputError(f"--drop {unknown[0]}: not a stream kind; use one of {', '.join(KINDS)}")
-        self.warnings: list[str] = []
         self.notes: list[str] = []
         self.plans: dict[int, _Plan] = {}
         video = src.streams[video_index]
+        if picture_only:
+            self.notes.append("picture only")
+            return
         for stream in src.streams:
             if stream.index == video_index or stream.discard == _DISCARD_ALL:
                 continue
@@ -167,7 +172,7 @@ class Passthrough:
 
     def _chapters(self, chapters: list[dict]) -> None:
         if "chapters" in self.drop:
-            self.warnings.append(f"dropped {len(chapters)} chapters as --drop chapters asked")
+            warnings.warn(f"dropped {len(chapters)} chapters as --drop chapters asked", VidinpaintWarning, stacklevel=2)
         elif self.fmt in CHAPTER_MUXERS:
             self.out.set_chapters(chapters)
             self.notes.append(f"{len(chapters)} chapters")
@@ -183,7 +188,7 @@ class Passthrough:
         label = self._label(stream)
         if stream.type in self.drop or (stream.type == "audio" and audio == "none"):
             why = f"--drop {stream.type}" if stream.type in self.drop else "encode.audio=none"
-            self.warnings.append(f"dropped {label} as {why} asked")
+            warnings.warn(f"dropped {label} as {why} asked", VidinpaintWarning, stacklevel=2)
             return
         if stream.type == "audio" and audio == "aac" and "aac" in self.out.supported_codecs:
             self._add(stream, "encode", self._audio_stream("aac", stream), "re-encoded to aac")

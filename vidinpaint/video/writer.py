@@ -30,6 +30,7 @@ class VideoWriter:
         info: the input's :class:`VideoInfo`; its other streams are copied from ``info.path``.
         config: encoder settings.
         container_format: muxer name, when ``path``'s extension does not say it.
+        picture_only: write the picture alone, none of the input's other streams (mask videos).
 
     Raises:
         OutputError: an extension that is not a video container, a requested encoder that does not
@@ -37,7 +38,7 @@ class VideoWriter:
     """
 
     def __init__(self, path: Path, info: VideoInfo, config: EncodeConfig,
-                 container_format: str | None = None) -> None:
+                 container_format: str | None = None, picture_only: bool = False) -> None:
         self.info = info
         self.config = config
         self.frames_written = 0
@@ -51,7 +52,7 @@ class VideoWriter:
             raise OutputError(f"cannot create {path}: {err}") from None
         try:
             self._video = self._add_video()
-            self.others = Passthrough(self._src, self._out, info.index, config)
+            self.others = Passthrough(self._src, self._out, info.index, config, picture_only)
         except BaseException:
             self._out.close()
             self._src.close()
@@ -63,11 +64,6 @@ class VideoWriter:
     @property
     def codec(self) -> str:
         return self.encoder.codec
-
-    @property
-    def warnings(self) -> list[str]:
-        """Streams left out on request: shown even with ``-q``."""
-        return self.others.warnings
 
     @property
     def backend(self) -> str:

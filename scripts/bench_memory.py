@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Peak RSS of `vidinpaint clean` against clip length, for the presets as users run them.
+
+Each run is the real CLI (`python -m vidinpaint clean -q`) in a fresh process; its peak RSS is
+the kernel's (``wait4`` rusage of that child alone). The long clip is the short one played
+``--times`` times, alternately forwards and backwards, so the content (people, holes, motion)
+stays the same and only the length changes. Prints the machine line and one row per preset.
+
+Usage: python scripts/bench_memory.py [--clip samples/vtest.mp4] [--times 4] [--presets default,fast,quality]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import av
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
+
+
+def ping_pong(src: Path, dst: Path, times: int) -> int:
+    """``src`` played ``times`` times, reversed every other time, losslessly re-encoded; returns frames."""
+    with av.open(str(src)) as inp:
+        stream = inp.streams.video[0]
+        rate = stream.average_rate
+        frames = [f.to_ndarray(format="rgb24") for f in inp.decode(stream)]
+    h, w = frames[0].shape[:2]
+    with av.open(str(dst), "w") as out:
+        video = out.add_stream("libx264", rate=rate, options={"crf": "0", "preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = w, h, "yuv444p"
+        for k in range(times):
+            for rgb in frames if k % 2 == 0 else frames[::-1]:
+                out.mux(video.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        out.mux(video.encode(None))
+    return len(frames) * times
+
+
+def peak_rss(clip: Path, out: Path, preset: str) -> float:
+    """Peak RSS (MiB) of one `clean` run in a fresh process."""
+    proc = subprocess.Popen([sys.executable, "-m", "vidinpaint", "clean", str(clip), "-o", str(out), "-c", preset,
+                             "--overwrite", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"clean -c {preset} {clip} failed: {proc.stderr.read().decode().strip()}")
+    return usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "vtest.mp4")
+    parser.add_argument("--times", type=int, default=4)
+    parser.add_argument("--presets", default="default,fast,quality")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        long = Path(tmp) / f"x{args.times}.mp4"
+        frames = ping_pong(args.clip, long, args.times)
+        short_frames = frames // args.times
+        print(f"clip: {args.clip.name} ({short_frames} frames) and it played {args.times} times ({frames} frames)")
+        print(f"| preset | peak RSS, {short_frames} frames | peak RSS, {frames} frames | growth |")
+        print("|---|---:|---:|---:|")
+        for preset in args.presets.split(","):
+            a = peak_rss(args.clip, Path(tmp) / "a.mp4", preset)
+            b = peak_rss(long, Path(tmp) / "b.mp4", preset)
+            print(f"| {preset} | {a:.0f} MiB | {b:.0f} MiB | {100 * (b / a - 1):+.1f} % |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

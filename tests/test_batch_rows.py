@@ -1,0 +1,113 @@
+"""Batch through the command line: a bad manifest row fails alone, `report` times every entry,
+outputs inside the input folder are never inputs, and Ray is told not to report usage."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from test_publish import start, temporaries, wait_for_temporary
+from vidinpaint.batch import LOG_NAME, read_log
+from vidinpaint.synthetic import background, write_clip
+
+FAST = [a for s in ("detect.backend=motion", "segment.backend=box") for a in ("--set", s)]
+
+
+def clip(path: Path, frames: int = 6) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bg = background(64, 48)
+    write_clip(path, [np.roll(bg, i, axis=1) for i in range(frames)], fps=10)
+    return path
+
+
+def test_a_missing_input_or_a_bad_set_fails_its_row_and_the_others_run(tmp_path):
+    clip(tmp_path / "a.mp4")
+    clip(tmp_path / "b.mp4")
+    manifest = tmp_path / "jobs.jsonl"
+    rows = [{"input": "a.mp4"}, {"input": "gone.mp4"}, {"input": "b.mp4", "set": ["encode.crf=fast"]},
+            {"input": "a.mp4", "output": "a_masked.mp4", "mask": "no-mask.png"}]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    for attempt in range(2):  # the rerun fingerprints finished rows again: still no traceback
+        result = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert (f"failed: {tmp_path / 'gone.mp4'}: {tmp_path / 'gone.mp4'}: no such file" in
+                result.stderr.splitlines()), result.stderr
+        assert any(line.startswith(f"failed: {tmp_path / 'b.mp4'}: encode.crf: expected int")
+                   for line in result.stderr.splitlines()), result.stderr
+        assert (f"failed: {tmp_path / 'a.mp4'}: --mask {tmp_path / 'no-mask.png'}: no such file or folder" in
+                result.stderr.splitlines()), result.stderr
+        assert f"4 clips: {1 - attempt} done, {attempt} skipped" in result.stderr
+    latest = {Path(e["output"]).name: e["status"] for e in read_log(out / LOG_NAME)}
+    assert latest == {"a.mp4": "done", "gone.mp4": "failed", "b.mp4": "failed", "a_masked.mp4": "failed"}
+
+
+def test_report_times_entries_without_a_start(tmp_path):
+    log = tmp_path / LOG_NAME
+    now = 1_795_892_440.0
+    entries = [{"input": "/x/a.mp4", "status": "done", "frames": 100, "seconds": 4.0, "fps": 25.0,
+                "started": now - 4.0, "finished": now},
+               # a worker that died, as logs before this fix wrote it: no "started", no "seconds"
+               {"input": "/x/b.mp4", "status": "failed", "error": "worker died: BrokenProcessPool: killed",
+                "finished": now + 2.0}]
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    result = run_cli("report", str(log))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == ("2 clips: 1 done, 0 skipped (already done), 1 failed; "
+                                             "100 frames in 6.0 s (16.7 frames/s overall)")
+
+
+def test_outputs_inside_the_input_folder_are_never_taken_as_inputs(tmp_path):
+    src = tmp_path / "shoot"
+    clip(src / "a.mp4")
+    clip(src / "day2" / "b.mp4")
+    out = src / "cleaned"
+    first = run_cli("batch", str(src), "-o", str(out), "-j", "1", *FAST)
+    assert first.returncode == 0, first.stderr
+    assert "2 clips: 2 done" in first.stderr
+    again = run_cli("batch", str(src), "-o", str(out), "-j", "1", *FAST)
+    assert again.returncode == 0, again.stderr
+    assert "2 clips: 0 done, 2 skipped" in again.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.mp4")) == ["a.mp4", "day2/b.mp4"]
+
+
+def fake_ray(folder: Path) -> Path:
+    """A ``ray`` package that only records the environment it was imported in, then is missing."""
+    (folder / "ray").mkdir(parents=True)
+    (folder / "ray" / "__init__.py").write_text(
+        "import os, pathlib\n"
+        "pathlib.Path(os.environ['RECORD']).write_text(os.environ.get('RAY_USAGE_STATS_ENABLED', 'unset'))\n"
+        "raise ImportError('recorder only')\n")
+    return folder
+
+
+def test_ray_usage_statistics_are_off_unless_the_user_turns_them_on(tmp_path):
+    clip(tmp_path / "in" / "a.mp4")
+    paths = f"{fake_ray(tmp_path / 'fake')}:{Path(__file__).resolve().parents[1]}"
+    for user, expected in ((None, "0"), ("1", "1")):
+        env = {"PYTHONPATH": paths, "RECORD": str(tmp_path / "record")}
+        if user is not None:
+            env["RAY_USAGE_STATS_ENABLED"] = user
+        result = run_cli("batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--ray", *FAST, env=env)
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1] == "error: --ray needs Ray: pip install 'vidinpaint[ray]'"
+        assert (tmp_path / "record").read_text() == expected
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_stops_a_batch_and_leaves_no_temporary_file(tmp_path, workers):
+    clip(tmp_path / "in" / "a.mp4", frames=300)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = start("batch", str(tmp_path / "in"), "-o", str(out), "-j", workers, *FAST)
+    wait_for_temporary(proc, out)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.splitlines()[-1].startswith("error: interrupted by SIGTERM; finished clips are logged"), err
+    assert not temporaries(out) and not (out / "a.mp4").exists()

@@ -1,0 +1,82 @@
+"""What the command line prints when nobody watches a terminal: CI logs at 40 columns, long paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from conftest import run_cli
+from vidinpaint.synthetic import background, write_clip
+
+MOTION = ["--set", "detect.backend=motion", "--set", "segment.backend=box"]
+
+
+def long_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / ("a" * 70) / ("b" * 70)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def clip(path: Path, frames: int = 16) -> Path:
+    bg = background(96, 64)
+    write_clip(path, [np.roll(bg, 2 * i, axis=1) for i in range(frames)], fps=10)
+    return path
+
+
+def test_wrote_and_error_lines_are_whole_at_40_columns(tmp_path):
+    folder = long_folder(tmp_path)
+    src, out = clip(folder / "in.mp4"), folder / "out.mp4"
+    done = run_cli("clean", str(src), "-o", str(out), *MOTION)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[-1].startswith(f"wrote {out}  (16 frames in "), done.stderr
+    # No bar fragments: every other line is a stage line or a plain progress line.
+    assert all(line.startswith("  ") for line in lines[:-1]), done.stderr
+    progress = [line for line in lines if line.startswith("  working ")]
+    assert progress and progress[-1].startswith("  working 16/16, "), done.stderr
+    assert not any(ch in done.stderr for ch in "━─│╭")
+
+    again = run_cli("clean", str(src), "-o", str(out), *MOTION)
+    assert again.returncode == 1
+    assert again.stderr.splitlines() == [f"error: output {out} exists; pass --overwrite to replace it"]
+
+
+def test_quiet_prints_only_the_result(tmp_path):
+    src = clip(tmp_path / "in.mp4", 4)
+    done = run_cli("clean", str(src), "-q", *MOTION)
+    assert done.returncode == 0 and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_a_usage_error_is_plain_text_not_a_boxed_panel(tmp_path):
+    result = run_cli("clean", str(tmp_path / "x.mp4"), "--bogus")
+    assert result.returncode == 2
+    assert "Error: No such option: --bogus" in result.stderr.splitlines()
+    assert not any(ch in result.stderr for ch in "─│╭")
+
+
+def test_an_output_without_extension_is_named_with_what_to_do(tmp_path):
+    src = clip(tmp_path / "in.mp4", 4)
+    result = run_cli("clean", str(src), "-o", str(tmp_path / "noext"), *MOTION)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (f"error: output {tmp_path / 'noext'} has no file extension, so its "
+                                              f"format is unknown; add one, e.g. {tmp_path / 'noext'}.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_an_unknown_format_error_names_the_output_not_the_temporary_file(tmp_path):
+    src = clip(tmp_path / "in.mp4", 4)
+    result = run_cli("clean", str(src), "-o", str(tmp_path / "out.xyz"), *MOTION)
+    assert result.returncode == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("error: ") and str(tmp_path / "out.xyz") in last and ".tmp" not in last, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_config_output_is_valid_yaml_at_40_columns(tmp_path):
+    weights = tmp_path / ("long-folder-name-" * 6) / "[weights]"
+    result = run_cli("config", "fast", "--set", f"weights_dir={weights}", "--set", "detect.classes=person,dog")
+    assert result.returncode == 0, result.stderr
+    loaded = yaml.safe_load(result.stdout)
+    assert loaded["weights_dir"] == str(weights) and loaded["detect"]["classes"] == "person,dog"

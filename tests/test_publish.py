@@ -1,0 +1,144 @@
+"""Publishing the output: never over a file that appeared meanwhile, nothing left behind by a signal,
+symbolic links refused, and a preview that fails after the video says exactly that."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import decode_all, run_cli
+from vidinpaint.synthetic import background, write_clip
+
+MOTION = ["--set", "detect.backend=motion", "--set", "segment.backend=box"]
+
+
+def clip(path: Path, frames: int = 60) -> Path:
+    bg = background(160, 120)
+    write_clip(path, [np.roll(bg, 2 * i, axis=1) for i in range(frames)], fps=10)
+    return path
+
+
+def start(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1"}
+    return subprocess.Popen([sys.executable, "-m", "vidinpaint", *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def temporaries(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if ".tmp" in p.name]
+
+
+def wait_for_temporary(proc: subprocess.Popen, folder: Path) -> None:
+    """Until the run has begun writing (its temporary file exists)."""
+    deadline = time.monotonic() + 120
+    while not temporaries(folder):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def paused_while(proc: subprocess.Popen, folder: Path, action) -> tuple[int, str]:
+    """Stop the run once it writes, ``action()``, let it go on; returns (exit code, stderr)."""
+    try:
+        wait_for_temporary(proc, folder)
+        proc.send_signal(signal.SIGSTOP)
+        action()
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+def test_a_file_that_appears_during_the_run_is_kept(tmp_path):
+    src, out = clip(tmp_path / "in.mp4"), tmp_path / "out.mp4"
+    code, err = paused_while(start("clean", str(src), "-o", str(out), *MOTION), tmp_path,
+                             lambda: out.write_bytes(b"someone else's result"))
+    assert code == 1
+    assert err.splitlines()[-1].startswith(f"error: output {out} appeared while this run was working"), err
+    assert "--overwrite" in err.splitlines()[-1]
+    assert out.read_bytes() == b"someone else's result"
+    assert not temporaries(tmp_path)
+
+
+def test_overwrite_replaces_a_file_that_appears_during_the_run(tmp_path):
+    src, out = clip(tmp_path / "in.mp4"), tmp_path / "out.mp4"
+    code, err = paused_while(start("clean", str(src), "-o", str(out), "--overwrite", *MOTION), tmp_path,
+                             lambda: out.write_bytes(b"old"))
+    assert code == 0, err
+    assert len(decode_all(out)[0]) == 60
+
+
+def test_two_runs_on_one_output_one_wins_one_says_so(tmp_path):
+    src, out = clip(tmp_path / "in.mp4", 30), tmp_path / "out.mp4"
+    runs = [start("clean", str(src), "-o", str(out), *MOTION) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.communicate()[1]) for p in runs]
+    assert sorted(code for code, _ in results) == [0, 1], results
+    loser = next(err for code, err in results if code == 1)
+    assert loser.splitlines()[-1].startswith(f"error: output {out} "), loser
+    assert len(decode_all(out)[0]) == 30 and not temporaries(tmp_path)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_removes_the_temporary_file_and_says_so_in_one_line(tmp_path, sig):
+    src, out = clip(tmp_path / "in.mp4", 200), tmp_path / "out.mp4"
+    proc = start("clean", str(src), "-o", str(out), *MOTION)
+    wait_for_temporary(proc, tmp_path)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig
+    assert err.splitlines()[-1] == f"error: interrupted by {sig.name}; no output was written", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+@pytest.mark.parametrize("target_exists", [True, False])
+def test_a_symlinked_output_is_refused_and_its_target_untouched(tmp_path, target_exists):
+    src, target, link = clip(tmp_path / "in.mp4", 4), tmp_path / "target.mp4", tmp_path / "link.mp4"
+    if target_exists:
+        target.write_bytes(b"keep")
+    link.symlink_to(target)
+    result = run_cli("clean", str(src), "-o", str(link), "--overwrite", *MOTION)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith(f"error: output {link} is a symbolic link (to {target})")
+    assert link.is_symlink() and (target.read_bytes() == b"keep" if target_exists else not target.exists())
+
+
+def test_a_preview_that_fails_after_the_video_says_the_video_was_written(tmp_path):
+    src, out, preview = clip(tmp_path / "in.mp4"), tmp_path / "out.mp4", tmp_path / "out.preview.png"
+    code, err = paused_while(start("clean", str(src), "-o", str(out), "--preview", *MOTION), tmp_path,
+                             lambda: preview.write_bytes(b"not ours"))
+    assert code == 1
+    last = err.splitlines()[-1]
+    assert last.startswith(f"error: wrote {out}, but the preview {preview} failed: output {preview} appeared"), err
+    assert len(decode_all(out)[0]) == 60 and preview.read_bytes() == b"not ours"
+    assert not temporaries(tmp_path)
+
+
+def test_an_existing_preview_is_refused_before_any_work(tmp_path):
+    src, out, preview = clip(tmp_path / "in.mp4", 4), tmp_path / "out.mp4", tmp_path / "out.preview.png"
+    preview.write_bytes(b"old")
+    result = run_cli("clean", str(src), "-o", str(out), "--preview", *MOTION)
+    assert result.returncode == 1 and not out.exists()
+    assert result.stderr.splitlines() == [f"error: output {preview} exists; pass --overwrite to replace it"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_the_no_hard_link_fallback_also_refuses_to_replace(tmp_path):
+    from vidinpaint.atomic import _rename_noreplace
+    from vidinpaint.errors import OutputError
+
+    tmp, out = tmp_path / ".out.tmp.mp4", tmp_path / "out.mp4"
+    tmp.write_bytes(b"ours")
+    out.write_bytes(b"theirs")
+    with pytest.raises(OutputError, match="appeared while this run was working"):
+        _rename_noreplace(tmp, out, OSError(1, "no hard links"))
+    assert out.read_bytes() == b"theirs"
+    out.unlink()
+    _rename_noreplace(tmp, out, OSError(1, "no hard links"))
+    assert out.read_bytes() == b"ours" and not tmp.exists()
