@@ -9,7 +9,7 @@ import pytest
 
 from conftest import audio_packets, decode_all, psnr
 from vidinpaint.config import EncodeConfig
-from vidinpaint.errors import OutputError
+from vidinpaint.errors import OutputError, VidinpaintWarning
 from vidinpaint.synthetic import background, tone, write_clip
 from vidinpaint.video import VideoReader, VideoWriter, probe
 from vidinpaint.video.reader import stored, upright
@@ -108,9 +108,10 @@ def test_audio_is_reencoded_when_the_container_refuses_the_codec(tmp_path):
     assert len(audio_packets(dst)) > 0
 
 
-def test_audio_none_drops_it(walker_clip, tmp_path):
+def test_audio_none_drops_it_and_says_so(walker_clip, tmp_path):
     dst = tmp_path / "out.mp4"
-    roundtrip(walker_clip[0], dst, audio="none")
+    with pytest.warns(VidinpaintWarning, match=r"dropped audio stream 0 \(aac, und\) as encode.audio=none"):
+        roundtrip(walker_clip[0], dst, audio="none")
     assert audio_packets(dst) == []
 
 
