@@ -24,7 +24,8 @@ import vidinpaint
 from vidinpaint.config import Config
 from vidinpaint.timing import format_times
 from vidinpaint.synthetic import walkers, write_clip
-from vidinpaint.video.writer import encoder_options
+from vidinpaint.video import probe
+from vidinpaint.video.encoders import choose_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,13 +49,14 @@ def machine() -> str:
 
 def bare_transcode(src: Path, dst: Path) -> tuple[int, float]:
     """Decode -> RGB ndarray -> encode with PyAV alone, with the pipeline's encoder settings."""
-    enc = Config().encode
+    info = probe(src)
+    enc = choose_encoder(Config().encode, "mp4", info.colour, info.codec, (info.width, info.height))
     start = time.perf_counter()
     n = 0
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin = inp.streams.video[0]
         vin.thread_type = "AUTO"
-        vout = out.add_stream(enc.codec, rate=vin.average_rate, options=encoder_options(enc.codec, Config().encode))
+        vout = out.add_stream(enc.codec, rate=vin.average_rate, options=enc.options)
         vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, enc.pix_fmt
         for frame in inp.decode(vin):
             rgb = frame.to_ndarray(format="rgb24")

@@ -9,11 +9,12 @@ import pytest
 
 from conftest import audio_packets, decode_all, psnr
 from vidinpaint.config import EncodeConfig
-from vidinpaint.errors import OutputError
+from vidinpaint.errors import OutputError, VidinpaintWarning
 from vidinpaint.synthetic import background, tone, write_clip
 from vidinpaint.video import VideoReader, VideoWriter, probe
 from vidinpaint.video.reader import stored, upright
-from vidinpaint.video.writer import choose_codec
+from vidinpaint.video.colour import Colour
+from vidinpaint.video.encoders import choose_encoder
 
 
 def roundtrip(src: Path, dst: Path, **encode) -> None:
@@ -83,12 +84,16 @@ def test_odd_frame_size_is_kept(tmp_path):
     assert psnr(a[-1], b[-1]) > 40
 
 
-def test_ten_bit_input_is_decoded_to_8_bit_rgb(tmp_path):
+def test_ten_bit_input_gives_8_bit_rgb_and_a_16_bit_copy_and_stays_10_bit(tmp_path):
     src, dst = tmp_path / "ten.mp4", tmp_path / "out.mp4"
     write_clip(src, frames_of(n=3), pix_fmt="yuv420p10le")
     assert probe(src).pix_fmt == "yuv420p10le"
+    first = next(iter(VideoReader(src)))
+    assert first.rgb.dtype == np.uint8 and first.deep.dtype == np.uint16
+    assert np.abs(first.deep.astype(int) // 257 - first.rgb).max() <= 1
     roundtrip(src, dst)
     assert len(decode_all(dst)[0]) == 3
+    assert probe(dst).pix_fmt == "yuv420p10le"
 
 
 def test_audio_is_reencoded_when_the_container_refuses_the_codec(tmp_path):
@@ -96,16 +101,17 @@ def test_audio_is_reencoded_when_the_container_refuses_the_codec(tmp_path):
     write_clip(src, frames_of(n=10), fps=10, audio=tone(1.0), audio_codec="pcm_s16le")
     reader = VideoReader(src)
     writer = VideoWriter(dst, reader.info, EncodeConfig())
-    assert writer.audio_mode == "re-encoded to aac (mp4 refuses pcm_s16le)"
+    assert writer.others.summary == "audio stream 0 (pcm_s16le) re-encoded to aac (mp4 refuses pcm_s16le)"
     for frame in reader:
         writer.write(frame)
     writer.close()
     assert len(audio_packets(dst)) > 0
 
 
-def test_audio_none_drops_it(walker_clip, tmp_path):
+def test_audio_none_drops_it_and_says_so(walker_clip, tmp_path):
     dst = tmp_path / "out.mp4"
-    roundtrip(walker_clip[0], dst, audio="none")
+    with pytest.warns(VidinpaintWarning, match=r"dropped audio stream 0 \(aac, und\) as encode.audio=none"):
+        roundtrip(walker_clip[0], dst, audio="none")
     assert audio_packets(dst) == []
 
 
@@ -116,12 +122,59 @@ def test_avi_without_audio_roundtrips(tmp_path):
     assert len(decode_all(dst)[0]) == 6
 
 
-def test_codec_fallback_says_why(monkeypatch):
-    assert choose_codec("libx264") == ("libx264", "")
-    name, why = choose_codec("no_such_encoder")
-    assert name == "libx264" and why == "no_such_encoder not in this FFmpeg build"
-    name, why = choose_codec("libx264", EncodeConfig(preset="no-such-preset"))  # compiled in, will not open
-    assert name != "libx264" and "libx264 does not open" in why
+def choose(codec: str = "auto", **encode):
+    return choose_encoder(EncodeConfig(codec=codec, **encode), "mp4", Colour(), "h264", (64, 64))
+
+
+def test_only_the_default_codec_falls_back_and_says_why(monkeypatch):
+    assert (choose().codec, choose().note) == ("libx264", "")
+    with pytest.raises(OutputError, match="--codec no_such_encoder: no_such_encoder is not in this FFmpeg build"):
+        choose("no_such_encoder")
+    with pytest.raises(OutputError, match="--codec libx264: libx264 does not open with yuv420p"):
+        choose("libx264", preset="no-such-preset")  # compiled in, will not open
+    fallback = choose(preset="no-such-preset")
+    assert fallback.codec != "libx264" and "libx264 does not open" in fallback.note
     monkeypatch.setattr(av, "codecs_available", set())
     with pytest.raises(OutputError, match="no usable video encoder"):
-        choose_codec("libx264")
+        choose()
+
+
+@pytest.mark.parametrize("height,matrix", [(576, 5), (720, 1)])
+def test_untagged_video_uses_what_players_assume_both_ways(height, matrix):
+    assert Colour(height=height).sws_matrix == matrix  # BT.601 for SD, BT.709 for HD
+    assert Colour(matrix=1, height=480).sws_matrix == 1  # a tag always wins
+
+
+def test_unchanged_pixels_keep_their_10_bit_values():
+    rng = np.random.default_rng(0)
+    deep = rng.integers(4096, 60000, (32, 32, 3), dtype=np.uint16)
+    rgb = ((deep.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    rgb[:8, :8] = 0  # what a stage painted
+    colour = Colour(matrix=1, primaries=1, transfer=1, range=1, depth=10, chroma="444", height=32)
+    errors = []
+    for copy in (deep, None):
+        back = colour.to_rgb(colour.from_rgb(rgb, copy, "yuv444p10le"))[1].astype(np.int64)
+        errors.append(np.abs(back[8:, 8:] - deep[8:, 8:]).mean())
+        assert np.abs(back[:8, :8]).max() < 2 * 257  # the painted pixels are the stage's
+    assert errors[0] < errors[1] / 2  # the 16-bit copy beats rounding through 8 bits
+
+
+def test_unchanged_pixels_keep_the_decoded_samples_exactly():
+    colour = Colour(matrix=1, primaries=1, transfer=1, range=1, height=64)
+    source = colour.from_rgb(background(96, 64, 3), None, "yuv420p")
+    rgb, _ = colour.to_rgb(source)
+    rgb[16:32, 20:40] = 0  # what a stage painted
+    out = colour.keep_unchanged(colour.from_rgb(rgb, None, "yuv420p"), source, rgb)
+
+    def plane(frame, i):
+        p = frame.planes[i]
+        return np.frombuffer(p, np.uint8).reshape(p.height, -1)[:, :p.width].astype(int)
+
+    luma, painted = plane(out, 0), np.zeros((64, 96), bool)
+    painted[16:32, 20:40] = True
+    assert np.array_equal(luma[~painted], plane(source, 0)[~painted])  # not one code value moved
+    assert np.abs(luma[painted] - 16).max() <= 1  # black in TV range
+    blocks = np.zeros((32, 48), bool)
+    blocks[8:16, 10:20] = True
+    for i in (1, 2):
+        assert np.array_equal(plane(out, i)[~blocks], plane(source, i)[~blocks])

@@ -29,6 +29,7 @@ from .pipeline import clean_path
 from .timing import format_times, sum_timings
 from .progress import Meter
 from .video import probe
+from .video.streams import StreamInfo
 
 app = typer.Typer(
     help="Remove people (or any marked objects) from videos and images, automatically.",
@@ -186,8 +187,12 @@ def clean(
     segmenter: Optional[SegmenterName] = typer.Option(None, "--segmenter", help="Mask refinement backend (default: auto)."),
     strict: bool = typer.Option(False, "--strict", help="Missing weights are an error, not a fallback."),
     weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
-    codec: Optional[str] = typer.Option(None, "--codec", help="Video encoder (default: libx264)."),
-    crf: Optional[int] = typer.Option(None, "--crf", help="Encoder quality, 0-51, lower is better (default: 18)."),
+    codec: Optional[str] = typer.Option(None, "--codec", help="Video encoder (default: by output container: "
+                                                              "libx264, libx265 for HDR, libvpx-vp9 for WebM)."),
+    crf: Optional[int] = typer.Option(None, "--crf", help="Encoder quality (x264/x265, VP9, AV1), 0-51, lower is better (default: 18)."),
+    drop: list[str] = typer.Option([], "--drop", metavar="KIND",
+                                   help="Leave out streams of this kind (audio, subtitle, data, video, attachment) or "
+                                        "chapters, with a warning, e.g. what the output container cannot hold."),
     encoder_preset: Optional[str] = typer.Option(None, "--encoder-preset",
                                                  help="Encoder speed preset (default: veryfast)."),
     margin: Optional[int] = typer.Option(None, "--margin", help="Pixels added around detected boxes (default: 8)."),
@@ -204,6 +209,7 @@ def clean(
         cfg = load_config(config, [*set_, *_overrides(
             device=device, weights_dir=weights_dir, strict=strict or None,
             **{"encode.codec": codec, "encode.crf": crf, "encode.preset": encoder_preset,
+               "encode.drop": ",".join(drop) or None,
                "detect.margin": margin, "detect.classes": classes, "detect.backend": detector,
                "segment.backend": segmenter, "mask.dilate": dilate, "inpaint.backend": inpaint})])
         with progress:
@@ -233,7 +239,8 @@ def _environment() -> Table:
     table.add_row("opencv", cv2.__version__)
     libs = ", ".join(f"{k} {'.'.join(map(str, v))}" for k, v in av.library_versions.items())
     table.add_row("PyAV", f"{av.__version__} (FFmpeg {libs})")
-    encoders = [c for c in ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "libopenh264", "mpeg4")
+    encoders = [c for c in ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1", "prores_ks", "h264_nvenc",
+                            "hevc_nvenc", "libopenh264", "mpeg4")
                 if c in av.codecs_available]
     table.add_row("encoders", ", ".join(encoders))
     try:
@@ -247,9 +254,18 @@ def _environment() -> Table:
     return table
 
 
+def _stream_line(stream: StreamInfo) -> str:
+    """``#1 audio aac eng "English" default, 48000 Hz, 2 ch``: one stream of ``info``."""
+    words = [f"#{stream.index}", stream.kind, stream.codec, stream.language or "und"]
+    if stream.title:
+        words.append(f'"{stream.title}"')
+    words.append("+".join(stream.disposition) or "-")
+    return " ".join(words) + (f", {stream.detail}" if stream.detail else "")
+
+
 @app.command()
 def info(input: Optional[Path] = typer.Argument(None, help="A video to describe; omit for the environment.")) -> None:
-    """Describe a video (streams, size, rate, frames, rotation, audio), or the environment."""
+    """Describe a video (every stream, colour, rate, frames, rotation, chapters), or the environment."""
     if input is None:
         out.print(_environment())
         return
@@ -257,21 +273,24 @@ def info(input: Optional[Path] = typer.Argument(None, help="A video to describe;
         meta = probe(input)
     except VidinpaintError as error:
         _fail(str(error))
-    table = Table(title=str(input), show_header=False)
     rate = f"{float(meta.average_rate):.3f}" if meta.average_rate else "unknown"
     rows = {
-        "container": meta.format_name,
-        "video": f"{meta.codec} {meta.pix_fmt} {meta.width}x{meta.height} (display "
+        "file": str(input),
+        "container": meta.format_name + "".join(f", {k} {v}" for k, v in meta.metadata
+                                                 if k in ("title", "creation_time")),
+        "video": f"#{meta.index} {meta.codec} {meta.pix_fmt} {meta.width}x{meta.height} (display "
                  f"{meta.display_size[0]}x{meta.display_size[1]}, rotation {meta.rotation})",
+        "colour": meta.colour.describe() + (", HDR10 mastering metadata" if meta.colour.mastering else "")
+                  + (", content light level" if meta.colour.light else ""),
         "frame rate": f"{rate} fps (time base {meta.time_base})",
         "frames": str(meta.frames or f"not declared (~{meta.estimated_frames})"),
         "duration": f"{meta.duration_s:.3f} s" if meta.duration_s else "unknown",
-        "audio": (f"{meta.audio.codec} {meta.audio.sample_rate} Hz, {meta.audio.channels} ch"
-                  if meta.audio else "none"),
     }
-    for key, value in rows.items():
-        table.add_row(key, value)
-    out.print(table)
+    lines = [f"{key:<11}{value}" for key, value in rows.items()]
+    lines += [f"{'stream':<11}{_stream_line(s)}" for s in meta.streams]
+    lines += [f"{'chapter':<11}{c.start_s:.3f}-{c.end_s:.3f} s {c.title}" for c in meta.chapters]
+    for line in lines:  # plain lines: never wrapped or cut, whatever the terminal width
+        out.print(escape(line), soft_wrap=True)
 
 
 @app.command("config")

@@ -134,12 +134,17 @@ class InpaintConfig:
 class EncodeConfig:
     """Encoding with PyAV in a background thread; audio is copied when the container allows."""
 
-    codec: str = _opt("libx264", doc="video encoder (libx264, h264_nvenc, libopenh264, mpeg4...)")
-    crf: int = _opt(18, lo=0, hi=51, doc="constant rate factor for x264/x265 (lower = better)")
-    preset: str = _opt("veryfast", doc="encoder speed preset")
-    pix_fmt: str = _opt("yuv420p", doc="output pixel format; odd frame sizes switch to yuv444p")
+    codec: str = _opt("auto", doc="video encoder; auto: by container (libx264, libx265 for HDR, libvpx-vp9 for "
+                                  "WebM, prores_ks for ProRes in MOV); or libx264, libsvtav1, prores_ks...")
+    crf: int = _opt(18, lo=0, hi=51, doc="constant quality for x264/x265, VP9 and AV1 (lower = better); "
+                                         "refused, when changed, by encoders without a CRF mode")
+    preset: str = _opt("veryfast", doc="encoder speed preset (x264/x265)")
+    pix_fmt: str = _opt("auto", doc="output pixel format; auto: the input's chroma and bit depth where the "
+                                    "encoder has them (odd frame sizes take 4:4:4)")
     audio: str = _opt("copy", choices=("copy", "aac", "none"),
                       doc="copy packets (re-encode to AAC if the container refuses them), aac, none")
+    drop: str = _opt("", doc="stream kinds to leave out, comma separated (audio, subtitle, data, video, "
+                             "attachment, chapters); otherwise what the container cannot hold is an error")
     queue_size: int = _opt(8, lo=1, doc="processed frames buffered for the encoder thread")
 
 

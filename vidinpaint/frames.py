@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import av
 import numpy as np
 
 
@@ -34,6 +35,10 @@ class Frame:
             Stages that keep context across frames (tracks, masks carried by flow, hysteresis,
             the fill's carry and look-ahead) start afresh where it changes.
         mixed: the frame mixes two shots (inside a dissolve or fade): a source for no other frame.
+        deep: ``HxWx3 uint16`` RGB of the decoded frame for inputs deeper than 8 bits, so the
+            encoder keeps the full precision of pixels the stages did not change; else None.
+        source: the decoded picture itself (PyAV frame, stored orientation), so the encoder can
+            reuse its samples where the stages changed nothing; None for frames not from a video.
     """
 
     index: int
@@ -46,6 +51,8 @@ class Frame:
     object_masks: list[np.ndarray] | None = None
     shot: int = 0
     mixed: bool = False
+    deep: np.ndarray | None = None
+    source: av.VideoFrame | None = None
 
     @property
     def seconds(self) -> float:

@@ -33,6 +33,7 @@ from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
 from .timing import StageTimes
 from .video import VideoReader, VideoWriter
+from .video.encoders import container_format
 
 
 class Stage(Protocol):
@@ -123,15 +124,17 @@ StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
 
 def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
             backends: list[tuple[str, str]], progress: ProgressFn | None,
-            on_start: StartFn | None, overwrite: bool, times: StageTimes) -> int:
-    """Encode ``frames`` to ``output`` atomically; returns the number of frames written."""
+            on_start: StartFn | None, overwrite: bool, times: StageTimes, picture_only: bool = False) -> int:
+    """Encode ``frames`` to ``output`` atomically; returns the number of frames written.
+    ``picture_only``: none of the input's other streams, chapters or metadata (mask videos)."""
     count = 0
+    container_format(output)  # an error that names the output, not its temporary file
     with atomic_path(output, replace=overwrite) as tmp:
-        writer = VideoWriter(tmp, reader.info, encode)
+        writer = VideoWriter(tmp, reader.info, encode, picture_only=picture_only)
         try:
             info = reader.info
             backends.insert(0, ("decode", f"PyAV {info.codec} {info.pix_fmt} {info.width}x{info.height}, "
-                                          f"rotation {info.rotation}"))
+                                          f"rotation {info.rotation}, {info.colour.describe()}"))
             backends.append(("encode", writer.backend))
             if on_start:
                 on_start(backends, info.estimated_frames)
@@ -188,7 +191,7 @@ def _save_preview(sheet: ContactSheet, output: Path, overwrite: bool) -> Path:
         raise OutputError(f"wrote {output}, but the preview {path} failed: {err}") from None
 
 
-MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", audio="none")
+MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="yuv420p", audio="none")
 
 
 def _mask_frames(frames: Iterable[Frame]) -> Iterator[Frame]:
@@ -212,7 +215,8 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     frames = _mask_frames(_chain(reader, stages, times))
     start = time.perf_counter()
     if output.suffix.lower() in VIDEO_EXTENSIONS:
-        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, overwrite, times)
+        count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, overwrite, times,
+                        picture_only=True)
     else:
         count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start)
     return CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())

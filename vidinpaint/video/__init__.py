@@ -1,6 +1,6 @@
-"""Streaming video I/O with PyAV: threaded decode and encode, timestamps and audio preserved."""
+"""Streaming video I/O with PyAV: threaded decode and encode; timestamps, colour and every other stream preserved."""
 
-from .reader import AudioInfo, VideoInfo, VideoReader, probe
+from .reader import VideoInfo, VideoReader, probe
 from .writer import VideoWriter
 
-__all__ = ["AudioInfo", "VideoInfo", "VideoReader", "VideoWriter", "probe"]
+__all__ = ["VideoInfo", "VideoReader", "VideoWriter", "probe"]

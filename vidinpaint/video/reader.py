@@ -1,5 +1,8 @@
 """Decode a video into RGB frames in display orientation, in a background thread.
 
+YUV is converted with the input's own matrix and range (``colour.py``); deeper than 8-bit
+input also yields a 16-bit copy on ``Frame.deep``.
+
 Frames keep the input's pts and time base, so variable frame rate survives the round trip.
 Rotation metadata (display matrix) is applied so that stages see people upright; the writer
 rotates back and writes the same metadata.
@@ -18,24 +21,18 @@ import numpy as np
 from ..errors import InputError
 from ..frames import Frame
 from ..threads import prefetch
-
-
-@dataclass(frozen=True)
-class AudioInfo:
-    """The first audio stream of a file."""
-
-    index: int
-    codec: str
-    sample_rate: int
-    channels: int
+from .colour import Colour, colour_of, detached
+from .streams import Chapter, StreamInfo, chapters_of, stream_infos
 
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the container says about its first video stream.
+    """What the container says about the video stream to clean (``index``) and the rest of the file.
 
     ``width``/``height`` are the stored (coded) size; ``display_size`` applies ``rotation``.
-    ``frames`` is the count the container declares (0 when it does not say).
+    ``frames`` is the count the container declares (0 when it does not say). ``colour`` comes from
+    the first decoded frame; ``streams`` lists every stream (this one too), ``metadata`` the
+    container's tags.
     """
 
     path: Path
@@ -49,7 +46,11 @@ class VideoInfo:
     average_rate: Fraction | None
     frames: int
     duration_s: float | None
-    audio: AudioInfo | None
+    index: int = 0
+    colour: Colour = Colour()
+    streams: tuple[StreamInfo, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -93,14 +94,22 @@ def _reason(err: Exception) -> str:
     return str(text).split(":")[0].strip() or type(err).__name__
 
 
-def _rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
-    """Counter-clockwise display rotation in degrees (0/90/180/270) from the first frame."""
+def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                 height: int) -> tuple[int, Colour]:
+    """Counter-clockwise display rotation in degrees (0/90/180/270) and colour, from the first frame
+    (the codec context knows less: side data and field order arrive with decoded frames)."""
     try:
         for frame in container.decode(stream):
-            return int(round(frame.rotation / 90.0)) * 90 % 360
+            return int(round(frame.rotation / 90.0)) * 90 % 360, colour_of(frame, stream.codec_context.field_order)
     except av.FFmpegError:
-        return 0
-    return 0
+        pass
+    return 0, Colour(height=height)
+
+
+def _main_video(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The picture to clean: the first video stream that is not cover art (an attached picture)."""
+    videos = container.streams.video
+    return next((s for s in videos if av.stream.Disposition.attached_pic not in s.disposition), videos[0])
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -114,13 +123,8 @@ def probe(path: str | Path) -> VideoInfo:
         if not container.streams.video:
             kind = "audio-only file" if container.streams.audio else "no video stream or no video frames"
             raise InputError(f"{path}: {kind}; nothing to clean")
-        stream = container.streams.video[0]
+        stream = _main_video(container)
         ctx = stream.codec_context
-        audio = None
-        if container.streams.audio:
-            a = container.streams.audio[0]
-            audio = AudioInfo(a.index, a.codec_context.name, a.codec_context.sample_rate or 0,
-                              a.codec_context.channels or 0)
         duration = None
         if stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
@@ -138,11 +142,15 @@ def probe(path: str | Path) -> VideoInfo:
             average_rate=stream.average_rate or stream.guessed_rate,
             frames=stream.frames or 0,
             duration_s=duration,
-            audio=audio,
+            index=stream.index,
+            streams=stream_infos(container),
+            chapters=chapters_of(container),
+            metadata=tuple(container.metadata.items()),
         )
         if info.width <= 0 or info.height <= 0:
             raise InputError(f"{path}: video stream has no frame size (corrupt header?)")
-        return replace(info, rotation=_rotation(container, stream))
+        rotation, colour = _first_frame(container, stream, info.height)
+        return replace(info, rotation=rotation, colour=colour)
 
 
 def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -179,7 +187,7 @@ class VideoReader:
         count = 0
         last_pts = -1
         with _open(self.path) as container:
-            stream = container.streams.video[0]
+            stream = container.streams[info.index]
             stream.thread_type = "AUTO"
             if self.threads:
                 stream.codec_context.thread_count = self.threads
@@ -191,8 +199,10 @@ class VideoReader:
                         step = (1 / (info.average_rate or 25)) / info.time_base
                         pts = last_pts + max(1, round(step)) if count else 0
                     last_pts = pts
-                    rgb = upright(vf.to_ndarray(format="rgb24"), info.rotation)
-                    yield Frame(index=count, pts=int(pts), time_base=info.time_base, rgb=rgb)
+                    source = detached(vf)
+                    rgb, deep = info.colour.to_rgb(source)
+                    yield Frame(index=count, pts=int(pts), time_base=info.time_base, rgb=upright(rgb, info.rotation),
+                                deep=None if deep is None else upright(deep, info.rotation), source=source)
                     count += 1
             except av.FFmpegError as err:
                 raise InputError(

@@ -1,0 +1,305 @@
+"""`vidinpaint clean --mask` on real-world container shapes keeps every stream, tag and unmasked pixel.
+
+Pixels are compared after decoding each file through its *own* tags (matrix, range), with a
+conversion written here rather than vidinpaint's or swscale's, so a wrong matrix or a lost tag
+shows up as a level shift (BT.601 read as BT.709 moves the picture by several levels).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+import corpus
+from typer.testing import CliRunner
+from vidinpaint.cli import app
+
+# AVColorSpace -> (Kr, Kb): BT.709, BT.601 (BT.470BG and SMPTE 170M tags), BT.2020.
+KR_KB = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593)}
+TAGS = ("colorspace", "color_primaries", "color_trc", "color_range")
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "40"}
+    return subprocess.run([sys.executable, "-m", "vidinpaint", *map(str, args)], capture_output=True, text=True,
+                          env=env, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def clean(src: Path, out: Path, *extra: str, subprocess_: bool = False) -> subprocess.CompletedProcess:
+    """`vidinpaint clean` with a rectangle mask on the middle of the frame.
+
+    In-process through the CLI (importing torch for every subprocess costs seconds) unless
+    ``subprocess_``; returns what a subprocess would (``returncode``, ``stderr``).
+    """
+    with av.open(str(src)) as c:
+        ctx = c.streams.video[0].codec_context
+        w, h = ctx.width, ctx.height
+    mask = np.zeros((h, w), np.uint8)
+    mask[h // 3: h // 2, w // 3: w // 2] = 255
+    cv2.imwrite(str(src.with_suffix(".mask.png")), mask)
+    args = ["clean", str(src), "--mask", str(src.with_suffix(".mask.png")), "-o", str(out), *extra]
+    if subprocess_:
+        return run(*args)
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "40"})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+def flat(text: str) -> str:
+    """``text`` on one line: the CLI wraps at the terminal width (COLUMNS=40 here)."""
+    return " ".join(text.split())
+
+
+def cleaned(src: Path, out: Path, *extra: str, subprocess_: bool = False) -> str:
+    """Run :func:`clean`, require success, return its stderr on one line (whatever the wrapping)."""
+    proc = clean(src, out, *extra, subprocess_=subprocess_)
+    assert proc.returncode == 0, proc.stderr
+    return flat(proc.stderr)
+
+
+def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """``HxWx3 float`` RGB (0-1) from the planes of a planar YUV frame, by the tags' matrix and range,
+    chroma repeated to full size. Written out here so it cannot share a mistake with vidinpaint."""
+    depth = 10 if "10le" in frame.format.name else 8
+    y, u, v = (np.frombuffer(p, np.uint16 if depth > 8 else np.uint8).reshape(p.height, -1)[:, :p.width]
+               .astype(np.float64) for p in (frame.planes[i] for i in range(3)))
+    h, w = y.shape
+    u, v = (np.repeat(np.repeat(c, h // c.shape[0], 0), w // c.shape[1], 1) for c in (u, v))
+    scale = 2 ** (depth - 8)
+    if frame.color_range == 2 or frame.format.name.startswith("yuvj"):
+        y, u, v = y / (255 * scale), (u - 128 * scale) / (255 * scale), (v - 128 * scale) / (255 * scale)
+    else:
+        y, u, v = (y - 16 * scale) / (219 * scale), (u - 128 * scale) / (224 * scale), (v - 128 * scale) / (224 * scale)
+    kr, kb = KR_KB.get(int(frame.colorspace), KR_KB[1 if frame.height > 576 else 5])
+    r, b = y + 2 * (1 - kr) * v, y + 2 * (1 - kb) * u
+    return np.stack([r, (y - kr * r - kb * b) / (1 - kr - kb), b], axis=-1)
+
+
+def decoded(path: Path) -> tuple[list[np.ndarray], dict[str, int], str]:
+    """Frames as float RGB decoded through the file's tags, the first frame's tags, its pix_fmt."""
+    with av.open(str(path)) as c:
+        frames, tags, fmt = [], {}, ""
+        for f in c.decode(video=0):
+            tags = tags or {k: int(getattr(f, k)) for k in TAGS}
+            fmt = fmt or f.format.name
+            frames.append(to_rgb(f))
+    return frames, tags, fmt
+
+
+def unmasked_psnr(a: Path, b: Path) -> float:
+    """PSNR of RGB outside the masked rectangle grown by 16 px (fill and encoder reach)."""
+    fa, _, _ = decoded(a)
+    fb, _, _ = decoded(b)
+    assert len(fa) == len(fb)
+    h, w = fa[0].shape[:2]
+    keep = np.ones((h, w), bool)
+    keep[max(0, h // 3 - 16): h // 2 + 16, max(0, w // 3 - 16): w // 2 + 16] = False
+    diff = np.stack([x[keep] for x in fa]) - np.stack([y[keep] for y in fb])
+    return float(10 * np.log10(1 / max(np.mean(diff ** 2), 1e-12)))
+
+
+def streams(path: Path) -> list[tuple]:
+    """Kind, language, title and disposition of every stream but MP4 chapter tracks."""
+    with av.open(str(path)) as c:
+        mov = c.format.name.startswith("mov")
+        return [(s.type, s.metadata.get("language"), s.metadata.get("name" if mov else "title"), int(s.disposition))
+                for s in c.streams if s.discard != 48 and s.type != "video"]
+
+
+def subtitles(path: Path) -> list[tuple[int, float, str]]:
+    """(stream, time, dialogue text) of every subtitle event."""
+    events = []
+    with av.open(str(path)) as c:
+        for s in c.streams.subtitles:
+            for p in c.demux(s):
+                events += [(s.index, round(float(p.pts * p.time_base), 2), r.ass.decode().split(",", 8)[-1])
+                           for r in (p.decode() if p.dts is not None else [])]
+            c.seek(0)
+    return events
+
+
+def container(path: Path) -> tuple[dict, list]:
+    with av.open(str(path)) as c:
+        meta = {k: v for k, v in c.metadata.items() if k in ("title", "creation_time")}
+        return meta, [(ch["metadata"].get("title"), round(float(ch["start"] * ch["time_base"]), 2))
+                      for ch in c.chapters()]
+
+
+@pytest.mark.parametrize("src_name,out_name", [("multi.mp4", "out.mp4"), ("multi.mkv", "out.mkv"),
+                                               ("multi.mkv", "out.mp4"), ("multi.mp4", "out.mkv")])
+def test_every_stream_chapter_and_tag_survives(tmp_path, src_name, out_name):
+    codecs = ("mov_text",) if src_name.endswith(".mp4") else ("subrip", "ass")
+    src = corpus.multi_track(tmp_path / src_name, codecs)
+    out = tmp_path / out_name
+    log = cleaned(src, out)
+    assert streams(out) == streams(src)
+    assert container(out) == container(src)
+    assert [e[1:] for e in subtitles(out)] == [e[1:] for e in subtitles(src)]
+    assert len(subtitles(src)) == 2 * len(codecs)
+    assert unmasked_psnr(src, out) > 40
+    if out.suffix != src.suffix:
+        assert "converted to" in log
+
+
+CLIPS = {
+    "bt709_hd.mp4": lambda p: corpus.tagged(p, "libx264", (1280, 720), "yuv420p", 3, options={"preset": "ultrafast"},
+                                            colorspace=1, color_primaries=1, color_trc=1, color_range=1),
+    "full_range_mjpeg.mov": lambda p: corpus.tagged(p, "mjpeg", (96, 64), "yuvj420p", color_range=2),
+    "vp9.webm": lambda p: corpus.tagged(p, "libvpx-vp9", (96, 64), "yuv420p", options={"deadline": "realtime"},
+                                        colorspace=1, color_primaries=1, color_trc=1, color_range=1),
+    "prores.mov": lambda p: corpus.tagged(p, "prores_ks", (96, 64), "yuv422p10le", deep=True, colorspace=1,
+                                          color_primaries=1, color_trc=1, color_range=1, timecode="10:00:00:00"),
+    "hdr10.mp4": corpus.hdr10,
+}
+# What each output must be encoded with, and its pixel format (bit depth and chroma kept).
+EXPECTED = {"bt709_hd.mp4": ("h264", "yuv420p"), "full_range_mjpeg.mov": ("h264", "yuvj420p"),
+            "vp9.webm": ("vp9", "yuv420p"), "prores.mov": ("prores", "yuv422p10le"),
+            "hdr10.mp4": ("hevc", "yuv420p10le")}
+
+
+@pytest.mark.parametrize("name", list(CLIPS))
+def test_colour_tags_and_unmasked_pixels_survive(tmp_path, name):
+    src = CLIPS[name](tmp_path / name)
+    out = tmp_path / f"out{src.suffix}"
+    log = cleaned(src, out)
+    _, tags_in, _ = decoded(src)
+    _, tags_out, fmt = decoded(out)
+    assert tags_out == tags_in
+    with av.open(str(out)) as c:
+        assert (c.streams.video[0].codec_context.name, fmt) == EXPECTED[name], log
+    assert unmasked_psnr(src, out) > 40
+
+
+def timecodes(path: Path) -> list[str | None]:
+    """The video's timecode tag, then that of every data (timecode) stream (Matroska tags are upper case)."""
+    def tag(stream: av.stream.Stream) -> str | None:
+        return {k.lower(): v for k, v in stream.metadata.items()}.get("timecode")
+
+    with av.open(str(path)) as c:
+        return [tag(c.streams.video[0])] + [tag(s) for s in c.streams.data]
+
+
+@pytest.mark.parametrize("out_name,tracks", [("out.mov", 1), ("out.mkv", 0)])
+def test_timecode_track_survives(tmp_path, out_name, tracks):
+    """MOV keeps a timecode track; Matroska has none, the tag stays on the video stream."""
+    src = CLIPS["prores.mov"](tmp_path / "camera.mov")
+    (timecode, *in_tracks) = timecodes(src)
+    assert timecode and in_tracks == [timecode]
+    log = cleaned(src, tmp_path / out_name)
+    assert timecodes(tmp_path / out_name) == [timecode] * (1 + tracks)
+    assert f"timecode {timecode} kept" in log
+
+
+def side_data(path: Path) -> dict[str, bytes]:
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        return {sd.type.name: bytes(sd) for sd in frame.side_data if "LIGHT" in sd.type.name or "MASTERING" in sd.type.name}
+
+
+def test_hdr10_mastering_metadata_is_kept(tmp_path):
+    src = corpus.hdr10(tmp_path / "hdr.mp4")
+    out = tmp_path / "out.mkv"
+    log = cleaned(src, out)
+    assert "HDR10 metadata kept" in log
+    assert side_data(out) == side_data(src) and len(side_data(src)) == 2
+
+
+def test_interlaced_input_stays_interlaced_with_its_field_order(tmp_path):
+    src = corpus.interlaced(tmp_path / "tv.ts")
+    out = tmp_path / "out.ts"
+    log = cleaned(src, out)
+    assert "tagged (fields coded as such)" in log
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        fa, fb = next(a.decode(video=0)), next(b.decode(video=0))
+        assert fa.interlaced_frame and fb.interlaced_frame
+        assert b.streams.video[0].codec_context.field_order == a.streams.video[0].codec_context.field_order
+    assert unmasked_psnr(src, out) > 40
+
+
+@pytest.mark.parametrize("out_name,extra,message", [
+    ("out.gif", [], "needs one of"),
+    ("out.png", [], "needs one of"),
+    ("out.mp4", ["--codec", "bogus"], "--codec bogus: bogus is not in this FFmpeg build"),
+    ("out.mp4", ["--codec", "aac"], "--codec aac: aac is not a video encoder"),
+    ("out.webm", ["--codec", "libx264"], "--codec libx264: the webm muxer does not take libx264"),
+    ("out.mov", ["--codec", "prores_ks", "--crf", "23"], "--crf does not apply to prores_ks"),
+    ("out.mp4", ["--drop", "subs"], "--drop subs: not a stream kind"),
+])
+def test_output_errors_are_one_line(tmp_path, out_name, extra, message):
+    src = corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 2)
+    proc = clean(src, tmp_path / out_name, *extra, subprocess_=True)
+    assert proc.returncode != 0
+    assert "error:" in proc.stderr and message in flat(proc.stderr)
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mask.png", "in.mp4"]
+
+
+@pytest.mark.parametrize("codec,options", [("libvpx-vp9", {"crf": "40", "b": "0"}), ("libsvtav1", {"crf": "40"})])
+def test_crf_reaches_vp9_and_av1(tmp_path, codec, options):
+    if codec not in av.codecs_available:
+        pytest.skip(f"{codec} not in this FFmpeg build")
+    src = corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 2)
+    sizes = []
+    for crf in ("10", "50"):
+        out = tmp_path / f"out{crf}.webm"
+        log = cleaned(src, out, "--codec", codec, "--crf", crf)
+        assert f"crf {crf}" in log
+        sizes.append(out.stat().st_size)
+    assert sizes[1] < sizes[0]  # the option reached the encoder
+
+
+@pytest.mark.parametrize("codec,out_name", [("mjpeg", "out.mov"), ("prores_ks", "out.mov"), ("libx265", "out.mkv")])
+def test_a_requested_codec_is_the_codec_used(tmp_path, codec, out_name):
+    src = CLIPS["bt709_hd.mp4"](tmp_path / "in.mp4") if codec == "mjpeg" else \
+        corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 3, colorspace=1, color_primaries=1,
+                      color_trc=1, color_range=1)
+    out = tmp_path / out_name
+    cleaned(src, out, "--codec", codec)
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.codec.id == av.Codec(codec, "w").id
+    jfif = {"colorspace": 5, "color_range": 2}  # JPEG is BT.601 full range whatever the input was
+    assert decoded(out)[1] == decoded(src)[1] | (jfif if codec == "mjpeg" else {})
+    assert unmasked_psnr(src, out) > 40  # the same picture through each file's tags
+
+
+def test_webm_gets_vp9_and_opus_by_default(tmp_path):
+    src = corpus.multi_track(tmp_path / "in.mp4", ("mov_text",))
+    out = tmp_path / "out.webm"
+    assert "converted to webvtt" in cleaned(src, out)
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams if s.type != "subtitle"] == ["vp9", "opus", "opus"]
+        assert [s.codec_context.name for s in c.streams.subtitles] == ["webvtt"]
+    assert [e[1:] for e in subtitles(out)] == [e[1:] for e in subtitles(src)]
+
+
+def test_a_stream_the_container_cannot_hold_is_an_error_or_dropped_with_a_warning(tmp_path):
+    src = corpus.multi_track(tmp_path / "in.mkv", ("subrip",))
+    out = tmp_path / "out.avi"  # AVI has no subtitle streams
+    proc = clean(src, out, subprocess_=True)
+    assert proc.returncode != 0
+    assert "cannot hold subtitle stream 3" in flat(proc.stderr)
+    assert "-o out.mkv" in flat(proc.stderr) and not out.exists()
+    proc = clean(src, out, "--drop", "subtitle", subprocess_=True)
+    assert "avi cannot hold the input's 2 chapters" in flat(proc.stderr)  # AVI has no chapters either
+    log = cleaned(src, out, "--drop", "subtitle", "--drop", "chapters", "-q", subprocess_=True)
+    assert "warning: dropped subtitle stream 3" in log
+    assert "warning: dropped 2 chapters" in log
+    assert [s[0] for s in streams(out)] == ["audio", "audio"]
+
+
+def test_info_lists_every_stream_and_chapter(tmp_path):
+    src = corpus.multi_track(tmp_path / "in.mkv", ("subrip", "ass"))
+    proc = run("info", src)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    for needle in ("#1 audio aac eng", "English", "#2 audio aac fra", "Commentaire", "#3 subtitle srt eng",
+                   "#4 subtitle ssa fra", "forced", "Opening", "Ending", "limited 8-bit"):
+        assert needle in text, needle

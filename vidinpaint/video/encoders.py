@@ -1,0 +1,205 @@
+"""Which encoder, pixel format and options an output gets, decided from its container and input.
+
+Before, every output got libx264: `clip.webm` crashed in the muxer, `--codec bogus` silently
+became libx264 and `--crf` did nothing for VP9. Now the container picks the default encoder
+(WebM -> VP9, HDR -> x265, ProRes in MOV -> ProRes), a requested encoder either works or is an
+error, and only the default may fall back (the stage line says why).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from ..config import EncodeConfig
+from ..errors import OutputError
+from .colour import BT470BG, FIELD_ORDERS, JPEG, Colour
+
+# Output extension -> FFmpeg muxer. Anything else (GIF, PNG...) is not a video vidinpaint writes.
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
+              ".avi": "avi", ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts"}
+# Default encoders per muxer, best first; later ones are fallbacks when a build lacks the first.
+_H264 = ("libx264", "libopenh264", "mpeg4")
+_DEFAULTS = {"webm": ("libvpx-vp9", "libvpx", "libsvtav1")}
+# Encoders whose options below map --crf onto a constant-quality mode.
+CRF_CODECS = frozenset({"libx264", "libx265", "libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1"})
+
+
+def container_format(path: Path) -> str:
+    """The muxer for ``path``'s extension, or an :class:`OutputError` naming the allowed ones."""
+    fmt = CONTAINERS.get(path.suffix.lower())
+    if fmt is None:
+        allowed = ", ".join(CONTAINERS)
+        what = f"'{path.suffix}'" if path.suffix else "no extension"
+        raise OutputError(f"output {path} has {what}; a video output needs one of {allowed}")
+    return fmt
+
+
+def default_codecs(fmt: str, colour: Colour, input_codec: str) -> tuple[str, ...]:
+    """Encoders to try, in order, when the user did not ask for one."""
+    if fmt in _DEFAULTS:
+        return _DEFAULTS[fmt]
+    if fmt == "mov" and input_codec == "prores":
+        return ("prores_ks", "prores", *_H264)
+    if colour.hdr:
+        return ("libx265", *_H264)
+    return _H264
+
+
+def encoder_options(codec: str, config: EncodeConfig, colour: Colour | None = None) -> dict[str, str]:
+    """Quality/speed options in each encoder's dialect (CRF for x264/x265, VP9 and AV1)."""
+    crf = str(config.crf)
+    if codec == "libx264":
+        opts = {"crf": crf, "preset": config.preset}
+        if colour is not None and colour.interlaced:
+            opts["x264-params"] = "tff=1" if colour.field_order in (2, 4) else "bff=1"
+        return opts
+    if codec == "libx265":
+        params = ["log-level=error"] + ([colour.x265_hdr()] if colour is not None and colour.x265_hdr() else [])
+        return {"crf": crf, "preset": config.preset, "x265-params": ":".join(params)}
+    if codec in ("libvpx-vp9", "libvpx"):
+        return {"crf": crf, "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
+    if codec == "libaom-av1":
+        return {"crf": crf, "b": "0", "cpu-used": "8", "usage": "realtime"}
+    if codec == "libsvtav1":
+        return {"crf": crf, "preset": "10"}
+    if codec in ("mjpeg", "mpeg4", "mpeg2video"):
+        # Fixed quantiser 2 (FFmpeg's -q:v 2; 118 = lambda per qp): their default bit rate is 200 kb/s.
+        return {"flags": "+qscale", "global_quality": str(2 * 118)}
+    if codec.endswith("_nvenc"):
+        preset = config.preset if config.preset.startswith("p") else "p4"
+        return {"preset": preset, "rc": "vbr", "cq": crf}
+    return {}
+
+
+def has_crf(codec: str) -> bool:
+    return codec in CRF_CODECS or codec.endswith("_nvenc")
+
+
+def pix_fmt_for(codec: str, colour: Colour, config: EncodeConfig, width: int, height: int) -> str:
+    """The input's chroma and bit depth when the encoder has them, else the nearest it has.
+
+    ``config.pix_fmt`` other than ``auto`` wins. Odd sizes need 4:4:4 (4:2:0 halves them).
+    """
+    if config.pix_fmt != "auto":
+        return config.pix_fmt
+    chroma = "444" if width % 2 or height % 2 else colour.chroma
+    deep = "10le" if colour.depth > 8 else ""
+    supported = {f.name for f in av.Codec(codec, "w").video_formats or ()}
+    wanted = [f"yuv{chroma}p{deep}", f"yuv444p{deep}", f"yuv422p{deep}", f"yuv420p{deep}",
+              f"yuvj{chroma}p", "yuvj420p", "yuv420p", "yuv444p"]
+    return next((f for f in wanted if f in supported), next(iter(sorted(supported)), "yuv420p"))
+
+
+def output_colour(codec: str, colour: Colour) -> Colour:
+    """The colour an encoder writes: the input's, except where its bitstream fixes it.
+
+    JPEG (JFIF) is BT.601 full range, and decoders read MJPEG so whatever the container says, so
+    MJPEG is converted to that rather than carrying a matrix no player would apply.
+    """
+    if codec == "mjpeg":
+        return replace(colour, matrix=BT470BG, range=JPEG)
+    return colour
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """The encoder chosen for an output, its pixel format and options, the colour it writes
+    (see :func:`output_colour`), and the reason for a fallback."""
+
+    codec: str
+    pix_fmt: str
+    options: dict[str, str]
+    colour: Colour
+    note: str = ""
+
+    def describe(self) -> str:
+        """``libx264 yuv420p [crf 18, ...], colour ...``: what really runs, for the encode stage line."""
+        detail = ", ".join(f"{k} {v}" for k, v in self.options.items())
+        fallback = f" (fallback: {self.note})" if self.note else ""
+        return (f"{self.codec}{fallback} {self.pix_fmt}" + (f" [{detail}]" if detail else "")
+                + f", colour {self.colour.describe()}{self._hdr()}{self._scan()}")
+
+    def _hdr(self) -> str:
+        hdr10 = self.colour.x265_hdr()
+        if not hdr10:
+            return ""
+        kept = hdr10 in self.options.get("x265-params", "")
+        return ", HDR10 metadata " + ("kept" if kept else f"not written ({self.codec} cannot be given it)")
+
+    def _scan(self) -> str:
+        if not self.colour.interlaced:
+            return ""
+        how = "fields coded as such" if "x264-params" in self.options else \
+            f"{self.codec} codes the woven frames as progressive, nothing deinterlaced"
+        return f", field order {FIELD_ORDERS[self.colour.field_order]} tagged ({how})"
+
+
+def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: Colour) -> str | None:
+    """None if ``codec`` opens with these options and a ``fmt`` muxer writes its header; else why not.
+
+    (Encoding a frame here as well made libx265 fail now and then on a one-frame flush.)
+    """
+    try:
+        ctx = av.CodecContext.create(codec, "w")
+        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = 64, 64, pix_fmt, Fraction(1, 25)
+        ctx.options = dict(options)
+        colour.tag(ctx)
+        ctx.open()
+    except (av.FFmpegError, ValueError) as err:
+        return f"{codec} does not open with {pix_fmt}: {_reason(err)}"
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as out:
+            stream = out.add_stream(codec, rate=25, options=options)
+            stream.width, stream.height, stream.pix_fmt = 64, 64, pix_fmt
+            stream.codec_context.time_base = Fraction(1, 25)
+            colour.tag(stream.codec_context)
+            out.start_encoding()
+        return None
+    except (av.FFmpegError, ValueError, OSError) as err:
+        return f"the {fmt} muxer does not take {codec} ({_reason(err)})"
+
+
+def _reason(err: Exception) -> str:
+    """FFmpeg's words without PyAV's call decorations (``'avcodec_open2(...)' returned 22``)."""
+    return str(err).split(";")[0].split(": '")[0].strip()
+
+
+def choose_encoder(config: EncodeConfig, fmt: str, colour: Colour, input_codec: str,
+                   size: tuple[int, int]) -> Encoder:
+    """The encoder for a ``fmt`` output of ``size`` (width, height).
+
+    A requested ``config.codec`` must exist and open (else :class:`OutputError`); ``auto``
+    takes the container's default, falling back along :func:`default_codecs` with the reason.
+    """
+    requested = config.codec != "auto"
+    names = (config.codec,) if requested else default_codecs(fmt, colour, input_codec)
+    reasons = []
+    for name in names:
+        if name not in av.codecs_available:
+            reasons.append(f"{name} is not in this FFmpeg build")
+            continue
+        try:
+            if av.Codec(name, "w").type != "video":
+                reasons.append(f"{name} is not a video encoder")
+                continue
+        except (av.FFmpegError, ValueError):
+            reasons.append(f"{name} is not an encoder")
+            continue
+        if requested and config.crf != EncodeConfig.crf and not has_crf(name):
+            raise OutputError(f"--crf does not apply to {name} (it has no CRF mode); "
+                              f"leave --crf out or use libx264, libx265, libvpx-vp9 or libsvtav1")
+        written = output_colour(name, colour)
+        pix_fmt = pix_fmt_for(name, written, config, *size)
+        options = encoder_options(name, config, written)
+        failure = _trial(name, fmt, pix_fmt, options, written)
+        if failure is None:
+            return Encoder(name, pix_fmt, options, written, "; ".join(reasons))
+        reasons.append(failure)
+    if requested:
+        raise OutputError(f"--codec {config.codec}: {reasons[0]}")
+    raise OutputError(f"no usable video encoder for {fmt}: {'; '.join(reasons)}")

@@ -1,0 +1,266 @@
+"""Everything in the input besides the picture: audio, subtitles, data, chapters, metadata.
+
+Before, only the first audio stream survived. Now every other stream is planned one by one:
+copied as it is when the output container takes its packets (a trial mux decides, because
+FFmpeg's codec lists over-promise), converted when it is text in a subtitle format the container
+lacks (SRT/ASS -> mov_text for MP4, mov_text -> SRT for MKV, -> WebVTT for WebM), re-encoded to
+AAC for audio. A stream the container truly cannot hold stops the run with an error naming a
+container that can, unless the user asked to ``--drop`` that kind (then a VidinpaintWarning,
+which the CLI prints as ``warning:`` even with ``-q``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+
+from ..config import EncodeConfig
+from ..errors import OutputError, VidinpaintWarning
+
+KINDS = ("audio", "subtitle", "data", "video", "attachment", "chapters")
+# Muxers that write chapters (FFmpeg has no flag for it; the others drop them without a word).
+CHAPTER_MUXERS = frozenset({"mp4", "mov", "matroska", "webm", "ipod", "ismv", "ogg"})
+TEXT_SUBTITLES = frozenset({"mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text"})
+# The text subtitle encoder each muxer takes, tried when copying is refused.
+SUBTITLE_ENCODERS = {"mp4": ("mov_text",), "mov": ("mov_text",), "matroska": ("ass", "srt"),
+                     "webm": ("webvtt",)}
+# Audio re-encoders (encoder, codec) in order of preference, when copying is refused.
+AUDIO_ENCODERS = (("aac", "aac"), ("libopus", "opus"), ("opus", "opus"))
+# Containers suggested, in this order, when the output cannot hold a stream.
+ALTERNATIVES = {"matroska": ".mkv", "mov": ".mov", "mp4": ".mp4", "mpegts": ".ts"}
+# Tags a muxer writes for itself; copying them would describe the input's encode, not ours.
+_OWN_TAGS = re.compile(r"^(encoder|major_brand|minor_version|compatible_brands|vendor_id|duration|bps.*|"
+                       r"number_of_.*|_statistics_.*)$", re.IGNORECASE)
+_DISCARD_ALL = 48  # AVDISCARD_ALL: MP4 chapter text tracks (the chapters are copied as chapters)
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One stream of a file, as ``info`` lists it."""
+
+    index: int
+    kind: str
+    codec: str
+    language: str
+    title: str
+    disposition: tuple[str, ...]
+    detail: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start_s: float
+    end_s: float
+    title: str
+
+
+def kept_metadata(metadata: dict[str, str], mov: bool = False) -> dict[str, str]:
+    """Metadata worth carrying over (not the muxer's own tags); MP4 track names become titles."""
+    kept = {k: v for k, v in metadata.items() if not _OWN_TAGS.match(k)}
+    if mov and "name" in kept:
+        kept.setdefault("title", kept.pop("name"))
+    return kept
+
+
+def _detail(stream: av.stream.Stream) -> str:
+    ctx = stream.codec_context
+    if stream.type == "audio" and ctx is not None:
+        return f"{ctx.sample_rate} Hz, {ctx.channels} ch"
+    if stream.type == "video" and ctx is not None:
+        return f"{ctx.width}x{ctx.height} {ctx.pix_fmt}"
+    tag = getattr(ctx, "codec_tag", "") if ctx is not None else ""
+    return tag if tag and tag.isprintable() else ""
+
+
+def codec_name(stream: av.stream.Stream) -> str:
+    ctx = stream.codec_context
+    name = ctx.name if ctx is not None else None
+    return name or stream.metadata.get("handler_name", "unknown")
+
+
+def stream_infos(container: av.container.InputContainer) -> tuple[StreamInfo, ...]:
+    """Every stream of ``container`` except MP4 chapter tracks (listed as chapters instead)."""
+    mov = container.format.name.startswith("mov")
+    out = []
+    for s in container.streams:
+        if s.discard == _DISCARD_ALL:
+            continue
+        meta = kept_metadata(dict(s.metadata), mov)
+        flags = tuple(name for name, flag in av.stream.Disposition.__members__.items() if flag and flag in s.disposition)
+        out.append(StreamInfo(s.index, s.type, codec_name(s), meta.get("language", ""), meta.get("title", ""),
+                              flags, _detail(s)))
+    return tuple(out)
+
+
+def chapters_of(container: av.container.InputContainer) -> tuple[Chapter, ...]:
+    return tuple(Chapter(float(c["start"] * c["time_base"]), float(c["end"] * c["time_base"]),
+                         c.get("metadata", {}).get("title", "")) for c in container.chapters())
+
+
+def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
+    """Whether a ``fmt`` muxer takes ``stream``'s packets as they are (first packet in memory).
+
+    Subtitles and attachments get the header check only: a subtitle stream's first packet can
+    be minutes into the file, and their muxers refuse codecs when writing the header.
+    """
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as trial:
+            out = trial.add_stream_from_template(stream)
+            trial.start_encoding()
+            sparse = stream.type in ("subtitle", "attachment")
+            for packet in stream.container.demux(stream) if not sparse else ():
+                if packet.dts is not None:
+                    packet.stream = out
+                    trial.mux(packet)
+                    break
+        return True
+    except (av.FFmpegError, ValueError, TypeError):
+        return False
+    finally:
+        stream.container.seek(0)
+
+
+@dataclass
+class _Plan:
+    source: av.stream.Stream
+    mode: str  # copy, convert, encode
+    out: av.stream.Stream
+
+
+class Passthrough:
+    """The output streams for everything but the picture, and their packets in file order.
+
+    Args:
+        src: the input, opened for this (its packets are read once, in order).
+        out: the output container, before its header is written.
+        video_index: the input stream that is re-encoded (skipped here).
+        config: ``audio`` (copy/aac/none) and ``drop`` (kinds to leave out) are read.
+        picture_only: plan nothing (a mask video holds the masks alone).
+    """
+
+    def __init__(self, src: av.container.InputContainer, out: av.container.OutputContainer, video_index: int,
+                 config: EncodeConfig, picture_only: bool = False) -> None:
+        self.src, self.out = src, out
+        self.fmt = out.format.name
+        self.mov = src.format.name.startswith("mov")
+        self.drop = {k.strip() for k in config.drop.split(",") if k.strip()}
+        if unknown := sorted(self.drop - set(KINDS)):
+            raise OutputError(f"--drop {unknown[0]}: not a stream kind; use one of {', '.join(KINDS)}")
+        self.notes: list[str] = []
+        self.plans: dict[int, _Plan] = {}
+        video = src.streams[video_index]
+        if picture_only:
+            self.notes.append("picture only")
+            return
+        for stream in src.streams:
+            if stream.index == video_index or stream.discard == _DISCARD_ALL:
+                continue
+            if stream.type == "data" and "timecode" in stream.metadata and "timecode" in video.metadata:
+                # A QuickTime timecode track: MOV/MP4 muxers rebuild it from the video's tag.
+                self.notes.append(f"timecode {video.metadata['timecode']} kept as the video's tag")
+                continue
+            self._plan(stream, config.audio)
+        if chapters := src.chapters():
+            self._chapters(chapters)
+        out.metadata.update(kept_metadata(dict(src.metadata)))
+
+    def _chapters(self, chapters: list[dict]) -> None:
+        if "chapters" in self.drop:
+            warnings.warn(f"dropped {len(chapters)} chapters as --drop chapters asked", VidinpaintWarning, stacklevel=2)
+        elif self.fmt in CHAPTER_MUXERS:
+            self.out.set_chapters(chapters)
+            self.notes.append(f"{len(chapters)} chapters")
+        else:
+            raise OutputError(f"{self.fmt} cannot hold the input's {len(chapters)} chapters; write to a "
+                              f"container that can (-o out.mkv) or pass --drop chapters")
+
+    def _label(self, stream: av.stream.Stream) -> str:
+        lang = stream.metadata.get("language")
+        return f"{stream.type} stream {stream.index} ({codec_name(stream)}{', ' + lang if lang else ''})"
+
+    def _plan(self, stream: av.stream.Stream, audio: str) -> None:
+        label = self._label(stream)
+        if stream.type in self.drop or (stream.type == "audio" and audio == "none"):
+            why = f"--drop {stream.type}" if stream.type in self.drop else "encode.audio=none"
+            warnings.warn(f"dropped {label} as {why} asked", VidinpaintWarning, stacklevel=2)
+            return
+        if stream.type == "audio" and audio == "aac" and "aac" in self.out.supported_codecs:
+            self._add(stream, "encode", self._audio_stream("aac", stream), "re-encoded to aac")
+        elif _accepts(self.fmt, stream):
+            self._add(stream, "copy", self.out.add_stream_from_template(stream), "copied")
+        elif stream.type == "audio" and (encoder := self._audio_encoder()):
+            self._add(stream, "encode", self._audio_stream(encoder, stream),
+                      f"re-encoded to {encoder} ({self.fmt} refuses {codec_name(stream)})")
+        elif stream.type == "subtitle" and codec_name(stream) in TEXT_SUBTITLES and (target := self._subtitle_encoder()):
+            out = self.out.add_stream(target)
+            stream.codec_context.open(strict=False)  # text decoders make the ASS header encoders need
+            out.codec_context.subtitle_header = stream.codec_context.subtitle_header
+            self._add(stream, "convert", out, f"converted to {target}")
+        else:
+            other = next((ext for fmt, ext in ALTERNATIVES.items() if fmt != self.fmt and _accepts(fmt, stream)), None)
+            where = f"write to a container that can (-o out{other}) or " if other else ""
+            raise OutputError(f"{self.fmt} cannot hold {label}; {where}pass --drop {stream.type}")
+
+    def _audio_encoder(self) -> str | None:
+        """AAC where the container takes it, else Opus (WebM)."""
+        return next((enc for enc, codec in AUDIO_ENCODERS
+                     if codec in self.out.supported_codecs and enc in av.codecs_available), None)
+
+    def _audio_stream(self, encoder: str, source: av.stream.Stream) -> av.stream.Stream:
+        rate = 48000 if "opus" in encoder else source.codec_context.sample_rate or 48000
+        return self.out.add_stream(encoder, rate=rate)
+
+    def _subtitle_encoder(self) -> str | None:
+        return next((c for c in SUBTITLE_ENCODERS.get(self.fmt, ()) if c in av.codecs_available), None)
+
+    def _add(self, stream: av.stream.Stream, mode: str, out: av.stream.Stream, how: str) -> None:
+        out.metadata.update(kept_metadata(dict(stream.metadata), self.mov))
+        out.disposition = stream.disposition
+        self.plans[stream.index] = _Plan(stream, mode, out)
+        self.notes.append(f"{self._label(stream)} {how}")
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(self.notes) or "no other streams"
+
+    def packets(self) -> Iterator[av.Packet]:
+        """Output packets of every planned stream, in the input's order, then the encoders' tails."""
+        if not self.plans:
+            return
+        for packet in self.src.demux(*(p.source for p in self.plans.values())):
+            plan = self.plans[packet.stream.index]
+            if plan.mode == "copy":
+                if packet.dts is not None:
+                    packet.stream = plan.out
+                    yield packet
+            elif plan.mode == "encode":
+                for frame in packet.decode():
+                    yield from plan.out.encode(frame)
+            elif packet.dts is not None:
+                yield from self._convert(packet, plan)
+        for plan in self.plans.values():
+            if plan.mode == "encode":
+                yield from plan.out.encode(None)
+
+    @staticmethod
+    def _convert(packet: av.Packet, plan: _Plan) -> Iterator[av.Packet]:
+        """Decode a text subtitle packet to ASS events and encode them for the output format."""
+        pts, duration, time_base = packet.pts, packet.duration, packet.time_base
+        for rect in packet.decode():
+            text = getattr(rect, "ass", None)
+            if not text:
+                continue
+            ms = int(duration * time_base * 1000) if duration else 0
+            out = plan.out.codec_context.encode_subtitle(
+                av.subtitles.subtitle.SubtitleSet.create(bytes(text), 0, ms, pts=0))
+            out.pts = out.dts = pts
+            out.duration = duration or 0
+            out.time_base = time_base or Fraction(1, 1000)
+            out.stream = plan.out
+            yield out
