@@ -4,13 +4,11 @@ Every frame allocates and frees megabyte-sized buffers (numpy arrays, OpenCV and
 torch activations) from several threads. glibc's default policy raises its mmap threshold each
 time such a buffer is freed (up to 32 MB), so later buffers of that size come from per-thread
 heaps instead of being mapped and unmapped; freed heap chunks between live ones cannot go back
-to the system, and the heaps of up to 8 arenas per core fragment a little more with every frame.
-Measured on the sample played 4 times (600 frames, 768x576, default preset): peak RSS grew by
-~1 MB per frame before this; see ``scripts/bench_memory.py`` for the figures now.
+to the system, and the heaps of up to 8 arenas per core can fragment a little more with every frame.
 
 A fixed threshold (large buffers always mapped, so freeing one returns it at once) and two
-arenas stop that growth at a few percent of speed, which is why ``clean`` sets them. Other C
-libraries (musl, macOS) have no ``mallopt``; there this does nothing.
+arenas guard against that; ``scripts/bench_memory.py`` measures peak RSS against clip length.
+Other C libraries (musl, macOS) have no ``mallopt``; there this does nothing.
 """
 
 from __future__ import annotations
