@@ -46,7 +46,7 @@ import numpy as np
 
 from vidinpaint.backends import source_margin
 from vidinpaint.composite import Cutout, extract_people
-from vidinpaint.config import Config
+from vidinpaint.config import Config, load_config
 from vidinpaint.frames import Frame
 from vidinpaint.images import write_image
 from vidinpaint.inpaint import inpaint_frame
@@ -270,9 +270,11 @@ def main() -> None:
     home = Path(os.environ.get("VIDINPAINT_HOME", Path.home() / ".cache" / "vidinpaint"))
     parser.add_argument("--cache", type=Path, default=home / "footage")
     parser.add_argument("--figures", type=Path, default=ROOT / "docs" / "figures")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a configuration override, as for `vidinpaint clean --set` (repeatable)")
     args = parser.parse_args()
     cache = fetch(args.cache)
-    config = Config()
+    config = load_config(None, args.overrides)
     config.mask.dilate = args.dilate
     people = extract_people([f.rgb for f in VideoReader(ROOT / "samples" / "vtest.mp4")])[1]
     people = [p for p in people if p.alpha.shape[0] >= 80]

@@ -25,10 +25,17 @@ def clip(path: Path, frames: int = 60) -> Path:
     return path
 
 
+def _default_sigint() -> None:
+    """A shell without job control starts background commands with SIGINT ignored, and a child
+    inherits that; the run under test must get SIGINT as a user's Ctrl-C would deliver it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(*args: str) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1"}
     return subprocess.Popen([sys.executable, "-m", "vidinpaint", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_default_sigint)
 
 
 def temporaries(folder: Path) -> list[str]:
