@@ -17,16 +17,17 @@ import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .config import Config, as_dict, load_config
+from .config import Config, SelectConfig, as_dict, load_config
 from .errors import InputError, VidinpaintError, VidinpaintWarning
 from .images import IMAGE_EXTENSIONS
 from .pipeline import VIDEO_EXTENSIONS, clean_path
 
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
 LOG_NAME = "vidinpaint-jobs.jsonl"
+SELECT_COLUMNS = tuple(f.name for f in fields(SelectConfig))  # manifest columns that set select.<name>
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def _manifest_rows(path: Path) -> list[dict]:
 
 
 def _from_manifest(path: Path, outdir: Path) -> list[Job]:
-    """Rows with ``input`` and optional ``output``, ``mask``, ``classes`` and ``set`` (overrides,
-    a list in JSONL, ';'-separated in CSV). Relative inputs/masks are relative to the manifest."""
+    """Rows with ``input`` and optional ``output``, ``mask``, ``classes``, ``set`` (overrides, a list
+    in JSONL, ';'-separated in CSV) and the selection columns (``tracks``, ``region``... as the
+    ``select`` options). Relative inputs, masks and tracks files are relative to the manifest."""
     jobs = []
     for n, row in enumerate(_manifest_rows(path), start=1):
         if not row.get("input"):
@@ -67,6 +69,9 @@ def _from_manifest(path: Path, outdir: Path) -> list[Job]:
             overrides = [o.strip() for o in overrides.split(";") if o.strip()]
         if row.get("classes"):
             overrides = [*overrides, f"detect.classes={row['classes']}"]
+        if row.get("tracks_file"):
+            row = {**row, "tracks_file": str((path.parent / row["tracks_file"]).resolve())}
+        overrides = [*overrides, *(f"select.{key}={row[key]}" for key in SELECT_COLUMNS if row.get(key) not in (None, ""))]
         mask = (path.parent / row["mask"]).resolve() if row.get("mask") else None
         jobs.append(Job(src, outdir / (row.get("output") or src.name), mask, tuple(overrides)))
     return jobs

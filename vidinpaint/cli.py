@@ -1,8 +1,10 @@
-"""Command line: ``vidinpaint clean | info | config``; a thin layer over the library API."""
+"""Command line: ``vidinpaint clean | masks | tracks | batch | info | config ...``; a thin layer over the library API."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import platform
 import signal
 import sys
@@ -166,7 +168,49 @@ def _overrides(**flags: object) -> list[str]:
             for key, value in flags.items() if value is not None]
 
 
+_TRACKS = typer.Option(None, "--tracks", metavar="IDS",
+                       help="Remove only these track ids, e.g. 3,7 (see `vidinpaint tracks`).")
+_KEEP_TRACKS = typer.Option(None, "--keep-tracks", metavar="IDS", help="Keep these track ids, remove all others.")
+_TRACKS_FILE = typer.Option(None, "--tracks-file", metavar="JSON",
+                            help="A tracks.json from `vidinpaint tracks`: remove its tracks except those "
+                                 "marked \"remove\": false.")
+_REGION = typer.Option(None, "--region", metavar="X0,Y0,X1,Y1",
+                       help="Remove only objects whose box centre is inside this box (frame pixels).")
+_MIN_HEIGHT = typer.Option(None, "--min-height", metavar="PX", help="Remove only objects at least PX tall.")
+_POINT = typer.Option([], "--point", metavar="X,Y@FRAME",
+                      help="Also remove the object under this pixel on this frame (repeatable).")
+_BOX = typer.Option([], "--box", metavar="X0,Y0,X1,Y1@FRAME",
+                    help="Also remove the object in this box on this frame (repeatable).")
+
+
+_FLAGS = {"tracks": (Optional[str], _TRACKS), "keep_tracks": (Optional[str], _KEEP_TRACKS),
+          "tracks_file": (Optional[Path], _TRACKS_FILE), "region": (Optional[str], _REGION),
+          "min_height": (Optional[int], _MIN_HEIGHT), "point": (list[str], _POINT), "box": (list[str], _BOX)}
+
+
+def _selectable(*names: str):
+    """Give a command the selection flags ``names`` (all by default); it receives those given as
+    its ``select`` argument, the ``select`` config section, e.g. ``{"select": {"tracks": "3,7"}}``."""
+    def wrap(command):
+        signature = inspect.signature(command)
+        kept = [p for p in signature.parameters.values() if p.name != "select"]
+        flags = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=_FLAGS[n][1], annotation=_FLAGS[n][0])
+                 for n in names or _FLAGS]
+
+        @functools.wraps(command)
+        def run(**kwargs):
+            given = {n: kwargs.pop(n) for n in names or _FLAGS}
+            given["points"], given["boxes"] = ";".join(given.pop("point", [])), ";".join(given.pop("box", []))
+            given["tracks_file"] = str(given["tracks_file"]) if given.get("tracks_file") else None
+            return command(**kwargs, select={"select": {k: v for k, v in given.items() if v not in (None, "")}})
+
+        run.__signature__ = signature.replace(parameters=[*kept, *flags])
+        return run
+    return wrap
+
+
 @app.command()
+@_selectable()
 def clean(
     input: Path = typer.Argument(..., help="Video, image, or folder of images."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
@@ -198,6 +242,7 @@ def clean(
     margin: Optional[int] = typer.Option(None, "--margin", help="Pixels added around detected boxes (default: 8)."),
     dilate: Optional[int] = typer.Option(None, "--dilate", help="Pixels to grow masks by (default: 6)."),
     inpaint: Optional[Inpainter] = typer.Option(None, "--inpaint", help="Inpainting method (default: auto = gated if its weights are present, else telea)."),
+    select: Optional[dict] = None,
     preview: bool = typer.Option(False, "--preview", help="Also write <output>.preview.png: original, mask, result."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or stage lines."),
@@ -211,7 +256,8 @@ def clean(
             **{"encode.codec": codec, "encode.crf": crf, "encode.preset": encoder_preset,
                "encode.drop": ",".join(drop) or None,
                "detect.margin": margin, "detect.classes": classes, "detect.backend": detector,
-               "segment.backend": segmenter, "mask.dilate": dilate, "inpaint.backend": inpaint})])
+               "segment.backend": segmenter, "mask.dilate": dilate, "inpaint.backend": inpaint})],
+                          select)
         with progress:
             results = clean_path(input, output, cfg, mask=mask, preview=preview, overwrite=overwrite,
                                  on_start=on_start, progress=advance)
@@ -315,6 +361,7 @@ def show_config(
 
 
 @app.command()
+@_selectable()
 def masks(
     input: Path = typer.Argument(..., help="A video."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
@@ -326,17 +373,54 @@ def masks(
     weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or stage lines."),
+    select: Optional[dict] = None,
 ) -> None:
     """Write the removal masks alone (white = remove), to inspect or edit and feed back with `clean --mask`."""
     from .pipeline import default_output, export_masks
 
     progress, on_start, advance = _progress(quiet)
     with _user_errors():
-        cfg = load_config(config, [*set_, *_overrides(strict=strict or None, weights_dir=weights_dir)])
+        cfg = load_config(config, [*set_, *_overrides(strict=strict or None, weights_dir=weights_dir)],
+                          select)
         with progress:
             result = export_masks(input, output or default_output(input, "masks", ".mp4"), cfg,
                                   overwrite=overwrite, progress=advance, on_start=on_start)
     _report([result])
+
+
+@app.command("tracks")
+@_selectable("point", "box")
+def list_tracks(
+    input: Path = typer.Argument(..., help="A video."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON to write (default: <name>.tracks.json)."),
+    sheet: Optional[Path] = typer.Option(None, "--sheet", help="Also write a PNG with one thumbnail per track id."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file (use the one you clean with)."),
+    set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
+    detector: Optional[DetectorName] = typer.Option(None, "--detector", help="Detection backend (default: auto)."),
+    select: Optional[dict] = None,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, stage lines or track list."),
+) -> None:
+    """List every tracked object (id, class, frames, boxes) to choose what `clean --tracks` removes.
+    Device, classes, weights: set them as for clean with --set (device=cpu, detect.classes=...)."""
+    from .pipeline import default_output
+    from .tracks import write_tracks
+
+    progress, on_start, advance = _progress(quiet)
+    with _user_errors():
+        cfg = load_config(config, [*set_, *_overrides(**{"detect.backend": detector})],
+                          select)
+        target = output or default_output(input, "tracks", ".json")
+        with progress:
+            found = write_tracks(input, target, cfg, sheet=sheet, overwrite=overwrite, progress=advance,
+                                 on_start=on_start)
+    if not quiet:
+        for t in found:
+            tallest = max(y1 - y0 for _, y0, _, y1 in t.boxes.values())
+            out.print(f"{t.id:>5}  {t.cls}  frames {t.first}-{t.last}  up to {tallest}px tall", soft_wrap=True,
+                      markup=False)
+    err.print(f"[green]wrote[/] {escape(str(target))}  ({len(found)} tracks)"
+              + (f"  sheet: {escape(str(sheet))}" if sheet else ""))
 
 
 @app.command()

@@ -100,6 +100,22 @@ class FillConfig:
 
 
 @dataclass
+class SelectConfig:
+    """Which objects to remove: detected tracks by id, place or size, and objects given by hand."""
+
+    tracks: str = _opt("", doc="track ids to remove, e.g. 3,7 (ids from `vidinpaint tracks`); all others are kept")
+    keep_tracks: str = _opt("", doc="track ids to keep, e.g. 1,2; all others are removed")
+    tracks_file: str = _opt("", doc="a tracks.json from `vidinpaint tracks`: its tracks are removed, except "
+                                    "entries with \"remove\": false (tracks not listed are kept)")
+    region: str = _opt("", doc="x0,y0,x1,y1 in frame pixels: only objects whose box centre is inside are removed")
+    min_height: int = _opt(0, lo=0, doc="only objects whose box is at least this many pixels tall are removed")
+    points: str = _opt("", doc="objects given by a point, X,Y@FRAME;X,Y@FRAME: segmented and followed "
+                               "through their shot")
+    boxes: str = _opt("", doc="objects given by a box, X0,Y0,X1,Y1@FRAME;...: segmented and followed "
+                              "through their shot")
+
+
+@dataclass
 class MaskConfig:
     """Turning detections (or user masks) into the per-frame removal mask."""
 
@@ -167,6 +183,7 @@ class Config:
     shots: ShotsConfig = field(default_factory=ShotsConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)
     fill: FillConfig = field(default_factory=FillConfig)
     inpaint: InpaintConfig = field(default_factory=InpaintConfig)
@@ -317,6 +334,6 @@ def describe(config_type: type = Config, prefix: str = "") -> list[tuple[str, An
     return rows
 
 
-__all__ = ["Config", "DecodeConfig", "ShotsConfig", "DetectConfig", "SegmentConfig", "MaskConfig", "FillConfig",
+__all__ = ["Config", "DecodeConfig", "ShotsConfig", "DetectConfig", "SegmentConfig", "SelectConfig", "MaskConfig", "FillConfig",
            "InpaintConfig", "EncodeConfig",
            "PreviewConfig", "load_config", "parse_override", "presets", "as_dict", "describe"]

@@ -22,13 +22,14 @@ import numpy as np
 from .allocator import tune_allocator
 from .atomic import atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
-from .config import Config, EncodeConfig
+from .config import Config, EncodeConfig, SelectConfig, as_dict
 from .devices import resolve_device
-from .errors import InputError, OutputError, VidinpaintError
+from .errors import ConfigError, InputError, OutputError, VidinpaintError
 from .frames import Frame
 from .images import is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
+from .selection import Selection, SelectStage
 from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
 from .timing import StageTimes
@@ -81,14 +82,26 @@ def preview_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.preview.png")
 
 
+def tracking_stages(config: Config, device: str) -> list[Stage]:
+    """Shot boundaries (the tracker resets at them) and detection with track ids: the stages
+    that decide the ids, shared by `clean`, `masks` and `tracks` so all three give the same ids."""
+    if config.select.points or config.select.boxes:
+        raise ConfigError("select.points and select.boxes (--point, --box) are not implemented yet")
+    shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
+    return shots + [build_detector(config, device)]
+
+
 def build_stages(config: Config, mask: Path | None, device: str) -> list[Stage]:
     """Mask stages for this configuration: shot boundaries first (every later stage resets at
-    them), then detect + segment + mask, or the user's masks."""
-    shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
+    them), then detect + select + segment + mask, or the user's masks."""
     if mask is not None:
+        if as_dict(config.select) != as_dict(SelectConfig()):
+            raise ConfigError("the select options choose among detected objects; --mask skips detection")
+        shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
         return shots + [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
-    stages = shots + [build_detector(config, device), build_segmenter(config, device),
-                      MaskBuilder(config.mask, config.detect.margin)]
+    selection = Selection.from_config(config.select)
+    stages = tracking_stages(config, device) + ([SelectStage(selection)] if selection.active else [])
+    stages += [build_segmenter(config, device), MaskBuilder(config.mask, config.detect.margin)]
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
 
 

@@ -35,7 +35,7 @@ def overlay(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def _label(img: np.ndarray, text: str, org: tuple[int, int]) -> None:
+def label(img: np.ndarray, text: str, org: tuple[int, int]) -> None:
     """Black text on a white outline, readable on any background (drawn in place)."""
     for colour, thick in (((255, 255, 255), 3), ((0, 0, 0), 1)):
         cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, thick, cv2.LINE_AA)
@@ -75,12 +75,12 @@ class ContactSheet:
         width = self.config.width
         header = np.full((28, 3 * width, 3), 255, np.uint8)
         for i, text in enumerate(HEADERS):
-            _label(header, text, (i * width + 8, 20))
+            label(header, text, (i * width + 8, 20))
         rows = [header]
         for index, cells in sorted(self.rows.items()):
             if len(cells) == 3:
                 rows.append(np.concatenate(cells, axis=1))
-                _label(rows[-1], f"#{index}", (6, 18))
+                label(rows[-1], f"#{index}", (6, 18))
         return np.concatenate(rows, axis=0)
 
     def save(self, path: Path, replace: bool = True) -> Path:

@@ -1,0 +1,162 @@
+"""`vidinpaint tracks` and the selection options of `clean`, `masks` and `batch`, through the CLI.
+
+The clip has two walkers in separate lanes: A (red, ~58 px tall) in the upper lane walking right,
+B (blue, ~36 px tall) in the lower lane walking left, so every option picks a known one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import decode_all, psnr, run_cli
+from vidinpaint.synthetic import background, person_mask, write_clip
+
+W, H, N = 192, 144, 24
+FAST = ["--set", "detect.backend=motion", "--set", "detect.window=12", "--set", "detect.stride=3",
+        "--set", "shots.backend=off", "--set", "segment.backend=box"]
+
+
+def walker_a(i: int) -> np.ndarray:
+    return person_mask(W, H, 30 + 4 * i, 70, 56)
+
+
+def walker_b(i: int) -> np.ndarray:
+    return person_mask(W, H, 170 - 4 * i, 136, 34)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> tuple[Path, dict]:
+    """The clip, and the tracks.json that `vidinpaint tracks` wrote for it (ids of A and B)."""
+    folder = tmp_path_factory.mktemp("select")
+    bg = background(W, H, 3)
+    frames = []
+    for i in range(N):
+        rgb = bg.copy()
+        rgb[walker_a(i)] = (200, 40, 40)
+        rgb[walker_b(i)] = (30, 60, 200)
+        frames.append(rgb)
+    path = folder / "two.mp4"
+    write_clip(path, frames, fps=24)
+    result = run_cli("tracks", str(path), "-o", str(folder / "two.tracks.json"), "--sheet",
+                     str(folder / "two.sheet.png"), *FAST)
+    assert result.returncode == 0, result.stderr
+    return path, {"result": result, "json": json.loads((folder / "two.tracks.json").read_text())}
+
+
+def _ids(document: dict) -> tuple[int, int]:
+    """Ids of A and B: the track whose boxes sit in the upper lane is A."""
+    by_lane = sorted(document["tracks"], key=lambda t: t["boxes"][str(t["first"])][1])
+    return by_lane[0]["id"], by_lane[1]["id"]
+
+
+def test_tracks_lists_both_walkers_with_boxes_and_a_sheet(clip):
+    path, found = clip
+    document = found["json"]
+    assert (document["width"], document["height"], document["frames"]) == (W, H, N)
+    assert len(document["tracks"]) == 2
+    a, b = _ids(document)
+    for track, truth in zip(sorted(document["tracks"], key=lambda t: t["id"] != a), (walker_a, walker_b)):
+        assert track["first"] == 0 and track["last"] == N - 1 and track["remove"] is True
+        assert track["class"] == "object" and len(track["boxes"]) == N
+        x0, y0, x1, y1 = track["boxes"]["10"]
+        ys, xs = np.nonzero(truth(10))
+        assert abs(x0 - xs.min()) <= 3 and abs(y1 - 1 - ys.max()) <= 3 and abs(x1 - 1 - xs.max()) <= 3
+    sheet = cv2.imread(str(path.with_name("two.sheet.png")))
+    assert sheet.shape[:2] == (96, 2 * 96)
+    lines = found["result"].stdout.splitlines()
+    assert any(line.split()[0] == str(a) and f"frames 0-{N - 1}" in line for line in lines)
+
+
+def test_clean_tracks_removes_only_that_walker(clip, tmp_path):
+    path, found = clip
+    a, b = _ids(found["json"])
+    out = tmp_path / "only_a.mp4"
+    result = run_cli("clean", str(path), "-o", str(out), "--tracks", str(a), *FAST)
+    assert result.returncode == 0, result.stderr
+    assert f"only tracks {a}" in result.stderr  # the select stage says what it keeps
+    before, after = decode_all(path)[0], decode_all(out)[0]
+    boxes = found["json"]["tracks"][[t["id"] for t in found["json"]["tracks"]].index(a)]["boxes"]
+    grow = 8 + 6 + 4  # detect.margin + mask.dilate + a little
+    for i in range(N):
+        near_a = np.zeros((H, W), bool)
+        for j in (i - 2, i - 1, i):  # mask.hold keeps a pixel masked for two more frames
+            if str(j) in boxes:
+                x0, y0, x1, y1 = boxes[str(j)]
+                near_a[max(y0 - grow, 0):y1 + grow, max(x0 - grow, 0):x1 + grow] = True
+        assert psnr(before[i][~near_a], after[i][~near_a]) >= 36, i  # B and the rest are untouched
+        inside = walker_a(i)
+        assert np.abs(before[i][inside].astype(int) - after[i][inside]).mean() > 40, i  # A is gone
+
+
+def _masked(path: Path, tmp_path: Path, *options: str) -> tuple[float, float]:
+    """Share of A's and of B's pixels that `masks` with ``options`` marks for removal."""
+    out = tmp_path / "m.mp4"
+    result = run_cli("masks", str(path), "-o", str(out), "--overwrite", *options, *FAST)
+    assert result.returncode == 0, result.stderr
+    masks = np.stack([f[..., 0] > 127 for f in decode_all(out)[0]])
+    a = np.stack([walker_a(i) for i in range(N)])
+    b = np.stack([walker_b(i) for i in range(N)])
+    return masks[a].mean(), masks[b].mean()
+
+
+def _tracks_file(document: dict, tmp_path: Path, keep: int) -> str:
+    edited = dict(document, tracks=[dict(t, remove=t["id"] != keep) for t in document["tracks"]])
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(edited))
+    return str(path)
+
+
+@pytest.mark.parametrize("option, removed", [
+    ("keep-tracks A", "B"), ("tracks-file keeping A", "B"), ("region lower lane", "B"),
+    ("min-height 45", "A"), ("none", "AB"),
+])
+def test_masks_follow_each_selection_option(clip, tmp_path, option, removed):
+    path, found = clip
+    a, _ = _ids(found["json"])
+    options = {"keep-tracks A": ["--keep-tracks", str(a)],
+               "tracks-file keeping A": ["--tracks-file", _tracks_file(found["json"], tmp_path, keep=a)],
+               "region lower lane": ["--region", f"0,100,{W},{H}"],
+               "min-height 45": ["--min-height", "45"], "none": []}[option]
+    share_a, share_b = _masked(path, tmp_path, *options)
+    for share, name in ((share_a, "A"), (share_b, "B")):
+        assert share > 0.95 if name in removed else share < 0.02, (name, share)
+
+
+def test_batch_manifest_columns_select_per_clip(clip, tmp_path):
+    path, found = clip
+    a, b = _ids(found["json"])
+    manifest = tmp_path / "jobs.jsonl"
+    manifest.write_text(json.dumps({"input": str(path), "output": "a.mp4", "tracks": str(a)}) + "\n"
+                        + json.dumps({"input": str(path), "output": "bad.mp4", "region": "1,2,3"}) + "\n")
+    result = run_cli("batch", str(manifest), "-o", str(tmp_path / "out"), "-j", "1", *FAST)
+    assert result.returncode == 1  # the bad row fails alone
+    assert "select.region" in result.stdout + result.stderr
+    after = decode_all(tmp_path / "out" / "a.mp4")[0]
+    before = decode_all(path)[0]
+    b_pixels = walker_b(5)
+    assert np.abs(before[5][walker_a(5)].astype(int) - after[5][walker_a(5)]).mean() > 40
+    assert np.abs(before[5][b_pixels].astype(int) - after[5][b_pixels]).mean() < 15  # B stays (removed: > 40)
+    assert not (tmp_path / "out" / "bad.mp4").exists()
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--region", "10,20,30"], "select.region: '10,20,30' must be 4 numbers"),
+    (["--region", "50,20,10,40"], "0 <= x0 < x1"),
+    (["--region", f"{W},0,{W + 10},10"], f"outside the {W}x{H} frame"),
+    (["--tracks", "3,x"], "select.tracks: '3,x' is not a list of track ids"),
+    (["--tracks-file", "no-such.json"], "select.tracks_file: no such file no-such.json"),
+    (["--min-height", "-3"], "select.min_height: -3 is below the minimum"),
+])
+def test_bad_selection_is_one_error_line(clip, tmp_path, options, message):
+    path, _ = clip
+    out = tmp_path / "never.mp4"
+    result = run_cli("clean", str(path), "-o", str(out), *options, *FAST)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

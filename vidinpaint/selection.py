@@ -1,0 +1,160 @@
+"""Which detected objects are removed: by track id, by a tracks.json, by place and by size.
+
+Selection runs after the detect stage has given every object its track id, so the ids are the
+same whether or not anything is selected (`vidinpaint tracks` lists them with the same config),
+and before segmentation, so objects that stay are never segmented. Criteria combine: an object
+is removed only if every given criterion removes it. Region and height are judged on each
+frame's box, so an object is removed while it is inside the region (or tall enough).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import SelectConfig
+from .errors import ConfigError, VidinpaintWarning
+from .frames import Frame
+
+
+def parse_ids(text: str, key: str) -> frozenset[int]:
+    """``"3,7"`` -> ``{3, 7}``; anything else is an error naming ``key``."""
+    try:
+        ids = frozenset(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(f"{key}: {text!r} is not a list of track ids such as 3,7") from None
+    if any(i < 0 for i in ids):
+        raise ConfigError(f"{key}: {text!r} holds a negative track id")
+    return ids
+
+
+def parse_numbers(text: str, count: int, key: str, example: str) -> tuple[int, ...]:
+    """``count`` comma-separated integers (pixels or frames); an error naming ``key`` otherwise."""
+    parts = text.split(",")
+    try:
+        values = tuple(int(round(float(p))) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != count or len(parts) != count:
+        raise ConfigError(f"{key}: {text!r} must be {count} numbers such as {example}")
+    return values
+
+
+def parse_region(text: str, key: str = "select.region") -> tuple[int, int, int, int]:
+    """``"x0,y0,x1,y1"`` -> a box with ``x0 < x1`` and ``y0 < y1`` (pixels, end exclusive)."""
+    x0, y0, x1, y1 = parse_numbers(text, 4, key, "0,0,640,200")
+    if x1 <= x0 or y1 <= y0 or min(x0, y0) < 0:
+        raise ConfigError(f"{key}: {text!r} is not a box x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1")
+    return x0, y0, x1, y1
+
+
+def check_inside(x: int, y: int, width: int, height: int, what: str) -> None:
+    """An error if the pixel ``x, y`` (a point, a box's top-left corner) is not in the frame."""
+    if not (0 <= x < width and 0 <= y < height):
+        raise ConfigError(f"{what} lies outside the {width}x{height} frame")
+
+
+def read_tracks_file(path: str) -> frozenset[int]:
+    """Ids a tracks.json marks for removal: its entries without ``"remove": false``."""
+    key = "select.tracks_file"
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{key}: no such file {path}") from None
+    except OSError as err:
+        raise ConfigError(f"{key}: cannot read {path}: {err.strerror or err}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{key}: {path} is not JSON ({err})") from None
+    entries = data.get("tracks") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("id"), int)
+                                                for e in entries):
+        raise ConfigError(f"{key}: {path} has no \"tracks\" list of entries with an integer \"id\" "
+                          f"(write one with `vidinpaint tracks`)")
+    return frozenset(e["id"] for e in entries if e.get("remove", True) is not False)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Parsed ``select`` options for detected objects (None: that criterion is not given)."""
+
+    tracks: frozenset[int] | None = None
+    keep: frozenset[int] = frozenset()
+    listed: frozenset[int] | None = None
+    region: tuple[int, int, int, int] | None = None
+    min_height: int = 0
+
+    @classmethod
+    def from_config(cls, config: SelectConfig) -> Selection:
+        """Parse and check every option now, so a bad value fails before any frame is decoded."""
+        return cls(
+            tracks=parse_ids(config.tracks, "select.tracks") if config.tracks else None,
+            keep=parse_ids(config.keep_tracks, "select.keep_tracks") if config.keep_tracks else frozenset(),
+            listed=read_tracks_file(config.tracks_file) if config.tracks_file else None,
+            region=parse_region(config.region) if config.region else None,
+            min_height=config.min_height,
+        )
+
+    @property
+    def active(self) -> bool:
+        return self != Selection()
+
+    def describe(self) -> str:
+        parts = []
+        if self.tracks is not None:
+            parts.append(f"only tracks {','.join(map(str, sorted(self.tracks)))}")
+        if self.keep:
+            parts.append(f"keeping tracks {','.join(map(str, sorted(self.keep)))}")
+        if self.listed is not None:
+            parts.append(f"{len(self.listed)} tracks from the tracks file")
+        if self.region is not None:
+            parts.append("box centre inside {},{},{},{}".format(*self.region))
+        if self.min_height:
+            parts.append(f"at least {self.min_height}px tall")
+        return "; ".join(parts) or "every detected object"
+
+    def removes(self, boxes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """``N bool``: which of a frame's ``Nx4`` XYXY boxes with track ``ids`` are removed."""
+        boxes = np.asarray(boxes).reshape(-1, 4)
+        keep = np.ones(len(boxes), bool)
+        for allowed, wanted in ((self.tracks, True), (self.listed, True), (self.keep, False)):
+            if allowed is not None:
+                keep &= np.isin(ids, list(allowed)) == wanted
+        if self.region is not None:
+            x0, y0, x1, y1 = self.region
+            cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+            keep &= (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
+        return keep & (boxes[:, 3] - boxes[:, 1] >= self.min_height)
+
+
+class SelectStage:
+    """Stage: drops the boxes and ids of objects the selection keeps in the video."""
+
+    name = "select"
+
+    def __init__(self, selection: Selection) -> None:
+        self.selection = selection
+
+    @property
+    def backend(self) -> str:
+        return self.selection.describe()
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        seen: set[int] = set()
+        for frame in frames:
+            if frame.index == 0 and self.selection.region is not None:
+                h, w = frame.rgb.shape[:2]
+                x0, y0, x1, y1 = self.selection.region
+                check_inside(x0, y0, w, h, f"select.region {x0},{y0},{x1},{y1}")
+            seen.update(frame.ids.tolist())
+            chosen = self.selection.removes(frame.boxes, frame.ids)
+            frame.boxes, frame.ids = frame.boxes[chosen], frame.ids[chosen]
+            yield frame
+        missing = sorted((self.selection.tracks or frozenset()) - seen)
+        if missing:
+            warnings.warn(f"select.tracks: no track {','.join(map(str, missing))} in this video "
+                          f"(list them with `vidinpaint tracks`)", VidinpaintWarning, stacklevel=2)
