@@ -112,7 +112,8 @@ class MaskConfig:
     """Turning detections (or user masks) into the per-frame removal mask."""
 
     dilate: int = _opt(6, lo=0, doc="pixels to grow every mask by")
-    shadow: float = _opt(0.0, lo=0, hi=1, doc="extend object masks below the feet by this fraction of the box height")
+    shadow: float = _opt(1.0, lo=0, hi=3, doc="add the cast shadow attached to an object's feet (darker ground of the "
+                                              "same colour), searched this many box heights around the feet; 0 = off")
     hold: int = _opt(3, lo=1, doc="a pixel is unmasked only after this many unmasked frames (1 = no smoothing)")
 
 
