@@ -20,7 +20,7 @@ import numpy as np
 
 DARKEST = 0.2  # a shadow keeps at least this share of the light (deeper: a dark object, not a shadow)
 LIGHTEST = 0.8  # and blocks at least a fifth of it (lighter: texture of the ground)
-CHROMA = 0.025  # chromaticity (r, g, b over their sum) within this of the ground's
+CHROMA = 0.05  # chromaticity (r, g, b over their sum) within this of the ground's
 FEET = 0.15  # bottom share of the person's height where a shadow attaches
 ABOVE = 0.3  # the search reaches this share of the height above the feet (shadows cast away from the camera)
 OUT = 0.05  # share of the window's inner sides a region may touch (dark texture of the ground leaking out)
