@@ -81,3 +81,15 @@ def test_nanodet_on_tiles_finds_far_people_the_whole_frame_misses():
                     found[mode] += any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in boxes)
     print(found, total)
     assert found["auto"] >= 0.8 * total and found["auto"] > found["off"]
+
+
+@pytest.mark.weights
+def test_detect_tiles_setting_reaches_the_nanodet_stage():
+    if not available("nanodet"):
+        pytest.skip("NanoDet weights not fetched (make test fetches them)")
+    from vidinpaint.backends import build_detector
+    from vidinpaint.config import load_config
+
+    tiled = build_detector(load_config(overrides=["detect.backend=nanodet"]), "cpu")
+    whole = build_detector(load_config(overrides=["detect.backend=nanodet", "detect.tiles=off"]), "cpu")
+    assert "416px tiles" in tiled.backend and "tiles" not in whole.backend
