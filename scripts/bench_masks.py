@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Mask quality against exact ground truth, and masks per second, for every refiner.
+"""Mask quality against exact ground truth, detector cost, and masks per second, for every refiner.
 
 Scenes: real pedestrians cut out of ``samples/vtest.mp4`` pasted onto its mirrored clean plate
-(:mod:`vidinpaint.composite`) at known heights — three 40-80 px tall and two 80-200 px tall per
-scene — so each person's true silhouette is exact. NanoDet finds the people; each refiner turns
-the boxes into masks. Reported per refiner: mean IoU of each true person with its best object
-mask, person-pixel recall of the final mask (after ``mask.dilate``), the same recall for the
-40-80 px people alone, and refined frames per second on this machine.
+(:mod:`vidinpaint.composite`) at known heights — per scene two 20-40 px, two 40-60 px, one
+60-80 px and two 80-200 px tall — so each person's true silhouette is exact. NanoDet finds the
+people (on the whole frame, and with ``--tiles`` also on overlapping tiles,
+:mod:`vidinpaint.detect.tiles`); each refiner turns the boxes into masks. Reported per detector
+and refiner: mean IoU of each true person with its best object mask, person recall (share of a
+true person's pixels inside the final mask after ``mask.dilate``, averaged over people, so a far
+person counts as much as a near one), the same recall per height bin, the detector's CPU time
+per frame (``time.process_time``: all threads, so a machine shared with others changes it less
+than wall time) and refined frames per second.
 
-Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu]
+Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto]
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ import torch
 
 from vidinpaint.composite import compose, extract_people
 from vidinpaint.config import Config
-from vidinpaint.detect.nanodet import NanoDet
+from vidinpaint.detect.nanodet import SIZE, NanoDet
+from vidinpaint.detect.tiles import TiledDetector
 from vidinpaint.masks import dilate
 from vidinpaint.segment import BoxSegmenter, GrabCutSegmenter
 from vidinpaint.video import VideoReader
 from vidinpaint.weights import available, locate
+
+BINS = ((20, 40), (40, 60), (60, 80), (80, 200))
+MIX = ((20, 40), (20, 40), (40, 60), (40, 60), (60, 80), (80, 200), (80, 200))  # heights per scene
 
 
 def scenes(count: int, seed: int = 0):
@@ -36,63 +44,80 @@ def scenes(count: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     background = np.ascontiguousarray(plate[:, ::-1])
     for _ in range(count):
-        heights = [int(v) for v in rng.integers(40, 81, 3)] + [int(v) for v in rng.integers(80, 201, 2)]
+        heights = [int(rng.integers(lo, hi)) for lo, hi in MIX]
         image, truths = compose(background, people, heights, rng)
         yield image, truths, heights
 
 
-def score(masks: list[np.ndarray], truths: list[np.ndarray], heights: list[int], grow: int) -> tuple[list, list, list]:
+def score(masks: list[np.ndarray], truths: list[np.ndarray], heights: list[int], grow: int) -> tuple[list, list, dict]:
+    """IoU and recall per visible true person, and the recalls grouped by height bin."""
     union = np.zeros(truths[0].shape, bool)
     for m in masks:
         union |= m
     union = dilate(union, grow)
-    ious, recall, small = [], [], []
+    ious, recall, binned = [], [], {b: [] for b in BINS}
     for truth, height in zip(truths, heights):
         if not truth.any():
             continue  # fully hidden by a later person
         ious.append(max([(m & truth).sum() / (m | truth).sum() for m in masks], default=0.0))
         recall.append((union & truth).sum() / truth.sum())
-        if height <= 80:
-            small.append(recall[-1])
-    return ious, recall, small
+        binned[next(b for b in BINS if b[0] <= height < b[1])].append(recall[-1])
+    return ious, recall, binned
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="mask quality and speed benchmark")
     parser.add_argument("--scenes", type=int, default=12)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--tiles", default="off,auto", help="detect.tiles settings to compare, comma separated")
+    parser.add_argument("--refiners", default="box,grabcut,selfie,sam", help="refiners to run, comma separated")
     args = parser.parse_args()
     cfg = Config()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
-    detector = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device)
-    refiners = {"box (+margin)": BoxSegmenter(cfg.detect.margin), "grabcut": GrabCutSegmenter(cfg.detect.margin)}
-    if available("selfie"):
+    wanted = args.refiners.split(",")
+    refiners = {}
+    if "box" in wanted:
+        refiners["box (+margin)"] = BoxSegmenter(cfg.detect.margin)
+    if "grabcut" in wanted:
+        refiners["grabcut"] = GrabCutSegmenter(cfg.detect.margin)
+    if "selfie" in wanted and available("selfie"):
         from vidinpaint.segment.selfie import SelfieSegmenter
 
         refiners["selfie"] = SelfieSegmenter(locate("selfie"), cfg.detect.margin, device=args.device)
-    if available("sam_vit_b"):
+    if "sam" in wanted and available("sam_vit_b"):
         from vidinpaint.segment.sam import SamSegmenter
 
         refiners["SAM vit_b"] = SamSegmenter(locate("sam_vit_b"), "vit_b", args.device)
-    data = [(img, truths, heights, detector.detect(img)[0]) for img, truths, heights in scenes(args.scenes)]
-    people = sum(len(h) for _, _, h, _ in data)
-    print(f"{args.scenes} scenes, {people} people (NanoDet score >= {cfg.detect.score}), "
-          f"mask.dilate {cfg.mask.dilate}px, margin {cfg.detect.margin}px")
-    print(f"{'refiner':<16} {'mean IoU':>9} {'recall':>7} {'recall 40-80px':>15} {'frames/s':>9}")
-    for name, refiner in refiners.items():
-        ious, recall, small, seconds = [], [], [], 0.0
-        for img, truths, heights, boxes in data:
-            start = time.perf_counter()
-            masks = refiner.segment(img, boxes)
-            seconds += time.perf_counter() - start
-            i, r, s = score(masks, truths, heights, cfg.mask.dilate)
-            ious += i
-            recall += r
-            small += s
-        print(f"{name:<16} {np.mean(ious):>9.3f} {np.mean(recall):>7.3f} {np.mean(small):>15.3f} "
-              f"{len(data) / seconds:>9.1f}")
+    nanodet = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device)
+    truth = list(scenes(args.scenes))
+    people = sum(len(h) for _, _, h in truth)
+    print(f"{args.scenes} scenes {truth[0][0].shape[1]}x{truth[0][0].shape[0]}, {people} people "
+          f"(per scene, px tall: {', '.join(f'{lo}-{hi}' for lo, hi in MIX)}), NanoDet score >= "
+          f"{cfg.detect.score}, mask.dilate {cfg.mask.dilate}px, margin {cfg.detect.margin}px")
+    bins = " ".join(f"{f'{lo}-{hi}px':>8}" for lo, hi in BINS)
+    print(f"{'detect.tiles':<12} {'det ms/f':>8} {'refiner':<14} {'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
+    for tiles in args.tiles.split(","):
+        detector = TiledDetector(nanodet, SIZE, tiles, cfg.detect.tile_overlap, cfg.detect.iou)
+        nanodet.detect_batch([truth[0][0]])  # warm-up outside the timing
+        start = time.process_time()
+        found = [detector.detect_batch([img])[0].boxes for img, _, _ in truth]
+        cost = 1000 * (time.process_time() - start) / len(truth)
+        for name, refiner in refiners.items():
+            ious, recall, binned, seconds = [], [], {b: [] for b in BINS}, 0.0
+            for (img, truths, heights), boxes in zip(truth, found):
+                start = time.perf_counter()
+                masks = refiner.segment(img, boxes)
+                seconds += time.perf_counter() - start
+                i, r, b = score(masks, truths, heights, cfg.mask.dilate)
+                ious += i
+                recall += r
+                for key in BINS:
+                    binned[key] += b[key]
+            per_bin = " ".join(f"{np.mean(binned[b]):>8.3f}" for b in BINS)
+            print(f"{tiles:<12} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} {np.mean(recall):>7.3f} {per_bin} "
+                  f"{len(truth) / seconds:>9.1f}")
 
 
 if __name__ == "__main__":

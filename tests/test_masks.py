@@ -59,24 +59,16 @@ def test_missing_or_empty_mask_sources(tmp_path):
         UserMasks(tmp_path / "bad.png")
 
 
-def test_shadow_extension_adds_a_region_below_the_feet_only():
-    from vidinpaint.masks.build import extend_shadow
-
-    mask = np.zeros((100, 60), bool)
-    mask[20:80, 20:40] = True
-    out = extend_shadow(mask, np.array([20, 20, 40, 80]), 0.25)
-    assert np.array_equal(out[:80], mask[:80])  # above the feet: unchanged
-    below = out[80:]
-    assert below.any() and below[:15].any() and not below[16:].any()  # 0.25 x 60 px = 15 px deep
-    assert extend_shadow(mask, np.array([20, 20, 40, 80]), 0.0) is mask
-
-
-def test_mask_builder_uses_object_masks_and_shadow():
+def test_mask_builder_uses_object_masks_and_their_cast_shadow():
     f = frames(1)[0]
+    f.rgb[:] = (120, 140, 90)  # ground
+    f.rgb[12:17, 9:20] = (60, 70, 45)  # half the light, same chromaticity: a shadow at the feet
     f.boxes = np.array([[5, 2, 15, 12]], np.int32)
     obj = np.zeros((20, 30), bool)
     obj[4:12, 8:12] = True
     f.object_masks = [obj]
-    out = next(MaskBuilder(MaskConfig(dilate=0, shadow=0.3), margin=8)([f]))
+    out = next(MaskBuilder(MaskConfig(dilate=0, shadow=1.0), margin=8)([f]))
     assert out.mask[4:12, 8:12].all() and not out.mask[4:10, 5:7].any()  # object mask, not the box + margin
-    assert out.mask[12:15].any()  # shadow below the feet
+    assert out.mask[12:17, 9:20].all() and out.mask.sum() == obj.sum() + 5 * 11  # and the shadow, nothing else
+    f.object_masks, f.mask = [obj], None
+    assert next(MaskBuilder(MaskConfig(dilate=0, shadow=0.0), margin=8)([f])).mask.sum() == obj.sum()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from .config import Config
+from .config import Config, DetectConfig
 from .detect.coco import class_ids
 from .errors import ConfigError
 from .weights import REGISTRY, WeightsError, WeightsMissing, locate, spec
@@ -51,6 +51,13 @@ def _need(package: str, install: str, weights: str, root: str | None) -> Path:
     return weights_path(weights, root)
 
 
+def _tiled(detector, size: int, c: DetectConfig):
+    """``detector`` run also on tiles of its input ``size`` as ``detect.tiles`` says."""
+    from .detect.tiles import TiledDetector
+
+    return detector if c.tiles == "off" else TiledDetector(detector, size, c.tiles, c.tile_overlap, c.iou)
+
+
 def build_detector(config: Config, device: str):
     """The detection stage for ``config`` (see module docstring for the fallback order)."""
     c, root = config.detect, config.weights_dir
@@ -68,15 +75,19 @@ def build_detector(config: Config, device: str):
             weights = _need("ultralytics", _YOLO, c.yolo_weights, root)
             track = c.tracker == "bytetrack"
             detector = YoloDetector(weights, classes, c.score, c.iou, c.imgsz, device, track=track)
+            if c.tiles == "on" or (c.tiles == "auto" and not track):  # ByteTrack needs whole frames
+                detector = _tiled(detector, c.imgsz, c)
             return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap)
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)
         if not reason or c.backend == "nanodet":
+            from .detect.nanodet import SIZE as NANODET_SIZE
             from .detect.nanodet import NanoDet
             from .detect.stage import DetectStage
 
             detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, c.score, c.iou, device)
+            detector = _tiled(detector, NANODET_SIZE, c)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes))
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector

@@ -43,16 +43,12 @@ def extract_people(frames: list[np.ndarray], min_height: int = 40, threshold: fl
     return plate, people
 
 
-def compose(background: np.ndarray, people: list[Cutout], heights: list[int],
-            rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Paste one random cut-out per entry of ``heights`` (pixels tall) at a random spot.
-
-    Returns the image and the true visible mask of each pasted person (later ones occlude
-    earlier ones, and the masks say so).
-    """
-    out = background.copy()
-    h, w = out.shape[:2]
-    masks: list[np.ndarray] = []
+def place(shape: tuple[int, ...], people: list[Cutout], heights: list[int],
+          rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One random cut-out per entry of ``heights`` (pixels tall) at a random spot of a frame of
+    ``shape``: its full ``HxW bool`` silhouette and the colours of its pixels."""
+    h, w = shape[:2]
+    placed = []
     for height in heights:
         person = people[int(rng.integers(len(people)))]
         scale = height / person.alpha.shape[0]
@@ -63,9 +59,55 @@ def compose(background: np.ndarray, people: list[Cutout], heights: list[int],
         y = int(rng.integers(int(0.15 * h), h - height))
         mask = np.zeros((h, w), bool)
         mask[y:y + height, x:x + pw] = alpha
-        out[mask] = rgb[alpha]
+        placed.append((mask, rgb[alpha]))
+    return placed
+
+
+def paste(background: np.ndarray, placed: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The people of :func:`place` pasted in order, and the visible mask of each (later ones
+    occlude earlier ones, and the masks say so)."""
+    out = background.copy()
+    masks: list[np.ndarray] = []
+    for mask, colours in placed:
+        out[mask] = colours
         masks = [m & ~mask for m in masks] + [mask]
     return out, masks
+
+
+def compose(background: np.ndarray, people: list[Cutout], heights: list[int],
+            rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Paste one random cut-out per entry of ``heights`` at a random spot: the image and the true
+    visible mask of each pasted person."""
+    return paste(background, place(background.shape, people, heights, rng))
+
+
+def shadow_of(silhouette: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``HxW float32`` 0-1: a hard cast shadow of ``silhouette`` on flat ground, attached at its
+    feet (the lowest row): a point ``z`` px above the feet falls ``b*z`` px below them and
+    ``a*z`` px aside (sun behind the camera, to one side), with a 1 px soft edge."""
+    ys = np.nonzero(silhouette.any(axis=1))[0]
+    if not len(ys):
+        return np.zeros(silhouette.shape, np.float32)
+    foot = float(ys[-1])
+    a, b = rng.uniform(-0.6, 0.6), rng.uniform(0.15, 0.5)
+    to_source = np.array([[1, -a / b, a / b * foot], [0, -1 / b, (1 + 1 / b) * foot]], np.float32)  # ground -> body
+    shade = cv2.warpAffine(silhouette.astype(np.float32), to_source, silhouette.shape[::-1],
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    return cv2.GaussianBlur(shade, (3, 3), 0)
+
+
+def compose_shadows(background: np.ndarray, people: list[Cutout], heights: list[int], rng: np.random.Generator,
+                    darkness: tuple[float, float] = (0.45, 0.7)) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """:func:`compose` with each person's cast shadow on the ground first: the background's
+    light times a factor drawn from ``darkness`` (every channel alike, so the ground keeps its
+    chromaticity). Returns the image, the visible person masks and the visible shadow mask."""
+    placed = place(background.shape, people, heights, rng)
+    shade = np.zeros(background.shape[:2], np.float32)
+    for mask, _ in placed:
+        shade = np.maximum(shade, shadow_of(mask, rng))
+    light = 1.0 - (1.0 - rng.uniform(*darkness)) * shade
+    image, masks = paste(np.clip(background * light[..., None], 0, 255).astype(np.uint8), placed)
+    return image, masks, (shade > 0.5) & ~np.logical_or.reduce(masks)
 
 
 MOTIONS = ("static", "pan", "zoom", "shake")

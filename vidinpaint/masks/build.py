@@ -10,6 +10,7 @@ import numpy as np
 from ..config import MaskConfig
 from ..detect.boxes import boxes_to_mask, expand_boxes
 from ..frames import Frame
+from .shadow import cast_shadow
 
 
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
@@ -20,21 +21,9 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
 
 
-def extend_shadow(mask: np.ndarray, box: np.ndarray, fraction: float) -> np.ndarray:
-    """Add a flat half-ellipse under the feet (bottom of ``box``), ``fraction`` x box height deep,
-    for the cast shadow that segmenters leave out."""
-    if fraction <= 0:
-        return mask
-    x1, y1, x2, y2 = (int(v) for v in box)
-    depth = max(1, int(round(fraction * (y2 - y1))))
-    out = mask.astype(np.uint8)
-    cv2.ellipse(out, ((x1 + x2) // 2, y2), (max(1, (x2 - x1) // 2 + depth // 2), depth), 0, 0, 180, 1, -1)
-    return out.astype(bool)
-
-
 class MaskBuilder:
     """Stage: ``frame.mask`` = union of the object masks (or the boxes + margin when no segmenter
-    ran) and any mask already set, with shadows extended and then dilated."""
+    ran) and any mask already set, with attached cast shadows added and then dilated."""
 
     name = "mask"
 
@@ -43,7 +32,7 @@ class MaskBuilder:
 
     @property
     def backend(self) -> str:
-        shadow = f", shadow {self.config.shadow:.2f} x height" if self.config.shadow else ""
+        shadow = f", cast shadows up to {self.config.shadow:g} x height" if self.config.shadow else ""
         return f"{self.source}, dilate {self.config.dilate}px{shadow}"
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
@@ -54,8 +43,11 @@ class MaskBuilder:
             else:
                 objects = [boxes_to_mask(b[None], w, h) for b in expand_boxes(frame.boxes, self.margin, w, h)]
             mask = np.zeros((h, w), bool) if frame.mask is None else frame.mask.copy()
+            taken = np.logical_or.reduce(objects) if len(objects) else None
             for box, obj in zip(frame.boxes, objects):
-                mask |= extend_shadow(obj, box, self.config.shadow)
+                mask |= obj
+                if self.config.shadow:
+                    mask |= cast_shadow(frame.rgb, obj, box, self.config.shadow, taken)
             frame.mask = dilate(mask, self.config.dilate)
             frame.object_masks = None  # merged; N full-frame masks per frame in every window after this add up
             yield frame

@@ -1,0 +1,94 @@
+"""Tiled detection: far people are a few pixels tall once a large frame is shrunk to a
+detector's input (a 30 px person in 768x576 is 22x8 px at NanoDet's 416x416), below what the
+detector finds. Running it also on overlapping tiles of the input's size shows them at full
+resolution. The whole frame still runs too, for people larger than a tile.
+
+A box touching a tile's inner edge is a person cut by the tile and is dropped: the overlap
+makes any person shorter than it whole in a neighbouring tile, and the whole-frame pass finds
+the taller ones. What remains is merged by non-maximum suppression.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torchvision
+
+from .stage import Detections, Detector
+
+MODES = ("off", "auto", "on")
+AUTO_RATIO = 1.5  # auto: tiles once the frame's longer side is this many input sizes
+
+
+def tile_grid(width: int, height: int, size: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """XYXY tiles of ``size`` px (smaller where the frame is) covering the frame, neighbours
+    overlapping by at least ``overlap`` px, spread evenly."""
+
+    def starts(length: int) -> list[int]:
+        if length <= size:
+            return [0]
+        count = math.ceil((length - overlap) / max(size - overlap, 1))
+        count = max(count, 2)
+        return [int(round(i * (length - size) / (count - 1))) for i in range(count)]
+
+    return [(x, y, min(x + size, width), min(y + size, height)) for y in starts(height) for x in starts(width)]
+
+
+def _inside(boxes: np.ndarray, tile: tuple[int, int, int, int], width: int, height: int, edge: float) -> np.ndarray:
+    """Which boxes (tile coordinates) keep clear of every tile edge that is not a frame edge."""
+    x0, y0, x1, y1 = tile
+    keep = np.ones(len(boxes), bool)
+    if x0 > 0:
+        keep &= boxes[:, 0] > edge
+    if y0 > 0:
+        keep &= boxes[:, 1] > edge
+    if x1 < width:
+        keep &= boxes[:, 2] < x1 - x0 - edge
+    if y1 < height:
+        keep &= boxes[:, 3] < y1 - y0 - edge
+    return keep
+
+
+class TiledDetector:
+    """Wraps any :class:`Detector`: whole frame plus tiles, merged. Ids are dropped (a tracker
+    running on whole frames cannot follow boxes from tiles), so the stage's IoU tracker gives them."""
+
+    def __init__(self, detector: Detector, size: int, mode: str = "auto", overlap: int = 64, iou: float = 0.5,
+                 edge: float = 2.0) -> None:
+        if mode not in MODES:
+            raise ValueError(f"tiles must be one of {', '.join(MODES)}, got {mode!r}")
+        self.detector, self.size, self.mode, self.overlap, self.iou, self.edge = detector, size, mode, overlap, iou, edge
+
+    @property
+    def backend(self) -> str:
+        if self.mode == "off":
+            return self.detector.backend
+        when = "always" if self.mode == "on" else f"frames over {AUTO_RATIO:g}x {self.size}px"
+        return f"{self.detector.backend} + {self.size}px tiles ({when}, overlap {self.overlap}px)"
+
+    def tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
+        """The tiles a ``width`` x ``height`` frame is split into (none when tiling is off for it)."""
+        if self.mode == "off" or (self.mode == "auto" and max(width, height) < AUTO_RATIO * self.size):
+            return []
+        return tile_grid(width, height, self.size, self.overlap)
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[Detections]:
+        if self.mode == "off":
+            return self.detector.detect_batch(images)
+        return [self._detect(rgb) for rgb in images]
+
+    def _detect(self, rgb: np.ndarray) -> Detections:
+        height, width = rgb.shape[:2]
+        tiles = self.tiles(width, height)
+        found = self.detector.detect_batch([rgb] + [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles])
+        boxes, scores = [np.asarray(found[0].boxes, np.float32).reshape(-1, 4)], [np.asarray(found[0].scores, np.float32)]
+        for tile, part in zip(tiles, found[1:]):
+            b = np.asarray(part.boxes, np.float32).reshape(-1, 4)
+            keep = _inside(b, tile, width, height, self.edge)
+            boxes.append(b[keep] + np.array(tile[:2] * 2, np.float32))
+            scores.append(np.asarray(part.scores, np.float32)[keep])
+        all_boxes, all_scores = torch.from_numpy(np.concatenate(boxes)), torch.from_numpy(np.concatenate(scores))
+        kept = torchvision.ops.nms(all_boxes, all_scores, self.iou).numpy()
+        return Detections(all_boxes.numpy()[kept], all_scores.numpy()[kept])
