@@ -22,6 +22,7 @@ from .devices import resolve_device
 from .frames import Frame
 from .images import write_image
 from .preview import label
+from .prompts import PROMPT_BASE
 from .video import VideoReader
 
 THUMB = 96  # px, side of a thumbnail cell on the sheet
@@ -81,14 +82,14 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
     device = resolve_device(config.device)
-    stages = tracking_stages(config, device)
-    cls = object_class(config, stages[-1])
+    stages = tracking_stages(config, device, Path(input))
+    cls = object_class(config, next(s for s in stages if s.name == "detect"))
     if on_start:
         on_start([("device", device), *((s.name, s.backend) for s in stages)], reader.info.estimated_frames)
     tracks: dict[int, Track] = {}
     for frame in _chain(reader, stages):
         for box, i in zip(frame.boxes.tolist(), frame.ids.tolist()):
-            tracks.setdefault(i, Track(i, cls, frame.index, frame.index)).add(frame.index, tuple(box), frame.rgb)
+            tracks.setdefault(i, Track(i, "prompt" if i >= PROMPT_BASE else cls, frame.index, frame.index)).add(frame.index, tuple(box), frame.rgb)
         if progress:
             progress(frame)
     return [tracks[i] for i in sorted(tracks)]
