@@ -7,6 +7,7 @@ still sign S that no detector finds (the motion detector sees only what moves), 
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -184,3 +185,19 @@ def test_bad_selection_is_one_error_line(clip, tmp_path, options, message):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+@pytest.mark.weights
+def test_tracks_on_the_sample_lists_the_pedestrians(tmp_path):
+    from vidinpaint.video import VideoReader
+    from vidinpaint.weights import available
+
+    if not available("nanodet"):
+        pytest.skip("NanoDet weights not fetched (make test fetches them)")
+    short = tmp_path / "vtest12.mp4"
+    write_clip(short, [f.rgb for f in itertools.islice(VideoReader("samples/vtest.mp4"), 12)], fps=10)
+    result = run_cli("tracks", str(short), "-o", str(tmp_path / "t.json"), "--set", "detect.backend=nanodet",
+                     "--set", "device=cpu")
+    assert result.returncode == 0, result.stderr
+    tracks = json.loads((tmp_path / "t.json").read_text())["tracks"]
+    assert len([t for t in tracks if t["class"] == "person" and t["last"] - t["first"] >= 5]) >= 5
