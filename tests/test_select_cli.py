@@ -201,3 +201,15 @@ def test_tracks_on_the_sample_lists_the_pedestrians(tmp_path):
     assert result.returncode == 0, result.stderr
     tracks = json.loads((tmp_path / "t.json").read_text())["tracks"]
     assert len([t for t in tracks if t["class"] == "person" and t["last"] - t["first"] >= 5]) >= 5
+
+
+def test_editing_the_tracks_file_redoes_a_batch_clip(tmp_path):
+    from vidinpaint.batch import Job, settings_hash
+    from vidinpaint.config import Config
+
+    chosen = tmp_path / "t.json"
+    chosen.write_text('{"tracks": [{"id": 1}]}')
+    job = Job(tmp_path / "a.mp4", tmp_path / "o.mp4", None, (f"select.tracks_file={chosen}",))
+    before = settings_hash(Config(), job)
+    chosen.write_text('{"tracks": [{"id": 1, "remove": false}]}')
+    assert settings_hash(Config(), job) != before
