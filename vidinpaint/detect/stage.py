@@ -15,11 +15,13 @@ from .track import GapBridge, IouTracker
 
 
 class Detections(NamedTuple):
-    """One frame's detections: ``Nx4`` XYXY boxes (frame pixels), ``N`` scores, ``N`` ids or None."""
+    """One frame's detections: ``Nx4`` XYXY boxes (frame pixels), ``N`` scores, ``N`` ids or None,
+    ``N`` COCO class ids or None (detectors of one kind of thing: the motion detector)."""
 
     boxes: np.ndarray
     scores: np.ndarray
     ids: np.ndarray | None = None
+    classes: np.ndarray | None = None
 
 
 class Detector(Protocol):
@@ -39,6 +41,7 @@ class Tracking:
         self.tracker = IouTracker(max_age=max_gap)
         self.bridge = GapBridge(max_gap)
         self.reid = Reidentifier(reid) if reid else None
+        self.classes: dict[int, int] = {}  # track id -> COCO class id, as last detected (for `vidinpaint tracks`)
 
     def apply(self, frame: Frame, found: Detections) -> None:
         if frame.shot != self.shot:  # a new shot: nobody is bridged or matched across a boundary
@@ -50,6 +53,8 @@ class Tracking:
         ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
         if self.reid:
             ids = self.reid.update(frame.rgb, found.boxes, ids, frame.index)
+        if found.classes is not None:
+            self.classes.update(zip(np.asarray(ids).tolist(), np.asarray(found.classes).tolist()))
         boxes, ids = self.bridge.update(found.boxes, ids)
         h, w = frame.rgb.shape[:2]
         frame.boxes = expand_boxes(boxes, 0, w, h)  # rounded outwards, clamped to the frame
