@@ -57,3 +57,21 @@ def test_prompt_ids_are_points_then_boxes_in_order():
     given = parse_prompts(SelectConfig(points="1,2@0;3,4@5", boxes="0,0,4,4@1"))
     assert [(p.id, p.frame) for p in given] == [(PROMPT_BASE + 1, 0), (PROMPT_BASE + 2, 5), (PROMPT_BASE + 3, 1)]
     assert given[2].box == (0, 0, 4, 4) and given[1].point == (3, 4)
+
+
+def test_a_point_goes_to_sam_as_a_point_prompt():
+    pytest.importorskip("segment_anything")
+    from test_segment import tiny_sam
+    from vidinpaint.prompts import Prompt, first_mask
+    from vidinpaint.segment.sam import SamSegmenter
+
+    seg = SamSegmenter(None, "vit_b", "cpu", model=tiny_sam())
+    seen = []
+    seg.predictor.model.prompt_encoder.register_forward_hook(
+        lambda module, args, kwargs, output: seen.append(kwargs), with_kwargs=True)
+    rgb = background(320, 240)
+    mask = first_mask(rgb, Prompt(PROMPT_BASE + 1, 0, "p", point=(100, 60)), seg, GrabCutSegmenter())
+    assert mask.shape == (240, 320) and mask.dtype == bool
+    points, boxes = seen[0]["points"], seen[0]["boxes"]
+    assert points is not None and boxes is None  # one positive point, no box
+    assert points[1].tolist() == [[1]]

@@ -239,7 +239,7 @@ class PromptStage:
     @property
     def backend(self) -> str:
         spans = [f"{p.id}: {min(b)}-{max(b)}" for p in self.prompts if (b := self.boxes[p.id])]
-        return f"{len(self.prompts)} objects given by hand, followed along DIS flow (frames {', '.join(spans)})"
+        return f"{len(self.prompts)} object(s) given by hand, followed along DIS flow (frames {', '.join(spans)})"
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         for frame in frames:

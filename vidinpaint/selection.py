@@ -120,7 +120,7 @@ class Selection:
         return self != Selection()
 
     def describe(self) -> str:
-        parts = [f"{len(self.prompted)} objects given by hand"] if self.prompted else []
+        parts = [f"{len(self.prompted)} object(s) given by hand"] if self.prompted else []
         if not self.detected:
             return parts[0] + " (no detection)"
         if self.tracks is not None:
