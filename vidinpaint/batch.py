@@ -98,9 +98,13 @@ def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
 
 
 def settings_hash(config: Config, job: Job) -> str:
-    """What decides the output besides the input bytes: the effective config and the mask."""
+    """What decides the output besides the input bytes: the effective config, the mask, and the
+    contents of a tracks file (flipping a "remove" in it must redo the clip)."""
     effective = as_dict(load_config(config, job.overrides))
-    key = json.dumps({"config": effective, "mask": str(job.mask) if job.mask else None}, sort_keys=True)
+    chosen = Path(effective["select"]["tracks_file"]) if effective["select"]["tracks_file"] else None
+    tracks = hashlib.sha256(chosen.read_bytes()).hexdigest() if chosen and chosen.is_file() else None
+    key = json.dumps({"config": effective, "mask": str(job.mask) if job.mask else None, "tracks_file": tracks},
+                     sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

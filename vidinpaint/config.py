@@ -72,6 +72,8 @@ class DetectConfig:
     batch: int = _opt(8, lo=1, doc="frames per YOLO call with detect.tracker=iou (ByteTrack and NanoDet take one frame per call)")
     tracker: str = _opt("bytetrack", choices=("bytetrack", "iou"), doc="YOLO track ids: ultralytics ByteTrack or IoU matching")
     max_gap: int = _opt(5, lo=0, doc="frames a lost track is bridged at its predicted box")
+    reid: int = _opt(50, lo=0, doc="frames a lost track is remembered, so an object that reappears where it "
+                                   "should be, looking the same (colour histogram), keeps its id (0 = off)")
     window: int = _opt(50, lo=1, doc="motion: frames before and after each frame used for the clean plate")
     stride: int = _opt(5, lo=1, doc="motion: every stride-th frame is a clean-plate sample")
     threshold: float = _opt(28.0, lo=1, hi=255, doc="motion: colour difference (0-255) that counts as foreground")

@@ -82,16 +82,31 @@ def preview_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.preview.png")
 
 
-def tracking_stages(config: Config, device: str) -> list[Stage]:
-    """Shot boundaries (the tracker resets at them) and detection with track ids: the stages
-    that decide the ids, shared by `clean`, `masks` and `tracks` so all three give the same ids."""
-    if config.select.points or config.select.boxes:
-        raise ConfigError("select.points and select.boxes (--point, --box) are not implemented yet")
+def _decoded(source: Path, config: Config) -> Iterable[Frame]:
+    """A fresh decode of ``source`` (a video or one image) with shots marked, for a pre-pass."""
+    if is_image(source):
+        return [Frame(index=0, pts=0, time_base=Fraction(1), rgb=read_image(source))]
+    frames = VideoReader(source, queue_size=config.decode.queue_size, threads=config.decode.threads)
+    return ShotDetector(config.shots)(frames) if config.shots.backend != "off" else frames
+
+
+def tracking_stages(config: Config, device: str, source: Path | None = None, detect: bool = True) -> list[Stage]:
+    """Shot boundaries (the tracker resets at them), detection with track ids and the objects
+    given by hand (a pre-pass over ``source`` follows them): the stages that decide the ids,
+    shared by `clean`, `masks` and `tracks` so all three give the same ids. ``detect`` False
+    leaves the detector out (only prompted objects are removed)."""
     shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
-    return shots + [build_detector(config, device)]
+    stages = shots + ([build_detector(config, device)] if detect else [])
+    if config.select.points or config.select.boxes:
+        if source is None:
+            raise ConfigError("select.points and select.boxes need the input's path")
+        from .prompts import prompt_stage
+
+        stages.append(prompt_stage(config, device, _decoded(source, config), source))
+    return stages
 
 
-def build_stages(config: Config, mask: Path | None, device: str) -> list[Stage]:
+def build_stages(config: Config, mask: Path | None, device: str, source: Path | None = None) -> list[Stage]:
     """Mask stages for this configuration: shot boundaries first (every later stage resets at
     them), then detect + select + segment + mask, or the user's masks."""
     if mask is not None:
@@ -100,7 +115,8 @@ def build_stages(config: Config, mask: Path | None, device: str) -> list[Stage]:
         shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
         return shots + [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
     selection = Selection.from_config(config.select)
-    stages = tracking_stages(config, device) + ([SelectStage(selection)] if selection.active else [])
+    stages = tracking_stages(config, device, source, detect=selection.detected)
+    stages += [SelectStage(selection)] if selection.active else []
     stages += [build_segmenter(config, device), MaskBuilder(config.mask, config.detect.margin)]
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
 
@@ -120,9 +136,9 @@ def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]],
 
 
 def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
-         times: StageTimes) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
+         times: StageTimes, source: Path) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
     device = resolve_device(config.device)
-    masks = build_stages(config, mask, device)
+    masks = build_stages(config, mask, device, source)
     fill = build_fill(config, device)
     inpaint = build_inpainter(config, device)
     fills = [fill, inpaint] if fill else [inpaint]
@@ -179,7 +195,7 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
     times = StageTimes()
-    frames, backends, stages = _run(reader, config, mask, sheet, times)
+    frames, backends, stages = _run(reader, config, mask, sheet, times, input)
     count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times)
     result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds(),
                          shots=shots_found(stages))
@@ -222,7 +238,7 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
     check_output_path(output, [input], overwrite)
     device = resolve_device(config.device)
-    stages = build_stages(config, None, device)
+    stages = build_stages(config, None, device, input)
     backends = [("device", device), *((s.name, s.backend) for s in stages)]
     times = StageTimes()
     frames = _mask_frames(_chain(reader, stages, times))
@@ -271,7 +287,7 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     start = time.perf_counter()
     frame = Frame(index=0, pts=0, time_base=Fraction(1), rgb=rgb)
     times = StageTimes()
-    frames, backends, _ = _run([frame], config, mask, sheet, times)
+    frames, backends, _ = _run([frame], config, mask, sheet, times, input)
     if on_start:
         on_start(backends, 1)
     result_frame = next(frames)

@@ -59,8 +59,8 @@ def check_inside(x: int, y: int, width: int, height: int, what: str) -> None:
         raise ConfigError(f"{what} lies outside the {width}x{height} frame")
 
 
-def read_tracks_file(path: str) -> frozenset[int]:
-    """Ids a tracks.json marks for removal: its entries without ``"remove": false``."""
+def read_tracks_file(path: str) -> tuple[frozenset[int], frozenset[int]]:
+    """Ids a tracks.json marks for removal (entries without ``"remove": false``) and to keep."""
     key = "select.tracks_file"
     try:
         data = json.loads(Path(path).read_text())
@@ -75,28 +75,44 @@ def read_tracks_file(path: str) -> frozenset[int]:
                                                 for e in entries):
         raise ConfigError(f"{key}: {path} has no \"tracks\" list of entries with an integer \"id\" "
                           f"(write one with `vidinpaint tracks`)")
-    return frozenset(e["id"] for e in entries if e.get("remove", True) is not False)
+    keep = frozenset(e["id"] for e in entries if e.get("remove", True) is False)
+    return frozenset(e["id"] for e in entries) - keep, keep
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Parsed ``select`` options for detected objects (None: that criterion is not given)."""
+    """Parsed ``select`` options (None: that criterion is not given).
+
+    Objects given by hand (``prompted`` ids) are removed unless ``--keep-tracks`` or the tracks
+    file keeps them; the other criteria choose among detected objects. With prompts and no other
+    criterion only the prompted objects go (``detected`` False; ``--tracks all`` adds the rest).
+    """
 
     tracks: frozenset[int] | None = None
     keep: frozenset[int] = frozenset()
     listed: frozenset[int] | None = None
     region: tuple[int, int, int, int] | None = None
     min_height: int = 0
+    prompted: frozenset[int] = frozenset()
+    detected: bool = True
 
     @classmethod
     def from_config(cls, config: SelectConfig) -> Selection:
         """Parse and check every option now, so a bad value fails before any frame is decoded."""
+        from .prompts import parse_prompts
+
+        listed, kept = read_tracks_file(config.tracks_file) if config.tracks_file else (None, frozenset())
+        everything = config.tracks.strip() == "all"
+        prompted = frozenset(p.id for p in parse_prompts(config))
         return cls(
-            tracks=parse_ids(config.tracks, "select.tracks") if config.tracks else None,
-            keep=parse_ids(config.keep_tracks, "select.keep_tracks") if config.keep_tracks else frozenset(),
-            listed=read_tracks_file(config.tracks_file) if config.tracks_file else None,
+            tracks=parse_ids(config.tracks, "select.tracks") if config.tracks and not everything else None,
+            keep=(parse_ids(config.keep_tracks, "select.keep_tracks") if config.keep_tracks else frozenset()) | kept,
+            listed=listed,
             region=parse_region(config.region) if config.region else None,
             min_height=config.min_height,
+            prompted=prompted,
+            detected=not prompted or everything or any((config.tracks, config.keep_tracks, config.tracks_file,
+                                                          config.region, config.min_height)),
         )
 
     @property
@@ -104,7 +120,9 @@ class Selection:
         return self != Selection()
 
     def describe(self) -> str:
-        parts = []
+        parts = [f"{len(self.prompted)} object(s) given by hand"] if self.prompted else []
+        if not self.detected:
+            return parts[0] + " (no detection)"
         if self.tracks is not None:
             parts.append(f"only tracks {','.join(map(str, sorted(self.tracks)))}")
         if self.keep:
@@ -120,7 +138,8 @@ class Selection:
     def removes(self, boxes: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """``N bool``: which of a frame's ``Nx4`` XYXY boxes with track ``ids`` are removed."""
         boxes = np.asarray(boxes).reshape(-1, 4)
-        keep = np.ones(len(boxes), bool)
+        ids = np.asarray(ids).reshape(-1)
+        keep = np.full(len(boxes), self.detected)
         for allowed, wanted in ((self.tracks, True), (self.listed, True), (self.keep, False)):
             if allowed is not None:
                 keep &= np.isin(ids, list(allowed)) == wanted
@@ -128,7 +147,9 @@ class Selection:
             x0, y0, x1, y1 = self.region
             cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
             keep &= (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
-        return keep & (boxes[:, 3] - boxes[:, 1] >= self.min_height)
+        keep &= boxes[:, 3] - boxes[:, 1] >= self.min_height
+        prompted = np.isin(ids, list(self.prompted))
+        return np.where(prompted, ~np.isin(ids, list(self.keep)), keep)
 
 
 class SelectStage:

@@ -17,11 +17,12 @@ import numpy as np
 
 from .atomic import atomic_path, check_output_path
 from .config import Config
-from .detect.coco import class_ids
+from .detect.coco import COCO_CLASSES, class_ids
 from .devices import resolve_device
 from .frames import Frame
 from .images import write_image
 from .preview import label
+from .prompts import PROMPT_BASE
 from .video import VideoReader
 
 THUMB = 96  # px, side of a thumbnail cell on the sheet
@@ -62,15 +63,18 @@ def _thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
-def object_class(config: Config, detector: object) -> str:
-    """What the detector's objects are: its one class, else the generic 'object' (the motion
-    detector finds what moves, several classes share one id space)."""
+def object_class(config: Config, detector: object, track: int) -> str:
+    """What a track is: the class its detector gave it, else the configured class when there is
+    one, else 'object' (the motion detector finds what moves)."""
     from .detect.motion import MotionDetector
 
-    if isinstance(detector, MotionDetector):
-        return "object"
+    if track >= PROMPT_BASE:
+        return "prompt"
+    tracking = getattr(detector, "tracking", None)
+    if tracking is not None and track in tracking.classes:
+        return COCO_CLASSES[tracking.classes[track]]
     names = [n.strip() for n in config.detect.classes.split(",") if n.strip()]
-    return names[0] if len(names) == 1 and class_ids(names) else "object"
+    return names[0] if len(names) == 1 and class_ids(names) and not isinstance(detector, MotionDetector) else "object"
 
 
 def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], None] | None = None,
@@ -81,16 +85,18 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
     device = resolve_device(config.device)
-    stages = tracking_stages(config, device)
-    cls = object_class(config, stages[-1])
+    stages = tracking_stages(config, device, Path(input))
+    detector = next(s for s in stages if s.name == "detect")
     if on_start:
         on_start([("device", device), *((s.name, s.backend) for s in stages)], reader.info.estimated_frames)
     tracks: dict[int, Track] = {}
     for frame in _chain(reader, stages):
         for box, i in zip(frame.boxes.tolist(), frame.ids.tolist()):
-            tracks.setdefault(i, Track(i, cls, frame.index, frame.index)).add(frame.index, tuple(box), frame.rgb)
+            tracks.setdefault(i, Track(i, "", frame.index, frame.index)).add(frame.index, tuple(box), frame.rgb)
         if progress:
             progress(frame)
+    for i, track in tracks.items():
+        track.cls = object_class(config, detector, i)
     return [tracks[i] for i in sorted(tracks)]
 
 

@@ -43,7 +43,7 @@ class MotionDetector:
 
     def __init__(self, config: DetectConfig, note: str = "") -> None:
         self.config, self.note = config, note
-        self.tracking = Tracking(config.max_gap)
+        self.tracking = Tracking(config.max_gap, config.reid)
 
     @property
     def backend(self) -> str:

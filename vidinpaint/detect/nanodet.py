@@ -84,7 +84,7 @@ class NanoDet:
 
     def detect_batch(self, images: list[np.ndarray]) -> list[Detections]:
         """The graph has a fixed batch of 1, so frames run one after another."""
-        return [Detections(*self.detect(rgb)[:2]) for rgb in images]
+        return [Detections(boxes, scores, classes=cls) for boxes, scores, cls in map(self.detect, images)]
 
     @torch.inference_mode()
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,15 +10,18 @@ import numpy as np
 
 from ..frames import Frame
 from .boxes import expand_boxes
+from .reid import Reidentifier
 from .track import GapBridge, IouTracker
 
 
 class Detections(NamedTuple):
-    """One frame's detections: ``Nx4`` XYXY boxes (frame pixels), ``N`` scores, ``N`` ids or None."""
+    """One frame's detections: ``Nx4`` XYXY boxes (frame pixels), ``N`` scores, ``N`` ids or None,
+    ``N`` COCO class ids or None (detectors of one kind of thing: the motion detector)."""
 
     boxes: np.ndarray
     scores: np.ndarray
     ids: np.ndarray | None = None
+    classes: np.ndarray | None = None
 
 
 class Detector(Protocol):
@@ -30,19 +33,28 @@ class Detector(Protocol):
 
 
 class Tracking:
-    """Ids for detectors without them, then gap bridging; writes ``frame.boxes``/``frame.ids``."""
+    """Ids for detectors without them, re-identification after occlusions (``reid`` frames), then
+    gap bridging; writes ``frame.boxes``/``frame.ids``."""
 
-    def __init__(self, max_gap: int) -> None:
+    def __init__(self, max_gap: int, reid: int = 0) -> None:
         self.max_gap, self.shot = max_gap, 0
         self.tracker = IouTracker(max_age=max_gap)
         self.bridge = GapBridge(max_gap)
+        self.reid = Reidentifier(reid) if reid else None
+        self.classes: dict[int, int] = {}  # track id -> COCO class id, as last detected (for `vidinpaint tracks`)
 
     def apply(self, frame: Frame, found: Detections) -> None:
         if frame.shot != self.shot:  # a new shot: nobody is bridged or matched across a boundary
             self.tracker.tracks.clear()
             self.bridge.seen.clear()
+            if self.reid:
+                self.reid.reset()
             self.shot = frame.shot
         ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
+        if self.reid:
+            ids = self.reid.update(frame.rgb, found.boxes, ids, frame.index)
+        if found.classes is not None:
+            self.classes.update(zip(np.asarray(ids).tolist(), np.asarray(found.classes).tolist()))
         boxes, ids = self.bridge.update(found.boxes, ids)
         h, w = frame.rgb.shape[:2]
         frame.boxes = expand_boxes(boxes, 0, w, h)  # rounded outwards, clamped to the frame
@@ -56,9 +68,9 @@ class DetectStage:
 
     name = "detect"
 
-    def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "") -> None:
+    def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "", reid: int = 0) -> None:
         self.detector, self.batch, self.note = detector, batch, note
-        self.tracking = Tracking(max_gap)
+        self.tracking = Tracking(max_gap, reid)
 
     @property
     def backend(self) -> str:

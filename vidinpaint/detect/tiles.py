@@ -51,6 +51,12 @@ def _inside(boxes: np.ndarray, tile: tuple[int, int, int, int], width: int, heig
     return keep
 
 
+def _classes(found: Detections) -> np.ndarray:
+    """Class ids of ``found`` (-1 for a detector that gives none)."""
+    n = len(found.scores)
+    return np.full(n, -1, np.int64) if found.classes is None else np.asarray(found.classes, np.int64).reshape(n)
+
+
 class TiledDetector:
     """Wraps any :class:`Detector`: whole frame plus tiles, merged. Ids are dropped (a tracker
     running on whole frames cannot follow boxes from tiles), so the stage's IoU tracker gives them."""
@@ -84,11 +90,16 @@ class TiledDetector:
         tiles = self.tiles(width, height)
         found = self.detector.detect_batch([rgb] + [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles])
         boxes, scores = [np.asarray(found[0].boxes, np.float32).reshape(-1, 4)], [np.asarray(found[0].scores, np.float32)]
+        classes = [_classes(found[0])]
         for tile, part in zip(tiles, found[1:]):
             b = np.asarray(part.boxes, np.float32).reshape(-1, 4)
             keep = _inside(b, tile, width, height, self.edge)
             boxes.append(b[keep] + np.array(tile[:2] * 2, np.float32))
             scores.append(np.asarray(part.scores, np.float32)[keep])
+            classes.append(_classes(part)[keep])
         all_boxes, all_scores = torch.from_numpy(np.concatenate(boxes)), torch.from_numpy(np.concatenate(scores))
-        kept = torchvision.ops.nms(all_boxes, all_scores, self.iou).numpy()
-        return Detections(all_boxes.numpy()[kept], all_scores.numpy()[kept])
+        all_classes = np.concatenate(classes)
+        # per class, so a person and the bag they carry are not merged into one box
+        kept = torchvision.ops.batched_nms(all_boxes, all_scores, torch.from_numpy(all_classes), self.iou).numpy()
+        known = found[0].classes is not None
+        return Detections(all_boxes.numpy()[kept], all_scores.numpy()[kept], None, all_classes[kept] if known else None)

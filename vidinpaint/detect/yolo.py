@@ -25,7 +25,7 @@ def results_to_detections(result, classes: list[int]) -> Detections:
     cls = boxes.cls.cpu().numpy().astype(int)
     keep = np.isin(cls, classes)
     ids = boxes.id.cpu().numpy().astype(np.int64)[keep] if boxes.id is not None else None
-    return Detections(boxes.xyxy.cpu().numpy()[keep], boxes.conf.cpu().numpy()[keep], ids)
+    return Detections(boxes.xyxy.cpu().numpy()[keep], boxes.conf.cpu().numpy()[keep], ids, cls[keep])
 
 
 def settings_dir() -> Path:

@@ -49,23 +49,55 @@ class GrabCutSegmenter:
             masks.append(mask)
         return masks
 
-    def _cut(self, crop: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
-        """GrabCut foreground of ``crop`` given the box ``rect`` (x, y, w, h); large crops are cut
-        at reduced size (its cost grows with the pixel count; 1080p people would take seconds)."""
+    def segment_point(self, rgb: np.ndarray, x: int, y: int) -> np.ndarray:
+        """The object under pixel ``(x, y)``. The region of the point's colour around it (a flood
+        fill) seeds GrabCut's foreground; a ring of half its size around it is unknown, beyond
+        is background (within a quarter of the frame's shorter side from the point); the piece
+        holding the point is kept. A box prompt is the surer way to give an object of many colours."""
+        h, w = rgb.shape[:2]
+        reach = max(8, min(h, w) // 4)
+        flood = np.zeros((h + 2, w + 2), np.uint8)
+        wx0, wy0, wx1, wy1 = max(x - reach, 0), max(y - reach, 0), min(x + reach + 1, w), min(y + reach + 1, h)
+        window = np.ascontiguousarray(cv2.medianBlur(rgb[wy0:wy1, wx0:wx1], 3))
+        cv2.floodFill(window, flood[wy0:wy1 + 2, wx0:wx1 + 2], (x - wx0, y - wy0), (0, 0, 0), (16,) * 3, (16,) * 3,
+                      4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8))
+        flood = flood[1:-1, 1:-1] > 0
+        ys, xs = np.nonzero(flood)
+        gx, gy = max(4, (xs.max() - xs.min()) // 2), max(4, (ys.max() - ys.min()) // 2)
+        x0, y0 = max(xs.min() - gx, x - reach, 0), max(ys.min() - gy, y - reach, 0)
+        x1, y1 = min(xs.max() + 1 + gx, x + reach, w), min(ys.max() + 1 + gy, y + reach, h)
+        cx0, cy0, cx1, cy1 = max(x0 - gx, 0), max(y0 - gy, 0), min(x1 + gx, w), min(y1 + gy, h)
+        seed = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
+        seed[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = cv2.GC_PR_BGD
+        seed[flood[cy0:cy1, cx0:cx1]] = cv2.GC_PR_FGD
+        seed[y - cy0, x - cx0] = cv2.GC_FGD
+        mask = np.zeros((h, w), bool)
+        mask[cy0:cy1, cx0:cx1] = self._cut(np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1, ::-1]), seed=seed)
+        mask[y, x] = True
+        _, parts = cv2.connectedComponents(mask.astype(np.uint8))
+        return parts == parts[y, x]
+
+    def _cut(self, crop: np.ndarray, rect: tuple[int, int, int, int] | None = None,
+             seed: np.ndarray | None = None) -> np.ndarray:
+        """GrabCut foreground of ``crop`` given the box ``rect`` (x, y, w, h) or a ``seed`` of
+        GrabCut labels; large crops are cut at reduced size (its cost grows with the pixel
+        count; 1080p people would take seconds)."""
         h, w = crop.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
-        small = cv2.resize(crop, (max(1, round(w * scale)), max(1, round(h * scale))),
-                           interpolation=cv2.INTER_AREA) if scale < 1 else crop
-        r = tuple(int(round(v * scale)) for v in rect)
-        labels = np.zeros(small.shape[:2], np.uint8)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA) if scale < 1 else crop
+        r = tuple(int(round(v * scale)) for v in rect) if rect is not None else None
+        labels = np.zeros(small.shape[:2], np.uint8) if seed is None else \
+            cv2.resize(seed, size, interpolation=cv2.INTER_NEAREST)
         fg = np.zeros(small.shape[:2], bool)
         try:
             cv2.grabCut(small, labels, r, np.zeros((1, 65)), np.zeros((1, 65)), self.iterations,
-                        cv2.GC_INIT_WITH_RECT)
+                        cv2.GC_INIT_WITH_RECT if seed is None else cv2.GC_INIT_WITH_MASK)
             fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
-        except cv2.error:  # degenerate colour models (flat crop): keep the box
-            pass
-        if not fg.any():
+        except cv2.error:  # degenerate colour models (flat crop): keep the box (or the seed)
+            if seed is not None:
+                fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+        if not fg.any() and r is not None:
             fg[r[1]:r[1] + r[3], r[0]:r[0] + r[2]] = True
         if scale < 1:
             fg = cv2.resize(fg.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR) > 0

@@ -46,3 +46,11 @@ class SamSegmenter:
         masks, _, _ = self.predictor.predict_torch(point_coords=None, point_labels=None, boxes=prompts,
                                                    multimask_output=False)
         return [m[0].cpu().numpy().astype(bool) for m in masks]
+
+    @torch.inference_mode()
+    def segment_point(self, rgb: np.ndarray, x: int, y: int) -> np.ndarray:
+        """The object under pixel ``(x, y)``: SAM's best-scored of its three masks for one point."""
+        self.predictor.set_image(np.ascontiguousarray(rgb), image_format="RGB")
+        masks, scores, _ = self.predictor.predict(point_coords=np.array([[x, y]], np.float32),
+                                                  point_labels=np.array([1]), multimask_output=True)
+        return masks[int(np.argmax(scores))].astype(bool)

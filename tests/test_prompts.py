@@ -1,0 +1,77 @@
+"""Prompted objects are followed forwards and backwards (seeking in blocks) within their shot only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidinpaint import prompts
+from vidinpaint.config import SelectConfig
+from vidinpaint.errors import ConfigError
+from vidinpaint.prompts import PROMPT_BASE, follow_prompts, parse_prompts
+from vidinpaint.segment import GrabCutSegmenter
+from vidinpaint.synthetic import background, write_clip
+from vidinpaint.video import VideoReader
+
+W, H, N, CUT = 128, 96, 30, 10
+
+
+def square(i: int) -> tuple[int, int, int, int]:
+    x = 20 + 3 * i - 3 * CUT
+    return x, 30, x + 18, 52
+
+
+def test_a_box_is_followed_both_ways_to_its_shot_start_and_no_further(tmp_path, monkeypatch):
+    monkeypatch.setattr(prompts, "BLOCK", 4)  # several seeks backwards
+    first, second = background(W, H, 1), background(W, H, 2)
+    frames = []
+    for i in range(N):
+        rgb = (first if i < CUT else second).copy()
+        x0, y0, x1, y1 = square(i)
+        rgb[y0:y1, x0:x1] = (250, 230, 40)
+        frames.append(rgb)
+    path = tmp_path / "cut.mp4"
+    write_clip(path, frames, fps=25)
+    decoded = list(VideoReader(path))
+    for frame in decoded:
+        frame.shot = int(frame.index >= CUT)  # the shot stage's job, tested elsewhere
+    given = parse_prompts(SelectConfig(boxes="{},{},{},{}@25".format(*square(25))))
+    boxes = follow_prompts(decoded, given, GrabCutSegmenter(), GrabCutSegmenter(margin=2), path)
+    found = boxes[PROMPT_BASE + 1]
+    assert sorted(found) == list(range(CUT, N))  # back to the cut, forward to the end, not across
+    for i, box in found.items():
+        assert np.abs(np.array(box) - square(i)).max() <= 2, (i, box)
+
+
+@pytest.mark.parametrize("config, message", [
+    (SelectConfig(points="1,2@x"), "select.points: '1,2@x' must look like"),
+    (SelectConfig(boxes="5,5,2,9@0"), "x0 < x1"),
+    (SelectConfig(points="1,2,3@0"), "must be 2 numbers"),
+])
+def test_malformed_prompts_name_the_key(config, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_prompts(config)
+
+
+def test_prompt_ids_are_points_then_boxes_in_order():
+    given = parse_prompts(SelectConfig(points="1,2@0;3,4@5", boxes="0,0,4,4@1"))
+    assert [(p.id, p.frame) for p in given] == [(PROMPT_BASE + 1, 0), (PROMPT_BASE + 2, 5), (PROMPT_BASE + 3, 1)]
+    assert given[2].box == (0, 0, 4, 4) and given[1].point == (3, 4)
+
+
+def test_a_point_goes_to_sam_as_a_point_prompt():
+    pytest.importorskip("segment_anything")
+    from test_segment import tiny_sam
+    from vidinpaint.prompts import Prompt, first_mask
+    from vidinpaint.segment.sam import SamSegmenter
+
+    seg = SamSegmenter(None, "vit_b", "cpu", model=tiny_sam())
+    seen = []
+    seg.predictor.model.prompt_encoder.register_forward_hook(
+        lambda module, args, kwargs, output: seen.append(kwargs), with_kwargs=True)
+    rgb = background(320, 240)
+    mask = first_mask(rgb, Prompt(PROMPT_BASE + 1, 0, "p", point=(100, 60)), seg, GrabCutSegmenter())
+    assert mask.shape == (240, 320) and mask.dtype == bool
+    points, boxes = seen[0]["points"], seen[0]["boxes"]
+    assert points is not None and boxes is None  # one positive point, no box
+    assert points[1].tolist() == [[1]]
