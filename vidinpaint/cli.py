@@ -26,7 +26,7 @@ from rich.text import Text
 
 from . import __version__
 from .config import as_dict, describe, load_config, presets
-from .errors import Terminated, VidinpaintError, VidinpaintWarning
+from .errors import Terminated, VidinpaintError, VidinpaintWarning, one_line, user_message
 from .pipeline import clean_path
 from .timing import format_times, sum_timings
 from .progress import Meter
@@ -85,7 +85,7 @@ _python_showwarning = warnings.showwarning
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """vidinpaint's warnings as one ``warning:`` line (never hidden by -q); others as Python shows them."""
     if issubclass(category, VidinpaintWarning):
-        err.print(f"[yellow]warning:[/] {escape(_one_line(str(message)))}")
+        err.print(f"[yellow]warning:[/] {escape(one_line(str(message)))}")
     else:
         _python_showwarning(message, category, filename, lineno, file, line)
 
@@ -104,13 +104,8 @@ class FpsColumn(ProgressColumn):
         return Text(f"{task.speed:5.1f} fps" if task.speed else "  --- fps", style="cyan")
 
 
-def _one_line(text: str) -> str:
-    """Line breaks (FFmpeg's multi-line messages) become spaces; anything else is kept as is."""
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {escape(_one_line(message))}")
+    err.print(f"[bold red]error:[/] {escape(one_line(message))}")
     raise typer.Exit(code)
 
 
@@ -151,10 +146,8 @@ def _user_errors() -> Iterator[None]:
     previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
-    except VidinpaintError as error:
-        _fail(str(error))
-    except av.FFmpegError as error:
-        _fail(f"FFmpeg: {error}")
+    except (VidinpaintError, av.FFmpegError) as error:
+        _fail(user_message(error))
     except KeyboardInterrupt as stop:
         signum = getattr(stop, "signum", signal.SIGINT)
         _fail(f"interrupted by {signal.Signals(signum).name}; no output was written", 128 + signum)
@@ -473,6 +466,34 @@ def adapt(
               f"{result.l1_last:.4f}; loss curve {losses_path(result.output)})", soft_wrap=True, markup=False)
     out.print(f"use it: vidinpaint clean {input} --inpaint gated --set inpaint.weights={result.output}",
               soft_wrap=True, markup=False)
+
+
+@app.command()
+def ui(
+    input: Optional[Path] = typer.Argument(None, help="A video to open (or choose one in the page)."),
+    port: int = typer.Option(8765, "--port", "-p", min=0, max=65535, help="Port to serve on (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="Address to bind; the default serves this machine only."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file."),
+    set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
+) -> None:
+    """A local review page: the tracks on every frame, click what goes, add objects, preview, run."""
+    try:
+        from .ui.server import LOOPBACK, bind, serve, url_of
+        from .ui.session import Review
+    except ImportError as missing:
+        _fail(f"the review page needs {missing.name}: pip install 'vidinpaint[ui]'")
+    import tempfile
+
+    with _user_errors(), tempfile.TemporaryDirectory(prefix="vidinpaint-ui-") as work:
+        review = Review(load_config(config, set_), Path(work))
+        if input is not None:
+            review.open(input)
+        sock = bind(host, port)
+        where = "local only: this machine can open it, no other" if host in LOOPBACK else \
+            f"bound to {host}: anyone who can reach this address can use the page and read files it names"
+        err.print(f"review page: {url_of(sock)}  ({where}; Ctrl-C stops it)", markup=False)
+        serve(review, sock)
 
 
 weights_app = typer.Typer(help="List, fetch and locate model weights (nothing else downloads them).",

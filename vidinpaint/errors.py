@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import av
+
 
 class VidinpaintError(Exception):
     """Base class; ``str(err)`` is a complete one-line explanation for the user."""
@@ -29,3 +31,18 @@ class Terminated(KeyboardInterrupt):
 
 class VidinpaintWarning(UserWarning):
     """Something the user should know about a run that still completes (the CLI prints ``warning:``)."""
+
+
+def one_line(text: str) -> str:
+    """Line breaks (FFmpeg's multi-line messages) become spaces; anything else is kept as is."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def user_message(error: BaseException) -> str | None:
+    """The one line the CLI prints after ``error:`` for an error the user caused; None for a bug.
+    The review page shows the same text, so both say the same thing about the same input."""
+    if isinstance(error, VidinpaintError):
+        return one_line(str(error))
+    if isinstance(error, av.FFmpegError):
+        return one_line(f"FFmpeg: {error}")
+    return None

@@ -34,6 +34,7 @@ from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
 from .timing import StageTimes
 from .video import VideoReader, VideoWriter
+from .video.seek import FrameSeeker
 from .video.encoders import container_format
 
 
@@ -204,6 +205,42 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     return result
 
 
+@dataclass
+class Excerpt:
+    """One frame before and after the pipeline, and what ran on it."""
+
+    index: int
+    before: np.ndarray
+    after: np.ndarray
+    backends: list[tuple[str, str]]
+    shots: str
+
+
+def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: int = 8) -> Excerpt:
+    """Frame ``index`` cleaned by the real stages run on the ``context`` frames either side of it.
+
+    A preview that costs ``2 * context + 1`` frames instead of the clip; the neighbours give the
+    tracker, the mask hysteresis and the flow fill something to work with, so the frame looks as
+    it will in the full run (up to tracks that start before the excerpt).
+    """
+    before: np.ndarray | None = None
+
+    def keep_before(frames: Iterable[Frame]) -> Iterator[Frame]:
+        nonlocal before
+        for frame in frames:
+            if frame.index == index:
+                before = frame.rgb.copy()
+            yield frame
+
+    stream, backends, stages = _run(keep_before(video.frames(index - context, index + context + 1)), config,
+                                    None, None, StageTimes())
+    after = next((frame for frame in stream if frame.index == index), None)
+    stream.close()
+    if after is None or before is None:
+        raise InputError(f"{video.path}: frame {index} is outside the clip ({len(video)} frames)")
+    return Excerpt(index, before, after.rgb, backends, shots_found(stages))
+
+
 def _check_outputs(output: Path, inputs: list[Path], overwrite: bool, preview: bool) -> None:
     """Check the output and, with ``--preview``, the contact sheet's path too, before any work."""
     check_output_path(output, inputs, overwrite)
@@ -308,12 +345,17 @@ def folder_images(folder: Path) -> list[Path]:
     return images
 
 
+def check_input(input: Path) -> None:
+    """The first check of any input, shared by the CLI and the review page so both say the same."""
+    if not input.exists():
+        raise InputError(f"{input}: no such file or folder")
+
+
 def clean_path(input: str | Path, output: str | Path | None, config: Config, **options) -> list[CleanResult]:
     """Dispatch on what ``input`` is: a video, an image, or a folder of images (each on its own)."""
     input = Path(input)
     tune_allocator()
-    if not input.exists():
-        raise InputError(f"{input}: no such file or folder")
+    check_input(input)
     out = Path(output) if output is not None else default_output(input)
     if input.is_dir():
         images = folder_images(input)

@@ -165,6 +165,14 @@ def stored(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, -k)) if k else rgb
 
 
+def to_frame(vf: av.VideoFrame, info: VideoInfo, index: int, pts: int) -> Frame:
+    """A decoded picture as the pipeline sees it: RGB in the input's colour matrix, upright."""
+    source = detached(vf)
+    rgb, deep = info.colour.to_rgb(source)
+    return Frame(index=index, pts=int(pts), time_base=info.time_base, rgb=upright(rgb, info.rotation),
+                 deep=None if deep is None else upright(deep, info.rotation), source=source)
+
+
 class VideoReader:
     """Iterate the frames of a video as :class:`Frame` objects, decoded in a background thread.
 
@@ -199,10 +207,7 @@ class VideoReader:
                         step = (1 / (info.average_rate or 25)) / info.time_base
                         pts = last_pts + max(1, round(step)) if count else 0
                     last_pts = pts
-                    source = detached(vf)
-                    rgb, deep = info.colour.to_rgb(source)
-                    yield Frame(index=count, pts=int(pts), time_base=info.time_base, rgb=upright(rgb, info.rotation),
-                                deep=None if deep is None else upright(deep, info.rotation), source=source)
+                    yield to_frame(vf, info, count, pts)
                     count += 1
             except av.FFmpegError as err:
                 raise InputError(

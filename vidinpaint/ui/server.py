@@ -1,0 +1,148 @@
+"""The review page's web layer: a small Starlette app over :class:`~vidinpaint.ui.session.Review`.
+
+Starlette + uvicorn rather than Gradio: about half a megabyte of wheels instead of tens, a
+start-up of well under a second before the clip opens, and full control of how frames travel
+(one JPEG per request, decoded on demand by seeking), which a 10-minute clip needs (numbers
+and the comparison in docs/ARCHITECTURE.md, from scripts/ui_weight.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+from collections.abc import Callable
+from importlib.resources import files
+
+import av
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import OutputError, VidinpaintError, user_message
+from .session import TRACKS_NAME, Review
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _page(_: Request) -> HTMLResponse:
+    return HTMLResponse(files(__package__).joinpath("page.html").read_text(encoding="utf-8"))
+
+
+def _user_errors(request: Request, error: Exception) -> JSONResponse:
+    """Errors the user caused: the CLI's one line, shown in the page (HTTP 400)."""
+    return JSONResponse({"error": user_message(error)}, status_code=400)
+
+
+def build_app(review: Review) -> Starlette:
+    """The routes; every handler is a plain function, so Starlette runs it in a worker thread."""
+
+    def state(_: Request) -> JSONResponse:
+        return JSONResponse(review.state())
+
+    async def open_clip(request: Request) -> JSONResponse:
+        body = await request.json()
+        await _threaded(review.open, body.get("path", ""))
+        return JSONResponse(review.state())
+
+    async def upload(request: Request) -> JSONResponse:
+        data = await request.body()
+        await _threaded(review.upload, request.query_params.get("name", ""), data)
+        return JSONResponse(review.state())
+
+    def frame(request: Request) -> Response:
+        return Response(review.frame_jpeg(int(request.path_params["index"])), media_type="image/jpeg",
+                        headers={"Cache-Control": "no-store"})
+
+    def boxes(request: Request) -> JSONResponse:
+        return JSONResponse(review.boxes_at(int(request.path_params["index"])))
+
+    async def toggle(request: Request) -> JSONResponse:
+        body = await request.json()
+        review.toggle(int(body["id"]))
+        return JSONResponse(review.state())
+
+    async def prompt(request: Request) -> JSONResponse:
+        body = await request.json()
+        if body.get("clear"):
+            review.clear_prompts()
+        else:
+            review.add_prompt(int(body["frame"]), [int(round(float(v))) for v in body["coords"]])
+        return JSONResponse(review.state())
+
+    def preview(request: Request) -> JSONResponse:
+        index = int(request.path_params["index"])
+        context = int(request.query_params.get("context", "4"))
+        before, after = review.preview(index, context)
+        return JSONResponse({"before": _data_url(before), "after": _data_url(after),
+                             "backends": [list(b) for b in review.backends]})
+
+    async def run(request: Request) -> JSONResponse:
+        body = await request.json()
+        review.run(str(body.get("output") or ""), bool(body.get("overwrite")))
+        return JSONResponse(review.state())
+
+    def result(_: Request) -> FileResponse:
+        path = review.result_path()
+        if not path.is_file():
+            raise OutputError(f"{path}: the result is no longer there")
+        return FileResponse(path, filename=path.name)
+
+    def tracks_file(_: Request) -> JSONResponse:
+        return JSONResponse(review.tracks_document(),
+                            headers={"Content-Disposition": f'attachment; filename="{TRACKS_NAME}"'})
+
+    routes = [
+        Route("/", _page),
+        Route("/api/state", state),
+        Route("/api/open", open_clip, methods=["POST"]),
+        Route("/api/upload", upload, methods=["POST"]),
+        Route("/api/frame/{index:int}.jpg", frame),
+        Route("/api/boxes/{index:int}", boxes),
+        Route("/api/toggle", toggle, methods=["POST"]),
+        Route("/api/prompt", prompt, methods=["POST"]),
+        Route("/api/preview/{index:int}", preview),
+        Route("/api/run", run, methods=["POST"]),
+        Route("/api/result", result),
+        Route("/api/tracks.json", tracks_file),
+    ]
+    return Starlette(routes=routes, exception_handlers={VidinpaintError: _user_errors,
+                                                        av.FFmpegError: _user_errors})
+
+
+async def _threaded(fn: Callable, *args: object) -> None:
+    """Opening a clip reads its packet index: off the event loop, so polling stays live."""
+    await run_in_threadpool(fn, *args)
+
+
+def _data_url(jpeg: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind before serving, so a taken port is a one-line error and port 0 picks a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise OutputError(f"cannot serve on {host}:{port}: {err.strerror or err}; choose another --port") from None
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def serve(review: Review, sock: socket.socket) -> None:
+    """Serve the page until Ctrl-C."""
+    config = uvicorn.Config(build_app(review), log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+__all__ = ["LOOPBACK", "bind", "build_app", "serve", "url_of"]

@@ -1,0 +1,295 @@
+"""What the review page works on: one clip, its tracks, the user's selection, a preview, a run.
+
+Everything here goes through the library (``list_tracks``, ``clean_excerpt``, ``clean_path``);
+the web layer (``server.py``) only translates requests. The selection becomes the ``select``
+section of the configuration, exactly as ``clean --tracks-file/--point/--box`` would set it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..atomic import atomic_path
+from ..config import Config, load_config
+from ..errors import InputError, user_message
+from ..images import is_image
+from ..pipeline import CleanResult, check_input, clean_excerpt, clean_path, default_output
+from ..video.seek import FrameSeeker
+
+TRACKS_NAME = "tracks.json"
+
+
+def jpeg(rgb: np.ndarray, quality: int = 88) -> bytes:
+    """An RGB frame as JPEG bytes for the page."""
+    ok, data = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return data.tobytes()
+
+
+@dataclass
+class Task:
+    """A background job the page polls: listing the tracks, or the whole-clip run."""
+
+    state: str = "idle"  # idle | running | done | failed
+    done: int = 0
+    total: int | None = None
+    error: str = ""
+
+    def start(self, total: int | None) -> None:
+        self.state, self.done, self.total, self.error = "running", 0, total, ""
+
+    def step(self, *_: object) -> None:
+        self.done += 1
+
+
+@dataclass
+class Prompt:
+    """An object the user added on a frame: a point ``(x, y)`` or a box ``(x0, y0, x1, y1)``."""
+
+    frame: int
+    coords: tuple[int, ...]
+
+    def text(self) -> str:
+        return f"{','.join(map(str, self.coords))}@{self.frame}"
+
+
+@dataclass
+class RunInfo:
+    """What the page shows of the last whole-clip run."""
+
+    output: str = ""
+    frames: int = 0
+    seconds: float = 0.0
+    shots: str = ""
+    backends: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _user_error(error: BaseException) -> str:
+    """The CLI's one-line text for an error the user caused; anything else is a bug, said so."""
+    return user_message(error) or f"internal error: {type(error).__name__}: {error}"
+
+
+class Review:
+    """The state behind one review page (one clip at a time; one page per server)."""
+
+    def __init__(self, config: Config, workdir: Path) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.video: FrameSeeker | None = None
+        self.tracks: list = []
+        self.kept: set[int] = set()
+        self.points: list[Prompt] = []
+        self.boxes: list[Prompt] = []
+        self.listing = Task()
+        self.run_task = Task()
+        self.run_info = RunInfo()
+        self.backends: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    # -- the clip -------------------------------------------------------------------------------
+
+    def open(self, path: str | Path) -> None:
+        """Open a video (same checks and messages as ``clean``) and start listing its tracks."""
+        path = Path(path)
+        check_input(path)
+        if path.is_dir() or is_image(path):
+            raise InputError(f"{path}: the review page takes a video; clean images and folders with "
+                             f"`vidinpaint clean`")
+        video = FrameSeeker(path)
+        with self._lock:
+            if self.run_task.state == "running":
+                raise InputError("a run is in progress; open another clip when it has finished")
+            self.video, self.tracks, self.kept, self.points, self.boxes = video, [], set(), [], []
+            self.run_task, self.run_info, self.backends = Task(), RunInfo(), []
+        self._start_listing(video)
+
+    def upload(self, name: str, data: bytes) -> None:
+        """A clip sent by the page: kept in the server's work folder, then opened."""
+        base = Path(name).name
+        if not base or base in (".", ".."):
+            raise InputError(f"upload {name!r}: no file name")
+        folder = self.workdir / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / base
+        with atomic_path(target, replace=True) as tmp:
+            Path(tmp).write_bytes(data)
+        self.open(target)
+
+    def _need_video(self) -> FrameSeeker:
+        if self.video is None:
+            raise InputError("no clip open: give a path or upload a video")
+        return self.video
+
+    def frame_jpeg(self, index: int) -> bytes:
+        return jpeg(self._need_video().frame(index).rgb)
+
+    # -- tracks ---------------------------------------------------------------------------------
+
+    def _start_listing(self, video: FrameSeeker) -> None:
+        task = Task()
+        task.start(len(video))
+        self.listing = task
+
+        def work() -> None:
+            try:
+                from ..tracks import list_tracks
+
+                tracks = list_tracks(video.path, self.config, progress=task.step)
+            except Exception as error:  # noqa: BLE001 - shown in the page, as the CLI would print it
+                task.state, task.error = "failed", _user_error(error)
+                return
+            with self._lock:
+                if self.video is video:
+                    self.tracks = tracks
+            task.state = "done"
+
+        threading.Thread(target=work, name="list-tracks", daemon=True).start()
+
+    def boxes_at(self, index: int) -> list[dict]:
+        """The tracks seen on frame ``index``: id, class, box, and whether it goes."""
+        return [{"id": t.id, "cls": t.cls, "box": list(t.boxes[index]), "remove": t.id not in self.kept}
+                for t in self.tracks if index in t.boxes]
+
+    def toggle(self, track: int) -> bool:
+        """Flip a track between remove and keep; returns whether it is now removed."""
+        with self._lock:
+            if track not in {t.id for t in self.tracks}:
+                raise InputError(f"no track {track} in this clip")
+            self.kept ^= {track}
+            return track not in self.kept
+
+    # -- objects the user adds ------------------------------------------------------------------
+
+    def add_prompt(self, frame: int, coords: list[int]) -> None:
+        """A click (2 numbers) or a dragged box (4 numbers) on ``frame``."""
+        video = self._need_video()
+        if len(coords) not in (2, 4):
+            raise InputError(f"a prompt is a point x,y or a box x0,y0,x1,y1, got {coords}")
+        if not 0 <= frame < len(video):
+            raise InputError(f"frame {frame} is outside the clip (0-{len(video) - 1})")
+        width, height = video.info.display_size
+        xs, ys = coords[0::2], coords[1::2]
+        if not all(0 <= x < width for x in xs) or not all(0 <= y < height for y in ys):
+            raise InputError(f"prompt {coords} is outside the {width}x{height} frame")
+        if len(coords) == 4:
+            box = (min(xs), min(ys), max(xs), max(ys))
+            self.boxes.append(Prompt(frame, box))
+        else:
+            self.points.append(Prompt(frame, tuple(coords)))
+
+    def clear_prompts(self) -> None:
+        self.points, self.boxes = [], []
+
+    # -- the selection as configuration ---------------------------------------------------------
+
+    def tracks_document(self) -> dict:
+        """The selection as a tracks.json that ``clean --tracks-file`` accepts."""
+        from ..tracks import tracks_json
+
+        document = tracks_json(self.tracks)
+        for entry in document["tracks"]:
+            entry["remove"] = entry["id"] not in self.kept
+        return document
+
+    def select(self) -> dict:
+        """The ``select`` settings of this selection; empty when it is the default (remove all)."""
+        select: dict[str, str] = {}
+        if self.kept:
+            path = self.workdir / TRACKS_NAME
+            with atomic_path(path, replace=True) as tmp:
+                Path(tmp).write_text(json.dumps(self.tracks_document(), indent=1))
+            select["tracks_file"] = str(path)
+        if self.points:
+            select["points"] = ";".join(p.text() for p in self.points)
+        if self.boxes:
+            select["boxes"] = ";".join(b.text() for b in self.boxes)
+        return select
+
+    def run_config(self) -> Config:
+        select = self.select()
+        return load_config(self.config, settings={"select": select} if select else None)
+
+    def command(self) -> str:
+        """The same selection as a command line (for scripts, and to show it is the same API)."""
+        if self.video is None:
+            return ""
+        words = ["vidinpaint", "clean", str(self.video.path)]
+        if self.kept:
+            words += ["--tracks-file", TRACKS_NAME]
+        words += [f"--point {p.text()}" for p in self.points] + [f"--box {b.text()}" for b in self.boxes]
+        return " ".join(words)
+
+    # -- preview and run ------------------------------------------------------------------------
+
+    def preview(self, index: int, context: int) -> tuple[bytes, bytes]:
+        """Frame ``index`` before and after the real stages, run on ``context`` frames either side."""
+        excerpt = clean_excerpt(self._need_video(), index, self.run_config(), context=context)
+        self.backends = excerpt.backends
+        return jpeg(excerpt.before), jpeg(excerpt.after)
+
+    def default_output(self) -> str:
+        return str(default_output(self.video.path)) if self.video else ""
+
+    def run(self, output: str, overwrite: bool) -> None:
+        """Clean the whole clip in a background thread; the page polls :meth:`state`."""
+        video = self._need_video()
+        config = self.run_config()  # selection errors show now, not in the thread
+        target = Path(output) if output else default_output(video.path)
+        with self._lock:
+            if self.run_task.state == "running":
+                raise InputError("a run is already in progress")
+            task = self.run_task = Task()
+            task.start(len(video))
+            self.run_info = RunInfo()
+
+        def on_start(backends: list[tuple[str, str]], total: int | None) -> None:
+            self.backends = list(backends)
+            task.total = total or task.total
+
+        def work() -> None:
+            try:
+                result: CleanResult = clean_path(video.path, target, config, overwrite=overwrite,
+                                                 on_start=on_start, progress=task.step)[0]
+            except Exception as error:  # noqa: BLE001 - shown in the page, as the CLI would print it
+                task.state, task.error = "failed", _user_error(error)
+                return
+            self.run_info = RunInfo(str(result.output), result.frames, round(result.seconds, 2), result.shots,
+                                    result.backends)
+            task.state = "done"
+
+        threading.Thread(target=work, name="clean", daemon=True).start()
+
+    def result_path(self) -> Path:
+        if self.run_task.state != "done":
+            raise InputError("no finished run to download")
+        return Path(self.run_info.output)
+
+    def state(self) -> dict:
+        """Everything the page shows, as JSON-ready data."""
+        video = self.video
+        clip = None
+        if video is not None:
+            info = video.info
+            width, height = info.display_size
+            clip = {"path": str(video.path), "frames": len(video), "width": width, "height": height,
+                    "fps": float(info.average_rate) if info.average_rate else None}
+        return {
+            "clip": clip,
+            "tracks": [{"id": t.id, "cls": t.cls, "first": t.first, "last": t.last, "remove": t.id not in self.kept}
+                       for t in self.tracks],
+            "listing": asdict(self.listing),
+            "points": [p.text() for p in self.points],
+            "boxes": [b.text() for b in self.boxes],
+            "run": asdict(self.run_task),
+            "result": asdict(self.run_info),
+            "backends": [list(b) for b in self.backends],
+            "output": self.default_output(),
+            "command": self.command(),
+        }
