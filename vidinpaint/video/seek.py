@@ -66,6 +66,8 @@ class FrameSeeker:
     def frames(self, start: int, stop: int) -> Iterator[Frame]:
         """Frames ``start`` to ``stop - 1`` (clamped to the clip), each with its pipeline index."""
         start, stop = max(start, 0), min(stop, self._count)
+        if start >= stop:
+            return
         for vf, index in self._decode(start, stop):
             pts = vf.pts if self._pts is not None else index
             yield to_frame(vf, self.info, index, pts)

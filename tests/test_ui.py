@@ -1,0 +1,170 @@
+"""The review page (`vidinpaint ui`) in a real browser: Debian's chromium driven by Playwright.
+
+Playwright's own browser download is never used (it cannot work offline); the tests launch the
+system's ``chromium`` and skip, saying so, where it or the playwright package is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from vidinpaint.synthetic import walkers, write_clip
+
+from conftest import run_cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+MOTION = ["detect.backend=motion", "detect.window=12", "detect.stride=2", "segment.backend=box"]
+SETTINGS = [word for s in MOTION for word in ("--set", s)]
+FRAMES = 24
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ui") / "walk.mp4"
+    write_clip(path, (rgb for rgb, _, _ in walkers(160, 120, FRAMES, people=2, seed=1)), fps=24)
+    return path
+
+
+def _start(args: list[str], timeout: float = 90) -> tuple[subprocess.Popen, str]:
+    """``vidinpaint ui ARGS`` in a subprocess; returns it and the URL it prints once it is serving."""
+    env = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "vidinpaint", "ui", *args], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in server.stderr], daemon=True).start()
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if server.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        found = re.search(r"review page: (http://\S+)", line)
+        if found:
+            return server, found.group(1)
+    server.kill()
+    pytest.fail(f"no URL from `vidinpaint ui` within {timeout} s; stderr: {''.join(seen)!r}")
+
+
+@pytest.fixture(scope="module")
+def server(clip):
+    process, url = _start([str(clip), "--port", "0", *SETTINGS])
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
+                                         "(pip install playwright; its browser download is not needed)")
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium package is not installed (apt-get install chromium)")
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server)
+    page.wait_for_function("document.getElementById('clip').textContent.includes('frames')")
+    yield page
+    context.close()
+
+
+def test_the_url_says_local_only_and_binds_loopback(clip):
+    process, url = _start([str(clip), "--port", "0", *SETTINGS])
+    try:
+        assert url.startswith("http://127.0.0.1:")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_bad_input_argument_is_the_clis_error_line(tmp_path):
+    missing = tmp_path / "missing.mp4"
+    ui = run_cli("ui", str(missing), "--port", "0")
+    clean = run_cli("clean", str(missing))
+    assert ui.returncode == clean.returncode == 1
+    assert ui.stderr.strip() == clean.stderr.strip() == f"error: {missing}: no such file or folder"
+
+
+def test_page_shows_the_clip_and_its_frames(page, clip):
+    assert f"{FRAMES} frames, 160x120" in page.inner_text("#clip")
+    page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
+    page.eval_on_selector("#scrub", "(el) => { el.value = 17; el.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("document.getElementById('frame').src.endsWith('/api/frame/17.jpg')")
+    assert page.inner_text("#frame-no") == "17"
+
+
+def test_a_bad_path_in_the_page_shows_the_clis_error(page, tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"no video here" * 50)
+    cli = run_cli("clean", str(junk))
+    assert cli.returncode == 1 and cli.stderr.startswith("error: ")
+    page.fill("#open-path", str(junk))
+    page.click("#open")
+    page.wait_for_function("document.getElementById('error').textContent !== ''")
+    assert page.inner_text("#error") == cli.stderr.strip()
+    assert f"{FRAMES} frames" in page.inner_text("#clip")  # the open clip is still there
+
+
+def test_clicking_a_track_toggles_it(page, tmp_path):
+    pytest.importorskip("vidinpaint.tracks", reason="vidinpaint.tracks (list_tracks) is not in this checkout yet")
+    page.wait_for_function("/^\\d+ tracks$/.test(document.getElementById('listing').textContent)")
+    rows = page.query_selector_all("#tracks button.state")
+    assert rows, "the motion detector found no track in the walkers clip"
+    track = rows[0].get_attribute("data-id")
+    first = int(page.inner_text("#tracks tr:first-child td:nth-child(3)").split("-")[0])
+    page.eval_on_selector("#scrub", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", first)
+    box = f"#overlay rect.track[data-id='{track}']"
+    page.wait_for_selector(box)
+    page.click(box)
+    page.wait_for_selector(f"#tracks button.keep[data-id='{track}']")
+    page.wait_for_selector(f"#overlay rect.track.keep[data-id='{track}']")
+    with page.expect_download() as download:
+        page.click("#tracks-link")
+    saved = tmp_path / "tracks.json"
+    download.value.save_as(saved)
+    remove = {entry["id"]: entry["remove"] for entry in json.loads(saved.read_text())["tracks"]}
+    assert remove[int(track)] is False
+    assert all(remove[other] for other in remove if other != int(track))
+    page.click(f"#tracks button[data-id='{track}']")  # and back
+    page.wait_for_selector(f"#tracks button.remove[data-id='{track}']")
+
+
+def test_run_the_clip_and_download_the_result(page, tmp_path):
+    output = tmp_path / "walk.clean.mp4"
+    page.fill("#output", str(output))
+    page.click("#run")
+    page.wait_for_selector("#result-link:not([hidden])", timeout=180_000)
+    assert f"{FRAMES} frames" in page.inner_text("#run-status")
+    assert page.eval_on_selector("#progress", "(el) => el.value === el.max")
+    assert "detect" in page.inner_text("#backends") and "motion" in page.inner_text("#backends")
+    assert "shots" in page.inner_text("#shots") or "cuts" in page.inner_text("#shots")
+    with page.expect_download() as download:
+        page.click("#result-link")
+    saved = tmp_path / "downloaded.mp4"
+    download.value.save_as(saved)
+    with av.open(str(saved)) as video:
+        assert sum(1 for _ in video.decode(video=0)) == FRAMES
