@@ -168,3 +168,22 @@ def test_run_the_clip_and_download_the_result(page, tmp_path):
     download.value.save_as(saved)
     with av.open(str(saved)) as video:
         assert sum(1 for _ in video.decode(video=0)) == FRAMES
+
+
+def test_no_clip_then_upload_one(browser, clip):
+    process, url = _start(["--port", "0", *SETTINGS])
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.wait_for_function("document.getElementById('clip').textContent === 'no clip open'")
+        page.set_input_files("#upload", str(clip))
+        page.wait_for_function("document.getElementById('clip').textContent.includes('frames')")
+        assert f"uploads/{clip.name}: {FRAMES} frames, 160x120" in page.inner_text("#clip")
+        assert page.input_value("#output").endswith(f"uploads/{clip.stem}.clean.mp4")
+        page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
+    finally:
+        context.close()
+        process.terminate()
+        process.wait(timeout=30)

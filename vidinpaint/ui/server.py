@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ..atomic import atomic_path
 from ..errors import OutputError, VidinpaintError, user_message
 from .session import TRACKS_NAME, Review
 
@@ -48,8 +49,11 @@ def build_app(review: Review) -> Starlette:
         return JSONResponse(review.state())
 
     async def upload(request: Request) -> JSONResponse:
-        data = await request.body()
-        await _threaded(review.upload, request.query_params.get("name", ""), data)
+        target = review.upload_path(request.query_params.get("name", ""))
+        with atomic_path(target, replace=True) as tmp, open(tmp, "wb") as file:
+            async for chunk in request.stream():  # chunk by chunk: a long clip never sits in memory
+                file.write(chunk)
+        await _threaded(review.open, target)
         return JSONResponse(review.state())
 
     def frame(request: Request) -> Response:

@@ -110,17 +110,14 @@ class Review:
             self.run_task, self.run_info, self.backends = Task(), RunInfo(), []
         self._start_listing(video)
 
-    def upload(self, name: str, data: bytes) -> None:
-        """A clip sent by the page: kept in the server's work folder, then opened."""
+    def upload_path(self, name: str) -> Path:
+        """Where a clip sent by the page is kept (the server's work folder; only its base name counts)."""
         base = Path(name).name
         if not base or base in (".", ".."):
             raise InputError(f"upload {name!r}: no file name")
         folder = self.workdir / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / base
-        with atomic_path(target, replace=True) as tmp:
-            Path(tmp).write_bytes(data)
-        self.open(target)
+        return folder / base
 
     def _need_video(self) -> FrameSeeker:
         if self.video is None:
