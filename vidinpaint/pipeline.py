@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +29,7 @@ from .frames import Frame
 from .images import is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
+from .relabel import BoxesByFrame, Relabel
 from .selection import Selection, SelectStage
 from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
@@ -107,16 +108,18 @@ def tracking_stages(config: Config, device: str, source: Path | None = None, det
     return stages
 
 
-def build_stages(config: Config, mask: Path | None, device: str, source: Path | None = None) -> list[Stage]:
+def build_stages(config: Config, mask: Path | None, device: str, source: Path | None = None,
+                 after_detect: Sequence[Stage] = ()) -> list[Stage]:
     """Mask stages for this configuration: shot boundaries first (every later stage resets at
-    them), then detect + select + segment + mask, or the user's masks."""
+    them), then detect + select + segment + mask, or the user's masks. ``after_detect``: stages
+    that see the detections before the selection (an excerpt's :class:`~vidinpaint.relabel.Relabel`)."""
     if mask is not None:
         if as_dict(config.select) != as_dict(SelectConfig()):
             raise ConfigError("the select options choose among detected objects; --mask skips detection")
         shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
         return shots + [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
     selection = Selection.from_config(config.select)
-    stages = tracking_stages(config, device, source, detect=selection.detected)
+    stages = tracking_stages(config, device, source, detect=selection.detected) + [*after_detect]
     stages += [SelectStage(selection)] if selection.active else []
     stages += [build_segmenter(config, device), MaskBuilder(config.mask, config.detect.margin)]
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
@@ -137,9 +140,10 @@ def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]],
 
 
 def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
-         times: StageTimes, source: Path) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
+         times: StageTimes, source: Path, after_detect: Sequence[Stage] = ()
+         ) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
     device = resolve_device(config.device)
-    masks = build_stages(config, mask, device, source)
+    masks = build_stages(config, mask, device, source, after_detect)
     fill = build_fill(config, device)
     inpaint = build_inpainter(config, device)
     fills = [fill, inpaint] if fill else [inpaint]
@@ -216,12 +220,14 @@ class Excerpt:
     shots: str
 
 
-def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: int = 8) -> Excerpt:
+def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: int = 8,
+                  track_boxes: BoxesByFrame | None = None) -> Excerpt:
     """Frame ``index`` cleaned by the real stages run on the ``context`` frames either side of it.
 
     A preview that costs ``2 * context + 1`` frames instead of the clip; the neighbours give the
     tracker, the mask hysteresis and the flow fill something to work with, so the frame looks as
-    it will in the full run (up to tracks that start before the excerpt).
+    it will in the full run. ``track_boxes`` (the whole clip's tracks, frame -> id -> box) renames
+    the excerpt's track ids to the whole clip's, so a selection by id means the same objects.
     """
     before: np.ndarray | None = None
 
@@ -232,8 +238,9 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
                 before = frame.rgb.copy()
             yield frame
 
+    relabel = [Relabel(track_boxes)] if track_boxes is not None else []
     stream, backends, stages = _run(keep_before(video.frames(index - context, index + context + 1)), config,
-                                    None, None, StageTimes())
+                                    None, None, StageTimes(), video.path, relabel)
     after = next((frame for frame in stream if frame.index == index), None)
     stream.close()
     if after is None or before is None:

@@ -20,6 +20,7 @@ from ..config import Config, load_config
 from ..errors import InputError, user_message
 from ..images import is_image
 from ..pipeline import CleanResult, check_input, clean_excerpt, clean_path, default_output
+from ..relabel import BoxesByFrame
 from ..video.seek import FrameSeeker
 
 TRACKS_NAME = "tracks.json"
@@ -84,6 +85,7 @@ class Review:
         self.workdir = workdir
         self.video: FrameSeeker | None = None
         self.tracks: list = []
+        self.track_boxes: BoxesByFrame = {}  # frame -> track id -> box: for the page and the preview
         self.kept: set[int] = set()
         self.points: list[Prompt] = []
         self.boxes: list[Prompt] = []
@@ -106,7 +108,8 @@ class Review:
         with self._lock:
             if self.run_task.state == "running":
                 raise InputError("a run is in progress; open another clip when it has finished")
-            self.video, self.tracks, self.kept, self.points, self.boxes = video, [], set(), [], []
+            self.video, self.tracks, self.track_boxes = video, [], {}
+            self.kept, self.points, self.boxes = set(), [], []
             self.run_task, self.run_info, self.backends = Task(), RunInfo(), []
         self._start_listing(video)
 
@@ -142,17 +145,22 @@ class Review:
             except Exception as error:  # noqa: BLE001 - shown in the page, as the CLI would print it
                 task.state, task.error = "failed", _user_error(error)
                 return
+            by_frame: dict[int, dict[int, tuple[int, int, int, int]]] = {}
+            for track in tracks:
+                for index, box in track.boxes.items():
+                    by_frame.setdefault(index, {})[track.id] = box
             with self._lock:
                 if self.video is video:
-                    self.tracks = tracks
+                    self.tracks, self.track_boxes = tracks, by_frame
             task.state = "done"
 
         threading.Thread(target=work, name="list-tracks", daemon=True).start()
 
     def boxes_at(self, index: int) -> list[dict]:
         """The tracks seen on frame ``index``: id, class, box, and whether it goes."""
-        return [{"id": t.id, "cls": t.cls, "box": list(t.boxes[index]), "remove": t.id not in self.kept}
-                for t in self.tracks if index in t.boxes]
+        classes = {t.id: t.cls for t in self.tracks}
+        return [{"id": i, "cls": classes[i], "box": list(box), "remove": i not in self.kept}
+                for i, box in self.track_boxes.get(index, {}).items()]
 
     def toggle(self, track: int) -> bool:
         """Flip a track between remove and keep; returns whether it is now removed."""
@@ -190,7 +198,9 @@ class Review:
         """The selection as a tracks.json that ``clean --tracks-file`` accepts."""
         from ..tracks import tracks_json
 
-        document = tracks_json(self.tracks)
+        video = self._need_video()
+        width, height = video.info.display_size
+        document = tracks_json(self.tracks, input=str(video.path), width=width, height=height, frames=len(video))
         for entry in document["tracks"]:
             entry["remove"] = entry["id"] not in self.kept
         return document
@@ -227,7 +237,8 @@ class Review:
 
     def preview(self, index: int, context: int) -> tuple[bytes, bytes]:
         """Frame ``index`` before and after the real stages, run on ``context`` frames either side."""
-        excerpt = clean_excerpt(self._need_video(), index, self.run_config(), context=context)
+        excerpt = clean_excerpt(self._need_video(), index, self.run_config(), context=context,
+                                track_boxes=self.track_boxes if self.tracks else None)
         self.backends = excerpt.backends
         return jpeg(excerpt.before), jpeg(excerpt.after)
 

@@ -1,0 +1,54 @@
+"""Give an excerpt's detections the track ids the whole clip gave them.
+
+The review page previews one frame by running the pipeline on a few frames around it; the
+tracker starts afresh there, so its ids are not those of `vidinpaint tracks` that the selection
+names. This stage, placed right after detection, renames each excerpt track to the whole-clip
+track whose box on the same frame overlaps it most; the selection then works unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+import numpy as np
+
+from .detect.track import box_iou
+from .frames import Frame
+
+BoxesByFrame = Mapping[int, Mapping[int, tuple[int, int, int, int]]]  # frame -> track id -> box
+
+
+class Relabel:
+    """Stage: excerpt track ids -> whole-clip track ids, matched by box IoU on each frame.
+
+    An excerpt track keeps the id of its first match; until it matches (or if it never does: the
+    whole-clip run missed it) it has an id above every whole-clip id, never mistaken for another.
+    """
+
+    name = "relabel"
+
+    def __init__(self, boxes: BoxesByFrame, min_iou: float = 0.3) -> None:
+        self.boxes = boxes
+        self.min_iou = min_iou
+        self.fresh = 1 + max((i for frame in boxes.values() for i in frame), default=0)
+        self.mapping: dict[int, int] = {}
+
+    @property
+    def backend(self) -> str:
+        return f"excerpt ids -> the whole clip's track ids (box IoU >= {self.min_iou})"
+
+    def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        for frame in frames:
+            frame.ids = np.array([self._id(frame, int(i), box) for i, box in zip(frame.ids, frame.boxes)],
+                                 np.int64)
+            yield frame
+
+    def _id(self, frame: Frame, local: int, box: np.ndarray) -> int:
+        if local not in self.mapping:
+            known = self.boxes.get(frame.index, {})
+            ids = [i for i in known if i not in self.mapping.values()]
+            if ids:
+                overlap = box_iou(box, np.array([known[i] for i in ids]))[0]
+                if overlap.max() >= self.min_iou:
+                    self.mapping[local] = ids[int(overlap.argmax())]
+        return self.mapping.get(local, self.fresh + local)  # unmatched yet: tried again on the next frame
