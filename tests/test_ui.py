@@ -85,7 +85,7 @@ def browser():
 def page(browser, server):
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)
     page.goto(server)
     page.wait_for_function("document.getElementById('clip').textContent.includes('frames')")
     yield page
@@ -175,7 +175,7 @@ def test_no_clip_then_upload_one(browser, clip):
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(120_000)
         page.goto(url)
         page.wait_for_function("document.getElementById('clip').textContent === 'no clip open'")
         page.set_input_files("#upload", str(clip))
