@@ -187,3 +187,13 @@ def test_no_clip_then_upload_one(browser, clip):
         context.close()
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_run_that_cannot_write_shows_the_clis_error(page, clip):
+    cli = run_cli("clean", str(clip), "-o", str(clip), "--set", "detect.backend=motion")
+    assert cli.returncode == 1 and "is the input file" in cli.stderr
+    page.fill("#output", str(clip))
+    page.click("#run")
+    page.wait_for_function("document.getElementById('error').textContent.includes('input file')")
+    assert page.inner_text("#error") == cli.stderr.strip()
+    assert page.inner_text("#run-status") == "failed: " + cli.stderr.strip().removeprefix("error: ")

@@ -24,6 +24,7 @@ from ..relabel import BoxesByFrame
 from ..video.seek import FrameSeeker
 
 TRACKS_NAME = "tracks.json"
+MAX_CONTEXT = 30  # frames either side of a preview: the fill's look-ahead is 20 by default
 
 
 def jpeg(rgb: np.ndarray, quality: int = 88) -> bytes:
@@ -237,6 +238,7 @@ class Review:
 
     def preview(self, index: int, context: int) -> tuple[bytes, bytes]:
         """Frame ``index`` before and after the real stages, run on ``context`` frames either side."""
+        context = min(max(context, 0), MAX_CONTEXT)
         excerpt = clean_excerpt(self._need_video(), index, self.run_config(), context=context,
                                 track_boxes=self.track_boxes if self.tracks else None)
         self.backends = excerpt.backends
