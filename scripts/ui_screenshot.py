@@ -47,13 +47,16 @@ def main() -> None:
             page.wait_for_function("/^\\d+ tracks$/.test(document.getElementById('listing').textContent)")
             page.eval_on_selector("#scrub", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }",
                                   args.frame)
-            page.wait_for_selector("#overlay rect.track")
+            page.wait_for_selector(f"#overlay[data-frame='{args.frame}'] rect.track")
             kept = page.query_selector_all("#overlay rect.track")[0].get_attribute("data-id")
             page.click(f"#tracks button[data-id='{kept}']")
             page.wait_for_selector(f"#overlay rect.track.keep[data-id='{kept}']")
             page.fill("#context", str(args.context))
             page.click("#preview")
-            page.wait_for_function("document.getElementById('preview-status').textContent.startsWith('frame')")
+            page.wait_for_function("document.getElementById('preview-status').textContent.startsWith('frame') "
+                                   "|| document.getElementById('error').textContent !== ''")
+            if page.inner_text("#error"):
+                raise SystemExit(f"the page says: {page.inner_text('#error')}")
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out), full_page=True)
             print(f"kept track {kept}; wrote {args.out}")

@@ -137,7 +137,7 @@ def test_clicking_a_track_toggles_it(page, tmp_path):
     track = rows[0].get_attribute("data-id")
     first = int(page.inner_text("#tracks tr:first-child td:nth-child(3)").split("-")[0])
     page.eval_on_selector("#scrub", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", first)
-    box = f"#overlay rect.track[data-id='{track}']"
+    box = f"#overlay[data-frame='{first}'] rect.track[data-id='{track}']"
     page.wait_for_selector(box)
     page.click(box)
     page.wait_for_selector(f"#tracks button.keep[data-id='{track}']")
