@@ -197,3 +197,32 @@ def test_a_run_that_cannot_write_shows_the_clis_error(page, clip):
     page.wait_for_function("document.getElementById('error').textContent.includes('input file')")
     assert page.inner_text("#error") == cli.stderr.strip()
     assert page.inner_text("#run-status") == "failed: " + cli.stderr.strip().removeprefix("error: ")
+
+
+def test_a_click_and_a_drag_add_objects(page):
+    page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
+    frame = page.eval_on_selector("#scrub", "(el) => Number(el.value)")
+    image = page.locator("#frame").bounding_box()
+    k = image["width"] / 160
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return image["x"] + x * k, image["y"] + y * k
+
+    try:
+        page.check("input[name=mode][value=point]")
+        page.mouse.click(*at(80.2, 60.2))
+        page.wait_for_function("document.getElementById('prompts').textContent !== 'none'")
+        assert page.inner_text("#prompts") == f"point 80,60@{frame}"
+        page.check("input[name=mode][value=box]")
+        page.mouse.move(*at(100.2, 90.2))
+        page.mouse.down()
+        page.mouse.move(*at(40.2, 20.2), steps=4)
+        page.mouse.up()
+        page.wait_for_function("document.getElementById('prompts').textContent.includes('box')")
+        assert page.inner_text("#prompts") == f"point 80,60@{frame}; box 40,20,100,90@{frame}"
+        assert page.inner_text("#command").endswith(f"--point 80,60@{frame} --box 40,20,100,90@{frame}")
+        assert page.locator("#overlay .prompt").count() == 2
+    finally:
+        page.click("#clear-prompts")
+        page.check("input[name=mode][value=toggle]")
+    page.wait_for_function("document.getElementById('prompts').textContent === 'none'")
