@@ -76,3 +76,18 @@ def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
     assert review.toggle(ids[0]) is True
     with pytest.raises(InputError, match="no track"):
         review.toggle(max(ids) + 100)
+
+
+def test_opening_another_clip_stops_the_old_listing(review, tmp_path):
+    pytest.importorskip("vidinpaint.tracks", reason="vidinpaint.tracks (list_tracks) is not in this checkout yet")
+    long = tmp_path / "long.mp4"
+    write_clip(long, (rgb for rgb, _, _ in walkers(320, 240, 240, people=3, seed=2)), fps=24)
+    review.open(long)
+    old = review.listing
+    review.open(review.video.path.with_name("walk.mp4"))
+    deadline = time.monotonic() + 120
+    while old.state == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert old.state == "stopped" and old.done < old.total
+    _listed(review)
+    assert review.video.path.name == "walk.mp4" and review.tracks

@@ -39,16 +39,24 @@ def jpeg(rgb: np.ndarray, quality: int = 88) -> bytes:
 class Task:
     """A background job the page polls: listing the tracks, or the whole-clip run."""
 
-    state: str = "idle"  # idle | running | done | failed
+    state: str = "idle"  # idle | running | done | failed | stopped
     done: int = 0
     total: int | None = None
     error: str = ""
+    stop: bool = field(default=False, repr=False)
 
     def start(self, total: int | None) -> None:
         self.state, self.done, self.total, self.error = "running", 0, total, ""
 
     def step(self, *_: object) -> None:
+        """The per-frame progress callback; also where a job no longer wanted stops."""
+        if self.stop:
+            raise Stopped
         self.done += 1
+
+
+class Stopped(Exception):
+    """A background job ended early: its clip was replaced by another."""
 
 
 @dataclass
@@ -109,6 +117,7 @@ class Review:
         with self._lock:
             if self.run_task.state == "running":
                 raise InputError("a run is in progress; open another clip when it has finished")
+            self.listing.stop = True  # the old clip's tracks are no longer wanted
             self.video, self.tracks, self.track_boxes = video, [], {}
             self.kept, self.points, self.boxes = set(), [], []
             self.run_task, self.run_info, self.backends = Task(), RunInfo(), []
@@ -143,6 +152,9 @@ class Review:
                 from ..tracks import list_tracks
 
                 tracks = list_tracks(video.path, self.config, progress=task.step)
+            except Stopped:
+                task.state = "stopped"
+                return
             except Exception as error:  # noqa: BLE001 - shown in the page, as the CLI would print it
                 task.state, task.error = "failed", _user_error(error)
                 return
