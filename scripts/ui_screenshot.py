@@ -57,6 +57,7 @@ def main() -> None:
                                    "|| document.getElementById('error').textContent !== ''")
             if page.inner_text("#error"):
                 raise SystemExit(f"the page says: {page.inner_text('#error')}")
+            page.wait_for_selector("#tracks tr.here")
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out), full_page=True)
             print(f"kept track {kept}; wrote {args.out}")

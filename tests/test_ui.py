@@ -11,6 +11,7 @@ import os
 import queue
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -107,6 +108,16 @@ def test_a_bad_input_argument_is_the_clis_error_line(tmp_path):
     clean = run_cli("clean", str(missing))
     assert ui.returncode == clean.returncode == 1
     assert ui.stderr.strip() == clean.stderr.strip() == f"error: {missing}: no such file or folder"
+
+
+def test_a_taken_port_is_one_error_line(clip):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ui = run_cli("ui", str(clip), "--port", str(port))
+    assert ui.returncode == 1
+    assert re.fullmatch(rf"error: cannot serve on 127\.0\.0\.1:{port}: .+; choose another --port\n", ui.stderr)
 
 
 def test_page_shows_the_clip_and_its_frames(page, clip):
