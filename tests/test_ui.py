@@ -232,7 +232,7 @@ def test_a_click_and_a_drag_add_objects(page):
         page.wait_for_function("document.getElementById('prompts').textContent.includes('box')")
         assert page.inner_text("#prompts") == f"point 80,60@{frame}; box 40,20,100,90@{frame}"
         assert page.inner_text("#command").endswith(f"--point 80,60@{frame} --box 40,20,100,90@{frame}")
-        assert page.locator("#overlay .prompt").count() == 2
+        page.wait_for_function("document.querySelectorAll('#overlay .prompt').length === 2")  # drawn on the frame
     finally:
         page.click("#clear-prompts")
         page.check("input[name=mode][value=toggle]")
