@@ -71,7 +71,7 @@ def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
     select = review.select()
     document = json.loads(open(select["tracks_file"]).read())
     assert {e["id"]: e["remove"] for e in document["tracks"]} == {i: i != ids[0] for i in ids}
-    assert read_tracks_file(select["tracks_file"]) == frozenset(ids[1:])
+    assert read_tracks_file(select["tracks_file"]) == (frozenset(ids[1:]), frozenset(ids[:1]))  # (remove, keep)
     assert review.run_config().select.tracks_file == select["tracks_file"]
     assert review.toggle(ids[0]) is True
     with pytest.raises(InputError, match="no track"):
