@@ -37,3 +37,11 @@ def test_a_track_first_seen_unmatched_is_matched_later():
     out = [f.ids.tolist() for f in stage(frames)]
     assert out[0][0] not in (4,) and out[0][0] > 4
     assert out[1] == [4]
+
+
+def test_objects_given_by_hand_keep_their_ids():
+    from vidinpaint.prompts import PROMPT_BASE
+
+    stage = Relabel({3: {7: (10, 10, 50, 50)}})
+    out = next(iter(stage([_frame(3, [[10, 10, 50, 50]], [PROMPT_BASE + 1])])))
+    assert out.ids.tolist() == [PROMPT_BASE + 1]

@@ -14,6 +14,7 @@ import numpy as np
 
 from .detect.track import box_iou
 from .frames import Frame
+from .prompts import PROMPT_BASE
 
 BoxesByFrame = Mapping[int, Mapping[int, tuple[int, int, int, int]]]  # frame -> track id -> box
 
@@ -44,6 +45,8 @@ class Relabel:
             yield frame
 
     def _id(self, frame: Frame, local: int, box: np.ndarray) -> int:
+        if local >= PROMPT_BASE:  # an object given by hand: its id is the same in every run
+            return local
         if local not in self.mapping:
             known = self.boxes.get(frame.index, {})
             ids = [i for i in known if i not in self.mapping.values()]
