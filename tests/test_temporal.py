@@ -55,7 +55,8 @@ def test_sample_valid_never_mixes_hole_colours_in():
     valid = np.zeros((10, 10), bool)
     valid[:, :5] = True
     ys, xs = np.mgrid[0:10, 0:10].astype(np.float32)
-    out, ok = sample_valid(image, valid, xs + 0.4, ys)
+    out, ok = sample_valid(image, valid, xs.ravel() + 0.4, ys.ravel())
+    out, ok = out.reshape(10, 10, 3), ok.reshape(10, 10)
     assert (out[ok] == 100).all() and ok[:, :4].all() and not ok[:, 6:].any()
 
 

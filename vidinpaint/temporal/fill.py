@@ -39,7 +39,7 @@ import numpy as np
 
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, flow_at, pixel_grid, resize_flow, warp
+from .flow import complete, consistent, flow_at, resize_flow
 
 
 @dataclass
@@ -67,23 +67,17 @@ class _Pair:
         return cls(resize_flow(forward, *small), resize_flow(backward, *small), shrink_ok(forward_ok),
                    shrink_ok(backward_ok), (w, h))
 
-    @property
-    def backward(self) -> np.ndarray:
-        return resize_flow(self.backward_small, *self.size)
-
-    @property
-    def backward_ok(self) -> np.ndarray:
-        return cv2.resize(self.backward_ok_small.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST) > 0
-
-    def follow(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Where the points ``(x, y)`` of frame k are in frame k+1, and whether the flow that
-        took them there can be trusted (the nearest stored pixel, as the dense mask would say)."""
+    def follow(self, x: np.ndarray, y: np.ndarray, back: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where the points ``(x, y)`` of frame k are in frame k+1 (of frame k+1 in frame k if
+        ``back``), and whether the flow that took them there can be trusted (its nearest stored
+        pixel, as the mask brought to frame size would say)."""
+        flow, ok = (self.backward_small, self.backward_ok_small) if back else (self.forward_small, self.forward_ok_small)
         w, h = self.size
-        dx, dy = flow_at(self.forward_small, x, y, w, h)
-        hs, ws = self.forward_ok_small.shape
+        dx, dy = flow_at(flow, x, y, w, h)
+        hs, ws = ok.shape
         col = np.clip(np.rint(x), 0, w - 1).astype(np.int32) * ws // w
         row = np.clip(np.rint(y), 0, h - 1).astype(np.int32) * hs // h
-        return x + dx, y + dy, self.forward_ok_small[row, col]
+        return x + dx, y + dy, ok[row, col]
 
 
 @dataclass
@@ -95,24 +89,16 @@ class _Carry:
     age: np.ndarray
 
 
-def sample_valid(image: np.ndarray, valid: np.ndarray, map_x: np.ndarray, map_y: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear sampling that uses only valid source pixels (normalised convolution).
+def sample_valid(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear samples of ``image`` at the points ``(x, y)`` (``N`` floats) that use only
+    valid source pixels (normalised convolution): ``N``x3 colours and ``N`` flags.
 
     Plain bilinear sampling next to a hole mixes the hole's colours into copied pixels, and
     through the recursive carry that leak compounds frame after frame; requiring all four
     neighbours to be valid instead erodes the valid region by a pixel per frame. Weighting by
-    validity does neither: a sample counts where most of its weight is valid.
+    validity does neither: a sample counts where most of its weight is valid. Points, not maps:
+    only the few pixels in and around the holes are ever asked for.
     """
-    weighted = np.dstack([image, np.full(valid.shape, 1, np.uint8)]).astype(np.float32) * valid[..., None]
-    sampled = cv2.remap(weighted, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)  # one pass: colour and weight
-    return _normalised(sampled[..., :3], sampled[..., 3])
-
-
-def sample_valid_at(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`sample_valid` at the points ``(x, y)`` only (``N`` floats inside the frame):
-    ``N``x3 colours and ``N`` flags, for the few hole pixels a look-ahead frame is asked for."""
     h, w = valid.shape
     x0, y0 = np.floor(x).astype(np.int32), np.floor(y).astype(np.int32)
     fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
@@ -120,18 +106,13 @@ def sample_valid_at(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.n
     weight = np.zeros(len(x), np.float32)
     for dx, dy, share in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
         xi, yi = x0 + dx, y0 + dy
-        within = (xi < w) & (yi < h)  # points are inside, so only the far neighbours can fall out
-        xi, yi = np.minimum(xi, w - 1), np.minimum(yi, h - 1)
+        within = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        xi, yi = np.clip(xi, 0, w - 1), np.clip(yi, 0, h - 1)
         share = share * (within & valid[yi, xi])
         weight += share
         colour += share[:, None] * image[yi, xi]
-    return _normalised(colour, weight)
-
-
-def _normalised(colour: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Colours divided by their valid weight, where most of the weight is valid."""
     ok = weight > 0.5
-    out = np.zeros(colour.shape, np.uint8)
+    out = np.zeros((len(x), 3), np.uint8)
     out[ok] = np.clip(colour[ok] / weight[ok, None] + 0.5, 0, 255).astype(np.uint8)
     return out, ok
 
@@ -218,7 +199,7 @@ class FlowFill:
             x, y, ok = pair().follow(x, y)
             keep = ok & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
             live, x, y = live[keep], x[keep], y[keep]
-            sample, visible = sample_valid_at(frames[k].rgb, source(k), x, y)
+            sample, visible = sample_valid(frames[k].rgb, source(k), x, y)
             rows, cols = ys[live[visible]], xs[live[visible]]
             colour[rows, cols] = sample[visible]
             found[rows, cols] = True
@@ -244,33 +225,35 @@ class FlowFill:
         remembered = own.copy()
         age = np.zeros(hole.shape, np.int32)
         best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
-        # Where the whole frame is a trusted source and has no hole, the carry could add nothing:
-        # no flow is needed to bring it here.
-        if carry is not None and previous is not None and (hole.any() or not own.all()):
-            pair = previous()
-            back = pair.backward  # current -> previous frame
-            xs, ys = pixel_grid(*hole.shape)
-            map_x, map_y = xs + back[..., 0], ys + back[..., 1]
-            carried, valid = sample_valid(carry.rgb, carry.valid, map_x, map_y)
-            valid &= pair.backward_ok
-            carried_age = cv2.remap(carry.age, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT) + 1
-            untrusted = ~own & valid  # keep remembering what is behind an edge or a missed person
-            memory[untrusted] = carried[untrusted]
-            remembered |= untrusted
-            age[untrusted] = carried_age[untrusted]
-            take = hole & valid
-            rgb[take] = carried[take]
-            best[take] = carried_age[take]
+        # The carry only matters where this frame is a hole or not a trusted source itself: only
+        # those pixels look back (none at all, and no flow is needed, in a frame far from any mask).
+        need = hole | ~own
+        if carry is not None and previous is not None and need.any():
+            ys, xs = np.nonzero(need)
+            x, y, ok = previous().follow(xs.astype(np.float32), ys.astype(np.float32), back=True)
+            carried, valid = sample_valid(carry.rgb, carry.valid, x, y)
+            valid &= ok
+            h, w = hole.shape
+            carried_age = carry.age[np.clip(np.rint(y), 0, h - 1).astype(np.int32),
+                                    np.clip(np.rint(x), 0, w - 1).astype(np.int32)] + 1
+            ys, xs, carried, carried_age = ys[valid], xs[valid], carried[valid], carried_age[valid]
+            untrusted = ~own[ys, xs]  # keep remembering what is behind an edge or a missed person
+            memory[ys[untrusted], xs[untrusted]] = carried[untrusted]
+            remembered[ys[untrusted], xs[untrusted]] = True
+            age[ys[untrusted], xs[untrusted]] = carried_age[untrusted]
+            take = hole[ys, xs]
+            rgb[ys[take], xs[take]] = carried[take]
+            best[ys[take], xs[take]] = carried_age[take]
         if hole.any():
             colour, found, hops = self._from_future(frames, pairs, hole, source)
             closer = found & (hops < best)
             # seen both before and after, but not alike: one of them is wrong (a moving
             # background, parallax, a flow error) and nothing says which; the spatial fill decides
-            both = found & (best < np.iinfo(np.int32).max)
-            differ = both & (np.abs(colour.astype(np.int16) - rgb.astype(np.int16)).max(axis=2) > self.agree)
+            ys, xs = np.nonzero(found & (best < np.iinfo(np.int32).max))
+            differ = np.abs(colour[ys, xs].astype(np.int16) - rgb[ys, xs].astype(np.int16)).max(axis=1) > self.agree
             rgb[closer] = colour[closer]
             best[closer] = hops[closer]
-            best[differ] = np.iinfo(np.int32).max
+            best[ys[differ], xs[differ]] = np.iinfo(np.int32).max
         filled = hole & (best < np.iinfo(np.int32).max)
         memory[filled] = rgb[filled]
         remembered |= filled
