@@ -156,3 +156,15 @@ def test_fill_stage_is_chosen_from_the_config(tmp_path):
     assert "DIS" in auto.backend and "fallback from RAFT" in auto.backend
     with pytest.raises(WeightsError, match="vidinpaint weights fetch raft_small"):
         build_fill(load_config(None, ["fill.backend=raft", f"weights_dir={tmp_path}"]), "cpu")
+
+
+def test_flow_read_at_points_matches_the_flow_brought_to_frame_size():
+    from vidinpaint.temporal.flow import flow_at, resize_flow
+
+    rng = np.random.default_rng(1)
+    small = rng.normal(0, 3, (30, 40, 2)).astype(np.float32)
+    full = resize_flow(small, 100, 75)
+    ys, xs = np.mgrid[0:75, 0:100]
+    dx, dy = flow_at(small, xs.ravel().astype(np.float32), ys.ravel().astype(np.float32), 100, 75)
+    np.testing.assert_allclose(dx, full[..., 0].ravel(), atol=0.02)
+    np.testing.assert_allclose(dy, full[..., 1].ravel(), atol=0.02)
