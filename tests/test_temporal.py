@@ -168,3 +168,22 @@ def test_flow_read_at_points_matches_the_flow_brought_to_frame_size():
     dx, dy = flow_at(small, xs.ravel().astype(np.float32), ys.ravel().astype(np.float32), 100, 75)
     np.testing.assert_allclose(dx, full[..., 0].ravel(), atol=0.02)
     np.testing.assert_allclose(dy, full[..., 1].ravel(), atol=0.02)
+
+
+def test_frames_far_from_any_hole_cost_no_flow():
+    clip = occluded_clip(30, 0)
+    calls = []
+
+    class Counting:
+        backend = "exact (static), counted"
+
+        def __call__(self, a, b):
+            calls.append(1)
+            return constant_flow(120, 200, 0, 0)
+
+    frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole if i < 3 else None)
+              for i, (rgb, hole, _) in enumerate(clip)]
+    out = list(FlowFill(Counting(), window=5)(frames))
+    assert len(out) == 30 and all(not f.mask.any() for f in out[3:])
+    # holes in frames 0-2 look at most 5 frames ahead; the carry needs flow only next to a mask
+    assert 0 < len(calls) <= 2 * (3 + 5), len(calls)  # against 2 x 29 pairs if every pair were made
