@@ -12,7 +12,16 @@ person counts as much as a near one), the same recall per height bin, the detect
 per frame (``time.process_time``: all threads, so a machine shared with others changes it less
 than wall time) and refined frames per second.
 
+``--clip N``: keyframe segmentation instead (``segment.every``), on the first N frames of the
+real clip ``samples/vtest.mp4``: the truth of each frame is its walkers' real silhouettes
+against the clip's clean plate (static camera; person-like blobs away from the edges, see
+:func:`vidinpaint.composite.person_blobs`). The default pipeline's detector and tracker run
+once; for each ``--every`` the segmentation stage runs on the same boxes, and the script prints
+the mean IoU of each silhouette with the object masks around it (its box grown by 2x
+``detect.margin``), the person-pixel recall of the grown mask, and the stage's CPU seconds.
+
 Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto]
+       python scripts/bench_masks.py --clip 100 --every 1,3,5
 """
 
 from __future__ import annotations
@@ -20,14 +29,19 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 import torch
 
-from vidinpaint.composite import compose, extract_people
+from vidinpaint.backends import build_detector, build_segmenter
+from vidinpaint.composite import compose, extract_people, person_blobs
 from vidinpaint.config import Config
+from vidinpaint.detect.motion import clean_plate
 from vidinpaint.detect.nanodet import SIZE, NanoDet
 from vidinpaint.detect.tiles import TiledDetector
+from vidinpaint.frames import Frame
 from vidinpaint.masks import dilate
 from vidinpaint.segment import BoxSegmenter, GrabCutSegmenter
 from vidinpaint.video import VideoReader
@@ -65,17 +79,56 @@ def score(masks: list[np.ndarray], truths: list[np.ndarray], heights: list[int],
     return ious, recall, binned
 
 
+def clip_benchmark(count: int, everies: list[int], device: str) -> None:
+    """Segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
+    cfg = Config()
+    frames = [f.rgb for f in VideoReader("samples/vtest.mp4")]
+    plate = clean_plate(frames[:: max(1, len(frames) // 30)])
+    frames = frames[:count]
+    truths = [person_blobs(rgb, plate) for rgb in frames]
+    detected = list(build_detector(cfg, device)(Frame(i, i, Fraction(1, 10), rgb) for i, rgb in enumerate(frames)))
+    margin = 2 * cfg.detect.margin
+    print(f"samples/vtest.mp4, {len(frames)} frames, {sum(len(t) for t in truths)} walker silhouettes, "
+          f"mask.dilate {cfg.mask.dilate}px")
+    print(f"{'segment.every':<14} {'mean IoU':>9} {'recall':>7} {'CPU s':>7}")
+    for every in everies:
+        stage = build_segmenter(replace(cfg, segment=replace(cfg.segment, every=every)), device)
+        copies = [Frame(f.index, f.pts, f.time_base, f.rgb, boxes=f.boxes, ids=f.ids) for f in detected]
+        ious, hit, total, seconds = [], 0, 0, 0.0
+        start = time.process_time()
+        for frame, blobs in zip(stage(copies), truths):
+            seconds += time.process_time() - start
+            union = np.logical_or.reduce(frame.object_masks) if frame.object_masks else np.zeros(frame.rgb.shape[:2], bool)
+            grown = dilate(union, cfg.mask.dilate)
+            for x, y, alpha in blobs:
+                h, w = alpha.shape
+                truth = np.zeros_like(union)
+                truth[y:y + h, x:x + w] = alpha
+                near = np.zeros_like(union)
+                near[max(0, y - margin):y + h + margin, max(0, x - margin):x + w + margin] = True
+                ious.append((union & truth).sum() / ((union & near) | truth).sum())
+                hit += int((grown & truth).sum())
+                total += int(truth.sum())
+            start = time.process_time()
+        print(f"{every:<14} {np.mean(ious):>9.3f} {hit / total:>7.3f} {seconds:>7.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="mask quality and speed benchmark")
     parser.add_argument("--scenes", type=int, default=12)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tiles", default="off,auto", help="detect.tiles settings to compare, comma separated")
     parser.add_argument("--refiners", default="box,grabcut,selfie,sam", help="refiners to run, comma separated")
+    parser.add_argument("--clip", type=int, default=0, help="keyframe segmentation on this many frames of vtest")
+    parser.add_argument("--every", default="1,3,5", help="with --clip: segment.every values to compare")
     args = parser.parse_args()
     cfg = Config()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
+    if args.clip:
+        clip_benchmark(args.clip, [int(v) for v in args.every.split(",")], args.device)
+        return
     wanted = args.refiners.split(",")
     refiners = {}
     if "box" in wanted:

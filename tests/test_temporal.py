@@ -55,7 +55,8 @@ def test_sample_valid_never_mixes_hole_colours_in():
     valid = np.zeros((10, 10), bool)
     valid[:, :5] = True
     ys, xs = np.mgrid[0:10, 0:10].astype(np.float32)
-    out, ok = sample_valid(image, valid, xs + 0.4, ys)
+    out, ok = sample_valid(image, valid, xs.ravel() + 0.4, ys.ravel())
+    out, ok = out.reshape(10, 10, 3), ok.reshape(10, 10)
     assert (out[ok] == 100).all() and ok[:, :4].all() and not ok[:, 6:].any()
 
 
@@ -155,3 +156,34 @@ def test_fill_stage_is_chosen_from_the_config(tmp_path):
     assert "DIS" in auto.backend and "fallback from RAFT" in auto.backend
     with pytest.raises(WeightsError, match="vidinpaint weights fetch raft_small"):
         build_fill(load_config(None, ["fill.backend=raft", f"weights_dir={tmp_path}"]), "cpu")
+
+
+def test_flow_read_at_points_matches_the_flow_brought_to_frame_size():
+    from vidinpaint.temporal.flow import flow_at, resize_flow
+
+    rng = np.random.default_rng(1)
+    small = rng.normal(0, 3, (30, 40, 2)).astype(np.float32)
+    full = resize_flow(small, 100, 75)
+    ys, xs = np.mgrid[0:75, 0:100]
+    dx, dy = flow_at(small, xs.ravel().astype(np.float32), ys.ravel().astype(np.float32), 100, 75)
+    np.testing.assert_allclose(dx, full[..., 0].ravel(), atol=0.02)
+    np.testing.assert_allclose(dy, full[..., 1].ravel(), atol=0.02)
+
+
+def test_frames_far_from_any_hole_cost_no_flow():
+    clip = occluded_clip(30, 0)
+    calls = []
+
+    class Counting:
+        backend = "exact (static), counted"
+
+        def __call__(self, a, b):
+            calls.append(1)
+            return constant_flow(120, 200, 0, 0)
+
+    frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole if i < 3 else None)
+              for i, (rgb, hole, _) in enumerate(clip)]
+    out = list(FlowFill(Counting(), window=5)(frames))
+    assert len(out) == 30 and all(not f.mask.any() for f in out[3:])
+    # holes in frames 0-2 look at most 5 frames ahead; the carry needs flow only next to a mask
+    assert 0 < len(calls) <= 2 * (3 + 5), len(calls)  # against 2 x 29 pairs if every pair were made

@@ -28,19 +28,26 @@ class Cutout:
 def extract_people(frames: list[np.ndarray], min_height: int = 40, threshold: float = 30.0) -> tuple[np.ndarray, list[Cutout]]:
     """Clean plate of ``frames`` and the person-like blobs (taller than wide) found in them."""
     plate = clean_plate(frames[:: max(1, len(frames) // 30)])
-    people = []
-    for rgb in frames:
-        fg = foreground(rgb, plate, threshold).astype(np.uint8)
-        fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
-        for i in range(1, count):
-            x, y, w, h, area = stats[i]
-            touches = x == 0 or y == 0 or x + w >= rgb.shape[1] or y + h >= rgb.shape[0]
-            if h >= min_height and 1.6 * w <= h <= 4.5 * w and area >= 0.35 * w * h and not touches:
-                alpha = labels[y:y + h, x:x + w] == i
-                people.append(Cutout(rgb[y:y + h, x:x + w].copy(), alpha))
+    people = [Cutout(rgb[y:y + alpha.shape[0], x:x + alpha.shape[1]].copy(), alpha)
+              for rgb in frames for x, y, alpha in person_blobs(rgb, plate, min_height, threshold)]
     return plate, people
+
+
+def person_blobs(rgb: np.ndarray, plate: np.ndarray, min_height: int = 40, threshold: float = 30.0
+                 ) -> list[tuple[int, int, np.ndarray]]:
+    """``(x, y, alpha)`` of each person-like blob of ``rgb`` against its clean ``plate``: a
+    walker's real silhouette in this very frame (a static camera), away from the frame's edges."""
+    fg = foreground(rgb, plate, threshold).astype(np.uint8)
+    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
+    blobs = []
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        touches = x == 0 or y == 0 or x + w >= rgb.shape[1] or y + h >= rgb.shape[0]
+        if h >= min_height and 1.6 * w <= h <= 4.5 * w and area >= 0.35 * w * h and not touches:
+            blobs.append((int(x), int(y), labels[y:y + h, x:x + w] == i))
+    return blobs
 
 
 def place(shape: tuple[int, ...], people: list[Cutout], heights: list[int],

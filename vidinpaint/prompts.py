@@ -164,7 +164,6 @@ def follow_prompts(frames: Iterable[Frame], prompts: list[Prompt], segmenter, cu
                 if not mask.any():
                     raise ConfigError(f"{item.prompt.text}: nothing to segment there")
                 small = downscale(frame.rgb, SIDE) if small is None else small
-                scale = small.shape[1] / w
                 little = cv2.resize(mask.astype(np.uint8), small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0
                 little = little if little.any() else cv2.resize(mask.astype(np.uint8), small.shape[1::-1],
                                                                 interpolation=cv2.INTER_LINEAR) > 0

@@ -63,7 +63,7 @@ class SegmentStage:
     @property
     def backend(self) -> str:
         how = f"masks follow {self.flow.backend} between" if self.flow else "boxes move masks between"
-        when = "every frame" if self.every == 1 else f"every {self.every}th frame + new tracks, {how}"
+        when = "every frame" if self.every == 1 else f"keyframes every {self.every} frames + new tracks, {how}"
         return f"{self.segmenter.backend}, {when}" + (f" [{self.note}]" if self.note else "")
 
     def _follow(self, frame: Frame, previous: _Previous, keyed: dict) -> list[np.ndarray]:

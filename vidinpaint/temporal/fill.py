@@ -28,9 +28,10 @@ Memory: ``window`` frames of look-ahead and two flows per pair in it, whatever t
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -38,14 +39,15 @@ import numpy as np
 
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, pixel_grid, resize_flow, warp
+from .flow import complete, consistent, flow_at, resize_flow
 
 
 @dataclass
 class _Pair:
     """Completed flows between frames k and k+1, and where each one can be trusted, stored at
     the flow's working resolution (a 720p pair at full resolution would take 16 MB; the
-    look-ahead holds ``window`` of them) and brought to frame size when used."""
+    look-ahead holds ``window`` of them) and read at frame size only where used: at the hole's
+    points for the look-ahead, densely once for the carry."""
 
     forward_small: np.ndarray  # k -> k+1, on frame k's pixels
     backward_small: np.ndarray  # k+1 -> k, on frame k+1's pixels
@@ -65,24 +67,17 @@ class _Pair:
         return cls(resize_flow(forward, *small), resize_flow(backward, *small), shrink_ok(forward_ok),
                    shrink_ok(backward_ok), (w, h))
 
-    def _ok(self, ok: np.ndarray) -> np.ndarray:
-        return cv2.resize(ok.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST) > 0
-
-    @property
-    def forward(self) -> np.ndarray:
-        return resize_flow(self.forward_small, *self.size)
-
-    @property
-    def backward(self) -> np.ndarray:
-        return resize_flow(self.backward_small, *self.size)
-
-    @property
-    def forward_ok(self) -> np.ndarray:
-        return self._ok(self.forward_ok_small)
-
-    @property
-    def backward_ok(self) -> np.ndarray:
-        return self._ok(self.backward_ok_small)
+    def follow(self, x: np.ndarray, y: np.ndarray, back: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where the points ``(x, y)`` of frame k are in frame k+1 (of frame k+1 in frame k if
+        ``back``), and whether the flow that took them there can be trusted (its nearest stored
+        pixel, as the mask brought to frame size would say)."""
+        flow, ok = (self.backward_small, self.backward_ok_small) if back else (self.forward_small, self.forward_ok_small)
+        w, h = self.size
+        dx, dy = flow_at(flow, x, y, w, h)
+        hs, ws = ok.shape
+        col = np.clip(np.rint(x), 0, w - 1).astype(np.int32) * ws // w
+        row = np.clip(np.rint(y), 0, h - 1).astype(np.int32) * hs // h
+        return x + dx, y + dy, ok[row, col]
 
 
 @dataclass
@@ -94,19 +89,30 @@ class _Carry:
     age: np.ndarray
 
 
-def sample_valid(image: np.ndarray, valid: np.ndarray, map_x: np.ndarray, map_y: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear sampling that uses only valid source pixels (normalised convolution).
+def sample_valid(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear samples of ``image`` at the points ``(x, y)`` (``N`` floats) that use only
+    valid source pixels (normalised convolution): ``N``x3 colours and ``N`` flags.
 
     Plain bilinear sampling next to a hole mixes the hole's colours into copied pixels, and
     through the recursive carry that leak compounds frame after frame; requiring all four
     neighbours to be valid instead erodes the valid region by a pixel per frame. Weighting by
-    validity does neither: a sample counts where most of its weight is valid.
+    validity does neither: a sample counts where most of its weight is valid. Points, not maps:
+    only the few pixels in and around the holes are ever asked for.
     """
-    weight = cv2.remap(valid.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
-    colour = cv2.remap(image.astype(np.float32) * valid[..., None], map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+    h, w = valid.shape
+    x0, y0 = np.floor(x).astype(np.int32), np.floor(y).astype(np.int32)
+    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
+    colour = np.zeros((len(x), 3), np.float32)
+    weight = np.zeros(len(x), np.float32)
+    for dx, dy, share in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        xi, yi = x0 + dx, y0 + dy
+        within = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        xi, yi = np.clip(xi, 0, w - 1), np.clip(yi, 0, h - 1)
+        share = share * (within & valid[yi, xi])
+        weight += share
+        colour += share[:, None] * image[yi, xi]
     ok = weight > 0.5
-    out = np.zeros(image.shape, np.uint8)
+    out = np.zeros((len(x), 3), np.uint8)
     out[ok] = np.clip(colour[ok] / weight[ok, None] + 0.5, 0, 255).astype(np.uint8)
     return out, ok
 
@@ -118,6 +124,26 @@ def _same_shot(a: Frame, b: Frame) -> bool:
 
 def _hole(frame: Frame) -> np.ndarray:
     return frame.mask if frame.mask is not None else np.zeros(frame.rgb.shape[:2], bool)
+
+
+class _Sources:
+    """Each look-ahead frame's trusted sources (unmasked there and in both neighbours, kept
+    ``margin`` px away), made once per frame and neighbours rather than once for every frame
+    that looks ahead at it. Entries are keyed by the frame objects while they are in the window."""
+
+    def __init__(self, margin: int) -> None:
+        self.margin = margin
+        self.known: dict[int, tuple[Frame, Frame, np.ndarray]] = {}
+
+    def __call__(self, before: Frame, frame: Frame, after: Frame) -> np.ndarray:
+        entry = self.known.get(id(frame))
+        if entry is None or entry[0] is not before or entry[1] is not after:
+            entry = (before, after, ~dilate(_hole(before) | _hole(frame) | _hole(after), self.margin))
+            self.known[id(frame)] = entry
+        return entry[2]
+
+    def forget(self, frame: Frame) -> None:
+        self.known.pop(id(frame), None)
 
 
 class FlowFill:
@@ -138,83 +164,96 @@ class FlowFill:
                 f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
                 + (f" [{self.note}]" if self.note else ""))
 
-    def _pair(self, a: Frame, b: Frame) -> _Pair:
+    def _pair(self, a_rgb: np.ndarray, a_hole: np.ndarray, b_rgb: np.ndarray, b_hole: np.ndarray) -> _Pair:
         # Flow measured on an object follows the object, and flow measured where the object is
         # about to cover the background (or has just uncovered it) has no true match: complete
         # both flows from the background around the union of the two holes, slightly grown.
-        hole = dilate(_hole(a) | _hole(b), self.flow_margin)
-        forward = complete(self.flow(a.rgb, b.rgb), hole)
-        backward = complete(self.flow(b.rgb, a.rgb), hole)
+        hole = dilate(a_hole | b_hole, self.flow_margin)
+        forward = complete(self.flow(a_rgb, b_rgb), hole)
+        backward = complete(self.flow(b_rgb, a_rgb), hole)
         return _Pair.store(forward, backward, consistent(forward, backward, self.tolerance),
-                     consistent(backward, forward, self.tolerance), self.store_side)
+                           consistent(backward, forward, self.tolerance), self.store_side)
 
-    def _from_future(self, frames: list[Frame], pairs: list[_Pair], missing: np.ndarray,
-                     sources: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _pending(self, a: Frame, b: Frame) -> Callable[[], _Pair]:
+        """The flows between ``a`` and ``b``, computed on first use: most pairs of a clip where
+        people come and go are never asked for (no hole looks that far, the carry has nothing to
+        carry). Keeps the frames' own pictures and masks, which :meth:`_fill` replaces rather
+        than changes, so later stages cannot alter them."""
+        return functools.cache(functools.partial(self._pair, a.rgb, _hole(a), b.rgb, _hole(b)))
+
+    def _from_future(self, frames: list[Frame], pairs: list[Callable[[], _Pair]], missing: np.ndarray,
+                     source: Callable[[int], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Colours, found-mask and distance (frames) of ``missing`` pixels of ``frames[0]`` seen
-        in later frames, following chained forward flows."""
+        in later frames, following chained forward flows. Only the pixels still missing travel,
+        as a list of points: the work follows the hole, not the frame."""
         h, w = missing.shape
-        px, py = pixel_grid(h, w)
-        alive = missing.copy()
+        ys, xs = np.nonzero(missing)
+        live = np.arange(len(xs))  # which hole pixels are still travelling
+        x, y = xs.astype(np.float32), ys.astype(np.float32)  # where they are now
         colour = np.zeros((h, w, 3), np.uint8)
         found = np.zeros((h, w), bool)
         hops = np.zeros((h, w), np.int32)
         for k, pair in enumerate(pairs, start=1):
-            if not alive.any():
+            if not len(live):
                 break
-            forward = pair.forward
-            fx = cv2.remap(forward[..., 0], px, py, cv2.INTER_LINEAR)
-            fy = cv2.remap(forward[..., 1], px, py, cv2.INTER_LINEAR)
-            ok = cv2.remap(pair.forward_ok.astype(np.uint8), px, py, cv2.INTER_NEAREST) > 0
-            px, py = px + fx, py + fy
-            inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
-            alive &= ok & inside
-            target = frames[k]
-            sample, visible = sample_valid(target.rgb, sources[k], px, py)
-            take = alive & visible
-            if take.any():
-                colour[take] = sample[take]
-                found |= take
-                hops[take] = k
-                alive &= ~take
+            x, y, ok = pair().follow(x, y)
+            keep = ok & (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+            live, x, y = live[keep], x[keep], y[keep]
+            sample, visible = sample_valid(frames[k].rgb, source(k), x, y)
+            rows, cols = ys[live[visible]], xs[live[visible]]
+            colour[rows, cols] = sample[visible]
+            found[rows, cols] = True
+            hops[rows, cols] = k
+            live, x, y = live[~visible], x[~visible], y[~visible]
         return colour, found, hops
 
-    def _fill(self, frames: list[Frame], pairs: list[_Pair], carry: _Carry | None,
-              previous: _Pair | None, before: np.ndarray | None) -> _Carry:
+    def _fill(self, frames: list[Frame], pairs: list[Callable[[], _Pair]], carry: _Carry | None,
+              previous: Callable[[], _Pair] | None, before: np.ndarray | None, sources: _Sources) -> _Carry:
         frame = frames[0]
         hole = _hole(frame)
-        holes = [before if before is not None else hole] + [_hole(f) for f in frames] + [_hole(frames[-1])]
         # A pixel is a trusted source only if it is unmasked in the neighbouring frames too (a
         # person missed by the detector for one frame must not be copied into the others), and
         # not right next to a mask (the mover's edge colours, see the module docstring).
-        sources = [~dilate(holes[i] | holes[i + 1] | holes[i + 2], self.source_margin) for i in range(len(frames))]
+        after = _hole(frames[1]) if len(frames) > 1 else hole
+        own = ~dilate((before if before is not None else hole) | hole | after, self.source_margin)
+
+        def source(k: int) -> np.ndarray:
+            return sources(frames[k - 1], frames[k], frames[min(k + 1, len(frames) - 1)])
+
         rgb = frame.rgb.copy()
         memory = rgb.copy()  # what the carry remembers: trusted background only
-        remembered = sources[0].copy()
+        remembered = own.copy()
         age = np.zeros(hole.shape, np.int32)
         best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
-        if carry is not None and previous is not None:
-            back = previous.backward  # current -> previous frame
-            xs, ys = pixel_grid(*hole.shape)
-            carried, valid = sample_valid(carry.rgb, carry.valid, xs + back[..., 0], ys + back[..., 1])
-            valid &= previous.backward_ok
-            carried_age = warp(carry.age, back, cv2.INTER_NEAREST) + 1
-            untrusted = ~sources[0] & valid  # keep remembering what is behind an edge or a missed person
-            memory[untrusted] = carried[untrusted]
-            remembered |= untrusted
-            age[untrusted] = carried_age[untrusted]
-            take = hole & valid
-            rgb[take] = carried[take]
-            best[take] = carried_age[take]
+        # The carry only matters where this frame is a hole or not a trusted source itself: only
+        # those pixels look back (none at all, and no flow is needed, in a frame far from any mask).
+        need = hole | ~own
+        if carry is not None and previous is not None and need.any():
+            ys, xs = np.nonzero(need)
+            x, y, ok = previous().follow(xs.astype(np.float32), ys.astype(np.float32), back=True)
+            carried, valid = sample_valid(carry.rgb, carry.valid, x, y)
+            valid &= ok
+            h, w = hole.shape
+            carried_age = carry.age[np.clip(np.rint(y), 0, h - 1).astype(np.int32),
+                                    np.clip(np.rint(x), 0, w - 1).astype(np.int32)] + 1
+            ys, xs, carried, carried_age = ys[valid], xs[valid], carried[valid], carried_age[valid]
+            untrusted = ~own[ys, xs]  # keep remembering what is behind an edge or a missed person
+            memory[ys[untrusted], xs[untrusted]] = carried[untrusted]
+            remembered[ys[untrusted], xs[untrusted]] = True
+            age[ys[untrusted], xs[untrusted]] = carried_age[untrusted]
+            take = hole[ys, xs]
+            rgb[ys[take], xs[take]] = carried[take]
+            best[ys[take], xs[take]] = carried_age[take]
         if hole.any():
-            colour, found, hops = self._from_future(frames, pairs, hole, sources)
+            colour, found, hops = self._from_future(frames, pairs, hole, source)
             closer = found & (hops < best)
             # seen both before and after, but not alike: one of them is wrong (a moving
             # background, parallax, a flow error) and nothing says which; the spatial fill decides
-            both = found & (best < np.iinfo(np.int32).max)
-            differ = both & (np.abs(colour.astype(np.int16) - rgb.astype(np.int16)).max(axis=2) > self.agree)
+            ys, xs = np.nonzero(found & (best < np.iinfo(np.int32).max))
+            differ = np.abs(colour[ys, xs].astype(np.int16) - rgb[ys, xs].astype(np.int16)).max(axis=1) > self.agree
             rgb[closer] = colour[closer]
             best[closer] = hops[closer]
-            best[differ] = np.iinfo(np.int32).max
+            best[ys[differ], xs[differ]] = np.iinfo(np.int32).max
         filled = hole & (best < np.iinfo(np.int32).max)
         memory[filled] = rgb[filled]
         remembered |= filled
@@ -225,9 +264,10 @@ class FlowFill:
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         ahead: deque[Frame] = deque()
-        pairs: deque[_Pair | None] = deque()  # None across a shot boundary
+        pairs: deque[Callable[[], _Pair] | None] = deque()  # None across a shot boundary
+        sources = _Sources(self.source_margin)
         carry: _Carry | None = None
-        previous: _Pair | None = None
+        previous: Callable[[], _Pair] | None = None
         before: np.ndarray | None = None  # the previous frame's hole
         source = iter(frames)
         exhausted = False
@@ -238,15 +278,16 @@ class FlowFill:
                     exhausted = True
                     break
                 if ahead:  # no flow across a shot boundary: it would match unrelated pictures
-                    pairs.append(self._pair(ahead[-1], nxt) if _same_shot(ahead[-1], nxt) else None)
+                    pairs.append(self._pending(ahead[-1], nxt) if _same_shot(ahead[-1], nxt) else None)
                 ahead.append(nxt)
             if not ahead:
                 return
             frame = ahead[0]
             before_next = _hole(frame).copy()
             shot = list(itertools.takewhile(lambda f: f.shot == frame.shot, ahead)) if not frame.mixed else [frame]
-            carry = self._fill(shot, list(pairs)[:len(shot) - 1], carry, previous, before)
+            carry = self._fill(shot, list(pairs)[:len(shot) - 1], carry, previous, before, sources)
             before = before_next
+            sources.forget(frame)
             yield ahead.popleft()
             previous = pairs.popleft() if pairs else None
             if not ahead or ahead[0].shot != frame.shot or ahead[0].mixed:  # a boundary: start afresh

@@ -8,6 +8,8 @@ upsampled (values scaled), since flow is smooth and the cost grows with the pixe
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 import torch
@@ -74,10 +76,30 @@ class RaftFlow:
         return resize_flow(np.ascontiguousarray(flow), w, h)
 
 
+@lru_cache(maxsize=4)
 def pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(xs, ys)`` float32 coordinate maps of an ``h`` x ``w`` frame, for ``cv2.remap``."""
+    """``(xs, ys)`` float32 coordinate maps of an ``h`` x ``w`` frame, for ``cv2.remap``; built once
+    per size (every warp needs them) and read-only, since they are shared."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs.flags.writeable = ys.flags.writeable = False
     return xs, ys
+
+
+def flow_at(flow: np.ndarray, x: np.ndarray, y: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(dx, dy)`` of a ``width`` x ``height`` frame's flow at the points ``(x, y)``, read from
+    ``flow`` stored at a lower resolution: bilinear, aligned and scaled as :func:`resize_flow`
+    would, without bringing the whole field to frame size for a few points."""
+    hs, ws = flow.shape[:2]
+    sx, sy = ws / width, hs / height
+    u = np.clip((x + 0.5) * sx - 0.5, 0, ws - 1)
+    v = np.clip((y + 0.5) * sy - 0.5, 0, hs - 1)
+    u0, v0 = u.astype(np.int32), v.astype(np.int32)
+    u1, v1 = np.minimum(u0 + 1, ws - 1), np.minimum(v0 + 1, hs - 1)
+    fu, fv = (u - u0)[:, None], (v - v0)[:, None]
+    top = flow[v0, u0] * (1 - fu) + flow[v0, u1] * fu
+    bottom = flow[v1, u0] * (1 - fu) + flow[v1, u1] * fu
+    out = top * (1 - fv) + bottom * fv
+    return out[:, 0] / sx, out[:, 1] / sy
 
 
 def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
