@@ -141,7 +141,6 @@ def test_a_bad_path_in_the_page_shows_the_clis_error(page, tmp_path):
 
 
 def test_clicking_a_track_toggles_it(page, tmp_path):
-    pytest.importorskip("vidinpaint.tracks", reason="vidinpaint.tracks (list_tracks) is not in this checkout yet")
     page.wait_for_function("/^\\d+ tracks$/.test(document.getElementById('listing').textContent)")
     rows = page.query_selector_all("#tracks button.state")
     assert rows, "the motion detector found no track in the walkers clip"

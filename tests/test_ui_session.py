@@ -60,7 +60,6 @@ def test_an_image_is_not_for_the_page(review, tmp_path):
 
 
 def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
-    pytest.importorskip("vidinpaint.tracks", reason="vidinpaint.tracks (list_tracks) is not in this checkout yet")
     from vidinpaint.selection import read_tracks_file
 
     _listed(review)
@@ -79,7 +78,6 @@ def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
 
 
 def test_opening_another_clip_stops_the_old_listing(review, tmp_path):
-    pytest.importorskip("vidinpaint.tracks", reason="vidinpaint.tracks (list_tracks) is not in this checkout yet")
     long = tmp_path / "long.mp4"
     write_clip(long, (rgb for rgb, _, _ in walkers(320, 240, 240, people=3, seed=2)), fps=24)
     review.open(long)
