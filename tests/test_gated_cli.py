@@ -50,7 +50,10 @@ def test_adapt_then_clean_with_the_adapted_weights(walker_clip, tmp_path):
     assert again.returncode == 1 and again.stderr.count("error:") == 1 and "exists" in again.stderr
     out = tmp_path / "out.mp4"
     done = run_cli("clean", str(clip), "-o", str(out), "--inpaint", "gated", "--set", f"inpaint.weights={adapted}",
-                "--set", "inpaint.size=64", "--set", "detect.backend=motion", "--set", "detect.window=24")
+                "--set", "inpaint.size=64", "--set", "detect.backend=motion", "--set", "detect.window=24",
+                "--set", "fill.stable=1")
     assert done.returncode == 0, done.stderr
-    assert "DeepFillv2 gated conv (start.pth adapted to walk.mp4)" in done.stderr.replace("\n", "")
+    lines = done.stderr.replace("\n", "")
+    assert "DeepFillv2 gated conv (start.pth adapted to walk.mp4)" in lines
+    assert "what no frame shows inpainted and carried along the flow (weight 1 on the carried pixels)" in lines
     assert len(decode_all(out)[0]) == len(decode_all(clip)[0])

@@ -100,14 +100,15 @@ def test_fill_reproduces_the_background_exactly_where_it_is_revealed(step):
         assert np.array_equal(frame.rgb[~hole], clip[t][0][~hole])  # the rest untouched
 
 
+class Zero:
+    backend = "exact (static)"
+
+    def __call__(self, a, b):
+        return constant_flow(a.shape[0], a.shape[1], 0, 0)
+
+
 def test_fill_with_dis_on_a_static_scene_matches_the_exact_flow():
     clip = occluded_clip(10, 0)
-
-    class Zero:
-        backend = "exact (static)"
-
-        def __call__(self, a, b):
-            return constant_flow(120, 200, 0, 0)
 
     def run(flow):
         frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole) for i, (rgb, hole, _) in enumerate(clip)]
@@ -187,3 +188,32 @@ def test_frames_far_from_any_hole_cost_no_flow():
     assert len(out) == 30 and all(not f.mask.any() for f in out[3:])
     # holes in frames 0-2 look at most 5 frames ahead; the carry needs flow only next to a mask
     assert 0 < len(calls) <= 2 * (3 + 5), len(calls)  # against 2 x 29 pairs if every pair were made
+
+
+@pytest.mark.parametrize("stable", [0.0, 0.5, 1.0])
+def test_what_no_frame_shows_is_invented_once_and_carried_when_stable(stable):
+    clip = occluded_clip(8, 0)
+    never = np.zeros((120, 200), bool)  # an object that never moves: no frame shows what is behind it
+    never[10:30, 150:180] = True
+    rng = np.random.default_rng(0)
+    asked = []
+
+    def noise(rgb, mask):  # a spatial inpainter that invents something different every time
+        asked.append(int(mask.sum()))
+        out = rgb.copy()
+        out[mask] = rng.integers(0, 256, (int(mask.sum()), 3), dtype=np.uint8)
+        return out
+
+    frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole | never) for i, (rgb, hole, _) in enumerate(clip)]
+    out = list(FlowFill(Zero(), window=3, flow_margin=0, spatial=noise, stable=stable)(frames))
+    assert not any(f.mask.any() for f in out)  # the fill inpainted what no frame shows itself
+    behind = [f.rgb[never].astype(int) for f in out]
+    change = [np.abs(b - a).mean() for a, b in zip(behind, behind[1:])]
+    if stable == 1.0:
+        assert max(change) == 0 and asked[0] >= never.sum() and max(asked[1:]) < never.sum()
+    elif stable == 0.5:
+        assert 0 < max(change) < 0.75 * 85  # halved: uniform noise changes by 85 levels on average
+    else:
+        assert min(change) > 0.75 * 85
+    # real background, once a frame shows it, wins over anything invented: frame 0 showed x >= 68
+    assert np.array_equal(out[5].rgb[40:80, 70:90], clip[5][2][40:80, 70:90])

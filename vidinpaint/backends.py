@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config, DetectConfig
 from .detect.coco import class_ids
 from .errors import ConfigError
 from .weights import REGISTRY, WeightsError, WeightsMissing, locate, spec
+
+if TYPE_CHECKING:
+    from .temporal.fill import Spatial
 
 _YOLO = "pip install 'vidinpaint[yolo]'"
 _SAM = "pip install 'vidinpaint[sam]'"
@@ -133,8 +137,10 @@ def build_segmenter(config: Config, device: str):
     return SegmentStage(GrabCutSegmenter(margin), c.every, note=note, flow=_mask_flow(config), margin=margin)
 
 
-def build_fill(config: Config, device: str):
-    """The flow-guided fill stage, or None when ``fill.backend`` is ``off``."""
+def build_fill(config: Config, device: str, spatial: Spatial | None = None):
+    """The flow-guided fill stage, or None when ``fill.backend`` is ``off``; with ``fill.stable`` it
+    fills what no frame shows itself, with ``spatial`` (the inpainting stage's own method), and
+    carries that along the flow."""
     from .temporal.fill import FlowFill
     from .temporal.flow import DisFlow, RaftFlow
 
@@ -159,7 +165,8 @@ def build_fill(config: Config, device: str):
     else:
         flow = DisFlow(c.flow_max_side)
     return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side,
-                    source_margin=source_margin(config), agree=c.agree)
+                    source_margin=source_margin(config), agree=c.agree, spatial=spatial if c.stable else None,
+                    stable=c.stable)
 
 
 def source_margin(config: Config) -> int:

@@ -144,8 +144,8 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: Cont
          ) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
     device = resolve_device(config.device)
     masks = build_stages(config, mask, device, source, after_detect)
-    fill = build_fill(config, device)
     inpaint = build_inpainter(config, device)
+    fill = build_fill(config, device, inpaint.inpaint)
     fills = [fill, inpaint] if fill else [inpaint]
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []

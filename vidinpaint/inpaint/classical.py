@@ -106,9 +106,12 @@ class ClassicalInpainter:
         label = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes"}[self.method]
         return f"{label} per frame, radius {self.config.radius}px{scaled}{note}"
 
+    def inpaint(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``rgb`` filled inside ``mask``, as this stage fills a frame (the fill calls it too)."""
+        return inpaint_frame(rgb, mask, self.method, self.config.radius, self.config.max_hole_pixels)
+
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         for frame in frames:
             if frame.mask is not None:
-                frame.rgb = inpaint_frame(frame.rgb, frame.mask, self.method, self.config.radius,
-                                          self.config.max_hole_pixels)
+                frame.rgb = self.inpaint(frame.rgb, frame.mask)
             yield frame

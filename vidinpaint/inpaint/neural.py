@@ -103,6 +103,10 @@ class GatedInpainter:
             paste(outputs[i], items[i][1], crop, result, self.config.feather)
         return outputs
 
+    def inpaint(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``rgb`` filled inside ``mask`` on its own: the fill calls this for what no frame shows."""
+        return self.fill([(rgb, mask)])[0]
+
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         pending: list[Frame] = []
         todo: list[Frame] = []  # the pending frames with something to fill

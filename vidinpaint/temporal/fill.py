@@ -23,6 +23,12 @@ against backward at every step.
   stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
   mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
 
+* What no frame in reach reveals can, with a ``spatial`` inpainter, be invented where it first
+  appears and then carried along the flow like real background, so that it does not flicker (as
+  flow-guided video inpainters do, e.g. FGVC, Gao et al. 2020: "Flow-edge guided video
+  completion"): ``stable`` 1 keeps the first invention, less blends it with a fresh one each
+  frame. Real background, once some frame shows it, always takes precedence.
+
 Memory: ``window`` frames of look-ahead and two flows per pair in it, whatever the clip length.
 """
 
@@ -40,6 +46,8 @@ import numpy as np
 from ..frames import Frame
 from ..masks import dilate
 from .flow import complete, consistent, flow_at, resize_flow
+
+Spatial = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb, mask) -> rgb filled inside mask
 
 
 @dataclass
@@ -82,11 +90,13 @@ class _Pair:
 
 @dataclass
 class _Carry:
-    """Background known for the previous frame: image, validity and age in frames."""
+    """Background known for the previous frame: image, validity, age in frames, and which of it
+    no frame showed (the spatial inpainter's, kept so that it is invented once, not every frame)."""
 
     rgb: np.ndarray
     valid: np.ndarray
     age: np.ndarray
+    invented: np.ndarray
 
 
 def sample_valid(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,16 +163,20 @@ class FlowFill:
     name = "fill"
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
-                 store_side: int = 480, source_margin: int = 2, agree: float = 60.0) -> None:
+                 store_side: int = 480, source_margin: int = 2, agree: float = 60.0,
+                 spatial: Spatial | None = None, stable: float = 1.0) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
         self.store_side, self.source_margin, self.agree = store_side, source_margin, agree
+        self.spatial, self.stable = spatial, stable
 
     @property
     def backend(self) -> str:
         margin = f"sources >= {self.source_margin}px from masks, " if self.source_margin else ""
+        stable = (f", what no frame shows inpainted and carried along the flow (weight {self.stable:g} on the "
+                  "carried pixels)" if self.spatial else "")
         return (f"flow-guided propagation, forward carry + {self.window} frames ahead, completed flow from "
                 f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
-                + (f" [{self.note}]" if self.note else ""))
+                + stable + (f" [{self.note}]" if self.note else ""))
 
     def _pair(self, a_rgb: np.ndarray, a_hole: np.ndarray, b_rgb: np.ndarray, b_hole: np.ndarray) -> _Pair:
         # Flow measured on an object follows the object, and flow measured where the object is
@@ -223,6 +237,7 @@ class FlowFill:
         rgb = frame.rgb.copy()
         memory = rgb.copy()  # what the carry remembers: trusted background only
         remembered = own.copy()
+        invented = np.zeros(hole.shape, bool)  # the carry's invented pixels brought here
         age = np.zeros(hole.shape, np.int32)
         best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
         # The carry only matters where this frame is a hole or not a trusted source itself: only
@@ -231,8 +246,14 @@ class FlowFill:
         if carry is not None and previous is not None and need.any():
             ys, xs = np.nonzero(need)
             x, y, ok = previous().follow(xs.astype(np.float32), ys.astype(np.float32), back=True)
-            carried, valid = sample_valid(carry.rgb, carry.valid, x, y)
+            if carry.invented.any():  # real background first; invented only where there is none
+                made, from_made = sample_valid(carry.rgb, carry.invented, x, y)
+                from_made &= ok
+                memory[ys[from_made], xs[from_made]] = made[from_made]
+                invented[ys[from_made], xs[from_made]] = True
+            carried, valid = sample_valid(carry.rgb, carry.valid & ~carry.invented, x, y)
             valid &= ok
+            invented[ys[valid], xs[valid]] = False
             h, w = hole.shape
             carried_age = carry.age[np.clip(np.rint(y), 0, h - 1).astype(np.int32),
                                     np.clip(np.rint(x), 0, w - 1).astype(np.int32)] + 1
@@ -258,9 +279,27 @@ class FlowFill:
         memory[filled] = rgb[filled]
         remembered |= filled
         age[filled] = best[filled]
+        invented &= ~own & ~filled
+        left = hole & ~filled
+        if self.spatial is not None and left.any():
+            again = left & invented  # invented in an earlier frame, brought here by the carry
+            if self.stable >= 1:
+                rgb[again] = memory[again]
+            fresh = left & ~again if self.stable >= 1 else left
+            if fresh.any():
+                rgb = self.spatial(rgb, fresh)
+            if self.stable < 1 and again.any():
+                mix = self.stable * memory[again] + (1 - self.stable) * rgb[again].astype(np.float32)
+                rgb[again] = np.clip(mix + 0.5, 0, 255).astype(np.uint8)
+            memory[left] = rgb[left]
+            invented |= left
+            remembered |= left
+            age[left] = 0
+            left = np.zeros_like(left)
+        remembered |= invented
         frame.rgb = rgb
-        frame.mask = hole & ~filled
-        return _Carry(memory, remembered, age)
+        frame.mask = left
+        return _Carry(memory, remembered, age, invented)
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         ahead: deque[Frame] = deque()
