@@ -45,35 +45,23 @@ import numpy as np
 
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, flow_at, resize_flow
+from .flow import complete, consistent, downscale, flow_at
 
 Spatial = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb, mask) -> rgb filled inside mask
 
 
 @dataclass
 class _Pair:
-    """Completed flows between frames k and k+1, and where each one can be trusted, stored at
-    the flow's working resolution (a 720p pair at full resolution would take 16 MB; the
-    look-ahead holds ``window`` of them) and read at frame size only where used: at the hole's
-    points for the look-ahead, densely once for the carry."""
+    """Completed flows between frames k and k+1, and where each one can be trusted, made and
+    stored at the flow's working resolution (a 1080p pair at full resolution would take 33 MB and
+    16 times the work to complete and check; the look-ahead holds ``window`` of them) and read at
+    frame size only where used: at the hole's points."""
 
     forward_small: np.ndarray  # k -> k+1, on frame k's pixels
     backward_small: np.ndarray  # k+1 -> k, on frame k+1's pixels
     forward_ok_small: np.ndarray
     backward_ok_small: np.ndarray
     size: tuple[int, int]  # frame (width, height)
-
-    @classmethod
-    def store(cls, forward, backward, forward_ok, backward_ok, max_side: int) -> _Pair:
-        h, w = forward.shape[:2]
-        scale = min(1.0, max_side / max(h, w))
-        small = (max(1, round(w * scale)), max(1, round(h * scale)))
-
-        def shrink_ok(ok: np.ndarray) -> np.ndarray:  # a small pixel is trusted only if all of it is
-            return cv2.resize(ok.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.999
-
-        return cls(resize_flow(forward, *small), resize_flow(backward, *small), shrink_ok(forward_ok),
-                   shrink_ok(backward_ok), (w, h))
 
     def follow(self, x: np.ndarray, y: np.ndarray, back: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where the points ``(x, y)`` of frame k are in frame k+1 (of frame k+1 in frame k if
@@ -182,11 +170,20 @@ class FlowFill:
         # Flow measured on an object follows the object, and flow measured where the object is
         # about to cover the background (or has just uncovered it) has no true match: complete
         # both flows from the background around the union of the two holes, slightly grown.
-        hole = dilate(a_hole | b_hole, self.flow_margin)
-        forward = complete(self.flow(a_rgb, b_rgb), hole)
-        backward = complete(self.flow(b_rgb, a_rgb), hole)
-        return _Pair.store(forward, backward, consistent(forward, backward, self.tolerance),
-                           consistent(backward, forward, self.tolerance), self.store_side)
+        # All of it at the working resolution: a small pixel is a hole if any of it is, and the
+        # margin is in its pixels, since that is the scale at which the flow smears a mover's
+        # motion onto the background around it.
+        a_small, b_small = downscale(a_rgb, self.store_side), downscale(b_rgb, self.store_side)
+        h, w = a_hole.shape
+        hs, ws = a_small.shape[:2]
+        scale = ws / w
+        hole = cv2.resize((a_hole | b_hole).astype(np.float32), (ws, hs), interpolation=cv2.INTER_AREA) > 0
+        hole = dilate(hole, self.flow_margin)
+        forward = complete(self.flow(a_small, b_small), hole)
+        backward = complete(self.flow(b_small, a_small), hole)
+        tolerance = self.tolerance * scale  # in frame pixels, as configured
+        return _Pair(forward, backward, consistent(forward, backward, tolerance),
+                     consistent(backward, forward, tolerance), (w, h))
 
     def _pending(self, a: Frame, b: Frame) -> Callable[[], _Pair]:
         """The flows between ``a`` and ``b``, computed on first use: most pairs of a clip where
