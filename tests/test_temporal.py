@@ -26,6 +26,14 @@ def test_warping_a_mask_by_a_known_translation_lands_where_it_should():
     assert moved[23:33, 17:32].all() and moved.sum() == mask.sum()
 
 
+def test_warping_a_window_gives_that_window_of_the_whole_warp():
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    flow = rng.normal(0, 4, (60, 80, 2)).astype(np.float32)
+    whole = warp(image, flow)
+    assert np.array_equal(warp(image, flow, window=(10, 5, 47, 33)), whole[5:33, 10:47])
+
+
 def test_consistency_check_flags_occlusions_and_leaving_pixels():
     h, w = 40, 60
     forward = constant_flow(h, w, 5, 0)

@@ -14,7 +14,7 @@ from typing import NamedTuple, Protocol
 import cv2
 import numpy as np
 
-from ..detect.boxes import boxes_to_mask, expand_boxes
+from ..detect.boxes import expand_boxes
 from ..frames import Frame
 from ..temporal.flow import warp
 
@@ -75,10 +75,15 @@ class SegmentStage:
         h, w = frame.rgb.shape[:2]
         masks = []
         for i, box in zip(ids, frame.boxes):
-            region = boxes_to_mask(expand_boxes(box[None], self.margin, w, h), w, h)
             source = before.get(i)
-            moved = warp(source.astype(np.uint8), back, cv2.INTER_NEAREST) > 0 if source is not None else None
-            masks.append(moved & region if moved is not None else move_mask(keyed[i][1], keyed[i][0], box))
+            if source is None:
+                masks.append(move_mask(keyed[i][1], keyed[i][0], box))
+                continue
+            x0, y0, x1, y1 = (int(v) for v in expand_boxes(box[None], self.margin, w, h)[0])
+            mask = np.zeros((h, w), bool)
+            if x1 > x0 and y1 > y0:
+                mask[y0:y1, x0:x1] = warp(source.astype(np.uint8), back, cv2.INTER_NEAREST, (x0, y0, x1, y1)) > 0
+            masks.append(mask)
         return masks
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:

@@ -102,11 +102,16 @@ def flow_at(flow: np.ndarray, x: np.ndarray, y: np.ndarray, width: int, height: 
     return out[:, 0] / sx, out[:, 1] / sy
 
 
-def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
-    """Sample ``image`` at ``x + flow(x)``: brings the second frame of ``flow`` onto the first."""
+def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR,
+         window: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Sample ``image`` at ``x + flow(x)``: brings the second frame of ``flow`` onto the first;
+    only inside ``window`` (x0, y0, x1, y1 of the first frame) when given, which is all a small
+    object's mask needs of a whole frame's remap."""
     h, w = flow.shape[:2]
-    xs, ys = pixel_grid(h, w)
-    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], interpolation, borderMode=cv2.BORDER_CONSTANT)
+    x0, y0, x1, y1 = window or (0, 0, w, h)
+    xs, ys = (grid[y0:y1, x0:x1] for grid in pixel_grid(h, w))
+    part = flow[y0:y1, x0:x1]
+    return cv2.remap(image, xs + part[..., 0], ys + part[..., 1], interpolation, borderMode=cv2.BORDER_CONSTANT)
 
 
 def inside(flow: np.ndarray) -> np.ndarray:
