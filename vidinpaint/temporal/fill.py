@@ -100,15 +100,12 @@ def sample_valid(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndar
     h, w = valid.shape
     x0, y0 = np.floor(x).astype(np.int32), np.floor(y).astype(np.int32)
     fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
-    colour = np.zeros((len(x), 3), np.float32)
-    weight = np.zeros(len(x), np.float32)
-    for dx, dy, share in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        xi, yi = x0 + dx, y0 + dy
-        within = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-        xi, yi = np.clip(xi, 0, w - 1), np.clip(yi, 0, h - 1)
-        share = share * (within & valid[yi, xi])
-        weight += share
-        colour += share[:, None] * image[yi, xi]
+    xs, ys = np.stack([x0, x0 + 1, x0, x0 + 1]), np.stack([y0, y0, y0 + 1, y0 + 1])  # the 4 neighbours
+    share = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy])
+    flat = np.clip(ys, 0, h - 1) * w + np.clip(xs, 0, w - 1)  # one flat gather: faster than 2-D indexing
+    share *= (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h) & valid.reshape(-1).take(flat)
+    weight = share.sum(axis=0)
+    colour = (share[..., None] * image.reshape(-1, 3).take(flat, axis=0)).sum(axis=0)
     ok = weight > 0.5
     out = np.zeros((len(x), 3), np.uint8)
     out[ok] = np.clip(colour[ok] / weight[ok, None] + 0.5, 0, 255).astype(np.uint8)
