@@ -12,16 +12,21 @@ person counts as much as a near one), the same recall per height bin, the detect
 per frame (``time.process_time``: all threads, so a machine shared with others changes it less
 than wall time) and refined frames per second.
 
-``--clip N``: keyframe segmentation instead (``segment.every``), on the first N frames of the
-real clip ``samples/vtest.mp4``: the truth of each frame is its walkers' real silhouettes
+``--clip N``: keyframes instead (``segment.every``, ``detect.every``), on the first N frames of
+the real clip ``samples/vtest.mp4``: the truth of each frame is its walkers' real silhouettes
 against the clip's clean plate (static camera; person-like blobs away from the edges, see
-:func:`vidinpaint.composite.person_blobs`). The default pipeline's detector and tracker run
-once; for each ``--every`` the segmentation stage runs on the same boxes, and the script prints
-the mean IoU of each silhouette with the object masks around it (its box grown by 2x
-``detect.margin``), the person-pixel recall of the grown mask, and the stage's CPU seconds.
+:func:`vidinpaint.composite.person_blobs`). For each ``--detect-every`` the default pipeline's
+shots and detection stages run (the detector answers each image once, and each setting is
+charged the CPU time of the calls it makes); for each ``--every`` the segmentation stage runs on
+those boxes, and the script prints the detector's calls and CPU ms per frame, the distinct track
+ids, the mean IoU of each silhouette with the object masks around it (its box grown by 2x
+``detect.margin``), the person-pixel recall of the grown mask, and the segmentation stage's CPU
+seconds. ``--phases K`` repeats each setting with frame indices shifted by 0..K-1, so that other
+frames are keyframes, and pools the results (one run's keyframes can fall on lucky frames).
 
 Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto]
        python scripts/bench_masks.py --clip 100 --every 1,3,5
+       python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
 """
 
 from __future__ import annotations
