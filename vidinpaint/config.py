@@ -74,7 +74,8 @@ class DetectConfig:
                                            "whole in some tile")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")
     imgsz: int = _opt(640, lo=32, doc="YOLO inference size")
-    batch: int = _opt(8, lo=1, doc="frames per YOLO call with detect.tracker=iou (ByteTrack and NanoDet take one frame per call)")
+    batch: int = _opt(8, lo=1, doc="frames per YOLO call with detect.tracker=iou and detect.every 1 (ByteTrack, NanoDet "
+                                   "and keyframes take one frame per call)")
     tracker: str = _opt("bytetrack", choices=("bytetrack", "iou"), doc="YOLO track ids: ultralytics ByteTrack or IoU matching")
     max_gap: int = _opt(5, lo=0, doc="frames a lost track is bridged at its predicted box")
     reid: int = _opt(50, lo=0, doc="frames a lost track is remembered, so an object that reappears where it "
