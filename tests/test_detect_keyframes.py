@@ -91,3 +91,14 @@ def test_no_box_crosses_a_shot_boundary():
 def test_the_stage_line_says_keyframes():
     assert "keyframes every 3 frames" in DetectStage(BlackBoxes(), every=3).backend
     assert "keyframes" not in DetectStage(BlackBoxes()).backend
+
+
+def test_a_person_and_the_bag_beside_them_are_not_linked_to_each_other():
+    from vidinpaint.detect.keyframes import Interpolator
+
+    person, bag = np.array([[50, 20, 70, 80]], np.float32), np.array([[52, 22, 72, 82]], np.float32)
+    interpolator = Interpolator()
+    interpolator.keyframe(0, Detections(person, np.ones(1, np.float32), classes=np.array([0])))
+    interpolator.advance()
+    interpolator.keyframe(3, Detections(bag, np.ones(1, np.float32), classes=np.array([24])))
+    assert interpolator.between(1).boxes.tolist() == bag.tolist()  # held back, not moved from the person

@@ -5,8 +5,8 @@ The tiled detector is most of a default run (five calls a frame at 768x576), whi
 a few pixels a frame: a straight line between two detections is where they were in between.
 Each keyframe's detections are linked to the previous keyframe's, best pairs first: a pair
 links when the later box's centre is within ``reach`` box heights of where the earlier box's
-last known velocity puts it, and its height is within a factor 1.5 (IoU would lose a walker
-who moves more than its own width between keyframes). A linked object is placed on the line
+last known velocity puts it, its height is within a factor 1.5 and its class is the same (IoU
+would lose a walker who moves more than its own width between keyframes). A linked object is placed on the line
 between its two boxes; an object first found on the later keyframe is held at that box back to
 the earlier one (it was missed there, or came in since: a few frames of a box too many cost
 less than a person uncovered); an object the later keyframe lost gets no box here, the gap
@@ -72,6 +72,9 @@ class Interpolator:
         if self.before is not None and len(boxes) and len(self.before.boxes):
             gap = index - self.before.index
             cost = link_cost(self.before.boxes + self.before.velocity * gap, boxes, self.reach)
+            if found.classes is not None and self.before.found.classes is not None:
+                classes = np.asarray(found.classes).reshape(-1)
+                cost[np.asarray(self.before.found.classes).reshape(-1)[:, None] != classes[None, :]] = np.inf
             taken_a, taken_b = set(), set()
             for flat in np.argsort(cost, axis=None):
                 a, b = np.unravel_index(flat, cost.shape)
