@@ -12,21 +12,27 @@ person counts as much as a near one), the same recall per height bin, the detect
 per frame (``time.process_time``: all threads, so a machine shared with others changes it less
 than wall time) and refined frames per second.
 
-``--clip N``: keyframe segmentation instead (``segment.every``), on the first N frames of the
-real clip ``samples/vtest.mp4``: the truth of each frame is its walkers' real silhouettes
+``--clip N``: keyframes instead (``segment.every``, ``detect.every``), on the first N frames of
+the real clip ``samples/vtest.mp4``: the truth of each frame is its walkers' real silhouettes
 against the clip's clean plate (static camera; person-like blobs away from the edges, see
-:func:`vidinpaint.composite.person_blobs`). The default pipeline's detector and tracker run
-once; for each ``--every`` the segmentation stage runs on the same boxes, and the script prints
-the mean IoU of each silhouette with the object masks around it (its box grown by 2x
-``detect.margin``), the person-pixel recall of the grown mask, and the stage's CPU seconds.
+:func:`vidinpaint.composite.person_blobs`). For each ``--detect-every`` the default pipeline's
+shots and detection stages run (the detector answers each image once, and each setting is
+charged the CPU time of the calls it makes); for each ``--every`` the segmentation stage runs on
+those boxes, and the script prints the detector's calls and CPU ms per frame, the distinct track
+ids, the mean IoU of each silhouette with the object masks around it (its box grown by 2x
+``detect.margin``), the person-pixel recall of the grown mask, and the segmentation stage's CPU
+seconds. ``--phases K`` repeats each setting with frame indices shifted by 0..K-1, so that other
+frames are keyframes, and pools the results (one run's keyframes can fall on lucky frames).
 
 Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto]
        python scripts/bench_masks.py --clip 100 --every 1,3,5
+       python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import platform
 import time
 from dataclasses import replace
@@ -44,6 +50,7 @@ from vidinpaint.detect.tiles import TiledDetector
 from vidinpaint.frames import Frame
 from vidinpaint.masks import dilate
 from vidinpaint.segment import BoxSegmenter, GrabCutSegmenter
+from vidinpaint.shots import ShotDetector
 from vidinpaint.video import VideoReader
 from vidinpaint.weights import available, locate
 
@@ -79,55 +86,127 @@ def score(masks: list[np.ndarray], truths: list[np.ndarray], heights: list[int],
     return ious, recall, binned
 
 
-def clip_benchmark(count: int, everies: list[int], device: str) -> None:
-    """Segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
+class Memo:
+    """A detector that answers each image once: every ``detect.every`` setting gets the same
+    detections, and is charged the CPU seconds (``time.process_time``, measured on the first
+    call) of the calls it makes."""
+
+    def __init__(self, detector) -> None:
+        self.detector, self.backend, self.seconds, self.calls = detector, detector.backend, 0.0, 0
+        self.seen: dict[bytes, tuple[object, float]] = {}
+
+    def detect_batch(self, images: list[np.ndarray]) -> list:
+        out = []
+        for rgb in images:
+            key = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes() + str(rgb.shape).encode(), digest_size=16).digest()
+            if key not in self.seen:
+                start = time.process_time()
+                found = self.detector.detect_batch([rgb])[0]
+                self.seen[key] = (found, time.process_time() - start)
+            found, seconds = self.seen[key]
+            self.seconds, self.calls = self.seconds + seconds, self.calls + 1
+            out.append(found)
+        return out
+
+
+def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | None, phase: int = 0
+              ) -> tuple[list[Frame], Memo]:
+    """``frames`` through the default pipeline's detection stage (shots reset it), detector memoised,
+    frame indices from ``phase`` (which frames are keyframes)."""
+    stage = build_detector(cfg, device)
+    tiled = stage.detector if isinstance(stage.detector, TiledDetector) else None
+    if memo is None:
+        memo = Memo(tiled.detector if tiled else stage.detector)
+        memo.detector.detect_batch([frames[0]])  # warm-up outside the timing
+    memo.seconds, memo.calls = 0.0, 0
+    if tiled:
+        tiled.detector = memo
+    else:
+        stage.detector = memo
+    shots = ShotDetector(cfg.shots) if cfg.shots.backend != "off" else (lambda stream: stream)
+    return list(stage(shots(Frame(i, i, Fraction(1, 10), rgb) for i, rgb in enumerate(frames, phase)))), memo
+
+
+def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list) -> tuple[list[float], int, int, float]:
+    """IoU per silhouette, true pixels inside the grown mask, true pixels, and the segmentation
+    stage's CPU seconds, for ``detected`` frames through ``cfg``'s segmentation stage."""
+    stage = build_segmenter(cfg, device)
+    margin = 2 * cfg.detect.margin
+    copies = [Frame(f.index, f.pts, f.time_base, f.rgb, boxes=f.boxes, ids=f.ids, shot=f.shot) for f in detected]
+    ious, hit, total, seconds = [], 0, 0, 0.0
+    start = time.process_time()
+    for frame, blobs in zip(stage(copies), truths):
+        seconds += time.process_time() - start
+        union = np.logical_or.reduce(frame.object_masks) if frame.object_masks else np.zeros(frame.rgb.shape[:2], bool)
+        grown = dilate(union, cfg.mask.dilate)
+        for x, y, alpha in blobs:
+            h, w = alpha.shape
+            truth = np.zeros_like(union)
+            truth[y:y + h, x:x + w] = alpha
+            near = np.zeros_like(union)
+            near[max(0, y - margin):y + h + margin, max(0, x - margin):x + w + margin] = True
+            ious.append((union & truth).sum() / ((union & near) | truth).sum())
+            hit += int((grown & truth).sum())
+            total += int(truth.sum())
+        start = time.process_time()
+    return ious, hit, total, seconds
+
+
+def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], device: str, phases: int = 1,
+                   tiles: str = "auto") -> None:
+    """Detecting and segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
     cfg = Config()
+    cfg = replace(cfg, detect=replace(cfg.detect, tiles=tiles))
     frames = [f.rgb for f in VideoReader("samples/vtest.mp4")]
     plate = clean_plate(frames[:: max(1, len(frames) // 30)])
     frames = frames[:count]
     truths = [person_blobs(rgb, plate) for rgb in frames]
-    detected = list(build_detector(cfg, device)(Frame(i, i, Fraction(1, 10), rgb) for i, rgb in enumerate(frames)))
-    margin = 2 * cfg.detect.margin
     print(f"samples/vtest.mp4, {len(frames)} frames, {sum(len(t) for t in truths)} walker silhouettes, "
-          f"mask.dilate {cfg.mask.dilate}px")
-    print(f"{'segment.every':<14} {'mean IoU':>9} {'recall':>7} {'CPU s':>7}")
-    for every in everies:
-        stage = build_segmenter(replace(cfg, segment=replace(cfg.segment, every=every)), device)
-        copies = [Frame(f.index, f.pts, f.time_base, f.rgb, boxes=f.boxes, ids=f.ids) for f in detected]
-        ious, hit, total, seconds = [], 0, 0, 0.0
-        start = time.process_time()
-        for frame, blobs in zip(stage(copies), truths):
-            seconds += time.process_time() - start
-            union = np.logical_or.reduce(frame.object_masks) if frame.object_masks else np.zeros(frame.rgb.shape[:2], bool)
-            grown = dilate(union, cfg.mask.dilate)
-            for x, y, alpha in blobs:
-                h, w = alpha.shape
-                truth = np.zeros_like(union)
-                truth[y:y + h, x:x + w] = alpha
-                near = np.zeros_like(union)
-                near[max(0, y - margin):y + h + margin, max(0, x - margin):x + w + margin] = True
-                ious.append((union & truth).sum() / ((union & near) | truth).sum())
-                hit += int((grown & truth).sum())
-                total += int(truth.sum())
-            start = time.process_time()
-        print(f"{every:<14} {np.mean(ious):>9.3f} {hit / total:>7.3f} {seconds:>7.1f}")
+          f"mask.dilate {cfg.mask.dilate}px, detect.tiles {cfg.detect.tiles}, {phases} keyframe phase(s) pooled")
+    print(f"{'detect.every':<12} {'det calls/f':>11} {'det CPU ms/f':>12} {'ids':>5} {'segment.every':>13} "
+          f"{'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
+    memo = None
+    for detect_every in detect_everies:
+        detect_cfg = replace(cfg, detect=replace(cfg.detect, every=detect_every))
+        runs, calls, det_seconds, ids = [], 0, 0.0, 0
+        for phase in range(phases):
+            detected, memo = _detected(detect_cfg, device, frames, memo, phase)
+            runs.append(detected)
+            calls, det_seconds = calls + memo.calls, det_seconds + memo.seconds
+            ids += len({i for f in detected for i in f.ids.tolist()})
+        n = phases * len(frames)
+        cost = f"{calls / n:>11.2f} {1000 * det_seconds / n:>12.0f} {ids / phases:>5.1f}"
+        for every in everies:
+            ious, hit, total, seconds = [], 0, 0, 0.0
+            for detected in runs:
+                i, h, t, s = _segmented(replace(cfg, segment=replace(cfg.segment, every=every)), device, detected, truths)
+                ious, hit, total, seconds = ious + i, hit + h, total + t, seconds + s
+            print(f"{detect_every:<12} {cost} {every:>13} {np.mean(ious):>9.3f} {hit / total:>7.3f} "
+                  f"{seconds / phases:>9.1f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="mask quality and speed benchmark")
     parser.add_argument("--scenes", type=int, default=12)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--tiles", default="off,auto", help="detect.tiles settings to compare, comma separated")
+    parser.add_argument("--tiles", default="", help="detect.tiles settings to compare, comma separated "
+                                                     "(default off,auto; with --clip one setting, default auto)")
     parser.add_argument("--refiners", default="box,grabcut,selfie,sam", help="refiners to run, comma separated")
     parser.add_argument("--clip", type=int, default=0, help="keyframe segmentation on this many frames of vtest")
     parser.add_argument("--every", default="1,3,5", help="with --clip: segment.every values to compare")
+    parser.add_argument("--detect-every", default="1", help="with --clip: detect.every values to compare")
+    parser.add_argument("--phases", type=int, default=1,
+                        help="with --clip: run each setting with frame indices shifted by 0..N-1 (keyframes on "
+                             "other frames) and pool the results")
     args = parser.parse_args()
     cfg = Config()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
     if args.clip:
-        clip_benchmark(args.clip, [int(v) for v in args.every.split(",")], args.device)
+        args.tiles = args.tiles or cfg.detect.tiles
+        clip_benchmark(args.clip, [int(v) for v in args.every.split(",")],
+                       [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles)
         return
     wanted = args.refiners.split(",")
     refiners = {}
@@ -151,7 +230,7 @@ def main() -> None:
           f"{cfg.detect.score}, mask.dilate {cfg.mask.dilate}px, margin {cfg.detect.margin}px")
     bins = " ".join(f"{f'{lo}-{hi}px':>8}" for lo, hi in BINS)
     print(f"{'detect.tiles':<12} {'det ms/f':>8} {'refiner':<14} {'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
-    for tiles in args.tiles.split(","):
+    for tiles in (args.tiles or "off,auto").split(","):
         detector = TiledDetector(nanodet, SIZE, tiles, cfg.detect.tile_overlap, cfg.detect.iou)
         nanodet.detect_batch([truth[0][0]])  # warm-up outside the timing
         start = time.process_time()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--reid", type=int, default=load_config().detect.reid)
     args = parser.parse_args()
     config = load_config()
+    config = replace(config, detect=replace(config.detect, every=1))  # the trackers see every frame's detections
     device = resolve_device(config.device)
     stage = build_detector(config, device)
     detector = getattr(stage, "detector", None)

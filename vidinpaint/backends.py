@@ -81,7 +81,8 @@ def build_detector(config: Config, device: str):
             detector = YoloDetector(weights, classes, c.score, c.iou, c.imgsz, device, track=track)
             if c.tiles == "on" or (c.tiles == "auto" and not track):  # ByteTrack needs whole frames
                 detector = _tiled(detector, c.imgsz, c)
-            return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid)
+            return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid,
+                               every=1 if track else c.every)
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)
@@ -92,7 +93,8 @@ def build_detector(config: Config, device: str):
 
             detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, c.score, c.iou, device)
             detector = _tiled(detector, NANODET_SIZE, c)
-            return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid)
+            return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
+                               every=c.every)
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector
 

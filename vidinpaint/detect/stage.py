@@ -1,4 +1,5 @@
-"""The detection stage: a per-frame detector, batched, plus track ids and gap bridging."""
+"""The detection stage: a per-frame detector, batched, or on keyframes with boxes interpolated
+between (:mod:`.keyframes`), plus track ids and gap bridging."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..frames import Frame
 from .boxes import expand_boxes
+from .keyframes import Interpolator
 from .reid import Reidentifier
 from .track import GapBridge, IouTracker
 
@@ -44,6 +46,7 @@ class Tracking:
         self.classes: dict[int, int] = {}  # track id -> COCO class id, as last detected (for `vidinpaint tracks`)
 
     def apply(self, frame: Frame, found: Detections) -> None:
+        """Set ``frame.boxes``/``frame.ids`` from this frame's detections (frames in order)."""
         if frame.shot != self.shot:  # a new shot: nobody is bridged or matched across a boundary
             self.tracker.tracks.clear()
             self.bridge.seen.clear()
@@ -64,21 +67,64 @@ class Tracking:
 
 
 class DetectStage:
-    """Stage: runs ``detector`` on batches of ``batch`` frames and sets boxes and ids."""
+    """Stage: runs ``detector`` on batches of ``batch`` frames and sets boxes and ids.
+
+    ``every`` > 1: the detector runs on every ``every``-th frame (by index) and on the first and
+    last frame of each shot; the frames between wait for the next keyframe (a look-ahead of
+    ``every`` frames) and get boxes interpolated between the two, never across a shot boundary.
+    """
 
     name = "detect"
 
-    def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "", reid: int = 0) -> None:
-        self.detector, self.batch, self.note = detector, batch, note
+    def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "", reid: int = 0,
+                 every: int = 1) -> None:
+        self.detector, self.batch, self.note, self.every = detector, batch, note, every
         self.tracking = Tracking(max_gap, reid)
+        self.interpolator = Interpolator()
 
     @property
     def backend(self) -> str:
-        return self.detector.backend + (f" [{self.note}]" if self.note else "")
+        when = f", keyframes every {self.every} frames, boxes interpolated between" if self.every > 1 else ""
+        return self.detector.backend + when + (f" [{self.note}]" if self.note else "")
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        return self._every_frame(frames) if self.every == 1 else self._keyframes(frames)
+
+    def _every_frame(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         source = iter(frames)
         while chunk := list(itertools.islice(source, self.batch)):
             for frame, found in zip(chunk, self.detector.detect_batch([f.rgb for f in chunk])):
                 self.tracking.apply(frame, found)
                 yield frame
+
+    def _keyframes(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        shot: int | None = None  # the shot of the latest keyframe; None before a shot's first
+        waiting: list[Frame] = []  # frames after the latest keyframe, until the next one
+        self.interpolator.reset()
+        for frame in frames:
+            if shot is not None and frame.shot != shot:
+                yield from self._close(waiting)
+                shot, waiting = None, []
+            if shot is None or frame.index % self.every == 0:
+                yield from self._interval(waiting, frame)
+                shot, waiting = frame.shot, []
+            else:
+                waiting.append(frame)
+        yield from self._close(waiting)
+
+    def _close(self, waiting: list[Frame]) -> Iterator[Frame]:
+        """The end of a shot or of the clip: its last frame is a keyframe, so no box is extrapolated."""
+        if waiting:
+            yield from self._interval(waiting[:-1], waiting[-1])
+        self.interpolator.reset()
+
+    def _interval(self, waiting: list[Frame], frame: Frame) -> Iterator[Frame]:
+        """Detect keyframe ``frame``, then track the ``waiting`` frames before it and ``frame`` itself."""
+        found = self.detector.detect_batch([frame.rgb])[0]
+        self.interpolator.keyframe(frame.index, found)
+        for between in waiting:
+            self.tracking.apply(between, self.interpolator.between(between.index))
+            yield between
+        self.interpolator.advance()
+        self.tracking.apply(frame, found)
+        yield frame
