@@ -24,7 +24,7 @@ ids, the mean IoU of each silhouette with the object masks around it (its box gr
 seconds. ``--phases K`` repeats each setting with frame indices shifted by 0..K-1, so that other
 frames are keyframes, and pools the results (one run's keyframes can fall on lucky frames).
 
-Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto]
+Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto] [--grabcut 3x256,2x256]
        python scripts/bench_masks.py --clip 100 --every 1,3,5
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
 """
@@ -192,6 +192,8 @@ def main() -> None:
     parser.add_argument("--tiles", default="", help="detect.tiles settings to compare, comma separated "
                                                      "(default off,auto; with --clip one setting, default auto)")
     parser.add_argument("--refiners", default="box,grabcut,selfie,sam", help="refiners to run, comma separated")
+    parser.add_argument("--grabcut", default="", help="GrabCut settings ITERATIONSxMAX_SIDE to compare, comma "
+                                                      "separated (default: the stage's own)")
     parser.add_argument("--clip", type=int, default=0, help="keyframe segmentation on this many frames of vtest")
     parser.add_argument("--every", default="1,3,5", help="with --clip: segment.every values to compare")
     parser.add_argument("--detect-every", default="1", help="with --clip: detect.every values to compare")
@@ -213,7 +215,12 @@ def main() -> None:
     if "box" in wanted:
         refiners["box (+margin)"] = BoxSegmenter(cfg.detect.margin)
     if "grabcut" in wanted:
-        refiners["grabcut"] = GrabCutSegmenter(cfg.detect.margin)
+        stage = GrabCutSegmenter(cfg.detect.margin)
+        for setting in (args.grabcut or f"{stage.iterations}x{stage.max_side}").split(","):
+            iterations, side = (int(v) for v in setting.split("x"))
+            same = (iterations, side) == (stage.iterations, stage.max_side)
+            refiners["grabcut" if same else f"grabcut {setting}"] = \
+                GrabCutSegmenter(cfg.detect.margin, iterations=iterations, max_side=side)
     if "selfie" in wanted and available("selfie"):
         from vidinpaint.segment.selfie import SelfieSegmenter
 
