@@ -71,6 +71,29 @@ def test_conv_same_padding_leaky_relu_and_split_match_torch(tmp_path):
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("pads, folded", [([[0, 0], [0, 0], [1, 1], [2, 2]], True),
+                                          ([[0, 0], [0, 0], [0, 1], [0, 1]], False)])
+def test_a_zero_pad_before_a_conv_is_folded_into_it_with_the_same_result(tmp_path, pads, folded):
+    """As converters from ONNX write it: Pad in NCHW, Transpose to NHWC, VALID Conv2D."""
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(3, 5, 4, 6)).astype(np.float32)
+    nodes = [
+        {"name": "x", "op": "Placeholder"}, const("pads"), const("perm"), const("w"),
+        {"name": "pad", "op": "Pad", "input": ["x", "pads"]},
+        {"name": "nhwc", "op": "Transpose", "input": ["pad", "perm"]},
+        {"name": "conv", "op": "Conv2D", "input": ["nhwc", "w"],
+         "attr": {"padding": attr_s("VALID"), "strides": {"list": {"i": ["1", "1", "1", "1"]}}}},
+    ]
+    model = GraphModel(write_graph(tmp_path, nodes, {"pads": np.array(pads), "perm": np.array([0, 2, 3, 1]),
+                                                     "w": w}, ["conv"]))
+    assert ("_vidinpaint_pad" in model.nodes["conv"]) == folded
+    x = torch.from_numpy(rng.normal(size=(1, 4, 9, 11)).astype(np.float32))  # NCHW, as the graph's input
+    (top, bottom), (left, right) = pads[2], pads[3]
+    w16 = torch.from_numpy(w.astype(np.float16).astype(np.float32)).permute(3, 2, 0, 1)
+    ref = F.conv2d(F.pad(x, (left, right, top, bottom)), w16).permute(0, 2, 3, 1)
+    torch.testing.assert_close(model(x)["conv"], ref, atol=1e-4, rtol=1e-4)
+
+
 def test_activations_are_freed_when_the_call_returns(tmp_path):
     """A call must leave no reference cycle behind: the cycle collector runs rarely, and until it
     does every activation of the call stays in memory (NanoDet: ~100 MB a frame)."""

@@ -88,6 +88,48 @@ def _check_nhwc(node: dict) -> None:
         raise NotImplementedError(f"{node['name']}: data_format {_attr(node, 'data_format')}")
 
 
+_FUSED_PAD = "_vidinpaint_pad"  # node key: (h, w) zero padding a conv takes over from its input's Pad
+
+
+def _fold_pads(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None]) -> None:
+    """Let each VALID conv fed only by a symmetric zero ``Pad`` of the height and width (directly,
+    or through a layout ``Transpose``) do the padding itself: converters export padding as
+    separate Pad ops (NanoDet, from ONNX: Pad in NCHW, Transpose to NHWC, Conv2D), and each one
+    copies a whole activation that ``conv2d`` pads for free."""
+    users: dict[str, list[str]] = {}
+    for name, node in nodes.items():
+        for ref in node.get("input", []):
+            users.setdefault(ref.lstrip("^").partition(":")[0], []).append(name)
+
+    def only_user(name: str) -> dict | None:
+        found = users.get(name, [])
+        return nodes[found[0]] if len(found) == 1 else None
+
+    for name, node in nodes.items():
+        pads = consts(node["input"][1].partition(":")[0]) if node["op"] == "Pad" else None
+        step = only_user(name)
+        if pads is None or pads.shape != (4, 2) or step is None:
+            continue
+        perm = [0, 1, 2, 3]
+        if step["op"] == "Transpose":
+            order = consts(step["input"][1].partition(":")[0])
+            conv, between = only_user(step["name"]), step
+            if order is None or conv is None:
+                continue
+            perm = order.tolist()
+        else:
+            conv, between = step, None
+        feeds = (between or node)["name"]
+        if conv["op"] not in ("Conv2D", "DepthwiseConv2dNative") or _attr(conv, "padding") != "VALID" \
+                or conv["input"][0].partition(":")[0] != feeds:
+            continue
+        (b0, b1), (t, b), (left, right), (c0, c1) = pads[perm].tolist()  # in the conv's NHWC order
+        if b0 == b1 == c0 == c1 == 0 and t == b and left == right:
+            target = between or conv
+            target["input"] = [node["input"][0], *target["input"][1:]]
+            conv[_FUSED_PAD] = (t, left)
+
+
 def _conv(node: dict, x: torch.Tensor, w: torch.Tensor, depthwise: bool = False) -> torch.Tensor:
     _check_nhwc(node)
     stride = tuple(_attr(node, "strides", [1, 1, 1, 1])[1:3])
@@ -104,7 +146,8 @@ def _conv(node: dict, x: torch.Tensor, w: torch.Tensor, depthwise: bool = False)
         x = _same_pad(x, (kh, kw), stride, dilation)
     elif _attr(node, "padding") != "VALID":
         raise NotImplementedError(f"{node['name']}: padding {_attr(node, 'padding')}")
-    return _nhwc(F.conv2d(x, weight, stride=stride, dilation=dilation, groups=groups))
+    padding = node.get(_FUSED_PAD, (0, 0))  # a zero Pad node folded into this conv (see GraphModel)
+    return _nhwc(F.conv2d(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups))
 
 
 def _conv_transpose(node: dict, sizes: torch.Tensor, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -214,6 +257,12 @@ class GraphModel(torch.nn.Module):
                 self.register_buffer(_buffer_name(name), tensor, persistent=False)
             else:
                 setattr(self, _buffer_name(name), tensor)  # shapes, axes, indices: stay on the CPU
+        def const(name: str) -> np.ndarray | None:
+            node = self.nodes.get(name)
+            return self._const(name).numpy() if node and node["op"] == "Const" and hasattr(self, _buffer_name(name)) \
+                else None
+
+        _fold_pads(self.nodes, const)
         self.inputs = [n for n, node in self.nodes.items() if node["op"] == "Placeholder"]
         signature = spec.get("signature", {}).get("outputs", {})
         self.outputs = sorted(k.split(":")[0] for k in signature) or [list(self.nodes)[-1]]
