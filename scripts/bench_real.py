@@ -25,8 +25,9 @@ frame shows inpainted afresh in every frame, ``fill.stable 0``), ``carried`` (th
 frame warped|, 0-255) along DIS flow measured on the clean footage (the true flow of real footage
 is unknown), inside the hole and inside the part of it that no frame shows (``unseen``: what the
 fill leaves). ``exact`` is no method but a bound: the fill's output with every pixel it copied
-replaced by the truth (what perfect flow would give), the unseen part inpainted as in ``fill``. Cut detection: precision/recall of the reported cut frames against the known ones
-(exact frame), the transition range against the dissolve, and on ``bikes.mp4`` as edited (its
+replaced by the truth, the unseen part inpainted as in ``fill``; its row also gives the unseen
+share of the hole. Cut detection: precision/recall of the reported cut frames against the known
+ones (exact frame), the transition range against the dissolve, and on ``bikes.mp4`` as edited (its
 own five cuts, annotated by eye). Contact sheets zoomed on the hole: ``docs/figures/real_<clip>.png``.
 
 Usage: python scripts/bench_real.py [--dilate 0] [--only edit_street,...] [--cache DIR]
@@ -325,8 +326,9 @@ def main() -> None:
                     gains.append(p - base)
                     worst = min(worst, gains[-1])
             ceiling.append(shot_scores(exact, clip, holes, unseen, flows, first, last)[0] - base)
+            share = sum(u.sum() for u in unseen[first:last + 1]) / max(sum(h.sum() for h in holes[first:last + 1]), 1)
             print(f"{name:<12} {label:<16} {f'{first}-{last}':>7} {'exact':<7} {ceiling[-1] + base:>8.2f} "
-                  f"{'':>6} {'':>6} {'':>6} {ceiling[-1]:>+9.2f}", flush=True)
+                  f"{'':>6} {'':>6} {'':>6} {ceiling[-1]:>+9.2f}  unseen {share:.0%} of the hole", flush=True)
         reported = set(report.cuts)
         found_cuts += len(reported)
         true_cuts += len(clip.cuts)

@@ -225,3 +225,39 @@ def test_what_no_frame_shows_is_invented_once_and_carried_when_stable(stable):
         assert min(change) > 0.75 * 85
     # real background, once a frame shows it, wins over anything invented: frame 0 showed x >= 68
     assert np.array_equal(out[5].rgb[40:80, 70:90], clip[5][2][40:80, 70:90])
+
+
+@pytest.mark.parametrize("step", [0, 4])
+def test_fill_at_a_reduced_working_resolution_copies_the_background(step):
+    """Flows made, completed and checked at half the frame size (``store_side``), an odd one."""
+    clip = [(rgb[:119, :199], hole[:119, :199], bg[:119, :199]) for rgb, hole, bg in occluded_clip(12, step)]
+    frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole) for i, (rgb, hole, _) in enumerate(clip)]
+    out = list(FlowFill(DisFlow(100), window=6, store_side=100)(frames))
+    errors, revealed_share = [], []
+    for frame, (rgb, hole, bg) in zip(out, clip):
+        revealed = hole & ~frame.mask
+        revealed_share.append(revealed.sum() / hole.sum())
+        errors.append(np.abs(frame.rgb[revealed].astype(int) - bg[revealed]).mean())
+        assert np.array_equal(frame.rgb[~hole], rgb[~hole])
+    assert np.mean(revealed_share) > 0.5 and np.mean(errors) < 4, (revealed_share, errors)
+
+
+def test_nothing_invented_is_carried_across_a_cut():
+    clip = occluded_clip(8, 0)
+    never = np.zeros((120, 200), bool)
+    never[10:30, 150:180] = True
+    asked = []
+
+    def noise(rgb, mask):
+        asked.append(int(mask.sum()))
+        out = rgb.copy()
+        out[mask] = np.random.default_rng(len(asked)).integers(0, 256, (int(mask.sum()), 3), dtype=np.uint8)
+        return out
+
+    frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole | never, shot=int(i >= 4))
+              for i, (rgb, hole, _) in enumerate(clip)]
+    out = list(FlowFill(Zero(), window=3, flow_margin=0, spatial=noise, stable=1.0)(frames))
+    behind = [f.rgb[never] for f in out]
+    assert all(np.array_equal(behind[0], b) for b in behind[1:4])  # carried within the first shot
+    assert not np.array_equal(behind[3], behind[4])  # invented afresh after the cut
+    assert all(np.array_equal(behind[4], b) for b in behind[5:])

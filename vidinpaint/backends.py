@@ -81,8 +81,9 @@ def build_detector(config: Config, device: str):
             detector = YoloDetector(weights, classes, c.score, c.iou, c.imgsz, device, track=track)
             if c.tiles == "on" or (c.tiles == "auto" and not track):  # ByteTrack needs whole frames
                 detector = _tiled(detector, c.imgsz, c)
+            ignored = "detect.every ignored: ByteTrack needs every frame" if track and c.every > 1 else ""
             return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid,
-                               every=1 if track else c.every)
+                               every=1 if track else c.every, note=ignored)
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)

@@ -117,7 +117,7 @@ class FillConfig:
     stable: float = _opt(0.0, lo=0, hi=1, doc="what no frame shows: weight of the inpainting carried along the flow "
                                              "from earlier frames against a fresh one (1 = invent once: least "
                                              "flicker, but up to 1.9 dB lower hole PSNR in bench_real.py; 0 = afresh "
-                                             "in every frame)")
+                                             "in every frame; with the gated network, one frame per call)")
 
 
 @dataclass

@@ -257,18 +257,19 @@ class GraphModel(torch.nn.Module):
                 self.register_buffer(_buffer_name(name), tensor, persistent=False)
             else:
                 setattr(self, _buffer_name(name), tensor)  # shapes, axes, indices: stay on the CPU
-        def const(name: str) -> np.ndarray | None:
-            node = self.nodes.get(name)
-            return self._const(name).numpy() if node and node["op"] == "Const" and hasattr(self, _buffer_name(name)) \
-                else None
-
-        _fold_pads(self.nodes, const)
+        _fold_pads(self.nodes, self._const_array)
         self.inputs = [n for n, node in self.nodes.items() if node["op"] == "Placeholder"]
         signature = spec.get("signature", {}).get("outputs", {})
         self.outputs = sorted(k.split(":")[0] for k in signature) or [list(self.nodes)[-1]]
 
     def _const(self, name: str) -> torch.Tensor:
         return getattr(self, _buffer_name(name))
+
+    def _const_array(self, name: str) -> np.ndarray | None:
+        """The value of Const node ``name`` (None for any other node), for rewrites at load time."""
+        node = self.nodes.get(name)
+        is_const = node is not None and node["op"] == "Const" and hasattr(self, _buffer_name(name))
+        return self._const(name).numpy() if is_const else None
 
     def forward(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         # Intermediate values live in a local dict passed to methods, not in closures: closures

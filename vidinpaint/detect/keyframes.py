@@ -6,10 +6,10 @@ a few pixels a frame: a straight line between two detections is where they were 
 Each keyframe's detections are linked to the previous keyframe's, best pairs first: a pair
 links when the later box's centre is within ``reach`` box heights of where the earlier box's
 last known velocity puts it, its height is within a factor 1.5 and its class is the same (IoU
-would lose a walker who moves more than its own width between keyframes). A linked object is placed on the line
-between its two boxes; an object first found on the later keyframe is held at that box back to
-the earlier one (it was missed there, or came in since: a few frames of a box too many cost
-less than a person uncovered); an object the later keyframe lost gets no box here, the gap
+would lose a walker who moves more than its own width between keyframes). A linked object is
+placed on the line between its two boxes; an object first found on the later keyframe is held
+at that box back to the earlier one (it was missed there, or came in since: a few frames of a
+box too many cost less than a person uncovered); an object the later keyframe lost gets no box here, the gap
 bridge carries it as it would a missed detection. The frames then go through the same tracking
 as detected ones, so ids, re-identification and bridging work as on every frame.
 """
@@ -104,4 +104,3 @@ class Interpolator:
             if link in where:
                 boxes[j] = (1 - alpha) * first.boxes[where[link]] + alpha * boxes[j]
         return last.found._replace(boxes=boxes.astype(np.float32), ids=None)
-

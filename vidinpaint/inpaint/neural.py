@@ -104,8 +104,9 @@ class GatedInpainter:
         return outputs
 
     def inpaint(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """``rgb`` filled inside ``mask`` on its own: the fill calls this for what no frame shows."""
-        return self.fill([(rgb, mask)])[0]
+        """``rgb`` filled inside ``mask`` on its own: the fill calls this for what no frame shows
+        (one frame per call: with ``fill.stable`` the network is not batched across frames)."""
+        return self.fill([(rgb, mask)])[0] if mask.any() and not mask.all() else rgb
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         pending: list[Frame] = []

@@ -22,7 +22,6 @@ against backward at every step.
 * Nothing crosses a shot boundary (``frame.shot``, set by :mod:`vidinpaint.shots`): the look-ahead
   stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
   mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
-
 * What no frame in reach reveals can, with a ``spatial`` inpainter, be invented where it first
   appears and then carried along the flow like real background, so that it does not flicker (as
   flow-guided video inpainters do, e.g. FGVC, Gao et al. 2020: "Flow-edge guided video
@@ -149,7 +148,7 @@ class FlowFill:
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
                  store_side: int = 480, source_margin: int = 2, agree: float = 60.0,
-                 spatial: Spatial | None = None, stable: float = 1.0) -> None:
+                 spatial: Spatial | None = None, stable: float = 0.0) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
         self.store_side, self.source_margin, self.agree = store_side, source_margin, agree
         self.spatial, self.stable = spatial, stable
@@ -275,7 +274,7 @@ class FlowFill:
         age[filled] = best[filled]
         invented &= ~own & ~filled
         left = hole & ~filled
-        if self.spatial is not None and left.any():
+        if self.spatial is not None and left.any() and not left.all():  # all: nothing to invent from
             again = left & invented  # invented in an earlier frame, brought here by the carry
             if self.stable >= 1:
                 rgb[again] = memory[again]
