@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import platform
 import time
 from dataclasses import replace
@@ -127,10 +128,14 @@ def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | N
     return list(stage(shots(Frame(i, i, Fraction(1, 10), rgb) for i, rgb in enumerate(frames, phase)))), memo
 
 
-def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list) -> tuple[list[float], int, int, float]:
+def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list,
+               grabcut: tuple[int, int] | None = None) -> tuple[list[float], int, int, float]:
     """IoU per silhouette, true pixels inside the grown mask, true pixels, and the segmentation
-    stage's CPU seconds, for ``detected`` frames through ``cfg``'s segmentation stage."""
+    stage's CPU seconds, for ``detected`` frames through ``cfg``'s segmentation stage (with GrabCut
+    at ``grabcut`` = (iterations, max side) instead of the stage's own when given)."""
     stage = build_segmenter(cfg, device)
+    if grabcut and isinstance(stage.segmenter, GrabCutSegmenter):
+        stage.segmenter = GrabCutSegmenter(cfg.detect.margin, iterations=grabcut[0], max_side=grabcut[1])
     margin = 2 * cfg.detect.margin
     copies = [Frame(f.index, f.pts, f.time_base, f.rgb, boxes=f.boxes, ids=f.ids, shot=f.shot) for f in detected]
     ious, hit, total, seconds = [], 0, 0, 0.0
@@ -153,7 +158,7 @@ def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list) ->
 
 
 def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], device: str, phases: int = 1,
-                   tiles: str = "auto") -> None:
+                   tiles: str = "auto", grabcuts: list[tuple[int, int]] | None = None) -> None:
     """Detecting and segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
     cfg = Config()
     cfg = replace(cfg, detect=replace(cfg.detect, tiles=tiles))
@@ -164,7 +169,7 @@ def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], de
     print(f"samples/vtest.mp4, {len(frames)} frames, {sum(len(t) for t in truths)} walker silhouettes, "
           f"mask.dilate {cfg.mask.dilate}px, detect.tiles {cfg.detect.tiles}, {phases} keyframe phase(s) pooled")
     print(f"{'detect.every':<12} {'det calls/f':>11} {'det CPU ms/f':>12} {'ids':>5} {'segment.every':>13} "
-          f"{'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
+          f"{'grabcut':>7} {'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
     memo = None
     for detect_every in detect_everies:
         detect_cfg = replace(cfg, detect=replace(cfg.detect, every=detect_every))
@@ -176,12 +181,14 @@ def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], de
             ids += len({i for f in detected for i in f.ids.tolist()})
         n = phases * len(frames)
         cost = f"{calls / n:>11.2f} {1000 * det_seconds / n:>12.0f} {ids / phases:>5.1f}"
-        for every in everies:
+        for every, grabcut in itertools.product(everies, grabcuts or [None]):
             ious, hit, total, seconds = [], 0, 0, 0.0
             for detected in runs:
-                i, h, t, s = _segmented(replace(cfg, segment=replace(cfg.segment, every=every)), device, detected, truths)
+                i, h, t, s = _segmented(replace(cfg, segment=replace(cfg.segment, every=every)), device, detected,
+                                        truths, grabcut)
                 ious, hit, total, seconds = ious + i, hit + h, total + t, seconds + s
-            print(f"{detect_every:<12} {cost} {every:>13} {np.mean(ious):>9.3f} {hit / total:>7.3f} "
+            label = f"{grabcut[0]}x{grabcut[1]}" if grabcut else "stage"
+            print(f"{detect_every:<12} {cost} {every:>13} {label:>7} {np.mean(ious):>9.3f} {hit / total:>7.3f} "
                   f"{seconds / phases:>9.1f}", flush=True)
 
 
@@ -207,15 +214,16 @@ def main() -> None:
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
     if args.clip:
         args.tiles = args.tiles or cfg.detect.tiles
+        grabcuts = [tuple(int(v) for v in g.split("x")) for g in args.grabcut.split(",")] if args.grabcut else None
         clip_benchmark(args.clip, [int(v) for v in args.every.split(",")],
-                       [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles)
+                       [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles, grabcuts)
         return
     wanted = args.refiners.split(",")
     refiners = {}
     if "box" in wanted:
         refiners["box (+margin)"] = BoxSegmenter(cfg.detect.margin)
     if "grabcut" in wanted:
-        stage = GrabCutSegmenter(cfg.detect.margin)
+        stage = GrabCutSegmenter(cfg.detect.margin, iterations=cfg.segment.grabcut_iterations)
         for setting in (args.grabcut or f"{stage.iterations}x{stage.max_side}").split(","):
             iterations, side = (int(v) for v in setting.split("x"))
             same = (iterations, side) == (stage.iterations, stage.max_side)

@@ -137,7 +137,8 @@ def build_segmenter(config: Config, device: str):
                             margin=margin)
     if c.backend == "box":
         return SegmentStage(BoxSegmenter(margin), 1)
-    return SegmentStage(GrabCutSegmenter(margin), c.every, note=note, flow=_mask_flow(config), margin=margin)
+    return SegmentStage(GrabCutSegmenter(margin, iterations=c.grabcut_iterations), c.every, note=note,
+                        flow=_mask_flow(config), margin=margin)
 
 
 def build_fill(config: Config, device: str, spatial: Spatial | None = None):

@@ -26,9 +26,10 @@ class BoxSegmenter:
 
 
 class GrabCutSegmenter:
-    """GrabCut on a crop around each box; the box + ``margin`` is the 'probably foreground' region."""
+    """GrabCut on a crop around each box; the box + ``margin`` is the 'probably foreground' region
+    (``iterations``: see ``segment.grabcut_iterations``)."""
 
-    def __init__(self, margin: int = 8, iterations: int = 3, context: float = 0.3, max_side: int = 256) -> None:
+    def __init__(self, margin: int = 8, iterations: int = 1, context: float = 0.3, max_side: int = 256) -> None:
         self.margin, self.iterations, self.context, self.max_side = margin, iterations, context, max_side
         self.backend = f"GrabCut in boxes + {margin}px ({iterations} iterations, OpenCV, crops <= {max_side}px)"
 
