@@ -68,7 +68,7 @@ class DetectConfig:
     every: int = _opt(3, lo=1, doc="run the detector on every n-th frame and each shot's first and last; boxes "
                                    "between are interpolated from the keyframes on either side (look-ahead of n "
                                    "frames). 3: 5 -> 1.71 detector calls a frame with tiles at 768x576, mask IoU "
-                                   "0.559 -> 0.569, recall 0.958 -> 0.955 (bench_masks.py --clip 150 --phases 3; "
+                                   "0.567 -> 0.576, recall 0.966 -> 0.962 (bench_masks.py --clip 150 --phases 3; "
                                    "4 loses 0.011 recall). Not with ByteTrack, which needs every frame")
     tile_overlap: int = _opt(64, lo=0, doc="px neighbouring tiles share at least; people shorter than this are "
                                            "whole in some tile")
