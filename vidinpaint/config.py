@@ -99,7 +99,7 @@ class SegmentConfig:
                                    "between (3: IoU and recall within 0.01 of every frame, bench_masks.py --clip)")
     grabcut_iterations: int = _opt(1, lo=1, doc="GrabCut iterations per mask (1: IoU and recall within 0.01 of 3 on "
                                                 "both mask benchmarks, bench_masks.py --grabcut 1x256,3x256, with "
-                                                "and without --clip; segmentation about a quarter cheaper)")
+                                                "and without --clip; segmentation about 30 % cheaper)")
 
 
 @dataclass
