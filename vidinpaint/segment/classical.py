@@ -31,7 +31,8 @@ class GrabCutSegmenter:
 
     def __init__(self, margin: int = 8, iterations: int = 1, context: float = 0.3, max_side: int = 256) -> None:
         self.margin, self.iterations, self.context, self.max_side = margin, iterations, context, max_side
-        self.backend = f"GrabCut in boxes + {margin}px ({iterations} iterations, OpenCV, crops <= {max_side}px)"
+        plural = "s" if iterations != 1 else ""
+        self.backend = f"GrabCut in boxes + {margin}px ({iterations} iteration{plural}, OpenCV, crops <= {max_side}px)"
 
     def segment(self, rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
         h, w = rgb.shape[:2]
