@@ -276,9 +276,10 @@ class FlowFill:
         left = hole & ~filled
         if self.spatial is not None and left.any() and not left.all():  # all: nothing to invent from
             again = left & invented  # invented in an earlier frame, brought here by the carry
-            if self.stable >= 1:
+            fresh = left
+            if self.stable >= 1:  # keep the earlier invention; invent only what is new
                 rgb[again] = memory[again]
-            fresh = left & ~again if self.stable >= 1 else left
+                fresh = left & ~again
             if fresh.any():
                 rgb = self.spatial(rgb, fresh)
             if self.stable < 1 and again.any():
