@@ -6,12 +6,13 @@ encode (same encoder settings as the pipeline), fps of `clean` with each preset,
 the seconds and share of each stage (as `clean --timings` prints them). Memory against clip
 length: `scripts/bench_memory.py`. The machine line comes first.
 
-Usage: python scripts/bench_throughput.py [--presets default,fast] [--skip-generated]
+Usage: python scripts/bench_throughput.py [--presets default,fast] [--skip-generated] [--torch-threads 0,2]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import tempfile
@@ -66,9 +67,9 @@ def bare_transcode(src: Path, dst: Path) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
-def pipeline(src: Path, dst: Path, preset: str) -> tuple[int, float, list[tuple[str, float]]]:
+def pipeline(src: Path, dst: Path, preset: str, torch_threads: int) -> tuple[int, float, list[tuple[str, float]]]:
     start = time.perf_counter()
-    result = vidinpaint.clean(src, dst, config=preset, overwrite=True)
+    result = vidinpaint.clean(src, dst, config=preset, overwrite=True, settings={"torch_threads": torch_threads})
     return result.frames, time.perf_counter() - start, result.timings
 
 
@@ -76,6 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="vidinpaint throughput benchmark")
     parser.add_argument("--presets", default="default,fast", help="comma-separated presets to time")
     parser.add_argument("--skip-generated", action="store_true", help="only the shipped sample")
+    parser.add_argument("--torch-threads", default="0",
+                        help="comma-separated torch_threads settings to time (0: the default, half the cores)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,9 +90,10 @@ def main() -> None:
             clips["generated 1280x720 25fps 6s"] = gen
         for name, path in clips.items():
             n, bare_s = bare_transcode(path, tmp / "bare.mp4")
-            for preset in args.presets.split(","):
-                m, clean_s, timings = pipeline(path, tmp / "clean.mp4", preset)
-                print(f"\n{name}, preset {preset}: {m} frames; bare transcode {n / bare_s:.1f} fps, "
+            for preset, threads in itertools.product(args.presets.split(","), map(int, args.torch_threads.split(","))):
+                m, clean_s, timings = pipeline(path, tmp / "clean.mp4", preset, threads)
+                how = f"preset {preset}" + (f", torch_threads {threads}" if threads else "")
+                print(f"\n{name}, {how}: {m} frames; bare transcode {n / bare_s:.1f} fps, "
                       f"clean {m / clean_s:.2f} fps, clean/bare {(m / clean_s) / (n / bare_s):.3f}")
                 print("\n".join(format_times(timings)))
 

@@ -8,12 +8,15 @@ tracemalloc does not see, and unlike RSS it is not hidden by free heap that glib
 first reuses that slack, so RSS (and its peak) barely moves over a short clip while the bytes in
 use grow at once. ``scripts/bench_memory.py`` measures peak RSS on real footage at full size.
 
-The median of the third quarter must match that of the second (the first warms up; in the last,
-the look-ahead and queues drain as the input ends and memory falls) within a third of a frame per
-frame between them (6.6 MiB). Frames in flight vary far less than that: 0.02 and 0.09 MiB between
-the two medians in probes. One-time allocations that land late (a step of 4.3 MiB in one full-suite
-run with 45-frame quarters) do not grow with length, hence quarters long enough to keep such a step
-below the bound. The leak of issue #16 kept about two frames per frame.
+The floor of the third quarter (its 10th percentile) must match that of the second (the first
+warms up; in the last, the look-ahead and queues drain as the input ends and memory falls) within
+a third of a frame per frame between them (22 MiB over 300-frame quarters). The stages run in
+threads, so the frames in flight vary: each of the nine stages holds up to three (its queue of two
+and the one it works on), about 11 MiB at this size, and a probe taken while the detector is inside
+a call also counts that call's activations. Hence the floor rather than the median, and quarters
+long enough that the bound stays above what the queues can hold: in probes, floors of 150-frame
+quarters differed by 0.4 MiB or less alone but by 11.4 MiB once in a full-suite run. The leak of
+issue #16 kept about two frames per frame.
 """
 
 import ctypes
@@ -26,7 +29,7 @@ import sys
 import numpy as np
 import pytest
 
-WIDTH, HEIGHT, QUARTER = 320, 240, 90
+WIDTH, HEIGHT, QUARTER = 320, 240, 300
 FRAME_MIB = WIDTH * HEIGHT * 3 / 2**20
 PROBE = f"""
 import ctypes, json, sys
@@ -62,7 +65,7 @@ def _libc() -> str:
 
 
 def growth(tmp_path, *extra: str) -> float:
-    """MiB by which the median of the third quarter's bytes in use exceeds the second quarter's."""
+    """MiB by which the floor (10th percentile) of the third quarter's bytes in use exceeds the second quarter's."""
     # Importing ultralytics (another test may have) sets OMP_NUM_THREADS=1 for every later child,
     # which changes torch's buffers; the run measured here gets the environment a user's would.
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
@@ -71,7 +74,7 @@ def growth(tmp_path, *extra: str) -> float:
     assert done.returncode == 0, done.stderr[-2000:]
     used = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(used) == 4 * QUARTER
-    return float(np.median(used[2 * QUARTER:3 * QUARTER]) - np.median(used[QUARTER:2 * QUARTER]))
+    return float(np.percentile(used[2 * QUARTER:3 * QUARTER], 10) - np.percentile(used[QUARTER:2 * QUARTER], 10))
 
 
 BOUND = QUARTER * FRAME_MIB / 3  # a third of a frame per frame, over the quarter between the medians

@@ -33,7 +33,7 @@ def test_each_stage_is_charged_its_own_time(monkeypatch):
             yield item
 
     times = StageTimes()
-    out = times.wrap("light", light(times.wrap("heavy", heavy(times.wrap("decode", decode())))))
+    out = times.stage("light", light, times.stage("heavy", heavy, times.source("decode", decode())))
     assert list(out) == [0, 1, 2, 3]
     times.encode = 2.0
     assert times.seconds() == [("decode", 4.0), ("heavy", 12.0), ("light", 2.0), ("encode", 2.0)]
@@ -48,7 +48,7 @@ def test_a_stage_that_fails_keeps_its_account():
         yield 1
         raise ValueError("bad frame")
 
-    stream = times.wrap("decode", broken())
+    stream = times.source("decode", broken())
     assert next(stream) == 1
     try:
         next(stream)

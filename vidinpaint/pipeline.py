@@ -1,13 +1,14 @@
 """Wire the stages into a streaming pipeline and run it on a video, an image or a folder.
 
 Every stage is an iterator transformer ``Iterable[Frame] -> Iterator[Frame]`` with a ``name``
-and a ``backend`` (what it really uses, printed by the CLI). Decode and encode run in their own
-threads behind bounded queues; stages that need context keep a bounded window of frames. Peak
+and a ``backend`` (what it really uses, printed by the CLI). Decode, encode and every stage run in
+their own threads behind bounded queues; stages that need context keep a bounded window of frames. Peak
 memory therefore depends on queue sizes, windows and resolution, never on clip length.
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,7 +24,7 @@ from .allocator import tune_allocator
 from .atomic import atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig, SelectConfig, as_dict
-from .devices import resolve_device
+from .devices import start_device
 from .errors import ConfigError, InputError, OutputError, VidinpaintError
 from .frames import Frame
 from .images import is_image, read_image, write_image
@@ -33,6 +34,7 @@ from .relabel import BoxesByFrame, Relabel
 from .selection import Selection, SelectStage
 from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
+from .threads import prefetch
 from .timing import StageTimes
 from .video import VideoReader, VideoWriter
 from .video.seek import FrameSeeker
@@ -69,6 +71,7 @@ class CleanResult:
 
 
 ProgressFn = Callable[[Frame], None]
+STAGE_QUEUE = 2  # frames between two stages
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 
 
@@ -132,24 +135,28 @@ def shots_found(stages: Iterable[Stage]) -> str:
 
 def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]],
            times: StageTimes | None = None) -> Iterator[Frame]:
+    """The stages run one after another on each frame, each in its own thread behind a queue of
+    ``STAGE_QUEUE`` frames: while the detector works on one frame, the segmenter and the fill work
+    on earlier ones, so a CPU's cores share the stages instead of waiting on each other."""
     times = times if times is not None else StageTimes()
-    stream = times.wrap("decode", frames)
+    stream = times.source("decode", frames)
     for stage in stages:
-        stream = times.wrap(getattr(stage, "name", "preview"), stage(stream))
+        name = getattr(stage, "name", "preview")
+        stream = prefetch(functools.partial(iter, times.stage(name, stage, stream)), STAGE_QUEUE, f"stage {name}")
     return stream
 
 
 def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
          times: StageTimes, source: Path, after_detect: Sequence[Stage] = ()
          ) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
-    device = resolve_device(config.device)
+    device, line = start_device(config.device, config.torch_threads)
     masks = build_stages(config, mask, device, source, after_detect)
     inpaint = build_inpainter(config, device)
     fill = build_fill(config, device, inpaint.inpaint)
     fills = [fill, inpaint] if fill else [inpaint]
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
-    backends = [("device", device), *((s.name, s.backend) for s in (*masks, *fills))]
+    backends = [("device", line), *((s.name, s.backend) for s in (*masks, *fills))]
     return _chain(frames, [*masks, *taps, *fills, *after], times), backends, masks
 
 
@@ -281,9 +288,9 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     tune_allocator()
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
     check_output_path(output, [input], overwrite)
-    device = resolve_device(config.device)
+    device, line = start_device(config.device, config.torch_threads)
     stages = build_stages(config, None, device, input)
-    backends = [("device", device), *((s.name, s.backend) for s in stages)]
+    backends = [("device", line), *((s.name, s.backend) for s in stages)]
     times = StageTimes()
     frames = _mask_frames(_chain(reader, stages, times))
     start = time.perf_counter()

@@ -43,13 +43,19 @@ def prefetch(source: Callable[[], Iterable[T]], maxsize: int, name: str = "prefe
     stop = threading.Event()
 
     def work() -> None:
+        items = iter(())
         try:
-            for item in source():
+            items = iter(source())
+            for item in items:
                 if not _put(q, item, stop):
                     return
             _put(q, _DONE, stop)
         except BaseException as err:  # noqa: BLE001 - handed to the consumer thread
             _put(q, _Failure(err), stop)
+        finally:  # a generator source stops in this thread (its own workers, its files), not when collected
+            close = getattr(items, "close", None)
+            if close:
+                close()
 
     thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
@@ -107,3 +113,4 @@ class Sink(Generic[T]):
         self._thread.join()
         if self._error is not None:
             raise self._error
+

@@ -1,15 +1,17 @@
 """Where a run's time goes, stage by stage, so users can see what to tune.
 
-The stages are a chain of generators: asking the last one for a frame runs every stage before it.
-Each link is timed inclusively (the seconds spent inside its ``next``); a stage's own time is its
-inclusive time minus that of the stage feeding it. Decode is the time spent waiting for the
-decode thread, encode the time spent handing frames to the encoder and finishing the file.
+The stages are a chain of generators, each of which may run in its own thread. A stage is
+charged the seconds spent inside its ``next`` less the seconds it spent waiting for its input,
+both measured in the thread that runs it, so a stage never pays for its upstream, whether that
+upstream ran just before it in the same thread or in parallel in another. Decode is the time
+spent waiting for the decode thread, encode the time spent handing frames to the encoder and
+finishing the file.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -18,19 +20,31 @@ T = TypeVar("T")
 
 @dataclass
 class StageTimes:
-    """Inclusive seconds per link of the chain, in pipeline order, plus the encoder's own."""
+    """Seconds per link of the chain, in pipeline order: inside it, and waiting for its input."""
 
     names: list[str] = field(default_factory=list)
     inclusive: list[float] = field(default_factory=list)
+    waited: list[float] = field(default_factory=list)
     encode: float = 0.0
 
-    def wrap(self, name: str, stream: Iterable[T]) -> Iterator[T]:
-        """``stream`` with the time spent producing each item added to ``name``'s account."""
-        self.names.append(name)  # now, not on the first frame: the chain is built upstream first
-        self.inclusive.append(0.0)
-        return self._timed(len(self.names) - 1, iter(stream))
+    def source(self, name: str, stream: Iterable[T]) -> Iterator[T]:
+        """``stream``, the head of the chain, with the time spent producing each item charged to ``name``."""
+        return self._timed(self._add(name), self.inclusive, iter(stream))
 
-    def _timed(self, k: int, source: Iterator[T]) -> Iterator[T]:
+    def stage(self, name: str, stage: Callable[[Iterator[T]], Iterable[T]], upstream: Iterable[T]) -> Iterator[T]:
+        """``stage(upstream)``, charged the time spent producing each item less its waits on ``upstream``."""
+        k = self._add(name)  # now, in pipeline order: the stage itself starts on its first item
+        fed = self._timed(k, self.waited, iter(upstream))
+        return self._timed(k, self.inclusive, _started(stage, fed))
+
+    def _add(self, name: str) -> int:
+        self.names.append(name)
+        self.inclusive.append(0.0)
+        self.waited.append(0.0)
+        return len(self.names) - 1
+
+    @staticmethod
+    def _timed(k: int, account: list[float], source: Iterator[T]) -> Iterator[T]:
         while True:
             start = time.perf_counter()
             try:
@@ -38,14 +52,18 @@ class StageTimes:
             except StopIteration:
                 return
             finally:
-                self.inclusive[k] += time.perf_counter() - start
+                account[k] += time.perf_counter() - start
             yield item
 
     def seconds(self) -> list[tuple[str, float]]:
-        """Each stage's own seconds (its time minus its upstream's), then encode."""
-        own = [(name, t - (self.inclusive[k - 1] if k else 0.0))
-               for k, (name, t) in enumerate(zip(self.names, self.inclusive))]
+        """Each stage's own seconds, then encode."""
+        own = [(name, t - w) for name, t, w in zip(self.names, self.inclusive, self.waited)]
         return own + ([("encode", self.encode)] if self.names else [])
+
+
+def _started(stage: Callable[[Iterator[T]], Iterable[T]], upstream: Iterator[T]) -> Iterator[T]:
+    """``stage(upstream)``, called when the first item is asked for, in the thread that asks."""
+    yield from stage(upstream)
 
 
 def format_times(seconds: list[tuple[str, float]]) -> list[str]:

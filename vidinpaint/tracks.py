@@ -18,7 +18,7 @@ import numpy as np
 from .atomic import atomic_path, check_output_path
 from .config import Config
 from .detect.coco import COCO_CLASSES, class_ids
-from .devices import resolve_device
+from .devices import start_device
 from .frames import Frame
 from .images import write_image
 from .preview import label
@@ -84,11 +84,11 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
     from .pipeline import _chain, tracking_stages
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
-    device = resolve_device(config.device)
+    device, line = start_device(config.device, config.torch_threads)
     stages = tracking_stages(config, device, Path(input))
     detector = next(s for s in stages if s.name == "detect")
     if on_start:
-        on_start([("device", device), *((s.name, s.backend) for s in stages)], reader.info.estimated_frames)
+        on_start([("device", line), *((s.name, s.backend) for s in stages)], reader.info.estimated_frames)
     tracks: dict[int, Track] = {}
     for frame in _chain(reader, stages):
         for box, i in zip(frame.boxes.tolist(), frame.ids.tolist()):
