@@ -167,7 +167,10 @@ def _pool(node: dict, x: torch.Tensor, kind: str) -> torch.Tensor:
     _check_nhwc(node)
     k = tuple(_attr(node, "ksize")[1:3])
     s = tuple(_attr(node, "strides")[1:3])
-    x = _nchw(x)
+    # NHWC in memory (channels-last to torch): a graph converted from ONNX hands the pool an NCHW
+    # tensor through a Transpose, and torch's CPU max pool over NCHW memory took a fifth of
+    # NanoDet's time; the copy costs far less (``scripts/bench_masks.py`` det ms/f)
+    x = _nchw(x.contiguous())
     if kind == "max":
         if _attr(node, "padding") == "SAME":
             x = _same_pad(x, k, s, (1, 1), value=-math.inf)
@@ -258,9 +261,25 @@ class GraphModel(torch.nn.Module):
             else:
                 setattr(self, _buffer_name(name), tensor)  # shapes, axes, indices: stay on the CPU
         _fold_pads(self.nodes, self._const_array)
+        self._lay_out_conv_weights()
         self.inputs = [n for n, node in self.nodes.items() if node["op"] == "Placeholder"]
         signature = spec.get("signature", {}).get("outputs", {})
         self.outputs = sorted(k.split(":")[0] for k in signature) or [list(self.nodes)[-1]]
+
+    def _lay_out_conv_weights(self) -> None:
+        """Keep each conv's constant weights in torch's order in memory (out, in, h, w; depthwise:
+        channel, multiplier, h, w), seen through a view in TF's order: ``_conv``'s permute then
+        hands ``conv2d`` contiguous weights, which it otherwise copied on every call (and ran 1x1
+        convs on its slow path)."""
+        for node in self.nodes.values():
+            if node["op"] not in ("Conv2D", "DepthwiseConv2dNative"):
+                continue
+            name = node["input"][1].partition(":")[0]
+            if self.nodes.get(name, {}).get("op") != "Const" or not hasattr(self, _buffer_name(name)):
+                continue
+            order = (3, 2, 0, 1) if node["op"] == "Conv2D" else (2, 3, 0, 1)  # as ``_conv`` permutes
+            setattr(self, _buffer_name(name), self._const(name).permute(order).contiguous()
+                    .permute([order.index(i) for i in range(4)]))
 
     def _const(self, name: str) -> torch.Tensor:
         return getattr(self, _buffer_name(name))
