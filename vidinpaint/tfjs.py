@@ -168,8 +168,8 @@ def _pool(node: dict, x: torch.Tensor, kind: str) -> torch.Tensor:
     k = tuple(_attr(node, "ksize")[1:3])
     s = tuple(_attr(node, "strides")[1:3])
     # NHWC in memory (channels-last to torch): a graph converted from ONNX hands the pool an NCHW
-    # tensor through a Transpose, and torch's CPU max pool over NCHW memory took a fifth of
-    # NanoDet's time; the copy costs far less (``scripts/bench_masks.py`` det ms/f)
+    # tensor through a Transpose, and torch's CPU max pool is far slower on NCHW memory than the
+    # copy costs (``scripts/bench_masks.py`` det ms/f)
     x = _nchw(x.contiguous())
     if kind == "max":
         if _attr(node, "padding") == "SAME":
