@@ -329,5 +329,6 @@ def load_graph(model_json: Path, device: str = "cpu") -> GraphModel:
     return GraphModel(model_json).to(device).eval()
 
 
+@functools.cache  # looked up for every constant of every call
 def _buffer_name(name: str) -> str:
     return "w_" + "".join(c if c.isalnum() else "_" for c in name)
