@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--presets", default="default,fast", help="comma-separated presets to time")
     parser.add_argument("--skip-generated", action="store_true", help="only the shipped sample")
     parser.add_argument("--torch-threads", default="0",
-                        help="comma-separated torch_threads settings to time (0: the default, half the cores)")
+                        help="comma-separated torch_threads settings to time (0: the default, half of torch's own thread count)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,9 +11,9 @@ use grow at once. ``scripts/bench_memory.py`` measures peak RSS on real footage 
 The floor of the third quarter (its 10th percentile) must match that of the second (the first
 warms up; in the last, the look-ahead and queues drain as the input ends and memory falls) within
 a third of a frame per frame between them (22 MiB over 300-frame quarters). The stages run in
-threads, so the frames in flight vary: each of the nine stages holds up to three (its queue of two
-and the one it works on), about 11 MiB at this size, and a probe taken while the detector is inside
-a call also counts that call's activations. Hence the floor rather than the median, and quarters
+threads, so the frames in flight vary: each of the default pipeline's seven stages holds up to
+three (its queue of two and the one it works on), the decode and encode queues more, and a probe
+taken while the detector is inside a call also counts that call's activations. Hence the floor rather than the median, and quarters
 long enough that the bound stays above what the queues can hold: in probes, floors of 150-frame
 quarters differed by 0.4 MiB or less alone but by 11.4 MiB once in a full-suite run. The leak of
 issue #16 kept about two frames per frame.
@@ -77,7 +77,7 @@ def growth(tmp_path, *extra: str) -> float:
     return float(np.percentile(used[2 * QUARTER:3 * QUARTER], 10) - np.percentile(used[QUARTER:2 * QUARTER], 10))
 
 
-BOUND = QUARTER * FRAME_MIB / 3  # a third of a frame per frame, over the quarter between the medians
+BOUND = QUARTER * FRAME_MIB / 3  # a third of a frame per frame, over the quarter between the two floors
 
 
 def test_default_pipeline_memory_does_not_grow_with_clip_length(tmp_path):

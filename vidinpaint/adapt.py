@@ -11,6 +11,7 @@ measures whether it does here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,10 +45,11 @@ def clip_samples(clip: Path, config: Config, frames: int, mask: Path | None,
     stages = build_stages(config, mask, device)
     picked = (f for f in reader if f.index % step == 0) if mask is None else reader
     images, excluded = [], []
-    for frame in _chain(picked, stages):
-        if frame.index % step == 0:
-            images.append(frame.rgb)
-            excluded.append(frame.mask)
+    with closing(_chain(picked, stages)) as chain:  # the stage threads stop even if this fails
+        for frame in chain:
+            if frame.index % step == 0:
+                images.append(frame.rgb)
+                excluded.append(frame.mask)
     return Samples(images, excluded), [(s.name, s.backend) for s in stages]
 
 

@@ -202,7 +202,7 @@ class Config:
     """Everything a run needs; one attribute per stage."""
 
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"), doc="where neural stages run")
-    torch_threads: int = _opt(0, lo=0, doc="torch's CPU threads (0: half the cores, as the stages run in parallel)")
+    torch_threads: int = _opt(0, lo=0, doc="torch's CPU threads (0: half of torch's own default, as the stages run in parallel)")
     strict: bool = _opt(False, doc="missing weights are an error instead of a fallback to an offline backend")
     weights_dir: str = _opt("", doc="weights cache (default $VIDINPAINT_HOME/weights or ~/.cache/vidinpaint/weights)")
     decode: DecodeConfig = field(default_factory=DecodeConfig)

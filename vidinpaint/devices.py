@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 
 from .errors import ConfigError
 
@@ -48,6 +47,7 @@ def start_device(requested: str, torch_threads: int = 0) -> tuple[str, str]:
         return device, f"{device}, stages in parallel threads"
     import torch
 
-    threads = torch_threads or max(1, _initial_torch_threads() // 2)
+    alone = _initial_torch_threads()  # first, so an earlier explicit setting is never taken for torch's own
+    threads = torch_threads or max(1, alone // 2)
     torch.set_num_threads(threads)
-    return device, f"{device}, stages in parallel threads, torch on {threads} of {os.cpu_count()} CPU threads"
+    return device, f"{device}, stages in parallel threads, torch on {threads} of {alone} CPU threads"

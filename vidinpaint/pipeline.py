@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -34,7 +36,7 @@ from .relabel import BoxesByFrame, Relabel
 from .selection import Selection, SelectStage
 from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
-from .threads import prefetch
+from .threads import close_iterator, prefetch
 from .timing import StageTimes
 from .video import VideoReader, VideoWriter
 from .video.seek import FrameSeeker
@@ -139,10 +141,11 @@ def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]],
     ``STAGE_QUEUE`` frames: while the detector works on one frame, the segmenter and the fill work
     on earlier ones, so a CPU's cores share the stages instead of waiting on each other."""
     times = times if times is not None else StageTimes()
+    abort = threading.Event()  # any stage or the caller leaving early stops them all
     stream = times.source("decode", frames)
     for stage in stages:
         name = getattr(stage, "name", "preview")
-        stream = prefetch(functools.partial(iter, times.stage(name, stage, stream)), STAGE_QUEUE, f"stage {name}")
+        stream = prefetch(functools.partial(iter, times.stage(name, stage, stream)), STAGE_QUEUE, f"stage {name}", abort)
     return stream
 
 
@@ -187,6 +190,7 @@ def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: 
                 if progress:
                     progress(frame)
         except BaseException:
+            close_iterator(frames)  # the stage threads stop now, not when the generator is collected
             writer.abort()
             raise
         start = time.perf_counter()
@@ -248,8 +252,10 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
     relabel = [Relabel(track_boxes)] if track_boxes is not None else []
     stream, backends, stages = _run(keep_before(video.frames(index - context, index + context + 1)), config,
                                     None, None, StageTimes(), video.path, relabel)
-    after = next((frame for frame in stream if frame.index == index), None)
-    stream.close()
+    try:
+        after = next((frame for frame in stream if frame.index == index), None)
+    finally:
+        stream.close()
     if after is None or before is None:
         raise InputError(f"{video.path}: frame {index} is outside the clip ({len(video)} frames)")
     return Excerpt(index, before, after.rgb, backends, shots_found(stages))
@@ -274,11 +280,12 @@ def _save_preview(sheet: ContactSheet, output: Path, overwrite: bool) -> Path:
 MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="yuv420p", audio="none")
 
 
-def _mask_frames(frames: Iterable[Frame]) -> Iterator[Frame]:
-    for frame in frames:
-        grey = np.where(frame.mask, 255, 0).astype(np.uint8) if frame.mask is not None else \
-            np.zeros(frame.rgb.shape[:2], np.uint8)
-        yield Frame(frame.index, frame.pts, frame.time_base, np.repeat(grey[..., None], 3, axis=2))
+def _mask_frames(frames: Iterator[Frame]) -> Iterator[Frame]:
+    with closing(frames):
+        for frame in frames:
+            grey = np.where(frame.mask, 255, 0).astype(np.uint8) if frame.mask is not None else \
+                np.zeros(frame.rgb.shape[:2], np.uint8)
+            yield Frame(frame.index, frame.pts, frame.time_base, np.repeat(grey[..., None], 3, axis=2))
 
 
 def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool = False,
@@ -322,6 +329,7 @@ def _write_pngs(folder: Path, frames: Iterator[Frame], backends: list[tuple[str,
             shutil.rmtree(folder)
         tmp.rename(folder)
     finally:
+        close_iterator(frames)
         shutil.rmtree(tmp, ignore_errors=True)
     return count
 
@@ -341,7 +349,7 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     frames, backends, _ = _run([frame], config, mask, sheet, times, input)
     if on_start:
         on_start(backends, 1)
-    result_frame = next(frames)
+    [result_frame] = list(frames)  # to the end: every stage thread has finished, and its time is in
     write_image(output, result_frame.rgb, replace=overwrite)
     if progress:
         progress(result_frame)

@@ -21,9 +21,21 @@ class _Failure:
         self.error = error
 
 
-def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
-    """Put ``item`` unless ``stop`` is set; returns False if the put was abandoned."""
-    while not stop.is_set():
+def close_iterator(items: Iterator) -> None:
+    """Close ``items`` now if it can be closed (a generator), rather than whenever it is collected."""
+    close = getattr(items, "close", None)
+    if close:
+        close()
+
+
+class ChainStopped(Exception):
+    """Raised in a worker of a chain of prefetches when the chain is abandoned (see ``abort``)."""
+
+
+def _put(q: queue.Queue, item: object, stop: threading.Event, abort: threading.Event | None = None) -> bool:
+    """Put ``item`` unless ``stop`` is set (its consumer left) or, for anything but an error, the
+    chain is aborted; returns False if the put was abandoned."""
+    while not stop.is_set() and not (abort is not None and abort.is_set() and not isinstance(item, _Failure)):
         try:
             q.put(item, timeout=0.1)
             return True
@@ -32,10 +44,16 @@ def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
     return False
 
 
-def prefetch(source: Callable[[], Iterable[T]], maxsize: int, name: str = "prefetch") -> Iterator[T]:
+def prefetch(source: Callable[[], Iterable[T]], maxsize: int, name: str = "prefetch",
+             abort: threading.Event | None = None) -> Iterator[T]:
     """Iterate ``source()`` in a background thread, at most ``maxsize`` items ahead of the caller.
 
-    Closing the returned generator early (break, exception) stops the worker promptly.
+    Closing the returned generator early (break, exception) stops the worker promptly. ``abort``,
+    shared by every prefetch of a chain (each reading the one before it in its own thread), makes
+    the whole chain stop together: a consumer that leaves early sets it, and then every worker
+    stops at its next item instead of finishing one more item for the consumer after it. An error
+    raised in a worker still reaches the end of the chain; if the chain stops without one, the
+    consumers in worker threads raise :class:`ChainStopped`.
     """
     if maxsize < 1:
         raise ValueError(f"maxsize must be >= 1, got {maxsize}")
@@ -47,27 +65,35 @@ def prefetch(source: Callable[[], Iterable[T]], maxsize: int, name: str = "prefe
         try:
             items = iter(source())
             for item in items:
-                if not _put(q, item, stop):
+                if not _put(q, item, stop, abort):
                     return
-            _put(q, _DONE, stop)
+            _put(q, _DONE, stop, abort)
         except BaseException as err:  # noqa: BLE001 - handed to the consumer thread
-            _put(q, _Failure(err), stop)
+            _put(q, _Failure(err), stop, abort)
         finally:  # a generator source stops in this thread (its own workers, its files), not when collected
-            close = getattr(items, "close", None)
-            if close:
-                close()
+            close_iterator(items)
 
     thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
+    finished = False
     try:
         while True:
-            item = q.get()
+            try:
+                item = q.get(timeout=0.1)
+            except queue.Empty:
+                if abort is not None and abort.is_set() and not thread.is_alive() and q.empty():
+                    raise ChainStopped(f"{name}: the chain was stopped") from None
+                continue
             if item is _DONE:
+                finished = True
                 return
             if isinstance(item, _Failure):
                 raise item.error
-            yield item
+            if abort is None or not abort.is_set():
+                yield item  # once aborted, items are dropped while waiting for the worker's error or end
     finally:
+        if abort is not None and not finished:
+            abort.set()
         stop.set()
         thread.join()
 
@@ -113,4 +139,3 @@ class Sink(Generic[T]):
         self._thread.join()
         if self._error is not None:
             raise self._error
-

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from .threads import close_iterator
+
 T = TypeVar("T")
 
 
@@ -45,15 +47,18 @@ class StageTimes:
 
     @staticmethod
     def _timed(k: int, account: list[float], source: Iterator[T]) -> Iterator[T]:
-        while True:
-            start = time.perf_counter()
-            try:
-                item = next(source)
-            except StopIteration:
-                return
-            finally:
-                account[k] += time.perf_counter() - start
-            yield item
+        try:
+            while True:
+                start = time.perf_counter()
+                try:
+                    item = next(source)
+                except StopIteration:
+                    return
+                finally:
+                    account[k] += time.perf_counter() - start
+                yield item
+        finally:
+            close_iterator(source)
 
     def seconds(self) -> list[tuple[str, float]]:
         """Each stage's own seconds, then encode."""
@@ -62,8 +67,13 @@ class StageTimes:
 
 
 def _started(stage: Callable[[Iterator[T]], Iterable[T]], upstream: Iterator[T]) -> Iterator[T]:
-    """``stage(upstream)``, called when the first item is asked for, in the thread that asks."""
-    yield from stage(upstream)
+    """``stage(upstream)``, called when the first item is asked for, in the thread that asks;
+    ``upstream`` is closed when it ends, even after an error (left to the collector, a failed
+    stage's upstream threads kept running)."""
+    try:
+        yield from stage(upstream)
+    finally:
+        close_iterator(upstream)
 
 
 def format_times(seconds: list[tuple[str, float]]) -> list[str]:

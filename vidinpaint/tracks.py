@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,11 +91,12 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
     if on_start:
         on_start([("device", line), *((s.name, s.backend) for s in stages)], reader.info.estimated_frames)
     tracks: dict[int, Track] = {}
-    for frame in _chain(reader, stages):
-        for box, i in zip(frame.boxes.tolist(), frame.ids.tolist()):
-            tracks.setdefault(i, Track(i, "", frame.index, frame.index)).add(frame.index, tuple(box), frame.rgb)
-        if progress:
-            progress(frame)
+    with closing(_chain(reader, stages)) as chain:  # the stage threads stop even if this fails
+        for frame in chain:
+            for box, i in zip(frame.boxes.tolist(), frame.ids.tolist()):
+                tracks.setdefault(i, Track(i, "", frame.index, frame.index)).add(frame.index, tuple(box), frame.rgb)
+            if progress:
+                progress(frame)
     for i, track in tracks.items():
         track.cls = object_class(config, detector, i)
     return [tracks[i] for i in sorted(tracks)]
