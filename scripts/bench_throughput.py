@@ -2,7 +2,7 @@
 """Throughput of `vidinpaint clean` against a bare PyAV decode->encode, and where its time goes.
 
 Prints, for the shipped sample and a generated 720p clip: fps of a bare PyAV decode -> RGB ->
-encode (same encoder settings as the pipeline), fps of `clean` with each preset, their ratio, and
+encode (same encoder settings as the pipeline; the median of three runs), fps of `clean` with each preset, their ratio, and
 the seconds and share of each stage (as `clean --timings` prints them). Memory against clip
 length: `scripts/bench_memory.py`. The machine line comes first.
 
@@ -89,7 +89,8 @@ def main() -> None:
             write_clip(gen, (f for f, _, _ in walkers(1280, 720, 150, people=3, seed=2)), fps=25)
             clips["generated 1280x720 25fps 6s"] = gen
         for name, path in clips.items():
-            n, bare_s = bare_transcode(path, tmp / "bare.mp4")
+            # the bare transcode takes about a second, so one run swings with the machine: the median of three
+            n, bare_s = sorted(bare_transcode(path, tmp / "bare.mp4") for _ in range(3))[1]
             for preset, threads in itertools.product(args.presets.split(","), map(int, args.torch_threads.split(","))):
                 m, clean_s, timings = pipeline(path, tmp / "clean.mp4", preset, threads)
                 how = f"preset {preset}" + (f", torch_threads {threads}" if threads else "")
