@@ -275,7 +275,7 @@ class GraphModel(torch.nn.Module):
             if node["op"] not in ("Conv2D", "DepthwiseConv2dNative"):
                 continue
             name = node["input"][1].partition(":")[0]
-            if self.nodes.get(name, {}).get("op") != "Const" or not hasattr(self, _buffer_name(name)):
+            if not self._is_const(name):
                 continue
             order = (3, 2, 0, 1) if node["op"] == "Conv2D" else (2, 3, 0, 1)  # as ``_conv`` permutes
             setattr(self, _buffer_name(name), self._const(name).permute(order).contiguous()
@@ -284,11 +284,14 @@ class GraphModel(torch.nn.Module):
     def _const(self, name: str) -> torch.Tensor:
         return getattr(self, _buffer_name(name))
 
+    def _is_const(self, name: str) -> bool:
+        """Whether ``name`` is a Const node with a loaded value."""
+        node = self.nodes.get(name)
+        return node is not None and node["op"] == "Const" and hasattr(self, _buffer_name(name))
+
     def _const_array(self, name: str) -> np.ndarray | None:
         """The value of Const node ``name`` (None for any other node), for rewrites at load time."""
-        node = self.nodes.get(name)
-        is_const = node is not None and node["op"] == "Const" and hasattr(self, _buffer_name(name))
-        return self._const(name).numpy() if is_const else None
+        return self._const(name).numpy() if self._is_const(name) else None
 
     def forward(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         # Intermediate values live in a local dict passed to methods, not in closures: closures
