@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gc
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,50 @@ def test_conv_same_padding_leaky_relu_and_split_match_torch(tmp_path):
     ref = torch.sigmoid(ref.permute(0, 2, 3, 1)[..., 2:])
     assert out.shape == (1, 5, 5, 4)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    # the bias went into the conv and the activation overwrites the conv's own output
+    assert model.nodes["add"]["op"] == "Identity" and model.nodes["conv"]["input"][-1] == "b"
+    assert model.nodes["act"].get("_vidinpaint_in_place")
+
+
+def test_an_activation_whose_input_is_read_elsewhere_is_not_done_in_place(tmp_path):
+    """``skip`` reads the conv's biased output after the activation ran: overwriting it in place
+    would change the sum."""
+    rng = np.random.default_rng(2)
+    w, bias = rng.normal(size=(1, 1, 3, 3)).astype(np.float32), rng.normal(size=(3,)).astype(np.float32)
+    conv_attr = {"padding": attr_s("VALID"), "strides": {"list": {"i": ["1", "1", "1", "1"]}}}
+    nodes = [
+        {"name": "x", "op": "Placeholder"}, const("w"), const("b"),
+        {"name": "conv", "op": "Conv2D", "input": ["x", "w"], "attr": conv_attr},
+        {"name": "add", "op": "Add", "input": ["conv", "b"]},
+        {"name": "act", "op": "LeakyRelu", "input": ["add"], "attr": {"alpha": {"f": 0.1}}},
+        {"name": "skip", "op": "AddV2", "input": ["act", "add"]},
+    ]
+    model = GraphModel(write_graph(tmp_path, nodes, {"w": w, "b": bias}, ["skip"]))
+    assert not model.nodes["act"].get("_vidinpaint_in_place")
+    x = torch.from_numpy(rng.normal(size=(1, 4, 4, 3)).astype(np.float32))
+    w16 = torch.from_numpy(w.astype(np.float16).astype(np.float32)).permute(3, 2, 0, 1)
+    pre = F.conv2d(x.permute(0, 3, 1, 2), w16, torch.from_numpy(bias.astype(np.float16).astype(np.float32)))
+    ref = (F.leaky_relu(pre, 0.1) + pre).permute(0, 2, 3, 1)
+    torch.testing.assert_close(model(x)["skip"], ref, atol=1e-5, rtol=1e-5)
+
+
+def test_a_minus_infinity_pad_before_a_max_pool_is_folded_into_it_with_the_same_result(tmp_path):
+    """NanoDet's stem: PadV2 with -inf in NCHW, Transpose to NHWC, VALID 3x3/2 MaxPool."""
+    pads = [[0, 0], [0, 0], [1, 1], [1, 1]]
+    nodes = [
+        {"name": "x", "op": "Placeholder"}, const("pads"), const("inf"), const("perm"),
+        {"name": "pad", "op": "PadV2", "input": ["x", "pads", "inf"]},
+        {"name": "nhwc", "op": "Transpose", "input": ["pad", "perm"]},
+        {"name": "pool", "op": "MaxPool", "input": ["nhwc"],
+         "attr": {"padding": attr_s("VALID"), "ksize": {"list": {"i": ["1", "3", "3", "1"]}},
+                  "strides": {"list": {"i": ["1", "2", "2", "1"]}}}},
+    ]
+    model = GraphModel(write_graph(tmp_path, nodes, {"pads": np.array(pads), "inf": np.array(-np.inf, np.float32),
+                                                     "perm": np.array([0, 2, 3, 1])}, ["pool"]))
+    assert model.nodes["pool"].get("_vidinpaint_pad") == (1, 1)
+    x = -torch.rand(1, 2, 8, 10) - 1  # all negative: a zero pad would show in the borders
+    ref = F.max_pool2d(F.pad(x, (1, 1, 1, 1), value=-math.inf), 3, 2).permute(0, 2, 3, 1)
+    torch.testing.assert_close(model(x)["pool"], ref)
 
 
 @pytest.mark.parametrize("pads, folded", [([[0, 0], [0, 0], [1, 1], [2, 2]], True),

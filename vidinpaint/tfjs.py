@@ -88,49 +88,107 @@ def _check_nhwc(node: dict) -> None:
         raise NotImplementedError(f"{node['name']}: data_format {_attr(node, 'data_format')}")
 
 
-_FUSED_PAD = "_vidinpaint_pad"  # node key: (h, w) zero padding a conv takes over from its input's Pad
+_FUSED_PAD = "_vidinpaint_pad"  # node key: (h, w) padding a conv or max pool takes over from its input's Pad
+_FOLDS = {"Pad": ({"Conv2D", "DepthwiseConv2dNative"}, 0.0), "PadV2": ({"MaxPool"}, -math.inf)}
 
 
-def _fold_pads(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None]) -> None:
-    """Let each VALID conv fed only by a symmetric zero ``Pad`` of the height and width (directly,
-    or through a layout ``Transpose``) do the padding itself: converters export padding as
-    separate Pad ops (NanoDet, from ONNX: Pad in NCHW, Transpose to NHWC, Conv2D), and each one
-    copies a whole activation that ``conv2d`` pads for free."""
+def _users(nodes: dict[str, dict]) -> dict[str, list[str]]:
+    """Each node's name -> the nodes that read it."""
     users: dict[str, list[str]] = {}
     for name, node in nodes.items():
         for ref in node.get("input", []):
             users.setdefault(ref.lstrip("^").partition(":")[0], []).append(name)
+    return users
+
+
+def _fold_pads(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None]) -> None:
+    """Let each VALID conv fed only by a symmetric zero ``Pad`` of the height and width (directly,
+    or through a layout ``Transpose``) do the padding itself, and each VALID max pool fed by a
+    ``-inf`` ``PadV2`` likewise: converters export padding as separate Pad ops (NanoDet, from
+    ONNX: Pad in NCHW, Transpose to NHWC, Conv2D), and each one fills and copies a whole
+    activation that ``conv2d`` and ``max_pool2d`` pad for free."""
+    users = _users(nodes)
 
     def only_user(name: str) -> dict | None:
         found = users.get(name, [])
         return nodes[found[0]] if len(found) == 1 else None
 
     for name, node in nodes.items():
-        pads = consts(node["input"][1].partition(":")[0]) if node["op"] == "Pad" else None
+        if node["op"] not in _FOLDS:
+            continue
+        targets, fill = _FOLDS[node["op"]]
+        pads = consts(node["input"][1].partition(":")[0])
+        value = consts(node["input"][2].partition(":")[0]) if node["op"] == "PadV2" else np.float32(0)
         step = only_user(name)
-        if pads is None or pads.shape != (4, 2) or step is None:
+        if pads is None or pads.shape != (4, 2) or value is None or value.size != 1 or float(value) != fill \
+                or step is None:
             continue
         perm = [0, 1, 2, 3]
         if step["op"] == "Transpose":
             order = consts(step["input"][1].partition(":")[0])
-            conv, between = only_user(step["name"]), step
-            if order is None or conv is None:
+            op, between = only_user(step["name"]), step
+            if order is None or op is None:
                 continue
             perm = order.tolist()
         else:
-            conv, between = step, None
+            op, between = step, None
         feeds = (between or node)["name"]
-        if conv["op"] not in ("Conv2D", "DepthwiseConv2dNative") or _attr(conv, "padding") != "VALID" \
-                or conv["input"][0].partition(":")[0] != feeds:
+        if op["op"] not in targets or _attr(op, "padding") != "VALID" or op["input"][0].partition(":")[0] != feeds:
             continue
-        (b0, b1), (t, b), (left, right), (c0, c1) = pads[perm].tolist()  # in the conv's NHWC order
-        if b0 == b1 == c0 == c1 == 0 and t == b and left == right:
-            target = between or conv
+        (b0, b1), (t, b), (left, right), (c0, c1) = pads[perm].tolist()  # in the op's NHWC order
+        window = _attr(op, "ksize", [1, 3, 3, 1])[1:3]  # torch pads a max pool by at most half its window
+        if b0 == b1 == c0 == c1 == 0 and t == b and left == right and (op["op"] != "MaxPool" or (
+                t <= window[0] // 2 and left <= window[1] // 2)):
+            target = between or op
             target["input"] = [node["input"][0], *target["input"][1:]]
-            conv[_FUSED_PAD] = (t, left)
+            op[_FUSED_PAD] = (t, left)
 
 
-def _conv(node: dict, x: torch.Tensor, w: torch.Tensor, depthwise: bool = False) -> torch.Tensor:
+def _fold_biases(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None]) -> None:
+    """Give each conv whose only reader adds a per-channel constant that constant as its bias:
+    ``conv2d`` adds it while writing its output, where a separate ``Add`` reads and writes the
+    whole activation again. The ``Add`` becomes an ``Identity``."""
+    users = _users(nodes)
+    for name, node in nodes.items():
+        if node["op"] not in ("Add", "AddV2") or len(node.get("input", [])) != 2:
+            continue
+        conv_ref, bias_ref = node["input"]
+        conv = nodes.get(conv_ref.partition(":")[0])
+        bias = consts(bias_ref.partition(":")[0])
+        if conv is None or conv["op"] not in ("Conv2D", "DepthwiseConv2dNative") or len(conv["input"]) != 2 \
+                or users.get(conv["name"]) != [name] or bias is None or bias.ndim != 1:
+            continue
+        weight = consts(conv["input"][1].partition(":")[0])
+        channels = None if weight is None else weight.shape[3] * (weight.shape[2] if conv["op"] != "Conv2D" else 1)
+        if channels == bias.shape[0]:
+            conv["input"] = [*conv["input"], bias_ref]
+            node["op"], node["input"] = "Identity", [conv_ref]
+
+
+_IN_PLACE = "_vidinpaint_in_place"  # node key: the activation may overwrite its input
+_VIEWS = {"Identity", "Transpose", "Reshape"}  # ops whose output may share its input's memory
+_FRESH = {"Conv2D", "DepthwiseConv2dNative", "Add", "AddV2", "Mul", "ConcatV2"}  # ops writing new memory
+
+
+def _mark_in_place(nodes: dict[str, dict], outputs: list[str]) -> None:
+    """Mark each ``LeakyRelu`` that may overwrite its input: one made afresh by a conv or an
+    add, read by nothing else, not even through a view (an Identity left by
+    :func:`_fold_biases`, a layout Transpose). In place, the activation writes over memory the
+    CPU has just touched instead of a new allocation the size of the whole activation."""
+    users = _users(nodes)
+    for name, node in nodes.items():
+        if node["op"] != "LeakyRelu":
+            continue
+        ref = node["input"][0].partition(":")[0]
+        reader = name
+        while nodes[ref]["op"] in _VIEWS and users.get(ref) == [reader] and ref not in outputs:
+            reader, ref = ref, nodes[ref]["input"][0].partition(":")[0]
+        if nodes[ref]["op"] in _FRESH and users.get(ref) == [reader] and ref not in outputs:
+            node[_IN_PLACE] = True
+
+
+def _conv(node: dict, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None,
+          depthwise: bool = False) -> torch.Tensor:
     _check_nhwc(node)
     stride = tuple(_attr(node, "strides", [1, 1, 1, 1])[1:3])
     dilation = tuple(_attr(node, "dilations", [1, 1, 1, 1])[1:3])
@@ -147,7 +205,7 @@ def _conv(node: dict, x: torch.Tensor, w: torch.Tensor, depthwise: bool = False)
     elif _attr(node, "padding") != "VALID":
         raise NotImplementedError(f"{node['name']}: padding {_attr(node, 'padding')}")
     padding = node.get(_FUSED_PAD, (0, 0))  # a zero Pad node folded into this conv (see GraphModel)
-    return _nhwc(F.conv2d(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups))
+    return _nhwc(F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups))
 
 
 def _conv_transpose(node: dict, sizes: torch.Tensor, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -174,7 +232,7 @@ def _pool(node: dict, x: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "max":
         if _attr(node, "padding") == "SAME":
             x = _same_pad(x, k, s, (1, 1), value=-math.inf)
-        return _nhwc(F.max_pool2d(x, k, s))
+        return _nhwc(F.max_pool2d(x, k, s, padding=node.get(_FUSED_PAD, (0, 0))))
     if _attr(node, "padding") == "SAME":
         raise NotImplementedError(f"{node['name']}: AvgPool with SAME padding")
     return _nhwc(F.avg_pool2d(x, k, s))
@@ -215,14 +273,14 @@ _OPS: dict[str, Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]] = {
     "Sigmoid": lambda n, x: torch.sigmoid(x),
     "Relu": lambda n, x: torch.relu(x),
     "Relu6": lambda n, x: torch.clamp(x, 0, 6),
-    "LeakyRelu": lambda n, x: F.leaky_relu(x, _attr(n, "alpha", 0.2)),
+    "LeakyRelu": lambda n, x: F.leaky_relu(x, _attr(n, "alpha", 0.2), inplace=n.get(_IN_PLACE, False)),
     "Transpose": lambda n, x, perm: x.permute(*[int(p) for p in perm]),
     "Reshape": lambda n, x, shape: x.reshape([int(s) for s in shape]),
     "ConcatV2": lambda n, *xs: torch.cat(xs[:-1], dim=int(xs[-1])),
     "Pad": lambda n, x, p: F.pad(x, [int(v) for pair in reversed(p.tolist()) for v in pair]),
     "PadV2": lambda n, x, p, c: F.pad(x, [int(v) for pair in reversed(p.tolist()) for v in pair], value=float(c)),
-    "Conv2D": lambda n, x, w: _conv(n, x, w),
-    "DepthwiseConv2dNative": lambda n, x, w: _conv(n, x, w, depthwise=True),
+    "Conv2D": lambda n, x, w, b=None: _conv(n, x, w, b),
+    "DepthwiseConv2dNative": lambda n, x, w, b=None: _conv(n, x, w, b, depthwise=True),
     "Conv2DBackpropInput": _conv_transpose,
     "MaxPool": lambda n, x: _pool(n, x, "max"),
     "AvgPool": lambda n, x: _pool(n, x, "avg"),
@@ -261,16 +319,18 @@ class GraphModel(torch.nn.Module):
             else:
                 setattr(self, _buffer_name(name), tensor)  # shapes, axes, indices: stay on the CPU
         _fold_pads(self.nodes, self._const_array)
+        _fold_biases(self.nodes, self._const_array)
         self._lay_out_conv_weights()
         self.inputs = [n for n, node in self.nodes.items() if node["op"] == "Placeholder"]
         signature = spec.get("signature", {}).get("outputs", {})
         self.outputs = sorted(k.split(":")[0] for k in signature) or [list(self.nodes)[-1]]
+        _mark_in_place(self.nodes, self.outputs)
 
     def _lay_out_conv_weights(self) -> None:
-        """Keep each conv's constant weights in torch's order in memory (out, in, h, w; depthwise:
-        channel, multiplier, h, w), seen through a view in TF's order: ``_conv``'s permute then
-        hands ``conv2d`` contiguous weights, which it otherwise copied on every call (and ran 1x1
-        convs on its slow path)."""
+        """Keep each conv's constant weights in torch's order (out, in, h, w; depthwise: channel,
+        multiplier, h, w) in channels-last memory, as the activations are, seen through a view in
+        TF's order: ``_conv``'s permute then hands ``conv2d`` weights in the layout its oneDNN
+        path takes, which it otherwise copied on every call (and ran 1x1 convs on its slow path)."""
         for node in self.nodes.values():
             if node["op"] not in ("Conv2D", "DepthwiseConv2dNative"):
                 continue
@@ -278,8 +338,8 @@ class GraphModel(torch.nn.Module):
             if not self._is_const(name):
                 continue
             order = (3, 2, 0, 1) if node["op"] == "Conv2D" else (2, 3, 0, 1)  # as ``_conv`` permutes
-            setattr(self, _buffer_name(name), self._const(name).permute(order).contiguous()
-                    .permute([order.index(i) for i in range(4)]))
+            setattr(self, _buffer_name(name), self._const(name).permute(order)
+                    .contiguous(memory_format=torch.channels_last).permute([order.index(i) for i in range(4)]))
 
     def _const(self, name: str) -> torch.Tensor:
         return getattr(self, _buffer_name(name))

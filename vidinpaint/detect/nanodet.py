@@ -21,15 +21,16 @@ from ..tfjs import load_graph
 from .stage import Detections
 
 SIZE = 416
-MEAN_BGR = np.array([103.53, 116.28, 123.675], np.float32)
-STD_BGR = np.array([57.375, 57.12, 58.395], np.float32)
+MEAN_BGR = torch.tensor([103.53, 116.28, 123.675]).view(3, 1, 1)
+STD_BGR = torch.tensor([57.375, 57.12, 58.395]).view(3, 1, 1)
 BINS = 11
 
 
 def preprocess(rgb: np.ndarray) -> torch.Tensor:
-    """``HxWx3 uint8`` RGB -> ``1x3x416x416`` float32 normalised BGR."""
-    bgr = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)[..., ::-1].astype(np.float32)
-    return torch.from_numpy(((bgr - MEAN_BGR) / STD_BGR).transpose(2, 0, 1)[None].copy())
+    """``HxWx3 uint8`` RGB -> ``1x3x416x416`` float32 normalised BGR, channels-last in memory
+    (the graph's first op turns it to NHWC, which is then a view, not a copy)."""
+    bgr = torch.from_numpy(cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)).permute(2, 0, 1).flip(0)
+    return ((bgr.float() - MEAN_BGR) / STD_BGR)[None]
 
 
 def split_outputs(outputs: dict[str, torch.Tensor]) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
