@@ -54,7 +54,7 @@ class CountingSegmenter:
         return [boxes_to_mask(b[None], rgb.shape[1], rgb.shape[0]) for b in boxes]
 
 
-def test_keyframes_and_new_tracks_trigger_segmentation():
+def test_keyframes_and_new_tracks_trigger_segmentation_of_what_is_new():
     seg = CountingSegmenter()
     frames = []
     for i in range(7):
@@ -63,9 +63,11 @@ def test_keyframes_and_new_tracks_trigger_segmentation():
         f.ids = np.array([1] + ([2] if i >= 4 else []))
         frames.append(f)
     out = list(SegmentStage(seg, every=3)(frames))
-    assert seg.calls == [1, 1, 2, 2]  # frames 0, 3 (keyframes), 4 (new id 2), 6 (keyframe)
+    # frames 0, 3 (keyframes), 4 (id 2 alone: id 1 keeps following), 6 (keyframe: both)
+    assert seg.calls == [1, 1, 1, 2]
     assert all(len(f.object_masks) == len(f.boxes) for f in out)
     assert out[2].object_masks[0][5:25, 2:12].all()  # moved with the box
+    assert out[4].object_masks[0][5:25, 4:14].all() and out[4].object_masks[1][5:25, 40:50].all()
 
 
 def tiny_sam():

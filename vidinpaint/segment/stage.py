@@ -1,9 +1,9 @@
 """The segmentation stage: refine boxes into tight masks on keyframes, move them in between.
 
 Segmenting every frame is what costs (SAM's image embedding most of all), so ``every`` > 1
-segments only keyframes, plus any frame where a new track id appears; in between, each object's
-keyframe mask follows its box (shifted and scaled with it). The temporal stage (issue #5) can
-replace that motion model with optical flow behind the same interface.
+segments every object on keyframes only, plus an object whose track id is new on the frame where
+it appears (that object alone); in between, each object's mask follows the optical flow, or its
+box (shifted and scaled with it) without a flow.
 """
 
 from __future__ import annotations
@@ -67,17 +67,24 @@ class SegmentStage:
         return f"{self.segmenter.backend}, {when}" + (f" [{self.note}]" if self.note else "")
 
     def _follow(self, frame: Frame, previous: _Previous, keyed: dict) -> list[np.ndarray]:
+        """Each object's mask brought from the previous frame; objects new since the latest
+        keyframe are segmented here, alone (the others keep following)."""
         ids = frame.ids.tolist()
+        new = {i for i in ids if i not in keyed}
+        if new:
+            which = [k for k, i in enumerate(ids) if i in new]
+            for k, mask in zip(which, self.segmenter.segment(frame.rgb, frame.boxes[which])):
+                keyed[ids[k]] = (frame.boxes[k], mask)
         if self.flow is None:
-            return [move_mask(keyed[i][1], keyed[i][0], b) for i, b in zip(ids, frame.boxes)]
-        back = self.flow(frame.rgb, previous.rgb)  # current -> previous
+            return [keyed[i][1] if i in new else move_mask(keyed[i][1], keyed[i][0], b) for i, b in zip(ids, frame.boxes)]
+        back = self.flow(frame.rgb, previous.rgb) if len(new) < len(ids) else None  # current -> previous
         before = previous.masks
         h, w = frame.rgb.shape[:2]
         masks = []
         for i, box in zip(ids, frame.boxes):
             source = before.get(i)
-            if source is None:
-                masks.append(move_mask(keyed[i][1], keyed[i][0], box))
+            if i in new or source is None:
+                masks.append(keyed[i][1] if i in new else move_mask(keyed[i][1], keyed[i][0], box))
                 continue
             x0, y0, x1, y1 = (int(v) for v in expand_boxes(box[None], self.margin, w, h)[0])
             mask = np.zeros((h, w), bool)
@@ -93,8 +100,7 @@ class SegmentStage:
             ids = frame.ids.tolist()
             if previous is not None and previous.shot != frame.shot:  # no mask is carried across a boundary
                 previous, keyed = None, {}
-            if frame.index % self.every == 0 or previous is None or any(i not in keyed for i in ids) \
-                    or len(ids) != len(frame.boxes):
+            if frame.index % self.every == 0 or previous is None or len(ids) != len(frame.boxes):
                 frame.object_masks = self.segmenter.segment(frame.rgb, frame.boxes)
                 keyed = {i: (b, m) for i, b, m in zip(ids, frame.boxes, frame.object_masks)}
             else:
