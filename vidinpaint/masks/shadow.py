@@ -27,16 +27,28 @@ OUT = 0.05  # share of the window's inner sides a region may touch (dark texture
 RING = 4  # px around a region where the lit ground it must end on is sampled
 
 
-def _chromaticity(rgb: np.ndarray) -> np.ndarray:
-    return rgb / rgb.sum(axis=-1, keepdims=True)
+def _median(pixels: np.ndarray) -> np.ndarray:
+    """``np.median(pixels, axis=0)`` of ``Nx3`` pixels (N >= 1), partitioning each channel as one
+    contiguous row: over a strided axis numpy's median takes about three times as long."""
+    rows = np.ascontiguousarray(pixels.T)
+    k = rows.shape[1] // 2
+    if rows.shape[1] % 2:
+        return np.partition(rows, k, axis=1)[:, k]
+    part = np.partition(rows, [k - 1, k], axis=1)
+    return (part[:, k - 1] + part[:, k]) / 2
 
 
 def _darker_alike(colour: np.ndarray, ground: np.ndarray) -> np.ndarray:
-    """Whether ``colour`` (``...x3``) is ``ground`` in less light: darker within the bounds,
-    same chromaticity."""
-    light = colour.sum(axis=-1) / ground.sum(axis=-1)
-    alike = np.abs(_chromaticity(colour) - _chromaticity(ground)).max(axis=-1) <= CHROMA
-    return (light >= DARKEST) & (light <= LIGHTEST) & alike
+    """Whether ``colour`` (``...x3``) is ``ground`` (one colour) in less light: darker within the
+    bounds, same chromaticity (r, g, b over their sum). Channel by channel: numpy reduces over a
+    last axis of three several times slower than it adds three planes."""
+    total = colour[..., 0] + colour[..., 1] + colour[..., 2]
+    ground_total = ground[0] + ground[1] + ground[2]
+    light = total / ground_total
+    alike = (light >= DARKEST) & (light <= LIGHTEST)
+    for channel in range(3):
+        alike &= np.abs(colour[..., channel] / total - ground[channel] / ground_total) <= CHROMA
+    return alike
 
 
 def _close(mask: np.ndarray, side: int) -> np.ndarray:
@@ -68,7 +80,7 @@ def cast_shadow(rgb: np.ndarray, person: np.ndarray, box: np.ndarray, reach: flo
     crop = cv2.blur(rgb[ry0:ry1, rx0:rx1], (3, 3)).astype(np.float32) + 1.0  # +1: no division by zero
     if (~taken).sum() < 16:
         return out
-    dark = _darker_alike(crop, np.median(crop[~taken], axis=0)) & ~taken
+    dark = _darker_alike(crop, _median(crop[~taken])) & ~taken
     dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     dark = _close(dark, 7) & ~taken  # bridges the lighter specks of a textured ground
     feet = obj.copy()
@@ -86,7 +98,7 @@ def cast_shadow(rgb: np.ndarray, person: np.ndarray, box: np.ndarray, reach: flo
         if (region & border).sum() > OUT * border.sum():
             continue  # runs out of the window: darker ground, not a shadow cast by this person
         ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & ~region & ~taken & ~dark
-        if ring.sum() < RING * 4 or not _darker_alike(np.median(crop[region], axis=0), np.median(crop[ring], axis=0)):
+        if ring.sum() < RING * 4 or not _darker_alike(_median(crop[region]), _median(crop[ring])):
             continue
         found |= region
     out[ry0:ry1, rx0:rx1] = _close(found, 5) & ~taken
