@@ -44,7 +44,7 @@ import numpy as np
 
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, downscale, flow_at
+from .flow import complete, consistent, downscale, flow_at, sample_points
 
 Spatial = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb, mask) -> rgb filled inside mask
 
@@ -94,8 +94,22 @@ def sample_valid(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndar
     through the recursive carry that leak compounds frame after frame; requiring all four
     neighbours to be valid instead erodes the valid region by a pixel per frame. Weighting by
     validity does neither: a sample counts where most of its weight is valid. Points, not maps:
-    only the few pixels in and around the holes are ever asked for.
+    only the few pixels in and around the holes are ever asked for. Most points have only valid
+    neighbours and are plain bilinear samples (:func:`sample_points`); the weights are worked
+    out only for the few at the edge of a hole.
     """
+    out = np.zeros((len(x), 3), np.uint8)
+    weight = sample_points(valid.view(np.uint8) * np.uint8(255), x, y)  # share of valid neighbours, x 255
+    whole, ok = weight == 255, weight > 127
+    out[whole] = sample_points(image, x[whole], y[whole])
+    edge = np.flatnonzero(ok & ~whole)
+    if len(edge):
+        out[edge], ok[edge] = _weighted(image, valid, x[edge], y[edge])
+    return out, ok
+
+
+def _weighted(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_valid`'s normalised convolution, worked out point by point."""
     h, w = valid.shape
     x0, y0 = np.floor(x).astype(np.int32), np.floor(y).astype(np.int32)
     fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
