@@ -113,7 +113,14 @@ class ShotDetector:
 
     def _cut(self, index: int, rgb: np.ndarray) -> bool:
         from scenedetect.common import FrameTimecode
+        from scenedetect.scene_manager import compute_downscale_factor
 
+        # downscaled as PySceneDetect's own SceneManager does by default (longer side to 256 px,
+        # linear), which its thresholds assume, and a fraction of the cost of the full frame
+        h, w = rgb.shape[:2]
+        factor = compute_downscale_factor(max(h, w))
+        if factor > 1:
+            rgb = cv2.resize(rgb, (max(1, round(w / factor)), max(1, round(h / factor))), interpolation=cv2.INTER_LINEAR)
         # frame numbers are all it uses (min_shot is in frames): any rate will do
         found = self.content.process_frame(FrameTimecode(index, fps=Fraction(25)), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         return any(tc.frame_num == index for tc in found)
