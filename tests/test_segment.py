@@ -110,7 +110,7 @@ def test_masks_follow_optical_flow_between_keyframes():
     class Shift:
         backend = "known shift"
 
-        def __call__(self, a, b):  # current -> previous: content moved right by 3 px per frame
+        def small(self, a, b):  # current -> previous: content moved right by 3 px per frame
             flow = np.zeros(a.shape[:2] + (2,), np.float32)
             flow[..., 0] = -3
             return flow

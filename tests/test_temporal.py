@@ -205,6 +205,36 @@ def test_frames_far_from_any_hole_cost_no_flow():
     assert 0 < len(calls) <= 2 * (3 + 5), len(calls)  # against 2 x 29 pairs if every pair were made
 
 
+def test_the_fill_takes_the_backward_flow_the_segment_stage_measured():
+    """One flow per frame pair: the segment stage's flow (current -> previous, carrying masks)
+    is the fill's backward flow of that pair, so the fill measures only the forward one, and the
+    result is the same as measuring both."""
+    clip = occluded_clip(10, 4)
+    counted = []
+
+    class Counting(DisFlow):
+        def small(self, a, b):
+            counted.append(1)
+            return super().small(a, b)
+
+    def run(shared: bool) -> list[Frame]:
+        frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole) for i, (rgb, hole, _) in enumerate(clip)]
+        if shared:  # as the segment stage leaves them
+            for before, frame in zip(frames, frames[1:]):
+                frame.flow_back = (DisFlow(480).backend, DisFlow(480).small(frame.rgb, before.rgb))
+        counted.clear()
+        out = list(FlowFill(Counting(480), window=4)(frames))
+        assert all(f.flow_back is None for f in out)  # not held beyond the pair
+        return out
+
+    alone = run(False)
+    measured_alone = len(counted)
+    shared = run(True)
+    assert measured_alone == 2 * 9 and len(counted) == 9  # both flows of 9 pairs, then the forward ones
+    for a, b in zip(alone, shared):
+        assert np.array_equal(a.rgb, b.rgb) and np.array_equal(a.mask, b.mask)
+
+
 @pytest.mark.parametrize("stable", [0.0, 0.5, 1.0])
 def test_what_no_frame_shows_is_invented_once_and_carried_when_stable(stable):
     clip = occluded_clip(8, 0)

@@ -39,6 +39,10 @@ class Frame:
             encoder keeps the full precision of pixels the stages did not change; else None.
         source: the decoded picture itself (PyAV frame, stored orientation), so the encoder can
             reuse its samples where the stages changed nothing; None for frames not from a video.
+        flow_back: ``(backend, flow)``: optical flow from this frame to the previous one of its
+            shot, at the flow's working resolution, as the stage that measured it (the segment
+            stage, carrying masks) named its method; the fill takes it for that pair instead of
+            measuring it again. None where no stage measured it.
     """
 
     index: int
@@ -53,6 +57,7 @@ class Frame:
     mixed: bool = False
     deep: np.ndarray | None = None
     source: av.VideoFrame | None = None
+    flow_back: tuple[str, np.ndarray] | None = None
 
     @property
     def seconds(self) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..detect.boxes import expand_boxes
 from ..frames import Frame
-from ..temporal.flow import warp
+from ..temporal.flow import resize_flow, warp
 
 
 class Segmenter(Protocol):
@@ -51,7 +51,8 @@ class SegmentStage:
     """Stage: sets ``frame.object_masks`` (one ``HxW bool`` per box) from ``segmenter``.
 
     Between keyframes each object's mask comes from the previous frame: warped along optical
-    flow when ``flow`` is given (limbs move, boxes do not say how), kept inside the object's box
+    flow when ``flow`` (a :class:`~vidinpaint.temporal.flow.DisFlow`) is given (limbs move, boxes
+    do not say how; the flow is left on the frame as ``flow_back`` for the fill), kept inside the object's box
     grown by ``margin``; otherwise the keyframe mask is scaled and shifted with the box.
     """
 
@@ -77,9 +78,13 @@ class SegmentStage:
                 keyed[ids[k]] = (frame.boxes[k], mask)
         if self.flow is None:
             return [keyed[i][1] if i in new else move_mask(keyed[i][1], keyed[i][0], b) for i, b in zip(ids, frame.boxes)]
-        back = self.flow(frame.rgb, previous.rgb) if len(new) < len(ids) else None  # current -> previous
-        before = previous.masks
         h, w = frame.rgb.shape[:2]
+        back = None  # current -> previous, at frame size
+        if len(new) < len(ids):
+            small = self.flow.small(frame.rgb, previous.rgb)
+            frame.flow_back = (self.flow.backend, small)  # the fill's backward flow of this pair
+            back = resize_flow(small, w, h)
+        before = previous.masks
         masks = []
         for i, box in zip(ids, frame.boxes):
             source = before.get(i)

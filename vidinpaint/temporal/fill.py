@@ -176,7 +176,8 @@ class FlowFill:
                 f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
                 + stable + (f" [{self.note}]" if self.note else ""))
 
-    def _pair(self, a_rgb: np.ndarray, a_hole: np.ndarray, b_rgb: np.ndarray, b_hole: np.ndarray) -> _Pair:
+    def _pair(self, a_rgb: np.ndarray, a_hole: np.ndarray, b_rgb: np.ndarray, b_hole: np.ndarray,
+              measured: np.ndarray | None = None) -> _Pair:
         # Flow measured on an object follows the object, and flow measured where the object is
         # about to cover the background (or has just uncovered it) has no true match: complete
         # both flows from the background around the union of the two holes, slightly grown.
@@ -190,7 +191,9 @@ class FlowFill:
         hole = cv2.resize((a_hole | b_hole).astype(np.float32), (ws, hs), interpolation=cv2.INTER_AREA) > 0
         hole = dilate(hole, self.flow_margin)
         forward = complete(self.flow(a_small, b_small), hole)
-        backward = complete(self.flow(b_small, a_small), hole)
+        if measured is None or measured.shape[:2] != (hs, ws):
+            measured = self.flow(b_small, a_small)
+        backward = complete(measured, hole)
         tolerance = self.tolerance * scale  # in frame pixels, as configured
         return _Pair(forward, backward, consistent(forward, backward, tolerance),
                      consistent(backward, forward, tolerance), (w, h))
@@ -199,8 +202,12 @@ class FlowFill:
         """The flows between ``a`` and ``b``, computed on first use: most pairs of a clip where
         people come and go are never asked for (no hole looks that far, the carry has nothing to
         carry). Keeps the frames' own pictures and masks, which :meth:`_fill` replaces rather
-        than changes, so later stages cannot alter them."""
-        return functools.cache(functools.partial(self._pair, a.rgb, _hole(a), b.rgb, _hole(b)))
+        than changes, so later stages cannot alter them. The backward flow is taken from ``b``
+        when an earlier stage measured it with the same method (the segment stage, carrying
+        masks), and dropped from the frame either way."""
+        measured = b.flow_back[1] if b.flow_back is not None and b.flow_back[0] == self.flow.backend else None
+        b.flow_back = None
+        return functools.cache(functools.partial(self._pair, a.rgb, _hole(a), b.rgb, _hole(b), measured))
 
     def _from_future(self, frames: list[Frame], pairs: list[Callable[[], _Pair]], missing: np.ndarray,
                      source: Callable[[int], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

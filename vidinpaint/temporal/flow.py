@@ -49,8 +49,11 @@ class DisFlow:
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow from ``a`` to ``b`` (``HxWx3 uint8`` RGB), at ``a``'s full resolution."""
         h, w = a.shape[:2]
-        small = self.dis.calc(_grey(downscale(a, self.max_side)), _grey(downscale(b, self.max_side)), None)
-        return resize_flow(small, w, h)
+        return resize_flow(self.small(a, b), w, h)
+
+    def small(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Flow from ``a`` to ``b`` at the working resolution (longer side <= ``max_side``)."""
+        return self.dis.calc(_grey(downscale(a, self.max_side)), _grey(downscale(b, self.max_side)), None)
 
 
 class RaftFlow:
