@@ -156,6 +156,20 @@ def test_activations_are_freed_when_the_call_returns(tmp_path):
     assert out.shape == x.shape
 
 
+def test_each_value_is_freed_after_its_last_reader(tmp_path):
+    """A call holds only the values later nodes still read, and never frees an output."""
+    nodes = [{"name": "x", "op": "Placeholder"}, {"name": "a", "op": "Sigmoid", "input": ["x"]},
+             {"name": "b", "op": "Relu", "input": ["a"]}, {"name": "c", "op": "AddV2", "input": ["a", "b"]},
+             {"name": "d", "op": "Sigmoid", "input": ["c"]}, {"name": "e", "op": "Relu", "input": ["d"]}]
+    model = GraphModel(write_graph(tmp_path, nodes, {}, ["d", "e"]))
+    assert [(name, sorted(free)) for name, _, free in model.schedule] == \
+        [("a", ["x"]), ("b", []), ("c", ["a", "b"]), ("d", ["c"]), ("e", [])]
+    x = torch.randn(1, 2, 2, 3)
+    out = model(x)
+    torch.testing.assert_close(out["d"], torch.sigmoid(torch.sigmoid(x) + torch.relu(torch.sigmoid(x))))
+    torch.testing.assert_close(out["e"], torch.relu(out["d"]))
+
+
 def test_unknown_ops_are_named(tmp_path):
     nodes = [{"name": "x", "op": "Placeholder"}, {"name": "y", "op": "FancyOp", "input": ["x"]}]
     with pytest.raises(NotImplementedError, match="FancyOp"):

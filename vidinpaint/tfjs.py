@@ -24,10 +24,10 @@ import torch.nn.functional as F
 _DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
 
 
-def _attr(node: dict, key: str, default=None):
-    value = node.get("attr", {}).get(key)
-    if value is None:
-        return default
+_DECODED = "_vidinpaint_attrs"  # node key: its attributes, decoded once (ops read them on every call)
+
+
+def _decode(value: dict):
     if "s" in value:
         return base64.b64decode(value["s"]).decode()
     if "i" in value:
@@ -38,7 +38,15 @@ def _attr(node: dict, key: str, default=None):
         return bool(value["b"])
     if "list" in value:
         return [int(i) for i in value["list"].get("i", [])]
-    return default
+    return None
+
+
+def _attr(node: dict, key: str, default=None):
+    decoded = node.get(_DECODED)
+    if decoded is None:
+        decoded = node[_DECODED] = {k: _decode(v) for k, v in node.get("attr", {}).items()}
+    value = decoded.get(key)
+    return default if value is None else value
 
 
 def load_weights(model_json: dict, folder: Path) -> dict[str, np.ndarray]:
@@ -325,6 +333,7 @@ class GraphModel(torch.nn.Module):
         signature = spec.get("signature", {}).get("outputs", {})
         self.outputs = sorted(k.split(":")[0] for k in signature) or [list(self.nodes)[-1]]
         _mark_in_place(self.nodes, self.outputs)
+        self.schedule = self._schedule()
 
     def _lay_out_conv_weights(self) -> None:
         """Keep each conv's constant weights in torch's order (out, in, h, w; depthwise: channel,
@@ -353,37 +362,58 @@ class GraphModel(torch.nn.Module):
         """The value of Const node ``name`` (None for any other node), for rewrites at load time."""
         return self._const(name).numpy() if self._is_const(name) else None
 
-    def forward(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
-        # Intermediate values live in a local dict passed to methods, not in closures: closures
-        # that call each other form a reference cycle, which kept every activation of a call
-        # (~100 MB for NanoDet at 416 px) alive until Python's cycle collector happened to run.
-        values: dict[str, object] = dict(zip(self.inputs, inputs))
-        return {name: self._get(values, name) for name in self.outputs}
-
-    def _get(self, values: dict[str, object], ref: str) -> torch.Tensor:
-        name, _, index = ref.partition(":")
-        if name not in values:
-            self._evaluate(values, name)
-        value = values[name]
-        return value[int(index or 0)] if isinstance(value, tuple) else value
-
-    def _evaluate(self, values: dict[str, object], name: str) -> None:
-        stack = [name]
-        while stack:  # iterative depth-first evaluation: graphs are deeper than Python's stack
-            current = stack[-1]
-            node = self.nodes[current]
-            if node["op"] == "Const":
-                values[current] = self._const(current)
+    def _schedule(self) -> list[tuple[str, list[tuple[str, int | None]], list[str]]]:
+        """The nodes the outputs need, in an order where each comes after its inputs, each with
+        its inputs as ``(node, output index or None)`` and the values no later node reads (freed
+        right after it: the peak of a call is the live activations, not all of them)."""
+        order: list[str] = []
+        done: set[str] = set(self.inputs)
+        for output in self.outputs:
+            stack = [output]
+            while stack:  # iterative depth-first: graphs are deeper than Python's stack
+                current = stack[-1]
+                if current in done:
+                    stack.pop()
+                    continue
+                pending = [r for r in self._refs(current) if r[0] not in done]
+                if pending:
+                    stack.extend(name for name, _ in pending)
+                    continue
+                done.add(current)
+                order.append(current)
                 stack.pop()
-                continue
-            pending = [r.partition(":")[0] for r in node.get("input", [])
-                       if not r.startswith("^") and r.partition(":")[0] not in values]
-            if pending:
-                stack.extend(pending)
-                continue
-            args = [self._get(values, r) for r in node.get("input", []) if not r.startswith("^")]
-            values[current] = _OPS[node["op"]](node, *args)
-            stack.pop()
+        last = {name: step for step, current in enumerate(order) for name, _ in self._refs(current)}
+        freed: list[list[str]] = [[] for _ in order]
+        for name, step in last.items():
+            if name not in self.outputs:
+                freed[step].append(name)
+        return [(name, self._refs(name), free) for name, free in zip(order, freed)]
+
+    def _refs(self, name: str) -> list[tuple[str, int | None]]:
+        """The data inputs of node ``name`` (control inputs ``^x`` left out)."""
+        refs = []
+        for ref in self.nodes[name].get("input", []):
+            if not ref.startswith("^"):
+                source, _, index = ref.partition(":")
+                refs.append((source, int(index) if index else None))
+        return refs
+
+    def forward(self, *inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        # Intermediate values live in a local dict, not in closures: closures that call each
+        # other form a reference cycle, which kept every activation of a call (~100 MB for
+        # NanoDet at 416 px) alive until Python's cycle collector happened to run.
+        values: dict[str, object] = dict(zip(self.inputs, inputs))
+        for name, refs, free in self.schedule:
+            node = self.nodes[name]
+            if node["op"] == "Const":
+                values[name] = self._const(name)
+            else:
+                args = [values[source] if index is None and not isinstance(values[source], tuple)
+                        else values[source][index or 0] for source, index in refs]
+                values[name] = _OPS[node["op"]](node, *args)
+            for done in free:
+                del values[done]
+        return {name: values[name][0] if isinstance(values[name], tuple) else values[name] for name in self.outputs}
 
 
 @functools.lru_cache(maxsize=4)
