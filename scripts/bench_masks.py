@@ -24,7 +24,7 @@ ids, the mean IoU of each silhouette with the object masks around it (its box gr
 seconds. ``--phases K`` repeats each setting with frame indices shifted by 0..K-1, so that other
 frames are keyframes, and pools the results (one run's keyframes can fall on lucky frames).
 
-Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto] [--grabcut 3x256,2x256]
+Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto] [--grabcut 3x256,1x256x0.3]
        python scripts/bench_masks.py --clip 100 --every 1,3,5
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
 """
@@ -128,14 +128,22 @@ def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | N
     return list(stage(shots(Frame(i, i, Fraction(1, 10), rgb) for i, rgb in enumerate(frames, phase)))), memo
 
 
+def grabcut_setting(text: str, margin: int) -> GrabCutSegmenter:
+    """The GrabCut of a ``--grabcut`` setting: ITERATIONSxMAX_SIDE, optionally xCONTEXT (the
+    share of the box's size added around it as background context; default the class's)."""
+    iterations, side, *context = text.split("x")
+    return GrabCutSegmenter(margin, iterations=int(iterations), max_side=int(side),
+                            **({"context": float(context[0])} if context else {}))
+
+
 def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list,
-               grabcut: tuple[int, int] | None = None) -> tuple[list[float], int, int, float]:
+               grabcut: str = "") -> tuple[list[float], int, int, float]:
     """IoU per silhouette, true pixels inside the grown mask, true pixels, and the segmentation
     stage's CPU seconds, for ``detected`` frames through ``cfg``'s segmentation stage (with GrabCut
-    at ``grabcut`` = (iterations, max side) instead of the stage's own when given)."""
+    as the ``--grabcut`` setting ``grabcut`` says instead of the stage's own when given)."""
     stage = build_segmenter(cfg, device)
     if grabcut and isinstance(stage.segmenter, GrabCutSegmenter):
-        stage.segmenter = GrabCutSegmenter(cfg.detect.margin, iterations=grabcut[0], max_side=grabcut[1])
+        stage.segmenter = grabcut_setting(grabcut, cfg.detect.margin)
     margin = 2 * cfg.detect.margin
     copies = [Frame(f.index, f.pts, f.time_base, f.rgb, boxes=f.boxes, ids=f.ids, shot=f.shot) for f in detected]
     ious, hit, total, seconds = [], 0, 0, 0.0
@@ -158,7 +166,7 @@ def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list,
 
 
 def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], device: str, phases: int = 1,
-                   tiles: str = "auto", grabcuts: list[tuple[int, int]] | None = None) -> None:
+                   tiles: str = "auto", grabcuts: list[str] | None = None) -> None:
     """Detecting and segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
     cfg = Config()
     cfg = replace(cfg, detect=replace(cfg.detect, tiles=tiles))
@@ -169,7 +177,7 @@ def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], de
     print(f"samples/vtest.mp4, {len(frames)} frames, {sum(len(t) for t in truths)} walker silhouettes, "
           f"mask.dilate {cfg.mask.dilate}px, detect.tiles {cfg.detect.tiles}, {phases} keyframe phase(s) pooled")
     print(f"{'detect.every':<12} {'det calls/f':>11} {'det CPU ms/f':>12} {'ids':>5} {'segment.every':>13} "
-          f"{'grabcut':>7} {'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
+          f"{'grabcut':>10} {'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
     memo = None
     for detect_every in detect_everies:
         detect_cfg = replace(cfg, detect=replace(cfg.detect, every=detect_every))
@@ -181,14 +189,14 @@ def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], de
             ids += len({i for f in detected for i in f.ids.tolist()})
         n = phases * len(frames)
         cost = f"{calls / n:>11.2f} {1000 * det_seconds / n:>12.0f} {ids / phases:>5.1f}"
-        for every, grabcut in itertools.product(everies, grabcuts or [None]):
+        for every, grabcut in itertools.product(everies, grabcuts or [""]):
             ious, hit, total, seconds = [], 0, 0, 0.0
             for detected in runs:
                 i, h, t, s = _segmented(replace(cfg, segment=replace(cfg.segment, every=every)), device, detected,
                                         truths, grabcut)
                 ious, hit, total, seconds = ious + i, hit + h, total + t, seconds + s
-            label = f"{grabcut[0]}x{grabcut[1]}" if grabcut else "stage"
-            print(f"{detect_every:<12} {cost} {every:>13} {label:>7} {np.mean(ious):>9.3f} {hit / total:>7.3f} "
+            label = grabcut or "stage"
+            print(f"{detect_every:<12} {cost} {every:>13} {label:>10} {np.mean(ious):>9.3f} {hit / total:>7.3f} "
                   f"{seconds / phases:>9.1f}", flush=True)
 
 
@@ -199,8 +207,8 @@ def main() -> None:
     parser.add_argument("--tiles", default="", help="detect.tiles settings to compare, comma separated "
                                                      "(default off,auto; with --clip one setting, default auto)")
     parser.add_argument("--refiners", default="box,grabcut,selfie,sam", help="refiners to run, comma separated")
-    parser.add_argument("--grabcut", default="", help="GrabCut settings ITERATIONSxMAX_SIDE to compare, comma "
-                                                      "separated (default: the stage's own)")
+    parser.add_argument("--grabcut", default="", help="GrabCut settings ITERATIONSxMAX_SIDE[xCONTEXT] to compare, "
+                                                      "comma separated (default: the stage's own)")
     parser.add_argument("--clip", type=int, default=0, help="keyframe segmentation on this many frames of vtest")
     parser.add_argument("--every", default="1,3,5", help="with --clip: segment.every values to compare")
     parser.add_argument("--detect-every", default="1", help="with --clip: detect.every values to compare")
@@ -214,7 +222,7 @@ def main() -> None:
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
     if args.clip:
         args.tiles = args.tiles or cfg.detect.tiles
-        grabcuts = [tuple(int(v) for v in g.split("x")) for g in args.grabcut.split(",")] if args.grabcut else None
+        grabcuts = args.grabcut.split(",") if args.grabcut else None
         clip_benchmark(args.clip, [int(v) for v in args.every.split(",")],
                        [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles, grabcuts)
         return
@@ -225,10 +233,10 @@ def main() -> None:
     if "grabcut" in wanted:
         stage = GrabCutSegmenter(cfg.detect.margin, iterations=cfg.segment.grabcut_iterations)
         for setting in (args.grabcut or f"{stage.iterations}x{stage.max_side}").split(","):
-            iterations, side = (int(v) for v in setting.split("x"))
-            same = (iterations, side) == (stage.iterations, stage.max_side)
-            refiners["grabcut" if same else f"grabcut {setting}"] = \
-                GrabCutSegmenter(cfg.detect.margin, iterations=iterations, max_side=side)
+            refiner = grabcut_setting(setting, cfg.detect.margin)
+            same = (refiner.iterations, refiner.max_side, refiner.context) == \
+                (stage.iterations, stage.max_side, stage.context)
+            refiners["grabcut" if same else f"grabcut {setting}"] = refiner
     if "selfie" in wanted and available("selfie"):
         from vidinpaint.segment.selfie import SelfieSegmenter
 
