@@ -224,7 +224,7 @@ def test_the_fill_takes_the_backward_flow_the_segment_stage_measured():
                 frame.flow_back = (DisFlow(480).backend, DisFlow(480).small(frame.rgb, before.rgb))
         counted.clear()
         out = list(FlowFill(Counting(480), window=4)(frames))
-        assert all(f.flow_back is None for f in out)  # not held beyond the pair
+        assert all(f.flow_back is None for f in out)  # not passed on: the pairs hold them
         return out
 
     alone = run(False)

@@ -97,6 +97,25 @@ def test_an_activation_whose_input_is_read_elsewhere_is_not_done_in_place(tmp_pa
     torch.testing.assert_close(model(x)["skip"], ref, atol=1e-5, rtol=1e-5)
 
 
+def test_an_output_keeps_its_value_when_a_reader_could_be_folded_into_it(tmp_path):
+    """A conv that is itself an output does not take over the bias added after it."""
+    rng = np.random.default_rng(3)
+    w, bias = rng.normal(size=(1, 1, 2, 2)).astype(np.float32), rng.normal(size=(2,)).astype(np.float32)
+    nodes = [
+        {"name": "x", "op": "Placeholder"}, const("w"), const("b"),
+        {"name": "conv", "op": "Conv2D", "input": ["x", "w"],
+         "attr": {"padding": attr_s("VALID"), "strides": {"list": {"i": ["1", "1", "1", "1"]}}}},
+        {"name": "add", "op": "Add", "input": ["conv:0", "b"]},
+    ]
+    model = GraphModel(write_graph(tmp_path, nodes, {"w": w, "b": bias}, ["conv", "add"]))
+    assert model.nodes["add"]["op"] == "Add"
+    x = torch.from_numpy(rng.normal(size=(1, 3, 3, 2)).astype(np.float32))
+    out = model(x)
+    b16 = torch.from_numpy(bias.astype(np.float16).astype(np.float32))
+    torch.testing.assert_close(out["add"], out["conv"] + b16)
+    assert out["conv"].shape == (1, 3, 3, 2)  # "conv:0" read as the whole tensor
+
+
 def test_a_minus_infinity_pad_before_a_max_pool_is_folded_into_it_with_the_same_result(tmp_path):
     """NanoDet's stem: PadV2 with -inf in NCHW, Transpose to NHWC, VALID 3x3/2 MaxPool."""
     pads = [[0, 0], [0, 0], [1, 1], [1, 1]]

@@ -109,7 +109,7 @@ def _users(nodes: dict[str, dict]) -> dict[str, list[str]]:
     return users
 
 
-def _fold_pads(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None]) -> None:
+def _fold_pads(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None], outputs: list[str]) -> None:
     """Let each VALID conv fed only by a symmetric zero ``Pad`` of the height and width (directly,
     or through a layout ``Transpose``) do the padding itself, and each VALID max pool fed by a
     ``-inf`` ``PadV2`` likewise: converters export padding as separate Pad ops (NanoDet, from
@@ -141,8 +141,9 @@ def _fold_pads(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None
         else:
             op, between = step, None
         feeds = (between or node)["name"]
-        if op["op"] not in targets or _attr(op, "padding") != "VALID" or op["input"][0].partition(":")[0] != feeds:
-            continue
+        if op["op"] not in targets or _attr(op, "padding") != "VALID" or op["input"][0].partition(":")[0] != feeds \
+                or name in outputs or (between is not None and between["name"] in outputs):
+            continue  # (an output must keep its padding)
         (b0, b1), (t, b), (left, right), (c0, c1) = pads[perm].tolist()  # in the op's NHWC order
         window = _attr(op, "ksize", [1, 3, 3, 1])[1:3]  # torch pads a max pool by at most half its window
         if b0 == b1 == c0 == c1 == 0 and t == b and left == right and (op["op"] != "MaxPool" or (
@@ -152,7 +153,7 @@ def _fold_pads(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None
             op[_FUSED_PAD] = (t, left)
 
 
-def _fold_biases(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None]) -> None:
+def _fold_biases(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | None], outputs: list[str]) -> None:
     """Give each conv whose only reader adds a per-channel constant that constant as its bias:
     ``conv2d`` adds it while writing its output, where a separate ``Add`` reads and writes the
     whole activation again. The ``Add`` becomes an ``Identity``."""
@@ -164,7 +165,7 @@ def _fold_biases(nodes: dict[str, dict], consts: Callable[[str], np.ndarray | No
         conv = nodes.get(conv_ref.partition(":")[0])
         bias = consts(bias_ref.partition(":")[0])
         if conv is None or conv["op"] not in ("Conv2D", "DepthwiseConv2dNative") or len(conv["input"]) != 2 \
-                or users.get(conv["name"]) != [name] or bias is None or bias.ndim != 1:
+                or users.get(conv["name"]) != [name] or conv["name"] in outputs or bias is None or bias.ndim != 1:
             continue
         weight = consts(conv["input"][1].partition(":")[0])
         channels = None if weight is None else weight.shape[3] * (weight.shape[2] if conv["op"] != "Conv2D" else 1)
@@ -298,6 +299,12 @@ _OPS: dict[str, Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]] = {
 }
 
 
+def _output(value: object, index: int | None) -> torch.Tensor:
+    """Output ``index`` of a node's value: a tuple for ops with several outputs (SplitV), else
+    the one tensor whatever the index (``x:0`` names it too)."""
+    return value[index or 0] if isinstance(value, tuple) else value
+
+
 class GraphModel(torch.nn.Module):
     """A TF.js graph model as a torch module: ``model(x)`` returns ``{output name: tensor}``.
 
@@ -326,18 +333,18 @@ class GraphModel(torch.nn.Module):
                 self.register_buffer(_buffer_name(name), tensor, persistent=False)
             else:
                 setattr(self, _buffer_name(name), tensor)  # shapes, axes, indices: stay on the CPU
-        _fold_pads(self.nodes, self._const_array)
-        _fold_biases(self.nodes, self._const_array)
-        self._lay_out_conv_weights()
         self.inputs = [n for n, node in self.nodes.items() if node["op"] == "Placeholder"]
         signature = spec.get("signature", {}).get("outputs", {})
         self.outputs = sorted(k.split(":")[0] for k in signature) or [list(self.nodes)[-1]]
+        _fold_pads(self.nodes, self._const_array, self.outputs)
+        _fold_biases(self.nodes, self._const_array, self.outputs)
+        self._lay_out_conv_weights()
         _mark_in_place(self.nodes, self.outputs)
         self.schedule = self._schedule()
 
     def _lay_out_conv_weights(self) -> None:
         """Keep each conv's constant weights in torch's order (out, in, h, w; depthwise: channel,
-        multiplier, h, w) in channels-last memory, as the activations are, seen through a view in
+        multiplier, h, w), convs' in channels-last memory as the activations are, seen through a view in
         TF's order: ``_conv``'s permute then hands ``conv2d`` weights in the layout its oneDNN
         path takes, which it otherwise copied on every call (and ran 1x1 convs on its slow path)."""
         for node in self.nodes.values():
@@ -347,8 +354,11 @@ class GraphModel(torch.nn.Module):
             if not self._is_const(name):
                 continue
             order = (3, 2, 0, 1) if node["op"] == "Conv2D" else (2, 3, 0, 1)  # as ``_conv`` permutes
+            # channels-last for convs; a depthwise kernel is reshaped in ``_conv``, which only a
+            # contiguous one survives without a copy
+            layout = torch.channels_last if node["op"] == "Conv2D" else torch.contiguous_format
             setattr(self, _buffer_name(name), self._const(name).permute(order)
-                    .contiguous(memory_format=torch.channels_last).permute([order.index(i) for i in range(4)]))
+                    .contiguous(memory_format=layout).permute([order.index(i) for i in range(4)]))
 
     def _const(self, name: str) -> torch.Tensor:
         return getattr(self, _buffer_name(name))
@@ -408,12 +418,11 @@ class GraphModel(torch.nn.Module):
             if node["op"] == "Const":
                 values[name] = self._const(name)
             else:
-                args = [values[source] if index is None and not isinstance(values[source], tuple)
-                        else values[source][index or 0] for source, index in refs]
+                args = [_output(values[source], index) for source, index in refs]
                 values[name] = _OPS[node["op"]](node, *args)
             for done in free:
                 del values[done]
-        return {name: values[name][0] if isinstance(values[name], tuple) else values[name] for name in self.outputs}
+        return {name: _output(values[name], None) for name in self.outputs}
 
 
 @functools.lru_cache(maxsize=4)

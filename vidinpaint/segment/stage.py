@@ -76,8 +76,11 @@ class SegmentStage:
             which = [k for k, i in enumerate(ids) if i in new]
             for k, mask in zip(which, self.segmenter.segment(frame.rgb, frame.boxes[which])):
                 keyed[ids[k]] = (frame.boxes[k], mask)
+        def moved(i: int, box: np.ndarray) -> np.ndarray:  # a new object's own mask, else its keyframe's moved
+            return keyed[i][1] if i in new else move_mask(keyed[i][1], keyed[i][0], box)
+
         if self.flow is None:
-            return [keyed[i][1] if i in new else move_mask(keyed[i][1], keyed[i][0], b) for i, b in zip(ids, frame.boxes)]
+            return [moved(i, b) for i, b in zip(ids, frame.boxes)]
         h, w = frame.rgb.shape[:2]
         back = None  # current -> previous, at frame size
         if len(new) < len(ids):
@@ -89,7 +92,7 @@ class SegmentStage:
         for i, box in zip(ids, frame.boxes):
             source = before.get(i)
             if i in new or source is None:
-                masks.append(keyed[i][1] if i in new else move_mask(keyed[i][1], keyed[i][0], box))
+                masks.append(moved(i, box))
                 continue
             x0, y0, x1, y1 = (int(v) for v in expand_boxes(box[None], self.margin, w, h)[0])
             mask = np.zeros((h, w), bool)

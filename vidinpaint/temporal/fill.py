@@ -96,7 +96,8 @@ def sample_valid(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndar
     validity does neither: a sample counts where most of its weight is valid. Points, not maps:
     only the few pixels in and around the holes are ever asked for. Most points have only valid
     neighbours and are plain bilinear samples (:func:`sample_points`); the weights are worked
-    out only for the few at the edge of a hole.
+    out only for the few at the edge of a hole (which side of half a point lies on is read at
+    OpenCV's 1/32 px, so one within a few hundredths of it may fall either way).
     """
     out = np.zeros((len(x), 3), np.uint8)
     weight = sample_points(valid.view(np.uint8) * np.uint8(255), x, y)  # share of valid neighbours, x 255
@@ -204,9 +205,8 @@ class FlowFill:
         carry). Keeps the frames' own pictures and masks, which :meth:`_fill` replaces rather
         than changes, so later stages cannot alter them. The backward flow is taken from ``b``
         when an earlier stage measured it with the same method (the segment stage, carrying
-        masks), and dropped from the frame either way."""
+        masks); :meth:`__call__` drops it from every frame it passes on."""
         measured = b.flow_back[1] if b.flow_back is not None and b.flow_back[0] == self.flow.backend else None
-        b.flow_back = None
         return functools.cache(functools.partial(self._pair, a.rgb, _hole(a), b.rgb, _hole(b), measured))
 
     def _from_future(self, frames: list[Frame], pairs: list[Callable[[], _Pair]], missing: np.ndarray,
@@ -342,6 +342,7 @@ class FlowFill:
             carry = self._fill(shot, list(pairs)[:len(shot) - 1], carry, previous, before, sources)
             before = before_next
             sources.forget(frame)
+            frame.flow_back = None  # its pair holds it, if it has one
             yield ahead.popleft()
             previous = pairs.popleft() if pairs else None
             if not ahead or ahead[0].shot != frame.shot or ahead[0].mixed:  # a boundary: start afresh
