@@ -100,11 +100,13 @@ def sheet(data, holes, telea, flow, path: Path, rows=(10, 30, 50)) -> None:
     write_image(path, np.concatenate([header, *lines], axis=0))
 
 
-def real_check() -> None:
+def real_check(everies: list[int]) -> None:
     """The real clip: clean ``samples/vtest.mp4`` with and without the fill stage (same masks,
     exported once) and compare inside the removed regions with the clip's clean plate (temporal
     median of the whole clip; people who linger leave faint ghosts in it, so this is a check,
-    not an exact truth)."""
+    not an exact truth). ``everies``: also clean with the masks of these ``segment.every``
+    settings, scored on their own masks and on the pixels all of them mask (the masks move
+    with the setting, and so would the region scored)."""
     import tempfile
 
     import vidinpaint
@@ -117,19 +119,36 @@ def real_check() -> None:
     frames = [f.rgb for f in VideoReader(sample)]
     plate = clean_plate(frames[::3])
     with tempfile.TemporaryDirectory() as tmp:
-        masks_path = Path(tmp) / "masks.mp4"
-        export_masks(sample, masks_path, load_config())
-        masks = np.stack([f.rgb[..., 0] > 127 for f in VideoReader(masks_path)])
-        print(f"\nreal clip samples/vtest.mp4 ({len(frames)} frames), masks from the default detector "
-              f"({masks.mean() * 100:.1f}% of pixels), truth = clean plate")
-        for label, fill in (("telea", "off"), ("flow+telea", "dis")):
-            out = Path(tmp) / f"{fill}.mp4"
+        def masks_of(overrides: list[str], name: str) -> tuple[Path, np.ndarray]:
+            path = Path(tmp) / f"{name}.mp4"
+            export_masks(sample, path, load_config(None, overrides))
+            return path, np.stack([f.rgb[..., 0] > 127 for f in VideoReader(path)])
+
+        def cleaned(masks_path: Path, fill: str, name: str) -> tuple[np.ndarray, float]:
+            out = Path(tmp) / f"{name}.mp4"
             start = time.perf_counter()
             vidinpaint.clean(sample, out, mask=masks_path, settings={"fill": {"backend": fill}})
             seconds = (time.perf_counter() - start) / len(frames)
-            result = np.stack([f.rgb for f in VideoReader(out)])
-            print(f"{'vtest':<12} {label:<11} {psnr_in(result, np.broadcast_to(plate, result.shape), masks):>8.2f} "
+            return np.stack([f.rgb for f in VideoReader(out)]), seconds
+
+        truth = np.broadcast_to(plate, (len(frames), *plate.shape))
+        masks_path, masks = masks_of([], "default")
+        print(f"\nreal clip samples/vtest.mp4 ({len(frames)} frames), masks from the default detector "
+              f"({masks.mean() * 100:.1f}% of pixels), truth = clean plate")
+        for label, fill in (("telea", "off"), ("flow+telea", "dis")):
+            result, seconds = cleaned(masks_path, fill, fill)
+            print(f"{'vtest':<12} {label:<11} {psnr_in(result, truth, masks):>8.2f} "
                   f"{'':>6} {'':>9} {'':>6} {seconds:>8.3f}", flush=True)
+        if not everies:
+            return
+        runs = {every: masks_of([f"segment.every={every}"], f"every{every}") for every in everies}
+        common = np.logical_and.reduce([m for _, m in runs.values()])
+        print(f"segment.every  flow+telea PSNR on its own masks (% of pixels) / on the {common.mean() * 100:.1f}% "
+              "all of them mask")
+        for every, (path, own) in runs.items():
+            result, _ = cleaned(path, "dis", f"clean{every}")
+            print(f"{every:>13}  {psnr_in(result, truth, own):>8.2f} ({own.mean() * 100:.1f}%) / "
+                  f"{psnr_in(result, truth, common):.2f}", flush=True)
 
 
 def main() -> None:
@@ -139,9 +158,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated clip names, e.g. 480p_pan")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "figures" / "quality_480p_pan.png")
     parser.add_argument("--real", action="store_true", help="only the real-clip check on samples/vtest.mp4")
+    parser.add_argument("--segment-every", default="", help="with --real: also compare these segment.every "
+                                                            "settings' masks, comma separated, e.g. 1,2,3")
     args = parser.parse_args()
     if args.real:
-        real_check()
+        real_check([int(v) for v in args.segment_every.split(",")] if args.segment_every else [])
         return
     cfg = Config()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")

@@ -95,9 +95,9 @@ class SegmentConfig:
                         doc="auto: SAM if its weights are present, else grabcut (best offline IoU on "
                             "the mask benchmark; selfie is close and faster on large frames)")
     sam_weights: str = _opt("sam_vit_b", doc="weights registry name (sam_vit_b/l/h) or a path to a checkpoint")
-    every: int = _opt(2, lo=1, doc="segment every n-th frame (and a new track where it appears); masks follow optical "
-                                   "flow between (2: IoU and recall within 0.01 of every frame, 3 loses 0.014 IoU: "
-                                   "bench_masks.py --clip)")
+    every: int = _opt(3, lo=1, doc="segment every n-th frame (and a new track where it appears); masks follow optical "
+                                   "flow between (3: the best fill on the real clip, steadier masks than 1 or 2: "
+                                   "bench_quality.py --real --segment-every; mask IoU and recall: bench_masks.py --clip)")
     grabcut_iterations: int = _opt(1, lo=1, doc="GrabCut iterations per mask (1: IoU and recall within 0.01 of 3 on "
                                                 "both mask benchmarks, bench_masks.py --grabcut 1x256,3x256, with "
                                                 "and without --clip; segmentation about 30 % cheaper)")
