@@ -28,12 +28,12 @@ class BoxSegmenter:
 class GrabCutSegmenter:
     """GrabCut on a crop around each box; the box + ``margin`` is the 'probably foreground' region
     (``iterations``: see ``segment.grabcut_iterations``). Around it, ``context`` x the box's size
-    each side is the background GrabCut learns from: kept small (0.15), the background model
-    describes what is next to the person rather than the street further off, which gave higher
-    IoU and recall than 0.3 on both mask benchmarks, with fewer pixels to cut
-    (``scripts/bench_masks.py --grabcut 1x256x0.3,1x256x0.15``)."""
+    each side is the background GrabCut learns from. 0.15 instead of 0.3 gave tighter masks (higher
+    IoU at the same recall) but the shadow step then found fewer cast shadows, for a reason not
+    yet pinned down (``scripts/bench_masks.py --grabcut 1x256,1x256x0.15``; the pipeline rows
+    of ``scripts/bench_shadows.py``)."""
 
-    def __init__(self, margin: int = 8, iterations: int = 1, context: float = 0.15, max_side: int = 256) -> None:
+    def __init__(self, margin: int = 8, iterations: int = 1, context: float = 0.3, max_side: int = 256) -> None:
         self.margin, self.iterations, self.context, self.max_side = margin, iterations, context, max_side
         plural = "s" if iterations != 1 else ""
         self.backend = f"GrabCut in boxes + {margin}px ({iterations} iteration{plural}, OpenCV, crops <= {max_side}px)"
