@@ -77,6 +77,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=home / "footage")
     parser.add_argument("--masks", default="true,pipeline", help="object masks to test: true, pipeline")
     parser.add_argument("--seed", type=int, default=0, help="scenes (tune on another seed than the one reported)")
+    parser.add_argument("--grabcut-context", type=float, default=None,
+                        help="GrabCut's background ring for the pipeline masks, in box sizes (default: the class's)")
     args = parser.parse_args()
     kinds = args.masks.split(",")
     cfg = Config()
@@ -85,12 +87,13 @@ def main() -> None:
     _, people = extract_people([f.rgb for f in VideoReader("samples/vtest.mp4")][::3])
     detector = TiledDetector(NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou), SIZE,
                              cfg.detect.tiles, cfg.detect.tile_overlap, cfg.detect.iou)
-    grabcut = GrabCutSegmenter(cfg.detect.margin)
+    grabcut = GrabCutSegmenter(cfg.detect.margin, **({} if args.grabcut_context is None else
+                                                       {"context": args.grabcut_context}))
     off, on = MaskConfig(dilate=cfg.mask.dilate, shadow=0.0), MaskConfig(dilate=cfg.mask.dilate, shadow=args.reach)
     bare, bare_on = MaskConfig(dilate=0, shadow=0.0), MaskConfig(dilate=0, shadow=args.reach)  # what the step adds
     rng = np.random.default_rng(args.seed)
     print(f"{args.scenes} scenes with shadows and {args.scenes} without per background, 3 people 80-200 px each, "
-          f"mask.dilate {cfg.mask.dilate}px, mask.shadow {args.reach:g} for 'on'")
+          f"mask.dilate {cfg.mask.dilate}px, mask.shadow {args.reach:g} for 'on', GrabCut context {grabcut.context:g}")
     print(f"{'background':<12} {'masks':<9} {'shadow recall off':>17} {'on':>6} {'false area':>10} "
           f"{'false, no shadow':>16}")
     totals: dict[str, np.ndarray] = {}
