@@ -52,8 +52,8 @@ class SegmentStage:
 
     Between keyframes each object's mask comes from the previous frame: warped along optical
     flow when ``flow`` (a :class:`~vidinpaint.temporal.flow.DisFlow`) is given (limbs move, boxes
-    do not say how; the flow is left on the frame as ``flow_back`` for the fill), kept inside the object's box
-    grown by ``margin``; otherwise the keyframe mask is scaled and shifted with the box.
+    do not say how; the flow is left on the frame as ``flow_back`` for the fill), kept inside the
+    object's box grown by ``margin``; otherwise the keyframe mask is scaled and shifted with the box.
     """
 
     name = "segment"
@@ -76,6 +76,7 @@ class SegmentStage:
             which = [k for k, i in enumerate(ids) if i in new]
             for k, mask in zip(which, self.segmenter.segment(frame.rgb, frame.boxes[which])):
                 keyed[ids[k]] = (frame.boxes[k], mask)
+
         def moved(i: int, box: np.ndarray) -> np.ndarray:  # a new object's own mask, else its keyframe's moved
             return keyed[i][1] if i in new else move_mask(keyed[i][1], keyed[i][0], box)
 
