@@ -2,9 +2,9 @@
 """Throughput of `vidinpaint clean` against a bare PyAV decode->encode, and where its time goes.
 
 Prints, for the shipped sample and a generated 720p clip: fps of a bare PyAV decode -> RGB ->
-encode (same encoder settings as the pipeline; the median of three runs), fps of `clean` with each preset, their ratio, and
-the seconds and share of each stage (as `clean --timings` prints them). Memory against clip
-length: `scripts/bench_memory.py`. The machine line comes first.
+encode (same encoder settings as the pipeline; the median of three runs), fps of `clean` with
+each preset, their ratio, and the seconds and share of each stage (as `clean --timings` prints
+them). Memory against clip length: `scripts/bench_memory.py`. The machine line comes first.
 
 Usage: python scripts/bench_throughput.py [--presets default,fast] [--skip-generated] [--torch-threads 0,2]
 """

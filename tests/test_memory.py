@@ -13,10 +13,10 @@ warms up; in the last, the look-ahead and queues drain as the input ends and mem
 a third of a frame per frame between them (22 MiB over 300-frame quarters). The stages run in
 threads, so the frames in flight vary: each of the default pipeline's seven stages holds up to
 three (its queue of two and the one it works on), the decode and encode queues more, and a probe
-taken while the detector is inside a call also counts that call's activations. Hence the floor rather than the median, and quarters
-long enough that the bound stays above what the queues can hold: in probes, floors of 150-frame
-quarters differed by 0.4 MiB or less alone but by 11.4 MiB once in a full-suite run. The leak of
-issue #16 kept about two frames per frame.
+taken while the detector is inside a call also counts that call's activations. Hence the floor
+rather than the median, and quarters long enough that the bound stays above what the queues can
+hold: in probes, floors of 150-frame quarters differed by 0.4 MiB or less alone but by 11.4 MiB
+once in a full-suite run. The leak of issue #16 kept about two frames per frame.
 """
 
 import ctypes
