@@ -27,6 +27,7 @@ frames are keyframes, and pools the results (one run's keyframes can fall on luc
 Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto] [--grabcut 3x256,1x256x0.3]
        python scripts/bench_masks.py --clip 100 --every 1,3,5
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
+       python scripts/bench_masks.py --clip 150 --every 3 --detect-every 3 --phases 3 --precision fp32,bf16
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list,
 
 
 def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], device: str, phases: int = 1,
-                   tiles: str = "auto", grabcuts: list[str] | None = None) -> None:
+                   tiles: str = "auto", grabcuts: list[str] | None = None, precisions: list[str] | None = None) -> None:
     """Detecting and segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
     cfg = Config()
     cfg = replace(cfg, detect=replace(cfg.detect, tiles=tiles))
@@ -176,28 +177,29 @@ def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], de
     truths = [person_blobs(rgb, plate) for rgb in frames]
     print(f"samples/vtest.mp4, {len(frames)} frames, {sum(len(t) for t in truths)} walker silhouettes, "
           f"mask.dilate {cfg.mask.dilate}px, detect.tiles {cfg.detect.tiles}, {phases} keyframe phase(s) pooled")
-    print(f"{'detect.every':<12} {'det calls/f':>11} {'det CPU ms/f':>12} {'ids':>5} {'segment.every':>13} "
-          f"{'grabcut':>10} {'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
-    memo = None
-    for detect_every in detect_everies:
-        detect_cfg = replace(cfg, detect=replace(cfg.detect, every=detect_every))
-        runs, calls, det_seconds, ids = [], 0, 0.0, 0
-        for phase in range(phases):
-            detected, memo = _detected(detect_cfg, device, frames, memo, phase)
-            runs.append(detected)
-            calls, det_seconds = calls + memo.calls, det_seconds + memo.seconds
-            ids += len({i for f in detected for i in f.ids.tolist()})
-        n = phases * len(frames)
-        cost = f"{calls / n:>11.2f} {1000 * det_seconds / n:>12.0f} {ids / phases:>5.1f}"
-        for every, grabcut in itertools.product(everies, grabcuts or [""]):
-            ious, hit, total, seconds = [], 0, 0, 0.0
-            for detected in runs:
-                i, h, t, s = _segmented(replace(cfg, segment=replace(cfg.segment, every=every)), device, detected,
-                                        truths, grabcut)
-                ious, hit, total, seconds = ious + i, hit + h, total + t, seconds + s
-            label = grabcut or "stage"
-            print(f"{detect_every:<12} {cost} {every:>13} {label:>10} {np.mean(ious):>9.3f} {hit / total:>7.3f} "
-                  f"{seconds / phases:>9.1f}", flush=True)
+    print(f"{'precision':<9} {'detect.every':<12} {'det calls/f':>11} {'det CPU ms/f':>12} {'ids':>5} "
+          f"{'segment.every':>13} {'grabcut':>10} {'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
+    for precision in precisions or [cfg.detect.precision]:
+        memo = None  # a new detector: its own answers and times
+        for detect_every in detect_everies:
+            detect_cfg = replace(cfg, detect=replace(cfg.detect, every=detect_every, precision=precision))
+            runs, calls, det_seconds, ids = [], 0, 0.0, 0
+            for phase in range(phases):
+                detected, memo = _detected(detect_cfg, device, frames, memo, phase)
+                runs.append(detected)
+                calls, det_seconds = calls + memo.calls, det_seconds + memo.seconds
+                ids += len({i for f in detected for i in f.ids.tolist()})
+            n = phases * len(frames)
+            cost = f"{calls / n:>11.2f} {1000 * det_seconds / n:>12.0f} {ids / phases:>5.1f}"
+            for every, grabcut in itertools.product(everies, grabcuts or [""]):
+                ious, hit, total, seconds = [], 0, 0, 0.0
+                for detected in runs:
+                    i, h, t, s = _segmented(replace(cfg, segment=replace(cfg.segment, every=every)), device, detected,
+                                            truths, grabcut)
+                    ious, hit, total, seconds = ious + i, hit + h, total + t, seconds + s
+                label = grabcut or "stage"
+                print(f"{precision:<9} {detect_every:<12} {cost} {every:>13} {label:>10} {np.mean(ious):>9.3f} "
+                      f"{hit / total:>7.3f} {seconds / phases:>9.1f}", flush=True)
 
 
 def main() -> None:
@@ -215,8 +217,11 @@ def main() -> None:
     parser.add_argument("--phases", type=int, default=1,
                         help="with --clip: run each setting with frame indices shifted by 0..N-1 (keyframes on "
                              "other frames) and pool the results")
+    parser.add_argument("--precision", default="", help="NanoDet precisions (detect.precision) to compare, comma "
+                                                        "separated (default: the configured one)")
     args = parser.parse_args()
     cfg = Config()
+    precisions = args.precision.split(",") if args.precision else [cfg.detect.precision]
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
@@ -224,7 +229,8 @@ def main() -> None:
         args.tiles = args.tiles or cfg.detect.tiles
         grabcuts = args.grabcut.split(",") if args.grabcut else None
         clip_benchmark(args.clip, [int(v) for v in args.every.split(",")],
-                       [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles, grabcuts)
+                       [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles, grabcuts,
+                       precisions)
         return
     wanted = args.refiners.split(",")
     refiners = {}
@@ -245,15 +251,15 @@ def main() -> None:
         from vidinpaint.segment.sam import SamSegmenter
 
         refiners["SAM vit_b"] = SamSegmenter(locate("sam_vit_b"), "vit_b", args.device)
-    nanodet = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device)
     truth = list(scenes(args.scenes))
     people = sum(len(h) for _, _, h in truth)
     print(f"{args.scenes} scenes {truth[0][0].shape[1]}x{truth[0][0].shape[0]}, {people} people "
           f"(per scene, px tall: {', '.join(f'{lo}-{hi}' for lo, hi in MIX)}), NanoDet score >= "
           f"{cfg.detect.score}, mask.dilate {cfg.mask.dilate}px, margin {cfg.detect.margin}px")
     bins = " ".join(f"{f'{lo}-{hi}px':>8}" for lo, hi in BINS)
-    print(f"{'detect.tiles':<12} {'det ms/f':>8} {'refiner':<14} {'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
-    for tiles in (args.tiles or "off,auto").split(","):
+    print(f"{'precision':<9} {'detect.tiles':<12} {'det ms/f':>8} {'refiner':<14} {'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
+    for precision, tiles in itertools.product(precisions, (args.tiles or "off,auto").split(",")):
+        nanodet = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device, precision)
         detector = TiledDetector(nanodet, SIZE, tiles, cfg.detect.tile_overlap, cfg.detect.iou)
         nanodet.detect_batch([truth[0][0]])  # warm-up outside the timing
         start = time.process_time()
@@ -271,7 +277,7 @@ def main() -> None:
                 for key in BINS:
                     binned[key] += b[key]
             per_bin = " ".join(f"{np.mean(binned[b]):>8.3f}" for b in BINS)
-            print(f"{tiles:<12} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} {np.mean(recall):>7.3f} {per_bin} "
+            print(f"{precision:<9} {tiles:<12} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} {np.mean(recall):>7.3f} {per_bin} "
                   f"{len(truth) / seconds:>9.1f}")
 
 

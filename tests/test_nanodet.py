@@ -46,3 +46,38 @@ def test_duplicates_are_suppressed():
     put(lvl, 4, 5, 0, 0.8, (4, 3, 2, 3))  # same object, one cell over
     boxes, scores, _ = decode([lvl], [0], 0.4, 0.5, 416, 416)
     assert len(boxes) == 1 and np.isclose(scores[0], 0.9)
+
+
+def test_precision_auto_is_bf16_on_the_cpu_only_where_asked_and_native(monkeypatch):
+    from vidinpaint import devices
+
+    for native in (True, False):
+        monkeypatch.setattr(devices, "native_bf16", lambda: native)
+        assert devices.autocast_dtype("auto", "cpu", cpu_auto=True) == (torch.bfloat16 if native else None)
+        assert devices.autocast_dtype("auto", "cpu") is None  # a network not measured in bf16 stays fp32
+        assert devices.autocast_dtype("fp32", "cpu", cpu_auto=True) is None
+        assert devices.autocast_dtype("bf16", "cpu") == torch.bfloat16
+
+
+def test_bf16_finds_the_same_people_as_fp32_on_the_sample():
+    import pytest
+
+    from vidinpaint.detect.nanodet import NanoDet
+    from vidinpaint.video import VideoReader
+    from vidinpaint.weights import available, locate
+
+    if not available("nanodet"):
+        pytest.skip("NanoDet model not fetched (make test fetches it)")
+    frames = [f.rgb for f, _ in zip(VideoReader("samples/vtest.mp4"), range(3))]
+    full, half = (NanoDet(locate("nanodet"), [0], 0.3, 0.5, precision=p) for p in ("fp32", "bf16"))
+    assert "cpu bf16" in half.backend and "cpu fp32" in full.backend
+    moved = 0.0
+    for rgb in frames:
+        boxes, scores, _ = full.detect(rgb)
+        other = half.detect(rgb)[0]
+        moved += np.abs(other[:len(boxes)] - boxes[:len(other)]).sum()
+        sure = boxes[scores >= 0.4]  # people near the threshold may fall either side of it
+        assert len(sure) >= 3
+        for box in sure:  # each has a bf16 box within 2 px on every side
+            assert np.abs(other - box).max(axis=1).min() <= 2, box
+    assert moved > 0  # bf16 did run: not one box is bit for bit the same

@@ -92,7 +92,7 @@ def build_detector(config: Config, device: str):
             from .detect.nanodet import NanoDet
             from .detect.stage import DetectStage
 
-            detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, c.score, c.iou, device)
+            detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, c.score, c.iou, device, c.precision)
             detector = _tiled(detector, NANODET_SIZE, c)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
                                every=c.every)

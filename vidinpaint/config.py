@@ -70,6 +70,9 @@ class DetectConfig:
                                    "frames). 3: 5 -> 1.71 detector calls a frame with tiles at 768x576, mask IoU "
                                    "0.567 -> 0.576, recall 0.966 -> 0.962 (bench_masks.py --clip 150 --phases 3; "
                                    "4 loses 0.011 recall). Not with ByteTrack, which needs every frame")
+    precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),
+                          doc="NanoDet: auto = bf16 autocast on CUDA and on CPUs with bf16 instructions "
+                              "(AVX512-BF16, AMX), else fp32")
     tile_overlap: int = _opt(64, lo=0, doc="px neighbouring tiles share at least; people shorter than this are "
                                            "whole in some tile")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")

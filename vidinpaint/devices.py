@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def cuda_available() -> bool:
@@ -32,6 +36,35 @@ def _initial_torch_threads() -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX); elsewhere oneDNN
+    emulates it, slower than fp32."""
+    import torch
+
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+
+
+def autocast_dtype(precision: str, device: str, cpu_auto: bool = False) -> "torch.dtype | None":
+    """The autocast dtype for ``precision`` (``auto``, ``fp32``, ``fp16``, ``bf16``; None = fp32).
+
+    ``auto`` is bf16 (fp16 where bf16 is missing) on CUDA; on the CPU it is bf16 only for a
+    network measured to keep its results there (``cpu_auto``) and on a CPU with native bf16.
+    """
+    import torch
+
+    if precision == "auto":
+        if device == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if cpu_auto and native_bf16() else None
+    return {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+
+
+def precision_name(dtype: "torch.dtype | None") -> str:
+    """The configuration's name for an :func:`autocast_dtype` result, for stage lines."""
+    return "fp32" if dtype is None else {"bfloat16": "bf16", "float16": "fp16"}[str(dtype).removeprefix("torch.")]
 
 
 def start_device(requested: str, torch_threads: int = 0) -> tuple[str, str]:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torchvision
 
+from ..devices import autocast_dtype, precision_name
 from ..tfjs import load_graph
 from .stage import Detections
 
@@ -78,10 +79,14 @@ class NanoDet:
     """NanoDet detector: ``detect(rgb)`` -> boxes, scores, class ids for the chosen classes."""
 
     def __init__(self, model_json: Path, classes: list[int], score: float = 0.4, iou: float = 0.5,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", precision: str = "fp32") -> None:
         self.net = load_graph(Path(model_json), device)
         self.classes, self.score, self.iou, self.device = classes, score, iou, device
-        self.backend = f"NanoDet (TF.js graph run on torch, {device}; score >= {score}, NMS {iou})"
+        # bf16 keeps the people found and their masks and takes less CPU time where the CPU
+        # multiplies bf16 in hardware (``scripts/bench_masks.py --precision fp32,bf16``)
+        self.dtype = autocast_dtype(precision, device, cpu_auto=True)
+        self.backend = (f"NanoDet (TF.js graph run on torch, {device} {precision_name(self.dtype)}; "
+                        f"score >= {score}, NMS {iou})")
 
     def detect_batch(self, images: list[np.ndarray]) -> list[Detections]:
         """The graph has a fixed batch of 1, so frames run one after another."""
@@ -90,6 +95,7 @@ class NanoDet:
     @torch.inference_mode()
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         h, w = rgb.shape[:2]
-        outputs = self.net(preprocess(rgb).to(self.device))
+        with torch.autocast(self.device, self.dtype or torch.float32, enabled=self.dtype is not None):
+            outputs = self.net(preprocess(rgb).to(self.device))
         levels = [(s, c.float().cpu(), b.float().cpu()) for s, c, b in split_outputs(outputs)]
         return decode(levels, self.classes, self.score, self.iou, w, h)

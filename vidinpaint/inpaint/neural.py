@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..config import InpaintConfig
+from ..devices import autocast_dtype, precision_name
 from ..frames import Frame
 from .checkpoint import load_generator
 from .crops import Crop, paste, plan_crops, to_network
@@ -34,15 +35,6 @@ def resident_generator(path: str, device: str) -> tuple[Generator, tuple]:
     return model, tuple(sorted(meta.items()))
 
 
-def autocast_dtype(precision: str, device: str) -> torch.dtype | None:
-    """The autocast dtype for ``precision`` (None = full fp32); ``auto`` is bf16/fp16 on CUDA, fp32 on CPU."""
-    if precision == "fp32" or (precision == "auto" and device != "cuda"):
-        return None
-    if precision == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-
-
 class GatedInpainter:
     """Stage: fills ``frame.mask`` with the DeepFillv2 generator, on crops, batched across frames."""
 
@@ -57,9 +49,8 @@ class GatedInpainter:
 
     @property
     def backend(self) -> str:
-        precision = "fp32" if self.dtype is None else str(self.dtype).removeprefix("torch.")
         return (f"DeepFillv2 gated conv ({self.source}) on {self.size}px crops, batch {self.batch}, "
-                f"{precision} on {self.device}")
+                f"{precision_name(self.dtype)} on {self.device}")
 
     def _forward(self, images: np.ndarray, holes: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 + (N, S, S) bool -> (N, S, S, 3) uint8 network output, everywhere (not
