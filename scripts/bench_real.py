@@ -49,7 +49,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidinpaint.backends import source_margin
+from vidinpaint.backends import build_fill, source_margin
 from vidinpaint.composite import Cutout, extract_people
 from vidinpaint.config import Config, load_config
 from vidinpaint.frames import Frame
@@ -58,7 +58,6 @@ from vidinpaint.inpaint import ClassicalInpainter, inpaint_frame
 from vidinpaint.masks import dilate
 from vidinpaint.metrics import psnr_in, ssim_in, warping_error
 from vidinpaint.shots import ShotDetector
-from vidinpaint.temporal.fill import FlowFill
 from vidinpaint.temporal.flow import DisFlow
 from vidinpaint.video import VideoReader
 
@@ -207,20 +206,17 @@ CLIPS = {
 }
 
 
-def run_fill(clip: Clip, holes: list[np.ndarray], config: Config, shots: bool, margin: int, agree: float,
-             stable: float = 0.0):
-    """Frames after the fill + Telea (``stable``: as ``fill.stable``), the masks the fill left (what
-    no frame shows; empty where the fill inpainted them itself), and the shot detector's report when
-    ``shots``."""
+def run_fill(clip: Clip, holes: list[np.ndarray], config: Config, shots: bool, **fill: object):
+    """Frames after the fill (as configured, with the ``fill`` settings changed) + Telea, the masks
+    the fill left (what no frame shows; empty where the fill inpainted them itself), and the shot
+    detector's report when ``shots``."""
     frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=m.copy())
               for i, (rgb, m) in enumerate(zip(clip.frames, holes))]
     detector = ShotDetector(config.shots) if shots else None
     stream = detector(frames) if detector else frames
     telea = ClassicalInpainter(replace(config.inpaint, backend="telea"))
-    fill = FlowFill(DisFlow(config.fill.flow_max_side), window=config.fill.window, tolerance=config.fill.tolerance,
-                    store_side=config.fill.flow_max_side, source_margin=margin, agree=agree,
-                    spatial=telea.inpaint if stable else None, stable=stable)
-    filled = list(fill(stream))
+    filled = list(build_fill(replace(config, fill=replace(config.fill, backend="dis", **fill)), "cpu",
+                             spatial=telea.inpaint)(stream))
     return [telea.inpaint(f.rgb, f.mask) for f in filled], [f.mask for f in filled], detector.report if detector else None
 
 
@@ -307,11 +303,10 @@ def main() -> None:
         holes = [dilate(m, args.dilate) for m in clip.masks]
         telea = [inpaint_frame(f, h, "telea", config.inpaint.radius, config.inpaint.max_hole_pixels)
                  for f, h in zip(clip.frames, holes)]
-        before, _, _ = run_fill(clip, holes, config, shots=False, margin=0, agree=255)
-        ours, unseen, report = run_fill(clip, holes, config, shots=True, margin=source_margin(config),
-                                        agree=config.fill.agree)
-        carried, _, _ = run_fill(clip, holes, config, shots=True, margin=source_margin(config),
-                                 agree=config.fill.agree, stable=1.0)
+        before, _, _ = run_fill(clip, holes, config, shots=False, source_margin=args.dilate, agree=255,
+                                blend=False, stable=0.0)
+        ours, unseen, report = run_fill(clip, holes, config, shots=True, stable=0.0)
+        carried, _, _ = run_fill(clip, holes, config, shots=True, stable=1.0)
         flows = clean_flows(clip.truth)
         methods = {"telea": telea, "before": before, "fill": ours, "carried": carried}
         # what propagation could reach at best: every pixel the fill copied exactly right, the rest as now
