@@ -55,3 +55,29 @@ def test_a_single_frame_is_refused_with_advice():
     one = frames_of(list(walkers(96, 64, 1)))
     with pytest.raises(InputError, match="--mask"):
         list(MotionDetector(DetectConfig())(one))
+
+
+def test_nms_keeps_what_torchvision_batched_nms_keeps():
+    import torch
+    import torchvision
+
+    from vidinpaint.detect.boxes import nms
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(0, 40))
+        corner = rng.uniform(0, 300, (n, 2))
+        boxes = np.concatenate([corner, corner + rng.uniform(2, 120, (n, 2))], axis=1).astype(np.float32)
+        scores, classes = rng.uniform(0.3, 1, n).astype(np.float32), rng.integers(0, 3, n)
+        expected = torchvision.ops.batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores),
+                                               torch.from_numpy(classes), 0.5).numpy()
+        np.testing.assert_array_equal(nms(boxes, scores, classes, 0.5), expected)
+
+
+def test_detector_path_does_not_import_torchvision():
+    import subprocess
+    import sys
+
+    code = ("import sys; import vidinpaint.detect.nanodet, vidinpaint.detect.tiles, vidinpaint.backends, "
+            "vidinpaint.pipeline; print('torchvision' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

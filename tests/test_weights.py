@@ -119,3 +119,15 @@ def test_a_web_page_instead_of_the_file_is_refused(tiny, tmp_path):
     with pytest.raises(WeightsError, match="returned a web page, not the file"):
         weights.fetch("tiny", cache)
     assert not (cache / "tiny.bin").exists()
+
+
+def test_raft_entries_match_torchvisions_weights():
+    from torchvision.models.optical_flow import Raft_Large_Weights, Raft_Small_Weights
+
+    from vidinpaint.weights import spec
+
+    for name, enum in (("raft_small", Raft_Small_Weights), ("raft_large", Raft_Large_Weights)):
+        entry = spec(name)
+        weights = enum[entry.meta["variant"]]
+        assert entry.files[0].url == weights.url
+        assert f"{weights.meta['num_params'] / 1e6:.1f}M params" in entry.description

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -29,3 +30,19 @@ def boxes_to_mask(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     for x1, y1, x2, y2 in np.asarray(boxes, dtype=np.int64).reshape(-1, 4):
         mask[max(y1, 0):max(y2, 0), max(x1, 0):max(x2, 0)] = True
     return mask
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> np.ndarray:
+    """Indices of the ``Nx4`` XYXY boxes that greedy non-maximum suppression keeps within each
+    class (a box goes if it overlaps a higher-scored box of its class by IoU over ``iou``),
+    highest score first, as torchvision's ``batched_nms`` (tests/test_detect.py compares them).
+    OpenCV's: importing torchvision on the default path pulled in ``torch._dynamo`` at every
+    start of the program."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if not len(boxes):
+        return np.zeros(0, np.int64)
+    scores = np.asarray(scores, np.float32)
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+    kept = np.asarray(cv2.dnn.NMSBoxesBatched(xywh, scores, np.asarray(classes, np.int32), -np.inf, iou),
+                      np.int64).reshape(-1)
+    return kept[np.argsort(-scores[kept], kind="stable")]

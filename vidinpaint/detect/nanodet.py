@@ -15,10 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torchvision
 
 from ..devices import autocast_dtype, precision_name
 from ..tfjs import load_graph
+from .boxes import nms
 from .stage import Detections
 
 SIZE = 416
@@ -67,7 +67,7 @@ def decode(levels: list[tuple[int, torch.Tensor, torch.Tensor]], classes: list[i
     if not all_boxes:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
     boxes, scores, cls_ids = torch.cat(all_boxes), torch.cat(all_scores), torch.cat(all_classes)
-    kept = torchvision.ops.batched_nms(boxes, scores, cls_ids, iou)
+    kept = torch.from_numpy(nms(boxes.numpy(), scores.numpy(), cls_ids.numpy(), iou))
     scale = torch.tensor([width / SIZE, height / SIZE, width / SIZE, height / SIZE])
     boxes = (boxes[kept] * scale).clamp(min=0)
     boxes[:, [0, 2]] = boxes[:, [0, 2]].clamp(max=width)

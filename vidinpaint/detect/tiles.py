@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-import torchvision
 
+from .boxes import nms
 from .stage import Detections, Detector
 
 MODES = ("off", "auto", "on")
@@ -97,9 +96,8 @@ class TiledDetector:
             boxes.append(b[keep] + np.array(tile[:2] * 2, np.float32))
             scores.append(np.asarray(part.scores, np.float32)[keep])
             classes.append(_classes(part)[keep])
-        all_boxes, all_scores = torch.from_numpy(np.concatenate(boxes)), torch.from_numpy(np.concatenate(scores))
-        all_classes = np.concatenate(classes)
+        all_boxes, all_scores, all_classes = np.concatenate(boxes), np.concatenate(scores), np.concatenate(classes)
         # per class, so a person and the bag they carry are not merged into one box
-        kept = torchvision.ops.batched_nms(all_boxes, all_scores, torch.from_numpy(all_classes), self.iou).numpy()
+        kept = nms(all_boxes, all_scores, all_classes, self.iou)
         known = found[0].classes is not None
-        return Detections(all_boxes.numpy()[kept], all_scores.numpy()[kept], None, all_classes[kept] if known else None)
+        return Detections(all_boxes[kept], all_scores[kept], None, all_classes[kept] if known else None)
