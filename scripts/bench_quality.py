@@ -64,8 +64,7 @@ def flow_only(data, holes, cfg, window):
     """Flow-guided fill alone: the filled frames and what is left of each hole."""
     frames = [Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy()) for i, (d, h) in enumerate(zip(data, holes))]
     filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
-                           source_margin=source_margin(cfg), agree=cfg.fill.agree,
-                           store_side=cfg.fill.flow_max_side)(frames))
+                           source_margin=source_margin(cfg), agree=cfg.fill.agree)(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]
 
 

@@ -96,7 +96,7 @@ def test_fill_reproduces_the_background_exactly_where_it_is_revealed(step):
     class Exact:
         backend = "exact"
 
-        def __call__(self, a, b):  # a -> b: forward in time moves content left by step
+        def small(self, a, b):  # a -> b: forward in time moves content left by step
             sign = -1 if order[id(a)] < order[id(b)] else 1
             return constant_flow(120, 200, sign * step, 0)
 
@@ -112,7 +112,7 @@ def test_fill_reproduces_the_background_exactly_where_it_is_revealed(step):
 class Zero:
     backend = "exact (static)"
 
-    def __call__(self, a, b):
+    def small(self, a, b):
         return constant_flow(a.shape[0], a.shape[1], 0, 0)
 
 
@@ -186,6 +186,22 @@ def test_flow_read_at_points_matches_the_flow_brought_to_frame_size():
     np.testing.assert_allclose(dy, full[..., 1].ravel(), atol=bound, rtol=0)
 
 
+def test_dis_prepares_each_picture_once_in_a_stream(monkeypatch):
+    """Each picture is the second of one pair and the first of the next, and flows go both ways:
+    one grey, downscaled copy per picture serves them all, and gives the flow a fresh one does."""
+    from vidinpaint.temporal import flow as flow_module
+
+    pictures = [rgb for rgb, _, _ in occluded_clip(5, 4)]
+    made = []
+    grey = flow_module._grey
+    monkeypatch.setattr(flow_module, "_grey", lambda rgb: made.append(1) or grey(rgb))
+    dis = DisFlow(100)
+    flows = [(dis.small(a, b), dis.small(b, a)) for a, b in zip(pictures, pictures[1:])]
+    assert len(made) == len(pictures)
+    again = DisFlow(100)
+    np.testing.assert_array_equal(flows[-1][1], again.small(pictures[-1], pictures[-2]))
+
+
 def test_frames_far_from_any_hole_cost_no_flow():
     clip = occluded_clip(30, 0)
     calls = []
@@ -193,7 +209,7 @@ def test_frames_far_from_any_hole_cost_no_flow():
     class Counting:
         backend = "exact (static), counted"
 
-        def __call__(self, a, b):
+        def small(self, a, b):
             calls.append(1)
             return constant_flow(120, 200, 0, 0)
 
@@ -266,10 +282,10 @@ def test_what_no_frame_shows_is_invented_once_and_carried_when_stable(stable):
 
 @pytest.mark.parametrize("step", [0, 4])
 def test_fill_at_a_reduced_working_resolution_copies_the_background(step):
-    """Flows made, completed and checked at half the frame size (``store_side``), an odd one."""
+    """Flows made, completed and checked at half the frame size (the flow's ``max_side``), an odd one."""
     clip = [(rgb[:119, :199], hole[:119, :199], bg[:119, :199]) for rgb, hole, bg in occluded_clip(12, step)]
     frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole) for i, (rgb, hole, _) in enumerate(clip)]
-    out = list(FlowFill(DisFlow(100), window=6, store_side=100)(frames))
+    out = list(FlowFill(DisFlow(100), window=6)(frames))
     errors, revealed_share = [], []
     for frame, (rgb, hole, bg) in zip(out, clip):
         revealed = hole & ~frame.mask

@@ -168,7 +168,7 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
         flow = RaftFlow(model, device, c.flow_max_side, name=f"RAFT {'large' if large else 'small'}")
     else:
         flow = DisFlow(c.flow_max_side)
-    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, store_side=c.flow_max_side,
+    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note,
                     source_margin=source_margin(config), agree=c.agree, spatial=spatial if c.stable else None,
                     stable=c.stable)
 

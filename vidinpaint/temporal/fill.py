@@ -44,7 +44,7 @@ import numpy as np
 
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, downscale, flow_at, sample_points
+from .flow import complete, consistent, flow_at, sample_points
 
 Spatial = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb, mask) -> rgb filled inside mask
 
@@ -157,15 +157,16 @@ class _Sources:
 
 class FlowFill:
     """Stage: fills ``frame.mask`` from other frames along optical flow; shrinks the mask to what
-    is left for the spatial inpainter."""
+    is left for the spatial inpainter. ``flow`` (:mod:`.flow`) gives ``small(a, b)``, the flow
+    from ``a`` to ``b`` at its working resolution, and its ``backend`` line."""
 
     name = "fill"
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
-                 store_side: int = 480, source_margin: int = 2, agree: float = 60.0,
+                 source_margin: int = 2, agree: float = 60.0,
                  spatial: Spatial | None = None, stable: float = 0.0) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
-        self.store_side, self.source_margin, self.agree = store_side, source_margin, agree
+        self.source_margin, self.agree = source_margin, agree
         self.spatial, self.stable = spatial, stable
 
     @property
@@ -185,15 +186,15 @@ class FlowFill:
         # All of it at the working resolution: a small pixel is a hole if any of it is, and the
         # margin is in its pixels, since that is the scale at which the flow smears a mover's
         # motion onto the background around it.
-        a_small, b_small = downscale(a_rgb, self.store_side), downscale(b_rgb, self.store_side)
+        forward = self.flow.small(a_rgb, b_rgb)
         h, w = a_hole.shape
-        hs, ws = a_small.shape[:2]
+        hs, ws = forward.shape[:2]
         scale = ws / w
         hole = cv2.resize((a_hole | b_hole).astype(np.float32), (ws, hs), interpolation=cv2.INTER_AREA) > 0
         hole = dilate(hole, self.flow_margin)
-        forward = complete(self.flow(a_small, b_small), hole)
+        forward = complete(forward, hole)
         if measured is None or measured.shape[:2] != (hs, ws):
-            measured = self.flow(b_small, a_small)
+            measured = self.flow.small(b_rgb, a_rgb)
         backward = complete(measured, hole)
         tolerance = self.tolerance * scale  # in frame pixels, as configured
         return _Pair(forward, backward, consistent(forward, backward, tolerance),

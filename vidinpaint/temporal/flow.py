@@ -8,6 +8,7 @@ upsampled (values scaled), since flow is smooth and the cost grows with the pixe
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import lru_cache
 
 import cv2
@@ -45,6 +46,7 @@ class DisFlow:
         self.max_side = max_side
         self.dis = cv2.DISOpticalFlow_create(preset)
         self.backend = f"OpenCV DIS (medium preset) at <= {max_side}px"
+        self._prepared: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow from ``a`` to ``b`` (``HxWx3 uint8`` RGB), at ``a``'s full resolution."""
@@ -53,7 +55,21 @@ class DisFlow:
 
     def small(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow from ``a`` to ``b`` at the working resolution (longer side <= ``max_side``)."""
-        return self.dis.calc(_grey(downscale(a, self.max_side)), _grey(downscale(b, self.max_side)), None)
+        return self.dis.calc(self._prepare(a), self._prepare(b), None)
+
+    def _prepare(self, rgb: np.ndarray) -> np.ndarray:
+        """``rgb`` as DIS takes it (grey, then downscaled: a third of the resizing), made once per
+        picture: in a stream each picture is the second of one pair and the first of the next,
+        and the fill measures both directions. The last few pictures are kept (with their
+        arrays, so that no other array can take their ``id``); callers replace a frame's
+        picture rather than write into it."""
+        entry = self._prepared.get(id(rgb))
+        if entry is None or entry[0] is not rgb:
+            entry = (rgb, downscale(_grey(rgb), self.max_side))
+            self._prepared[id(rgb)] = entry
+            if len(self._prepared) > 3:
+                self._prepared.popitem(last=False)
+        return entry[1]
 
 
 class RaftFlow:
@@ -63,9 +79,14 @@ class RaftFlow:
         self.model, self.device, self.max_side = model.to(device).eval(), device, max_side
         self.backend = f"torchvision {name} ({device}) at <= {max_side}px"
 
-    @torch.inference_mode()
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Flow from ``a`` to ``b`` (``HxWx3 uint8`` RGB), at ``a``'s full resolution."""
         h, w = a.shape[:2]
+        return resize_flow(self.small(a, b), w, h)
+
+    @torch.inference_mode()
+    def small(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Flow from ``a`` to ``b`` at the working resolution (longer side <= ``max_side``)."""
         sa, sb = downscale(a, self.max_side), downscale(b, self.max_side)
         sh, sw = sa.shape[:2]
         # RAFT needs sides divisible by 8 and at least 128 px (its correlation pyramid)
@@ -76,7 +97,7 @@ class RaftFlow:
             return torch.nn.functional.pad(t, (0, pw, 0, ph), mode="replicate")
 
         flow = self.model(tensor(sa), tensor(sb))[-1][0, :, :sh, :sw].permute(1, 2, 0).cpu().numpy()
-        return resize_flow(np.ascontiguousarray(flow), w, h)
+        return np.ascontiguousarray(flow)
 
 
 @lru_cache(maxsize=4)
