@@ -28,6 +28,7 @@ Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,a
        python scripts/bench_masks.py --clip 100 --every 1,3,5
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 3 --phases 3 --precision fp32,bf16
+       python scripts/bench_masks.py --tiles auto --refiners grabcut --tile-side 0,1024
 """
 
 from __future__ import annotations
@@ -98,12 +99,19 @@ class Memo:
         self.seen: dict[bytes, tuple[object, float]] = {}
 
     def detect_batch(self, images: list[np.ndarray]) -> list:
+        return self._answers(images, self.detector.detect_batch)
+
+    def detect_native_batch(self, images: list[np.ndarray]) -> list:
+        return self._answers(images, self.detector.detect_native_batch)
+
+    def _answers(self, images: list[np.ndarray], detect) -> list:
         out = []
         for rgb in images:
-            key = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes() + str(rgb.shape).encode(), digest_size=16).digest()
+            key = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes() + str(rgb.shape).encode() + detect.__name__.encode(),
+                                  digest_size=16).digest()
             if key not in self.seen:
                 start = time.process_time()
-                found = self.detector.detect_batch([rgb])[0]
+                found = detect([rgb])[0]
                 self.seen[key] = (found, time.process_time() - start)
             found, seconds = self.seen[key]
             self.seconds, self.calls = self.seconds + seconds, self.calls + 1
@@ -167,7 +175,8 @@ def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list,
 
 
 def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], device: str, phases: int = 1,
-                   tiles: str = "auto", grabcuts: list[str] | None = None, precisions: list[str] | None = None) -> None:
+                   tiles: str = "auto", grabcuts: list[str] | None = None, precisions: list[str] | None = None,
+                   sides: list[int] | None = None) -> None:
     """Detecting and segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
     cfg = Config()
     cfg = replace(cfg, detect=replace(cfg.detect, tiles=tiles))
@@ -177,12 +186,13 @@ def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], de
     truths = [person_blobs(rgb, plate) for rgb in frames]
     print(f"samples/vtest.mp4, {len(frames)} frames, {sum(len(t) for t in truths)} walker silhouettes, "
           f"mask.dilate {cfg.mask.dilate}px, detect.tiles {cfg.detect.tiles}, {phases} keyframe phase(s) pooled")
-    print(f"{'precision':<9} {'detect.every':<12} {'det calls/f':>11} {'det CPU ms/f':>12} {'ids':>5} "
+    print(f"{'precision':<9} {'tile side':>9} {'detect.every':<12} {'det calls/f':>11} {'det CPU ms/f':>12} {'ids':>5} "
           f"{'segment.every':>13} {'grabcut':>10} {'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
-    for precision in precisions or [cfg.detect.precision]:
+    for precision, side in itertools.product(precisions or [cfg.detect.precision], sides or [cfg.detect.tile_side]):
         memo = None  # a new detector: its own answers and times
         for detect_every in detect_everies:
-            detect_cfg = replace(cfg, detect=replace(cfg.detect, every=detect_every, precision=precision))
+            detect_cfg = replace(cfg, detect=replace(cfg.detect, every=detect_every, precision=precision,
+                                                     tile_side=side))
             runs, calls, det_seconds, ids = [], 0, 0.0, 0
             for phase in range(phases):
                 detected, memo = _detected(detect_cfg, device, frames, memo, phase)
@@ -198,7 +208,7 @@ def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], de
                                             truths, grabcut)
                     ious, hit, total, seconds = ious + i, hit + h, total + t, seconds + s
                 label = grabcut or "stage"
-                print(f"{precision:<9} {detect_every:<12} {cost} {every:>13} {label:>10} {np.mean(ious):>9.3f} "
+                print(f"{precision:<9} {side:>9} {detect_every:<12} {cost} {every:>13} {label:>10} {np.mean(ious):>9.3f} "
                       f"{hit / total:>7.3f} {seconds / phases:>9.1f}", flush=True)
 
 
@@ -219,9 +229,12 @@ def main() -> None:
                              "other frames) and pool the results")
     parser.add_argument("--precision", default="", help="NanoDet precisions (detect.precision) to compare, comma "
                                                         "separated (default: the configured one)")
+    parser.add_argument("--tile-side", default="", help="detect.tile_side values to compare, comma separated "
+                                                        "(default: the configured one)")
     args = parser.parse_args()
     cfg = Config()
     precisions = args.precision.split(",") if args.precision else [cfg.detect.precision]
+    sides = [int(v) for v in args.tile_side.split(",")] if args.tile_side else [cfg.detect.tile_side]
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
@@ -230,7 +243,7 @@ def main() -> None:
         grabcuts = args.grabcut.split(",") if args.grabcut else None
         clip_benchmark(args.clip, [int(v) for v in args.every.split(",")],
                        [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles, grabcuts,
-                       precisions)
+                       precisions, sides)
         return
     wanted = args.refiners.split(",")
     refiners = {}
@@ -257,10 +270,10 @@ def main() -> None:
           f"(per scene, px tall: {', '.join(f'{lo}-{hi}' for lo, hi in MIX)}), NanoDet score >= "
           f"{cfg.detect.score}, mask.dilate {cfg.mask.dilate}px, margin {cfg.detect.margin}px")
     bins = " ".join(f"{f'{lo}-{hi}px':>8}" for lo, hi in BINS)
-    print(f"{'precision':<9} {'detect.tiles':<12} {'det ms/f':>8} {'refiner':<14} {'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
-    for precision, tiles in itertools.product(precisions, (args.tiles or "off,auto").split(",")):
+    print(f"{'precision':<9} {'tile side':>9} {'detect.tiles':<12} {'det ms/f':>8} {'refiner':<14} {'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
+    for precision, side, tiles in itertools.product(precisions, sides, (args.tiles or "off,auto").split(",")):
         nanodet = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device, precision)
-        detector = TiledDetector(nanodet, SIZE, tiles, cfg.detect.tile_overlap, cfg.detect.iou)
+        detector = TiledDetector(nanodet, SIZE, tiles, cfg.detect.tile_overlap, cfg.detect.iou, native_side=side)
         nanodet.detect_batch([truth[0][0]])  # warm-up outside the timing
         start = time.process_time()
         found = [detector.detect_batch([img])[0].boxes for img, _, _ in truth]
@@ -277,7 +290,7 @@ def main() -> None:
                 for key in BINS:
                     binned[key] += b[key]
             per_bin = " ".join(f"{np.mean(binned[b]):>8.3f}" for b in BINS)
-            print(f"{precision:<9} {tiles:<12} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} {np.mean(recall):>7.3f} {per_bin} "
+            print(f"{precision:<9} {side:>9} {tiles:<12} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} {np.mean(recall):>7.3f} {per_bin} "
                   f"{len(truth) / seconds:>9.1f}")
 
 

@@ -81,3 +81,24 @@ def test_bf16_finds_the_same_people_as_fp32_on_the_sample():
         for box in sure:  # each has a bf16 box within 2 px on every side
             assert np.abs(other - box).max(axis=1).min() <= 2, box
     assert moved > 0  # bf16 did run: not one box is bit for bit the same
+
+
+def test_native_resolution_is_the_resized_pass_at_416_and_takes_any_size():
+    import pytest
+
+    from vidinpaint.detect.nanodet import NanoDet
+    from vidinpaint.video import VideoReader
+    from vidinpaint.weights import available, locate
+
+    if not available("nanodet"):
+        pytest.skip("NanoDet model not fetched (make test fetches it)")
+    rgb = next(iter(VideoReader("samples/vtest.mp4"))).rgb
+    detector = NanoDet(locate("nanodet"), [0], 0.3, 0.5, precision="fp32")
+    crop = np.ascontiguousarray(rgb[100:516, 200:616])  # the network's own size: nothing resized or padded
+    for expected, got in zip(detector.detect(crop), detector.detect_native(crop)):
+        np.testing.assert_allclose(got, expected, atol=1e-3)
+    outputs = detector.net(torch.zeros(1, 3, 576, 768))  # the feature pyramid's resizes follow the input
+    assert sorted(t.shape[1] for t in outputs.values()) == [432, 432, 1728, 1728, 6912, 6912]
+    odd = np.ascontiguousarray(rgb[:301, :517])  # padded to 320x544
+    boxes, scores, _ = detector.detect_native(odd)
+    assert len(boxes) >= 2 and boxes[:, [0, 2]].max() <= 517 and boxes[:, [1, 3]].max() <= 301

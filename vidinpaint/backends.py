@@ -55,11 +55,13 @@ def _need(package: str, install: str, weights: str, root: str | None) -> Path:
     return weights_path(weights, root)
 
 
-def _tiled(detector, size: int, c: DetectConfig):
-    """``detector`` run also on tiles of its input ``size`` as ``detect.tiles`` says."""
+def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0):
+    """``detector`` run also on tiles as ``detect.tiles`` says: of its input ``size``, or at native
+    resolution up to ``native_side`` px for a detector that takes any size."""
     from .detect.tiles import TiledDetector
 
-    return detector if c.tiles == "off" else TiledDetector(detector, size, c.tiles, c.tile_overlap, c.iou)
+    return detector if c.tiles == "off" else TiledDetector(detector, size, c.tiles, c.tile_overlap, c.iou,
+                                                          native_side=native_side)
 
 
 def build_detector(config: Config, device: str):
@@ -93,7 +95,7 @@ def build_detector(config: Config, device: str):
             from .detect.stage import DetectStage
 
             detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, c.score, c.iou, device, c.precision)
-            detector = _tiled(detector, NANODET_SIZE, c)
+            detector = _tiled(detector, NANODET_SIZE, c, c.tile_side)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
                                every=c.every)
         notes.append(f"fallback from NanoDet: {reason}")

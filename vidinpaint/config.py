@@ -73,6 +73,9 @@ class DetectConfig:
     precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),
                           doc="NanoDet: auto = bf16 autocast on CUDA and on CPUs with bf16 instructions "
                               "(AVX512-BF16, AMX), else fp32")
+    tile_side: int = _opt(1024, lo=0, doc="NanoDet: tiles run at the frame's own resolution, up to this many px a "
+                                          "side, as few as cover the frame (one at 768x576); 0 = tiles of its "
+                                          "416px input")
     tile_overlap: int = _opt(64, lo=0, doc="px neighbouring tiles share at least; people shorter than this are "
                                            "whole in some tile")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")

@@ -38,6 +38,8 @@ def _decode(value: dict):
         return bool(value["b"])
     if "list" in value:
         return [int(i) for i in value["list"].get("i", [])]
+    if "shape" in value:  # a dimension of unknown size has none (-1)
+        return [int(dim.get("size", -1)) for dim in value["shape"].get("dim", [])]
     return None
 
 
@@ -97,6 +99,7 @@ def _check_nhwc(node: dict) -> None:
 
 
 _FUSED_PAD = "_vidinpaint_pad"  # node key: (h, w) padding a conv or max pool takes over from its input's Pad
+_SCALED = "_vidinpaint_scale"  # node key: a constant-size resize's (h, w) factor, see GraphModel
 _FOLDS = {"Pad": ({"Conv2D", "DepthwiseConv2dNative"}, 0.0), "PadV2": ({"MaxPool"}, -math.inf)}
 
 
@@ -252,7 +255,13 @@ def _resize(node: dict, x: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
     half = _attr(node, "half_pixel_centers", False)
     if not align and not half:
         raise NotImplementedError(f"{node['name']}: legacy (asymmetric) bilinear resize")
-    out = F.interpolate(_nchw(x), size=(int(size[0]), int(size[1])), mode="bilinear", align_corners=align)
+    out_size = (int(size[0]), int(size[1]))
+    if _SCALED in node:  # a constant size: by the factor it has at the graph's own input size
+        h, w = x.shape[1:3]
+        if node[_SCALED] is None:  # GraphModel's pass at that size
+            node[_SCALED] = (out_size[0] / h, out_size[1] / w)
+        out_size = (round(h * node[_SCALED][0]), round(w * node[_SCALED][1]))
+    out = F.interpolate(_nchw(x), size=out_size, mode="bilinear", align_corners=align)
     return _nhwc(out)
 
 
@@ -341,6 +350,7 @@ class GraphModel(torch.nn.Module):
         self._lay_out_conv_weights()
         _mark_in_place(self.nodes, self.outputs)
         self.schedule = self._schedule()
+        self._scale_fixed_resizes()
 
     def _lay_out_conv_weights(self) -> None:
         """Keep each conv's constant weights in torch's order (out, in, h, w; depthwise: channel,
@@ -359,6 +369,23 @@ class GraphModel(torch.nn.Module):
             layout = torch.channels_last if node["op"] == "Conv2D" else torch.contiguous_format
             setattr(self, _buffer_name(name), self._const(name).permute(order)
                     .contiguous(memory_format=layout).permute([order.index(i) for i in range(4)]))
+
+    def _scale_fixed_resizes(self) -> None:
+        """Let the graph take other input sizes than the one it was exported for. A feature
+        pyramid exported from ONNX resizes to constant sizes (the next level's, at the export's
+        input size); each such resize instead keeps the factor it has at that size, learnt in
+        one pass at that size here. Inputs whose sides are multiples of the largest stride
+        (NanoDet: 32) then give levels that match. Graphs without such resizes, or whose input
+        size is not fixed, are left as they are."""
+        fixed = [node for node in self.nodes.values()
+                 if node["op"] == "ResizeBilinear" and self._is_const(node["input"][1].partition(":")[0])]
+        shapes = [_attr(self.nodes[name], "shape") for name in self.inputs]
+        if not fixed or any(shape is None or min(shape) < 1 for shape in shapes):
+            return
+        for node in fixed:
+            node[_SCALED] = None
+        with torch.inference_mode():
+            self(*(torch.zeros(shape) for shape in shapes))
 
     def _const(self, name: str) -> torch.Tensor:
         return getattr(self, _buffer_name(name))

@@ -22,34 +22,53 @@ from .boxes import nms
 from .stage import Detections
 
 SIZE = 416
+STRIDE = 32  # the largest: inputs of other sizes are padded to its multiples
 MEAN_BGR = torch.tensor([103.53, 116.28, 123.675]).view(3, 1, 1)
 STD_BGR = torch.tensor([57.375, 57.12, 58.395]).view(3, 1, 1)
 BINS = 11
 
 
-def preprocess(rgb: np.ndarray) -> torch.Tensor:
-    """``HxWx3 uint8`` RGB -> ``1x3x416x416`` float32 normalised BGR, channels-last in memory
-    (the graph's first op turns it to NHWC, which is then a view, not a copy)."""
-    bgr = torch.from_numpy(cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)).permute(2, 0, 1).flip(0)
+def _normalised(rgb: np.ndarray) -> torch.Tensor:
+    """``HxWx3 uint8`` RGB -> ``1x3xHxW`` float32 normalised BGR, channels-last in memory (the
+    graph's first op turns it to NHWC, which is then a view, not a copy)."""
+    bgr = torch.from_numpy(rgb).permute(2, 0, 1).flip(0)
     return ((bgr.float() - MEAN_BGR) / STD_BGR)[None]
 
 
-def split_outputs(outputs: dict[str, torch.Tensor]) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
-    """``[(stride, scores NxC, box bins Nx44)]`` from the graph's six outputs, matched by shape."""
+def preprocess(rgb: np.ndarray) -> torch.Tensor:
+    """``HxWx3 uint8`` RGB -> the network's ``1x3x416x416`` input (resized)."""
+    return _normalised(cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR))
+
+
+def preprocess_native(rgb: np.ndarray) -> torch.Tensor:
+    """``HxWx3 uint8`` RGB at its own resolution, padded right and bottom to multiples of the
+    largest stride (with the mean colour, 0 once normalised), as NanoDet's own inference pads."""
+    h, w = rgb.shape[:2]
+    pad_h, pad_w = -h % STRIDE, -w % STRIDE
+    return torch.nn.functional.pad(_normalised(rgb), (0, pad_w, 0, pad_h))
+
+
+def split_outputs(outputs: dict[str, torch.Tensor], grid: tuple[int, int] = (SIZE, SIZE)
+                  ) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+    """``[(stride, scores NxC, box bins Nx44)]`` from the graph's six outputs, matched by shape,
+    for an input of ``grid`` (width, height) px."""
     levels: dict[int, dict[str, torch.Tensor]] = {}
     for tensor in outputs.values():
         n, channels = tensor.shape[-2:]
-        stride = SIZE // int(round(math.sqrt(n)))
+        stride = int(round(math.sqrt(grid[0] * grid[1] / n)))
         levels.setdefault(stride, {})["box" if channels == 4 * BINS else "cls"] = tensor.reshape(n, channels)
     return [(s, levels[s]["cls"], levels[s]["box"]) for s in sorted(levels)]
 
 
 def decode(levels: list[tuple[int, torch.Tensor, torch.Tensor]], classes: list[int], score: float,
-           iou: float, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boxes (``Nx4`` XYXY in frame pixels), scores and class ids after threshold + per-class NMS."""
+           iou: float, width: int, height: int, grid: tuple[int, int] = (SIZE, SIZE),
+           scale: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes (``Nx4`` XYXY in frame pixels, inside the ``width`` x ``height`` frame), scores and
+    class ids after threshold + per-class NMS, from the levels of an input of ``grid`` (width,
+    height) px; ``scale``: frame px per input px (default: the input is the frame resized)."""
     all_boxes, all_scores, all_classes = [], [], []
     for stride, cls, box in levels:
-        side = SIZE // stride
+        side = grid[0] // stride  # cells in a row
         probs = cls[:, classes]
         best, which = probs.max(dim=1)
         keep = best >= score
@@ -68,8 +87,8 @@ def decode(levels: list[tuple[int, torch.Tensor, torch.Tensor]], classes: list[i
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
     boxes, scores, cls_ids = torch.cat(all_boxes), torch.cat(all_scores), torch.cat(all_classes)
     kept = torch.from_numpy(nms(boxes.numpy(), scores.numpy(), cls_ids.numpy(), iou))
-    scale = torch.tensor([width / SIZE, height / SIZE, width / SIZE, height / SIZE])
-    boxes = (boxes[kept] * scale).clamp(min=0)
+    sx, sy = scale or (width / grid[0], height / grid[1])
+    boxes = (boxes[kept] * torch.tensor([sx, sy, sx, sy])).clamp(min=0)
     boxes[:, [0, 2]] = boxes[:, [0, 2]].clamp(max=width)
     boxes[:, [1, 3]] = boxes[:, [1, 3]].clamp(max=height)
     return boxes.numpy(), scores[kept].numpy(), cls_ids[kept].numpy()
@@ -92,10 +111,27 @@ class NanoDet:
         """The graph has a fixed batch of 1, so frames run one after another."""
         return [Detections(boxes, scores, classes=cls) for boxes, scores, cls in map(self.detect, images)]
 
-    @torch.inference_mode()
+    def detect_native_batch(self, images: list[np.ndarray]) -> list[Detections]:
+        """As :meth:`detect_batch`, each image at its own resolution (:meth:`detect_native`)."""
+        return [Detections(boxes, scores, classes=cls) for boxes, scores, cls in map(self.detect_native, images)]
+
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes, scores and class ids in ``rgb``, resized to the network's 416x416."""
         h, w = rgb.shape[:2]
+        return self._run(preprocess(rgb), w, h, (SIZE, SIZE), None)
+
+    def detect_native(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`detect`, with ``rgb`` at its own resolution (padded): small people keep
+        their pixels, and one call covers what several 416 px tiles would (the graph's resizes
+        scale with the input, :class:`~vidinpaint.tfjs.GraphModel`)."""
+        h, w = rgb.shape[:2]
+        x = preprocess_native(rgb)
+        return self._run(x, w, h, (x.shape[3], x.shape[2]), (1.0, 1.0))
+
+    @torch.inference_mode()
+    def _run(self, x: torch.Tensor, width: int, height: int, grid: tuple[int, int],
+             scale: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with torch.autocast(self.device, self.dtype or torch.float32, enabled=self.dtype is not None):
-            outputs = self.net(preprocess(rgb).to(self.device))
-        levels = [(s, c.float().cpu(), b.float().cpu()) for s, c, b in split_outputs(outputs)]
-        return decode(levels, self.classes, self.score, self.iou, w, h)
+            outputs = self.net(x.to(self.device))
+        levels = [(s, c.float().cpu(), b.float().cpu()) for s, c, b in split_outputs(outputs, grid)]
+        return decode(levels, self.classes, self.score, self.iou, width, height, grid, scale)

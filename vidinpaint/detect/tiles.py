@@ -21,18 +21,31 @@ MODES = ("off", "auto", "on")
 AUTO_RATIO = 1.5  # auto: tiles once the frame's longer side is this many input sizes
 
 
+def _starts(length: int, size: int, overlap: int) -> list[int]:
+    """Where tiles of ``size`` start along ``length``, spread evenly, overlapping by ``overlap``."""
+    if length <= size:
+        return [0]
+    count = max(math.ceil((length - overlap) / max(size - overlap, 1)), 2)
+    return [int(round(i * (length - size) / (count - 1))) for i in range(count)]
+
+
 def tile_grid(width: int, height: int, size: int, overlap: int) -> list[tuple[int, int, int, int]]:
     """XYXY tiles of ``size`` px (smaller where the frame is) covering the frame, neighbours
     overlapping by at least ``overlap`` px, spread evenly."""
+    return [(x, y, min(x + size, width), min(y + size, height))
+            for y in _starts(height, size, overlap) for x in _starts(width, size, overlap)]
 
-    def starts(length: int) -> list[int]:
-        if length <= size:
-            return [0]
-        count = math.ceil((length - overlap) / max(size - overlap, 1))
-        count = max(count, 2)
-        return [int(round(i * (length - size) / (count - 1))) for i in range(count)]
 
-    return [(x, y, min(x + size, width), min(y + size, height)) for y in starts(height) for x in starts(width)]
+def fitted_grid(width: int, height: int, side: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """XYXY tiles of at most ``side`` px, as few as cover the frame with neighbours overlapping
+    by at least ``overlap`` px, all of one size (a frame no larger than ``side`` is one tile)."""
+
+    def fit(length: int) -> int:
+        count = math.ceil((length - overlap) / max(side - overlap, 1)) if length > side else 1
+        return min(length, math.ceil((length + (count - 1) * overlap) / count))
+
+    tw, th = fit(width), fit(height)
+    return [(x, y, x + tw, y + th) for y in _starts(height, th, overlap) for x in _starts(width, tw, overlap)]
 
 
 def _inside(boxes: np.ndarray, tile: tuple[int, int, int, int], width: int, height: int, edge: float) -> np.ndarray:
@@ -58,25 +71,38 @@ def _classes(found: Detections) -> np.ndarray:
 
 class TiledDetector:
     """Wraps any :class:`Detector`: whole frame plus tiles, merged. Ids are dropped (a tracker
-    running on whole frames cannot follow boxes from tiles), so the stage's IoU tracker gives them."""
+    running on whole frames cannot follow boxes from tiles), so the stage's IoU tracker gives them.
+
+    A detector with ``detect_native_batch`` (one that takes images of any size at their own
+    resolution) gets tiles of up to ``native_side`` px, as few as cover the frame (one for a
+    768x576 frame); any other gets tiles of its input ``size``."""
 
     def __init__(self, detector: Detector, size: int, mode: str = "auto", overlap: int = 64, iou: float = 0.5,
-                 edge: float = 2.0) -> None:
+                 edge: float = 2.0, native_side: int = 0) -> None:
         if mode not in MODES:
             raise ValueError(f"tiles must be one of {', '.join(MODES)}, got {mode!r}")
         self.detector, self.size, self.mode, self.overlap, self.iou, self.edge = detector, size, mode, overlap, iou, edge
+        self.native_side = native_side
+
+    @property
+    def native(self):
+        """The wrapped detector's ``detect_native_batch`` when tiles run at native resolution."""
+        return getattr(self.detector, "detect_native_batch", None) if self.native_side else None
 
     @property
     def backend(self) -> str:
         if self.mode == "off":
             return self.detector.backend
         when = "always" if self.mode == "on" else f"frames over {AUTO_RATIO:g}x {self.size}px"
-        return f"{self.detector.backend} + {self.size}px tiles ({when}, overlap {self.overlap}px)"
+        tiles = f"native-resolution tiles up to {self.native_side}px" if self.native else f"{self.size}px tiles"
+        return f"{self.detector.backend} + {tiles} ({when}, overlap {self.overlap}px)"
 
     def tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
         """The tiles a ``width`` x ``height`` frame is split into (none when tiling is off for it)."""
         if self.mode == "off" or (self.mode == "auto" and max(width, height) < AUTO_RATIO * self.size):
             return []
+        if self.native:
+            return fitted_grid(width, height, self.native_side, self.overlap)
         return tile_grid(width, height, self.size, self.overlap)
 
     def detect_batch(self, images: list[np.ndarray]) -> list[Detections]:
@@ -87,7 +113,8 @@ class TiledDetector:
     def _detect(self, rgb: np.ndarray) -> Detections:
         height, width = rgb.shape[:2]
         tiles = self.tiles(width, height)
-        found = self.detector.detect_batch([rgb] + [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles])
+        crops = [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles]
+        found = self.detector.detect_batch([rgb]) + (self.native or self.detector.detect_batch)(crops)
         boxes, scores = [np.asarray(found[0].boxes, np.float32).reshape(-1, 4)], [np.asarray(found[0].scores, np.float32)]
         classes = [_classes(found[0])]
         for tile, part in zip(tiles, found[1:]):
