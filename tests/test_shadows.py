@@ -39,6 +39,21 @@ def test_nothing_is_added_without_a_shadow_or_for_a_dark_object_of_another_colou
     assert cast_shadow(rgb, person, box_of(person), 1.0).sum() == 0
 
 
+def test_a_shadow_starting_a_few_px_below_the_mask_is_found_one_far_below_is_not():
+    """A mask that stops short of the shoes leaves a gap before the shadow: within 5% of the
+    person's height it is still theirs."""
+    rng = np.random.default_rng(0)
+    rgb = np.clip(rng.normal((150, 150, 145), 5, (300, 160, 3)), 0, 255).astype(np.uint8)
+    person = np.zeros((300, 160), bool)
+    person[40:200, 70:90] = True  # 160 px tall: the gap may be 8 px
+    rgb[person] = (40, 40, 110)
+    near, far = rgb.copy(), rgb.copy()
+    near[207:240, 70:110] = (near[207:240, 70:110] * 0.5).astype(np.uint8)  # 7 px below the mask
+    far[230:260, 70:110] = (far[230:260, 70:110] * 0.5).astype(np.uint8)  # 30 px below
+    assert cast_shadow(near, person, box_of(person), 1.0)[207:240, 70:110].mean() > 0.95
+    assert not cast_shadow(far, person, box_of(person), 1.0).any()
+
+
 @pytest.fixture(scope="module")
 def vtest_people():
     plate, people = extract_people([f.rgb for f in VideoReader("samples/vtest.mp4")][::3])

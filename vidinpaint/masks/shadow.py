@@ -22,6 +22,8 @@ DARKEST = 0.2  # a shadow keeps at least this share of the light (deeper: a dark
 LIGHTEST = 0.8  # and blocks at least a fifth of it (lighter: texture of the ground)
 CHROMA = 0.05  # chromaticity (r, g, b over their sum) within this of the ground's
 FEET = 0.15  # bottom share of the person's height where a shadow attaches
+REACH = 0.05  # share of the height (at least 4 px) a shadow may start away from the feet's mask: a mask
+# that stops short of the shoes, or a soft contact shadow between them, leaves a gap
 ABOVE = 0.3  # the search reaches this share of the height above the feet (shadows cast away from the camera)
 OUT = 0.05  # share of the window's inner sides a region may touch (dark texture of the ground leaking out)
 RING = 4  # px around a region where the lit ground it must end on is sampled
@@ -85,7 +87,8 @@ def cast_shadow(rgb: np.ndarray, person: np.ndarray, box: np.ndarray, reach: flo
     dark = _close(dark, 7) & ~taken  # bridges the lighter specks of a textured ground
     feet = obj.copy()
     feet[: max(0, y2 - int(FEET * tall) - ry0)] = False
-    feet = cv2.dilate(feet.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    side = 2 * max(4, int(round(REACH * tall))) + 1
+    feet = cv2.dilate(feet.astype(np.uint8), np.ones((side, side), np.uint8)).astype(bool)
     count, labels = cv2.connectedComponents(dark.astype(np.uint8), connectivity=8)
     found = np.zeros(obj.shape, bool)
     border = np.zeros(obj.shape, bool)  # window sides inside the frame (a shadow may leave the frame)

@@ -28,12 +28,12 @@ class BoxSegmenter:
 class GrabCutSegmenter:
     """GrabCut on a crop around each box; the box + ``margin`` is the 'probably foreground' region
     (``iterations``: see ``segment.grabcut_iterations``). Around it, ``context`` x the box's size
-    each side is the background GrabCut learns from. 0.15 instead of 0.3 gave tighter masks (higher
-    IoU at the same recall) but the shadow step then found fewer cast shadows, for a reason not
-    yet pinned down (``scripts/bench_masks.py --grabcut 1x256,1x256x0.15``; the pipeline rows
-    of ``scripts/bench_shadows.py``)."""
+    each side is the background GrabCut learns from: 0.15 gives tighter masks than 0.3 (higher IoU
+    at the same recall, ``scripts/bench_masks.py --grabcut 1x256,1x256x0.3``) from fewer pixels.
+    (It once cost cast shadows: a mask ending a few px higher at the feet lost shadows that
+    start a few px below them, until the shadow step allowed for that gap, :mod:`..masks.shadow`.)"""
 
-    def __init__(self, margin: int = 8, iterations: int = 1, context: float = 0.3, max_side: int = 256) -> None:
+    def __init__(self, margin: int = 8, iterations: int = 1, context: float = 0.15, max_side: int = 256) -> None:
         self.margin, self.iterations, self.context, self.max_side = margin, iterations, context, max_side
         plural = "s" if iterations != 1 else ""
         self.backend = f"GrabCut in boxes + {margin}px ({iterations} iteration{plural}, OpenCV, crops <= {max_side}px)"
