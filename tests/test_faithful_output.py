@@ -303,3 +303,19 @@ def test_info_lists_every_stream_and_chapter(tmp_path):
     for needle in ("#1 audio aac eng", "English", "#2 audio aac fra", "Commentaire", "#3 subtitle srt eng",
                    "#4 subtitle ssa fra", "forced", "Opening", "Ending", "limited 8-bit"):
         assert needle in text, needle
+
+
+@pytest.mark.parametrize("size,plane", [((576, 768), (288, 384)), ((577, 769), (289, 385)), ((576, 768), (576, 384)),
+                                        ((576, 768), (576, 768))])
+def test_a_plane_sample_changes_where_any_pixel_it_covers_changed(size, plane):
+    from vidinpaint.video.colour import _cover
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        changed = np.zeros(size, bool)
+        changed.flat[rng.integers(0, changed.size, int(rng.integers(1, 30)))] = True
+        fy, fx = -(-size[0] // plane[0]), -(-size[1] // plane[1])
+        expected = np.zeros(plane, bool)
+        for y, x in zip(*np.nonzero(changed)):
+            expected[y // fy, x // fx] = True
+        np.testing.assert_array_equal(_cover(changed, *plane), expected)
