@@ -28,11 +28,15 @@ STD_BGR = torch.tensor([57.375, 57.12, 58.395]).view(3, 1, 1)
 BINS = 11
 
 
+_SCALE, _SHIFT = 1 / STD_BGR.reshape(3), (-MEAN_BGR / STD_BGR).reshape(3)  # per BGR channel
+
+
 def _normalised(rgb: np.ndarray) -> torch.Tensor:
     """``HxWx3 uint8`` RGB -> ``1x3xHxW`` float32 normalised BGR, channels-last in memory (the
-    graph's first op turns it to NHWC, which is then a view, not a copy)."""
-    bgr = torch.from_numpy(rgb).permute(2, 0, 1).flip(0)
-    return ((bgr.float() - MEAN_BGR) / STD_BGR)[None]
+    graph's first op turns it to NHWC, which is then a view, not a copy); one multiply-add on
+    the pixels as they lie (NHWC)."""
+    bgr = torch.from_numpy(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return torch.addcmul(_SHIFT, bgr.float(), _SCALE).permute(2, 0, 1)[None]
 
 
 def preprocess(rgb: np.ndarray) -> torch.Tensor:
