@@ -119,6 +119,14 @@ class Memo:
         return out
 
 
+def _warm_up(detector, rgb: np.ndarray) -> None:
+    """One call outside the timing at each input size it will see (the frame resized, and at
+    its own resolution: the first call at a new size sets up its convolutions)."""
+    detector.detect_batch([rgb])
+    if hasattr(detector, "detect_native_batch"):
+        detector.detect_native_batch([rgb])
+
+
 def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | None, phase: int = 0
               ) -> tuple[list[Frame], Memo]:
     """``frames`` through the default pipeline's detection stage (shots reset it), detector memoised,
@@ -127,7 +135,7 @@ def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | N
     tiled = stage.detector if isinstance(stage.detector, TiledDetector) else None
     if memo is None:
         memo = Memo(tiled.detector if tiled else stage.detector)
-        memo.detector.detect_batch([frames[0]])  # warm-up outside the timing
+        _warm_up(memo.detector, frames[0])
     memo.seconds, memo.calls = 0.0, 0
     if tiled:
         tiled.detector = memo
@@ -274,7 +282,7 @@ def main() -> None:
     for precision, side, tiles in itertools.product(precisions, sides, (args.tiles or "off,auto").split(",")):
         nanodet = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device, precision)
         detector = TiledDetector(nanodet, SIZE, tiles, cfg.detect.tile_overlap, cfg.detect.iou, native_side=side)
-        nanodet.detect_batch([truth[0][0]])  # warm-up outside the timing
+        _warm_up(nanodet, truth[0][0])
         start = time.process_time()
         found = [detector.detect_batch([img])[0].boxes for img, _, _ in truth]
         cost = 1000 * (time.process_time() - start) / len(truth)

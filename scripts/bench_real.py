@@ -304,7 +304,7 @@ def main() -> None:
         telea = [inpaint_frame(f, h, "telea", config.inpaint.radius, config.inpaint.max_hole_pixels)
                  for f, h in zip(clip.frames, holes)]
         before, _, _ = run_fill(clip, holes, config, shots=False, source_margin=args.dilate, agree=255,
-                                blend=False, stable=0.0)
+                                stable=0.0)
         ours, unseen, report = run_fill(clip, holes, config, shots=True, stable=0.0)
         carried, _, _ = run_fill(clip, holes, config, shots=True, stable=1.0)
         flows = clean_flows(clip.truth)

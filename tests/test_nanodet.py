@@ -19,6 +19,18 @@ def put(lvl, row, col, cls, score, dists):
         boxes[cell, side * BINS + d] = 20.0  # a sharp distribution at bin d
 
 
+def test_cells_of_a_wider_than_tall_input_decode_row_by_row():
+    grid = (640, 416)  # a frame at its own resolution, padded: 80x52 cells at stride 8
+    lvl = (8, torch.zeros(80 * 52, 80), torch.full((80 * 52, 4 * BINS), -20.0))
+    put_at = 10 * 80 + 70  # row 10, column 70
+    lvl[1][put_at, 0] = 0.9
+    for side, d in enumerate((2, 3, 2, 5)):
+        lvl[2][put_at, side * BINS + d] = 20.0
+    boxes, _, _ = decode([lvl], [0], 0.4, 0.5, 630, 400, grid=grid, scale=(1.0, 1.0))
+    cx, cy = (70 + 0.5) * 8, (10 + 0.5) * 8
+    np.testing.assert_allclose(boxes[0], [cx - 16, cy - 24, min(cx + 16, 630), cy + 40], atol=1e-3)
+
+
 def test_a_cell_decodes_to_its_box_in_frame_coordinates():
     lvl = level(8)
     put(lvl, row=10, col=20, cls=0, score=0.9, dists=(2, 3, 2, 5))
@@ -53,9 +65,10 @@ def test_precision_auto_is_bf16_on_the_cpu_only_where_asked_and_native(monkeypat
 
     for native in (True, False):
         monkeypatch.setattr(devices, "native_bf16", lambda: native)
-        assert devices.autocast_dtype("auto", "cpu", cpu_auto=True) == (torch.bfloat16 if native else None)
+        assert devices.autocast_dtype("auto", "cpu", auto=("cpu",)) == (torch.bfloat16 if native else None)
         assert devices.autocast_dtype("auto", "cpu") is None  # a network not measured in bf16 stays fp32
-        assert devices.autocast_dtype("fp32", "cpu", cpu_auto=True) is None
+        assert devices.autocast_dtype("auto", "cuda", auto=("cpu",)) is None
+        assert devices.autocast_dtype("fp32", "cpu", auto=("cpu",)) is None
         assert devices.autocast_dtype("bf16", "cpu") == torch.bfloat16
 
 

@@ -49,7 +49,8 @@ def test_fitted_tiles_are_as_few_as_cover_the_frame_with_the_overlap(width, heig
     cover = np.zeros((height, width), int)
     for x0, y0, x1, y1 in tiles:
         assert 0 <= x0 and x1 <= width and 0 <= y0 and y1 <= height
-        assert (x1 - x0, y1 - y0) == (tiles[0][2] - tiles[0][0], tiles[0][3] - tiles[0][1]) <= (1024, 1024)
+        assert (x1 - x0, y1 - y0) == (tiles[0][2] - tiles[0][0], tiles[0][3] - tiles[0][1])
+        assert max(x1 - x0, y1 - y0) <= 1024
         cover[y0:y1, x0:x1] += 1
     assert cover.min() >= 1 and len(tiles) == count
     for a, b in zip(tiles, tiles[1:]):  # neighbours in a row share at least the overlap
@@ -72,6 +73,21 @@ def test_a_native_detector_sees_the_frame_at_its_own_resolution_in_few_tiles():
     assert tiled.tiles(400, 300) == [(0, 0, 400, 300)] and "native-resolution tiles" in tiled.backend
     assert sorted(tiled.detect_batch([rgb])[0].boxes.tolist()) == [[95, 140, 105, 170], [300, 10, 380, 290]]
     assert len(TiledDetector(NativeDetector(), SIZE, "auto", overlap=40).tiles(400, 300)) > 1  # native_side 0
+    with pytest.raises(ValueError, match="tile_side"):
+        TiledDetector(NativeDetector(), SIZE, "auto", overlap=64, native_side=64)
+
+
+class NoEmptyBatch(CoarseDetector):
+    """Refuses an empty batch, as ultralytics does ("No images found")."""
+
+    def detect_batch(self, images):
+        assert images, "empty batch"
+        return super().detect_batch(images)
+
+
+def test_a_frame_with_no_tiles_makes_no_empty_tile_call():
+    rgb = np.full((120, 100, 3), 200, np.uint8)
+    assert TiledDetector(NoEmptyBatch(), 416, "auto").detect_batch([rgb])[0].boxes.shape == (0, 4)
 
 
 def test_small_person_found_on_a_tile_once_at_frame_coordinates():

@@ -60,8 +60,12 @@ def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0):
     resolution up to ``native_side`` px for a detector that takes any size."""
     from .detect.tiles import TiledDetector
 
-    return detector if c.tiles == "off" else TiledDetector(detector, size, c.tiles, c.tile_overlap, c.iou,
-                                                          native_side=native_side)
+    if c.tiles == "off":
+        return detector
+    try:
+        return TiledDetector(detector, size, c.tiles, c.tile_overlap, c.iou, native_side=native_side)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def build_detector(config: Config, device: str):

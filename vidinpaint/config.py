@@ -71,8 +71,8 @@ class DetectConfig:
                                    "0.567 -> 0.576, recall 0.966 -> 0.962 (bench_masks.py --clip 150 --phases 3; "
                                    "4 loses 0.011 recall). Not with ByteTrack, which needs every frame")
     precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),
-                          doc="NanoDet: auto = bf16 autocast on CUDA and on CPUs with bf16 instructions "
-                              "(AVX512-BF16, AMX), else fp32")
+                          doc="NanoDet: auto = bf16 autocast on CPUs with bf16 instructions (AVX512-BF16, "
+                              "AMX), else fp32 (on CUDA too, where it is not measured yet)")
     tile_side: int = _opt(1024, lo=0, doc="NanoDet: tiles run at the frame's own resolution, up to this many px a "
                                           "side, as few as cover the frame (one at 768x576); 0 = tiles of its "
                                           "416px input")

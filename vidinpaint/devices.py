@@ -47,22 +47,24 @@ def native_bf16() -> bool:
     return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
 
 
-def autocast_dtype(precision: str, device: str, cpu_auto: bool = False) -> "torch.dtype | None":
+def autocast_dtype(precision: str, device: str, auto: tuple[str, ...] = ("cuda",)) -> torch.dtype | None:
     """The autocast dtype for ``precision`` (``auto``, ``fp32``, ``fp16``, ``bf16``; None = fp32).
 
-    ``auto`` is bf16 (fp16 where bf16 is missing) on CUDA; on the CPU it is bf16 only for a
-    network measured to keep its results there (``cpu_auto``) and on a CPU with native bf16.
+    ``auto`` is reduced precision only on the devices (``auto``) where the network was measured
+    to keep its results: bf16 (fp16 where bf16 is missing) on CUDA, bf16 on a CPU with native bf16.
     """
     import torch
 
     if precision == "auto":
+        if device not in auto:
+            return None
         if device == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if cpu_auto and native_bf16() else None
+        return torch.bfloat16 if native_bf16() else None
     return {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
 
 
-def precision_name(dtype: "torch.dtype | None") -> str:
+def precision_name(dtype: torch.dtype | None) -> str:
     """The configuration's name for an :func:`autocast_dtype` result, for stage lines."""
     return "fp32" if dtype is None else {"bfloat16": "bf16", "float16": "fp16"}[str(dtype).removeprefix("torch.")]
 

@@ -255,6 +255,6 @@ def prompt_stage(config: Config, device: str, frames: Iterable[Frame], source: P
     from .segment import GrabCutSegmenter
 
     prompts = parse_prompts(config.select)
-    cutter = GrabCutSegmenter(margin=2, iterations=2)
+    cutter = GrabCutSegmenter(margin=2, iterations=2, context=0.3)  # as measured for prompts before 0.15
     segmenter = build_segmenter(config, device).segmenter
     return PromptStage(follow_prompts(frames, prompts, segmenter, cutter, source), prompts)

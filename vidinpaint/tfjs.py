@@ -380,7 +380,7 @@ class GraphModel(torch.nn.Module):
         fixed = [node for node in self.nodes.values()
                  if node["op"] == "ResizeBilinear" and self._is_const(node["input"][1].partition(":")[0])]
         shapes = [_attr(self.nodes[name], "shape") for name in self.inputs]
-        if not fixed or any(shape is None or min(shape) < 1 for shape in shapes):
+        if not fixed or any(not shape or min(shape) < 1 for shape in shapes):
             return
         for node in fixed:
             node[_SCALED] = None

@@ -107,7 +107,7 @@ class NanoDet:
         self.classes, self.score, self.iou, self.device = classes, score, iou, device
         # bf16 keeps the people found and their masks and takes less CPU time where the CPU
         # multiplies bf16 in hardware (``scripts/bench_masks.py --precision fp32,bf16``)
-        self.dtype = autocast_dtype(precision, device, cpu_auto=True)
+        self.dtype = autocast_dtype(precision, device, auto=("cpu",))  # measured on the CPU only
         self.backend = (f"NanoDet (TF.js graph run on torch, {device} {precision_name(self.dtype)}; "
                         f"score >= {score}, NMS {iou})")
 

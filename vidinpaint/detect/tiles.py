@@ -11,6 +11,7 @@ the taller ones. What remains is merged by non-maximum suppression.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -81,11 +82,13 @@ class TiledDetector:
                  edge: float = 2.0, native_side: int = 0) -> None:
         if mode not in MODES:
             raise ValueError(f"tiles must be one of {', '.join(MODES)}, got {mode!r}")
+        if 0 < native_side <= overlap:
+            raise ValueError(f"detect.tile_side ({native_side}) must be larger than detect.tile_overlap ({overlap})")
         self.detector, self.size, self.mode, self.overlap, self.iou, self.edge = detector, size, mode, overlap, iou, edge
         self.native_side = native_side
 
     @property
-    def native(self):
+    def native(self) -> Callable[[list[np.ndarray]], list[Detections]] | None:
         """The wrapped detector's ``detect_native_batch`` when tiles run at native resolution."""
         return getattr(self.detector, "detect_native_batch", None) if self.native_side else None
 
@@ -114,7 +117,8 @@ class TiledDetector:
         height, width = rgb.shape[:2]
         tiles = self.tiles(width, height)
         crops = [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles]
-        found = self.detector.detect_batch([rgb]) + (self.native or self.detector.detect_batch)(crops)
+        on_tiles = self.native or self.detector.detect_batch
+        found = self.detector.detect_batch([rgb]) + (on_tiles(crops) if crops else [])  # YOLO refuses an empty batch
         boxes, scores = [np.asarray(found[0].boxes, np.float32).reshape(-1, 4)], [np.asarray(found[0].scores, np.float32)]
         classes = [_classes(found[0])]
         for tile, part in zip(tiles, found[1:]):
