@@ -60,16 +60,17 @@ class DetectConfig:
     iou: float = _opt(0.5, lo=0, hi=1, doc="non-maximum suppression IoU")
     margin: int = _opt(8, lo=0, doc="pixels added around boxes where a box becomes a mask or a GrabCut region")
     tiles: str = _opt("auto", choices=("off", "auto", "on"),
-                      doc="also run the detector on overlapping tiles of its input size, for far people "
-                          "(recall of 20-40 px people 0.26 -> 0.92 on the mask benchmark, 5 detector calls "
+                      doc="also run the detector at full resolution, for far people: NanoDet on the frame "
+                          "itself (tiles of up to detect.tile_side), others on tiles of their input size "
+                          "(recall of 20-40 px people 0.27 -> 0.89 on the mask benchmark, 2 detector calls "
                           "instead of 1 at 768x576): auto = when the frame's longer side is 1.5x the input or more (NanoDet "
                           "416, YOLO imgsz) and not with ByteTrack, which needs whole frames; on = always "
                           "(YOLO ids then come from IoU matching)")
     every: int = _opt(3, lo=1, doc="run the detector on every n-th frame and each shot's first and last; boxes "
                                    "between are interpolated from the keyframes on either side (look-ahead of n "
-                                   "frames). 3: 5 -> 1.71 detector calls a frame with tiles at 768x576, mask IoU "
-                                   "0.567 -> 0.576, recall 0.966 -> 0.962 (bench_masks.py --clip 150 --phases 3; "
-                                   "4 loses 0.011 recall). Not with ByteTrack, which needs every frame")
+                                   "frames). 3: 2.00 -> 0.68 detector calls a frame at 768x576, mask IoU "
+                                   "0.591 -> 0.596, recall 0.964 -> 0.957 (bench_masks.py --clip 150 --phases 3; "
+                                   "4 loses 0.012 recall). Not with ByteTrack, which needs every frame")
     precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),
                           doc="NanoDet: auto = bf16 autocast on CPUs with bf16 instructions (AVX512-BF16, "
                               "AMX), else fp32 (on CUDA too, where it is not measured yet)")
@@ -104,9 +105,9 @@ class SegmentConfig:
     every: int = _opt(3, lo=1, doc="segment every n-th frame (and a new track where it appears); masks follow optical "
                                    "flow between (3: the best fill on the real clip, steadier masks than 1 or 2: "
                                    "bench_quality.py --real --segment-every; mask IoU and recall: bench_masks.py --clip)")
-    grabcut_iterations: int = _opt(1, lo=1, doc="GrabCut iterations per mask (1: IoU and recall within 0.01 of 3 on "
+    grabcut_iterations: int = _opt(1, lo=1, doc="GrabCut iterations per mask (1: IoU and recall at least those of 3 on "
                                                 "both mask benchmarks, bench_masks.py --grabcut 1x256,3x256, with "
-                                                "and without --clip; segmentation about 30 % cheaper)")
+                                                "and without --clip; segmentation about a quarter cheaper)")
 
 
 @dataclass
