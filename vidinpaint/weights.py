@@ -99,16 +99,15 @@ def _sam(kind: str, prefix: str, size: int, params: str) -> WeightSpec:
         meta={"model_type": kind})
 
 
-def _raft(size: str, variant: str, params: int) -> WeightSpec:
+def _raft(size: str, variant: str, sha256_prefix: str, params: int) -> WeightSpec:
     """torchvision's RAFT weights, named as torchvision's ``Raft_*_Weights`` enums name them (the
     URL ends in a sha256 prefix); written out rather than read from the enums, because importing
     torchvision pulls in ``torch._dynamo`` on every start (tests/test_weights.py checks them)."""
-    filename = f"raft_{size}_{variant}-{dict(small='01064c6d', large='ff5fadd5')[size]}.pth"
+    filename = f"raft_{size}_{variant}-{sha256_prefix}.pth"
     return WeightSpec(
         name=f"raft_{size}", stage="flow", license="BSD-3-Clause (torchvision; RAFT, Princeton)",
         description=f"torchvision RAFT {size} ({variant}, {params / 1e6:.1f}M params)",
-        files=(WeightFile(filename, filename.rsplit("-", 1)[1].split(".")[0],
-                          url=f"https://download.pytorch.org/models/{filename}"),),
+        files=(WeightFile(filename, sha256_prefix, url=f"https://download.pytorch.org/models/{filename}"),),
         meta={"size": size, "variant": variant})
 
 
@@ -126,8 +125,8 @@ REGISTRY: dict[str, WeightSpec] = {spec.name: spec for spec in (
         description="Ultralytics YOLO11n COCO detector (2.6M params)",
         files=(WeightFile("yolo11n.pt", "0ebbc80d4a7680d14987a577cd21342b65ecfd94632bd9a8da63ae6417644ee1",
                           url="https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo11n.pt"),)),
-    _raft("small", "C_T_V2", 990162),
-    _raft("large", "C_T_SKHT_V2", 5257536),
+    _raft("small", "C_T_V2", "01064c6d", 990162),
+    _raft("large", "C_T_SKHT_V2", "ff5fadd5", 5257536),
     *(_sam(kind, prefix, size, params) for kind, prefix, size, params in (
         ("vit_b", "01ec64", 375042383, "91M"),
         ("vit_l", "0b3195", 1249524607, "308M"),
