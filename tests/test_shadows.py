@@ -30,6 +30,16 @@ def test_a_dark_patch_of_the_ground_colour_at_the_feet_is_the_shadow():
     assert not cast_shadow(rgb, person, box_of(person), 0.0).any()
 
 
+def test_a_shadow_added_to_a_mask_in_place_is_the_shadow_found_alone():
+    rgb, person = ground_with_person()
+    rgb[70:90, 50:75] = (rgb[70:90, 50:75] * 0.5).astype(np.uint8)
+    mask = np.zeros(person.shape, bool)
+    mask[0:5, 0:5] = True  # what the frame's mask already holds stays
+    expected = mask | cast_shadow(rgb, person, box_of(person), 1.0)
+    assert cast_shadow(rgb, person, box_of(person), 1.0, out=mask) is mask
+    assert np.array_equal(mask, expected) and mask[70:90, 50:75].mean() > 0.95
+
+
 def test_nothing_is_added_without_a_shadow_or_for_a_dark_object_of_another_colour():
     rgb, person = ground_with_person()
     assert cast_shadow(rgb, person, box_of(person), 1.0).sum() == 0

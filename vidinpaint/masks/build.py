@@ -44,10 +44,11 @@ class MaskBuilder:
                 objects = [boxes_to_mask(b[None], w, h) for b in expand_boxes(frame.boxes, self.margin, w, h)]
             mask = np.zeros((h, w), bool) if frame.mask is None else frame.mask.copy()
             taken = np.logical_or.reduce(objects) if len(objects) else None
-            for box, obj in zip(frame.boxes, objects):
-                mask |= obj
-                if self.config.shadow:
-                    mask |= cast_shadow(frame.rgb, obj, box, self.config.shadow, taken)
+            if taken is not None:
+                mask |= taken
+            if self.config.shadow:
+                for box, obj in zip(frame.boxes, objects):
+                    cast_shadow(frame.rgb, obj, box, self.config.shadow, taken, out=mask)
             frame.mask = dilate(mask, self.config.dilate)
             frame.object_masks = None  # merged; N full-frame masks per frame in every window after this add up
             yield frame

@@ -63,16 +63,18 @@ def _close(mask: np.ndarray, side: int) -> np.ndarray:
 
 
 def cast_shadow(rgb: np.ndarray, person: np.ndarray, box: np.ndarray, reach: float,
-                objects: np.ndarray | None = None) -> np.ndarray:
+                objects: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """``HxW bool``: the shadow attached to ``person`` (its mask; ``box`` its XYXY box), searched
     up to ``reach`` x the box height from the feet; empty when there is none. ``objects`` (the
     union of every object's mask) are never ground: someone else's dark trousers next to the
-    shadow are neither part of it nor the lit ground around it."""
+    shadow are neither part of it nor the lit ground around it. With ``out`` (a frame's mask)
+    the shadow is added to it in place, touching only the search window, and ``out`` returned:
+    a frame with many people then costs no full-frame pass per person."""
     height, width = person.shape
     x1, y1, x2, y2 = (int(v) for v in box)
     tall = max(y2 - y1, 1)
     far = int(round(reach * tall))
-    out = np.zeros((height, width), bool)
+    out = np.zeros((height, width), bool) if out is None else out
     rx0, rx1 = max(0, x1 - far), min(width, x2 + far)
     ry0, ry1 = max(0, y2 - int(ABOVE * tall)), min(height, y2 + far)
     if far <= 0 or rx1 - rx0 < 8 or ry1 - ry0 < 8:
@@ -104,5 +106,5 @@ def cast_shadow(rgb: np.ndarray, person: np.ndarray, box: np.ndarray, reach: flo
         if ring.sum() < RING * 4 or not _darker_alike(_median(crop[region]), _median(crop[ring])):
             continue
         found |= region
-    out[ry0:ry1, rx0:rx1] = _close(found, 5) & ~taken
+    out[ry0:ry1, rx0:rx1] |= _close(found, 5) & ~taken
     return out
