@@ -18,7 +18,8 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     if pixels <= 0 or not mask.any():
         return mask
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    # bool <-> uint8 as views: 0 and 1 either way, no copies of the frame
+    return cv2.dilate(np.ascontiguousarray(mask).view(np.uint8), kernel).view(bool)
 
 
 class MaskBuilder:

@@ -98,7 +98,8 @@ class SegmentStage:
             x0, y0, x1, y1 = (int(v) for v in expand_boxes(box[None], self.margin, w, h)[0])
             mask = np.zeros((h, w), bool)
             if x1 > x0 and y1 > y0:
-                mask[y0:y1, x0:x1] = warp(source.astype(np.uint8), back, cv2.INTER_NEAREST, (x0, y0, x1, y1)) > 0
+                mask[y0:y1, x0:x1] = warp(np.ascontiguousarray(source).view(np.uint8), back, cv2.INTER_NEAREST,
+                                          (x0, y0, x1, y1)) > 0
             masks.append(mask)
         return masks
 
