@@ -107,7 +107,7 @@ class SegmentConfig:
                                    "bench_quality.py --real --segment-every; mask IoU and recall: bench_masks.py --clip)")
     grabcut_iterations: int = _opt(1, lo=1, doc="GrabCut iterations per mask (1: IoU and recall at least those of 3 on "
                                                 "both mask benchmarks, bench_masks.py --grabcut 1x256,3x256, with "
-                                                "and without --clip; segmentation about a quarter cheaper)")
+                                                "and without --clip; segmentation a fifth cheaper on the clip at every 3rd frame)")
 
 
 @dataclass
