@@ -31,6 +31,20 @@ def test_grabcut_is_tighter_than_the_box():
     assert (mask & truth).sum() / truth.sum() > 0.95
 
 
+def test_a_box_at_the_frame_edge_learns_from_a_wider_ring(monkeypatch):
+    """The frame cuts an edge box's background ring, so what is left of it is widened (0.3 of
+    the box instead of 0.15); a box inside keeps the narrow ring."""
+    crops = []
+    segmenter = GrabCutSegmenter(margin=0)
+    monkeypatch.setattr(segmenter, "_cut", lambda crop, rect: crops.append((crop.shape[:2], rect))
+                        or np.zeros(crop.shape[:2], bool))
+    rgb = np.zeros((200, 300, 3), np.uint8)
+    segmenter.segment(rgb, np.array([[100, 50, 140, 150], [260, 50, 300, 150]], np.float32))
+    (inner, inner_rect), (edge, edge_rect) = crops
+    assert inner_rect[:2] == (int(40 * 0.15) + 4, int(100 * 0.15) + 4)  # left and top ring
+    assert edge_rect[:2] == (int(40 * 0.3) + 4, int(100 * 0.3) + 4)
+
+
 def test_box_segmenter_clamps_at_borders():
     masks = BoxSegmenter(margin=10).segment(np.zeros((50, 60, 3), np.uint8), np.array([[0, 0, 5, 5], [55, 45, 60, 50]]))
     assert masks[0][:15, :15].all() and masks[0].sum() == 15 * 15
