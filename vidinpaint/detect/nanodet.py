@@ -23,12 +23,12 @@ from .stage import Detections
 
 SIZE = 416
 STRIDE = 32  # the largest: inputs of other sizes are padded to its multiples
-MEAN_BGR = torch.tensor([103.53, 116.28, 123.675]).view(3, 1, 1)
-STD_BGR = torch.tensor([57.375, 57.12, 58.395]).view(3, 1, 1)
+MEAN_BGR = torch.tensor([103.53, 116.28, 123.675])
+STD_BGR = torch.tensor([57.375, 57.12, 58.395])
 BINS = 11
 
 
-_SCALE, _SHIFT = 1 / STD_BGR.reshape(3), (-MEAN_BGR / STD_BGR).reshape(3)  # per BGR channel
+_SCALE, _SHIFT = 1 / STD_BGR, -MEAN_BGR / STD_BGR  # per BGR channel, over the pixels' last axis
 
 
 def _normalised(rgb: np.ndarray) -> torch.Tensor:
