@@ -59,33 +59,43 @@ from vidinpaint.weights import available, locate
 
 BINS = ((20, 40), (40, 60), (60, 80), (80, 200))
 MIX = ((20, 40), (20, 40), (40, 60), (40, 60), (60, 80), (80, 200), (80, 200))  # heights per scene
+EDGE = (40, 200)  # heights of the people across the frame's edge (--edge), scored in a bin of their own
 
 
-def scenes(count: int, seed: int = 0):
-    """``(image, true masks, heights)`` for ``count`` composited scenes."""
+def scenes(count: int, seed: int = 0, edge: int = 0):
+    """``(image, true masks, heights, cut)`` for ``count`` composited scenes; ``edge`` more people
+    (40-200 px tall) per scene stand across the frame's left or right edge (``cut`` says which)."""
     frames = [f.rgb for f in VideoReader("samples/vtest.mp4")]
     plate, people = extract_people(frames)
     rng = np.random.default_rng(seed)
     background = np.ascontiguousarray(plate[:, ::-1])
     for _ in range(count):
-        heights = [int(rng.integers(lo, hi)) for lo, hi in MIX]
-        image, truths = compose(background, people, heights, rng)
-        yield image, truths, heights
+        heights = [int(rng.integers(lo, hi)) for lo, hi in MIX] + [int(rng.integers(*EDGE)) for _ in range(edge)]
+        cut = [False] * len(MIX) + [True] * edge
+        image, truths = compose(background, people, heights, rng, cut)
+        yield image, truths, heights, cut
 
 
-def score(masks: list[np.ndarray], truths: list[np.ndarray], heights: list[int], grow: int) -> tuple[list, list, dict]:
-    """IoU and recall per visible true person, and the recalls grouped by height bin."""
+def score(masks: list[np.ndarray], truths: list[np.ndarray], heights: list[int], cut: list[bool], grow: int
+          ) -> tuple[list, list, dict]:
+    """IoU and recall per visible true person inside the frame, and the recalls grouped by height
+    bin, with those of the people across the frame's edge (IoU and recall) in bin ``"edge"``."""
     union = np.zeros(truths[0].shape, bool)
     for m in masks:
         union |= m
     union = dilate(union, grow)
-    ious, recall, binned = [], [], {b: [] for b in BINS}
-    for truth, height in zip(truths, heights):
+    ious, recall, binned = [], [], {b: [] for b in (*BINS, "edge")}
+    for truth, height, at_edge in zip(truths, heights, cut):
         if not truth.any():
             continue  # fully hidden by a later person
-        ious.append(max([(m & truth).sum() / (m | truth).sum() for m in masks], default=0.0))
-        recall.append((union & truth).sum() / truth.sum())
-        binned[next(b for b in BINS if b[0] <= height < b[1])].append(recall[-1])
+        iou = max([(m & truth).sum() / (m | truth).sum() for m in masks], default=0.0)
+        hit = (union & truth).sum() / truth.sum()
+        if at_edge:
+            binned["edge"].append((iou, hit))
+            continue
+        ious.append(iou)
+        recall.append(hit)
+        binned[next(b for b in BINS if b[0] <= height < b[1])].append(hit)
     return ious, recall, binned
 
 
@@ -223,6 +233,8 @@ def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], de
 def main() -> None:
     parser = argparse.ArgumentParser(description="mask quality and speed benchmark")
     parser.add_argument("--scenes", type=int, default=12)
+    parser.add_argument("--edge", type=int, default=0, help="people per scene across the frame's left or right edge "
+                                                            "(people entering or leaving), scored apart")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tiles", default="", help="detect.tiles settings to compare, comma separated "
                                                      "(default off,auto; with --clip one setting, default auto)")
@@ -272,32 +284,36 @@ def main() -> None:
         from vidinpaint.segment.sam import SamSegmenter
 
         refiners["SAM vit_b"] = SamSegmenter(locate("sam_vit_b"), "vit_b", args.device)
-    truth = list(scenes(args.scenes))
-    people = sum(len(h) for _, _, h in truth)
+    truth = list(scenes(args.scenes, edge=args.edge))
+    people = sum(len(h) for _, _, h, _ in truth)
+    edge = f" + {args.edge} across the left or right edge ({EDGE[0]}-{EDGE[1]} px tall, 25-75 % inside)" \
+        if args.edge else ""
     print(f"{args.scenes} scenes {truth[0][0].shape[1]}x{truth[0][0].shape[0]}, {people} people "
-          f"(per scene, px tall: {', '.join(f'{lo}-{hi}' for lo, hi in MIX)}), NanoDet score >= "
+          f"(per scene, px tall: {', '.join(f'{lo}-{hi}' for lo, hi in MIX)}{edge}), NanoDet score >= "
           f"{cfg.detect.score}, mask.dilate {cfg.mask.dilate}px, margin {cfg.detect.margin}px")
-    bins = " ".join(f"{f'{lo}-{hi}px':>8}" for lo, hi in BINS)
+    bins = " ".join(f"{f'{lo}-{hi}px':>8}" for lo, hi in BINS) + (f" {'edge IoU':>8} {'recall':>7}" if args.edge else "")
     print(f"{'precision':<9} {'tile side':>9} {'detect.tiles':<12} {'det ms/f':>8} {'refiner':<14} {'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
     for precision, side, tiles in itertools.product(precisions, sides, (args.tiles or "off,auto").split(",")):
         nanodet = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device, precision)
         detector = TiledDetector(nanodet, SIZE, tiles, cfg.detect.tile_overlap, cfg.detect.iou, native_side=side)
         _warm_up(nanodet, truth[0][0])
         start = time.process_time()
-        found = [detector.detect_batch([img])[0].boxes for img, _, _ in truth]
+        found = [detector.detect_batch([img])[0].boxes for img, _, _, _ in truth]
         cost = 1000 * (time.process_time() - start) / len(truth)
         for name, refiner in refiners.items():
-            ious, recall, binned, seconds = [], [], {b: [] for b in BINS}, 0.0
-            for (img, truths, heights), boxes in zip(truth, found):
+            ious, recall, binned, seconds = [], [], {b: [] for b in (*BINS, "edge")}, 0.0
+            for (img, truths, heights, cut), boxes in zip(truth, found):
                 start = time.perf_counter()
                 masks = refiner.segment(img, boxes)
                 seconds += time.perf_counter() - start
-                i, r, b = score(masks, truths, heights, cfg.mask.dilate)
+                i, r, b = score(masks, truths, heights, cut, cfg.mask.dilate)
                 ious += i
                 recall += r
-                for key in BINS:
+                for key in binned:
                     binned[key] += b[key]
             per_bin = " ".join(f"{np.mean(binned[b]):>8.3f}" for b in BINS)
+            if args.edge:
+                per_bin += " {:>8.3f} {:>7.3f}".format(*np.mean(binned["edge"], axis=0))
             print(f"{precision:<9} {side:>9} {tiles:<12} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} {np.mean(recall):>7.3f} {per_bin} "
                   f"{len(truth) / seconds:>9.1f}")
 

@@ -1,3 +1,4 @@
+import itertools
 from fractions import Fraction
 
 import numpy as np
@@ -8,6 +9,7 @@ from vidinpaint.detect.boxes import boxes_to_mask
 from vidinpaint.frames import Frame
 from vidinpaint.segment import BoxSegmenter, GrabCutSegmenter, SegmentStage, move_mask
 from vidinpaint.synthetic import background, person_mask
+from vidinpaint.video import VideoReader
 
 
 def iou(a, b):
@@ -43,6 +45,20 @@ def test_a_box_at_the_frame_edge_learns_from_a_wider_ring(monkeypatch):
     (inner, inner_rect), (edge, edge_rect) = crops
     assert inner_rect[:2] == (int(40 * 0.15) + 4, int(100 * 0.15) + 4)  # left and top ring
     assert edge_rect[:2] == (int(40 * 0.3) + 4, int(100 * 0.3) + 4)
+
+
+def test_a_collapsed_cut_keeps_the_box():
+    """On the sample's frame 141, GrabCut keeps 1 % of the box of a walker entering at the right
+    edge (the fill then copied him into the frames after); a cut that keeps no more than
+    ``min_share`` of the detector's box falls back to the box + margin. Also: a cut depends on
+    its crop alone (OpenCV's RNG is seeded), so the same call gives the same mask."""
+    rgb = next(itertools.islice(VideoReader("samples/vtest.mp4"), 141, None)).rgb
+    box = np.array([[747, 132, 768, 183]], np.float32)
+    collapsed = GrabCutSegmenter(min_share=0.0).segment(rgb, box)[0]
+    assert collapsed[132:183, 747:768].mean() < 0.05
+    assert (GrabCutSegmenter(min_share=0.0).segment(rgb, box)[0] == collapsed).all()
+    kept = GrabCutSegmenter().segment(rgb, box)[0]
+    assert kept[124:191, 739:768].all()
 
 
 def test_box_segmenter_clamps_at_borders():

@@ -50,22 +50,30 @@ def person_blobs(rgb: np.ndarray, plate: np.ndarray, min_height: int = 40, thres
     return blobs
 
 
-def place(shape: tuple[int, ...], people: list[Cutout], heights: list[int],
-          rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+def place(shape: tuple[int, ...], people: list[Cutout], heights: list[int], rng: np.random.Generator,
+          cut: list[bool] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """One random cut-out per entry of ``heights`` (pixels tall) at a random spot of a frame of
-    ``shape``: its full ``HxW bool`` silhouette and the colours of its pixels."""
+    ``shape``: its visible ``HxW bool`` silhouette and the colours of its pixels. Where ``cut``
+    says so, the person stands across the frame's left or right edge (25-75 % of the width
+    inside), as people entering or leaving a shot do."""
     h, w = shape[:2]
     placed = []
-    for height in heights:
+    for height, at_edge in zip(heights, cut or [False] * len(heights)):
         person = people[int(rng.integers(len(people)))]
         scale = height / person.alpha.shape[0]
         pw = max(2, int(round(person.alpha.shape[1] * scale)))
         rgb = cv2.resize(person.rgb, (pw, height), interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(person.alpha.astype(np.uint8), (pw, height), interpolation=cv2.INTER_NEAREST) > 0
-        x = int(rng.integers(0, w - pw))
+        if at_edge:
+            inside = max(1, int(round(pw * rng.uniform(0.25, 0.75))))
+            x = w - inside if rng.integers(2) else inside - pw
+        else:
+            x = int(rng.integers(0, w - pw))
         y = int(rng.integers(int(0.15 * h), h - height))
+        left, right = max(x, 0), min(x + pw, w)
+        alpha, rgb = alpha[:, left - x:right - x], rgb[:, left - x:right - x]
         mask = np.zeros((h, w), bool)
-        mask[y:y + height, x:x + pw] = alpha
+        mask[y:y + height, left:right] = alpha
         placed.append((mask, rgb[alpha]))
     return placed
 
@@ -81,11 +89,11 @@ def paste(background: np.ndarray, placed: list[tuple[np.ndarray, np.ndarray]]) -
     return out, masks
 
 
-def compose(background: np.ndarray, people: list[Cutout], heights: list[int],
-            rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Paste one random cut-out per entry of ``heights`` at a random spot: the image and the true
-    visible mask of each pasted person."""
-    return paste(background, place(background.shape, people, heights, rng))
+def compose(background: np.ndarray, people: list[Cutout], heights: list[int], rng: np.random.Generator,
+            cut: list[bool] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Paste one random cut-out per entry of ``heights`` at a random spot (across the frame's
+    edge where ``cut`` says so): the image and the true visible mask of each pasted person."""
+    return paste(background, place(background.shape, people, heights, rng, cut))
 
 
 def shadow_of(silhouette: np.ndarray, rng: np.random.Generator) -> np.ndarray:
