@@ -8,6 +8,7 @@ import torch
 from vidinpaint.detect.boxes import boxes_to_mask
 from vidinpaint.frames import Frame
 from vidinpaint.segment import BoxSegmenter, GrabCutSegmenter, SegmentStage, move_mask
+from vidinpaint.segment.classical import reach_feet
 from vidinpaint.synthetic import background, person_mask
 from vidinpaint.video import VideoReader
 
@@ -59,6 +60,23 @@ def test_a_collapsed_cut_keeps_the_box():
     assert (GrabCutSegmenter(min_share=0.0).segment(rgb, box)[0] == collapsed).all()
     kept = GrabCutSegmenter().segment(rgb, box)[0]
     assert kept[124:191, 739:768].all()
+
+
+def test_a_cut_that_stops_above_the_box_bottom_is_extended_to_the_feet():
+    """The detector's box reaches the feet: a mask ending more than a tenth of the box's height
+    above its bottom (legs lost) goes down to it under its lowest rows; one ending within a
+    tenth of it is left alone."""
+    box = np.array([20, 10, 40, 110])
+    torso = np.zeros((120, 60), bool)
+    torso[10:70, 24:36] = True
+    extended = torso.copy()
+    reach_feet(extended, box)
+    assert extended[70:110, 24:36].all() and extended.sum() == 12 * 100
+    whole = np.zeros((120, 60), bool)
+    whole[10:102, 24:36] = True
+    kept = whole.copy()
+    reach_feet(kept, box)
+    assert (kept == whole).all()
 
 
 def test_box_segmenter_clamps_at_borders():

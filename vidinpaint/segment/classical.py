@@ -25,6 +25,24 @@ class BoxSegmenter:
         return [boxes_to_mask(b[None], w, h) for b in expand_boxes(boxes, self.margin, w, h)]
 
 
+FEET = 0.1  # a cut that ends more than this share of its box's height above the box's bottom lost the legs
+
+
+def reach_feet(mask: np.ndarray, box: np.ndarray) -> None:
+    """Extend ``mask`` (``HxW bool``, in place) down to the bottom of ``box`` (XYXY, the detector's
+    own) under the columns of its lowest rows, where it ends more than ``FEET`` of the box's height
+    above it. A detector's box reaches the feet; GrabCut drops legs the colour of the road and
+    legs below a sign the person stands behind, and on the sample those legs stayed in the
+    output (``bench_masks.py --clip``: recall 0.962 -> 0.967, IoU 0.594 -> 0.592)."""
+    x1, y1, x2, y2 = (int(v) for v in box)
+    rows = np.flatnonzero(mask[y1:y2, x1:x2].any(axis=1))
+    if not len(rows) or (y2 - y1) - (rows[-1] + 1) <= FEET * (y2 - y1):
+        return
+    bottom = y1 + rows[-1] + 1
+    cols = np.flatnonzero(mask[max(y1, bottom - 3):bottom, x1:x2].any(axis=0))
+    mask[bottom:y2, x1 + cols[0]:x1 + cols[-1] + 1] = True
+
+
 EDGE_CONTEXT = 0.3  # background ring of a box at the frame's edge, whose ring the frame cuts: with 0.15 a
 # person entering at the sample's right edge was left far less masked than with 0.3 (issue #11's notes)
 
@@ -69,6 +87,7 @@ class GrabCutSegmenter:
             ox1, oy1, ox2, oy2 = own
             if not mask[oy1:oy2, ox1:ox2].mean() > self.min_share:  # collapsed (or nothing kept)
                 mask[y1:y2, x1:x2] = True
+            reach_feet(mask, own)
             masks.append(mask)
         return masks
 
