@@ -3,7 +3,8 @@
 
 Scenes: real pedestrians cut out of ``samples/vtest.mp4`` pasted onto its mirrored clean plate
 (:mod:`vidinpaint.composite`) at known heights — per scene two 20-40 px, two 40-60 px, one
-60-80 px and two 80-200 px tall — so each person's true silhouette is exact. NanoDet finds the
+60-80 px and two 80-200 px tall, and with ``--edge K`` K more across the frame's left or right
+edge, scored apart (people entering or leaving) — so each person's true silhouette is exact. NanoDet finds the
 people (on the whole frame, and with ``--tiles`` also on overlapping tiles,
 :mod:`vidinpaint.detect.tiles`); each refiner turns the boxes into masks. Reported per detector
 and refiner: mean IoU of each true person with its best object mask, person recall (share of a
@@ -29,6 +30,7 @@ Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,a
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 3 --phases 3 --precision fp32,bf16
        python scripts/bench_masks.py --tiles auto --refiners grabcut --tile-side 0,1024
+       python scripts/bench_masks.py --tiles auto --refiners box,grabcut --edge 2
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def reach_feet(mask: np.ndarray, box: np.ndarray) -> None:
     own) under the columns of its lowest rows, where it ends more than ``FEET`` of the box's height
     above it. A detector's box reaches the feet; GrabCut drops legs the colour of the road and
     legs below a sign the person stands behind, and on the sample those legs stayed in the
-    output (``bench_masks.py --clip``: recall 0.962 -> 0.967, IoU 0.594 -> 0.592)."""
+    output (docs/ARCHITECTURE.md)."""
     x1, y1, x2, y2 = (int(v) for v in box)
     rows = np.flatnonzero(mask[y1:y2, x1:x2].any(axis=1))
     if not len(rows) or (y2 - y1) - (rows[-1] + 1) <= FEET * (y2 - y1):
@@ -55,8 +55,8 @@ class GrabCutSegmenter:
     (It once cost cast shadows: a mask ending a few px higher at the feet lost shadows that
     start a few px below them, until the shadow step allowed for that gap, :mod:`..masks.shadow`.)
     A cut that keeps no more than ``min_share`` of the detector's own box has collapsed (a person
-    fills a third to three quarters of their box: 5 % of the bench scenes' cuts keep under 0.29);
-    the box + ``margin`` is the mask then, as when the cut keeps nothing. On the sample, a woman
+    fills about a third to three quarters of their box); the box + ``margin`` is the mask then,
+    as when the cut keeps nothing. On the sample, a woman
     walking beside another person kept 0.01 of her box on one keyframe and showed through the
     fill for the rest of the clip."""
 
