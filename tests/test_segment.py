@@ -56,7 +56,7 @@ def test_a_collapsed_cut_keeps_the_box():
     rgb = next(itertools.islice(VideoReader("samples/vtest.mp4"), 141, None)).rgb
     box = np.array([[747, 132, 768, 183]], np.float32)
     collapsed = GrabCutSegmenter(min_share=0.0).segment(rgb, box)[0]
-    assert collapsed[132:183, 747:768].mean() < 0.05
+    assert collapsed[132:183, 747:768].mean() < 0.15  # 1 % cut, and the feet rule's band below it
     assert (GrabCutSegmenter(min_share=0.0).segment(rgb, box)[0] == collapsed).all()
     kept = GrabCutSegmenter().segment(rgb, box)[0]
     assert kept[124:191, 739:768].all()
@@ -64,14 +64,14 @@ def test_a_collapsed_cut_keeps_the_box():
 
 def test_a_cut_that_stops_above_the_box_bottom_is_extended_to_the_feet():
     """The detector's box reaches the feet: a mask ending more than a tenth of the box's height
-    above its bottom (legs lost) goes down to it under its lowest rows; one ending within a
-    tenth of it is left alone."""
+    above its bottom (legs lost) goes down to it across the box; one ending within a tenth of
+    it is left alone."""
     box = np.array([20, 10, 40, 110])
     torso = np.zeros((120, 60), bool)
     torso[10:70, 24:36] = True
     extended = torso.copy()
     reach_feet(extended, box)
-    assert extended[70:110, 24:36].all() and extended.sum() == 12 * 100
+    assert extended[70:110, 20:40].all() and extended.sum() == 12 * 60 + 20 * 40
     whole = np.zeros((120, 60), bool)
     whole[10:102, 24:36] = True
     kept = whole.copy()

@@ -30,17 +30,16 @@ FEET = 0.1  # a cut that ends more than this share of its box's height above the
 
 def reach_feet(mask: np.ndarray, box: np.ndarray) -> None:
     """Extend ``mask`` (``HxW bool``, in place) down to the bottom of ``box`` (XYXY, the detector's
-    own) under the columns of its lowest rows, where it ends more than ``FEET`` of the box's height
-    above it. A detector's box reaches the feet; GrabCut drops legs the colour of the road and
-    legs below a sign the person stands behind, and on the sample those legs stayed in the
-    output (docs/ARCHITECTURE.md)."""
+    own), across the box's width, where it ends more than ``FEET`` of the box's height above it.
+    A detector's box reaches the feet; GrabCut drops legs the colour of the road and legs below
+    a sign the person stands behind, and on the sample those legs stayed in the output
+    (docs/ARCHITECTURE.md). The whole width, not the columns the mask ends on: a walker's legs
+    spread to the box's corners, and only the coat of a woman in mid-stride was kept."""
     x1, y1, x2, y2 = (int(v) for v in box)
     rows = np.flatnonzero(mask[y1:y2, x1:x2].any(axis=1))
     if not len(rows) or (y2 - y1) - (rows[-1] + 1) <= FEET * (y2 - y1):
         return
-    bottom = y1 + rows[-1] + 1
-    cols = np.flatnonzero(mask[max(y1, bottom - 3):bottom, x1:x2].any(axis=0))
-    mask[bottom:y2, x1 + cols[0]:x1 + cols[-1] + 1] = True
+    mask[y1 + rows[-1] + 1:y2, x1:x2] = True
 
 
 EDGE_CONTEXT = 0.3  # background ring of a box at the frame's edge, whose ring the frame cuts: with 0.15 a
