@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from vidinpaint.backends import build_detector, build_segmenter
-from vidinpaint.composite import compose, extract_people, person_blobs
+from vidinpaint.composite import extract_people, paste, person_blobs, place
 from vidinpaint.config import Config
 from vidinpaint.detect.motion import clean_plate
 from vidinpaint.detect.nanodet import SIZE, NanoDet
@@ -66,16 +66,22 @@ EDGE = (40, 200)  # heights of the people across the frame's edge (--edge), scor
 
 def scenes(count: int, seed: int = 0, edge: int = 0):
     """``(image, true masks, heights, cut)`` for ``count`` composited scenes; ``edge`` more people
-    (40-200 px tall) per scene stand across the frame's left or right edge (``cut`` says which)."""
+    (40-200 px tall) per scene stand across the frame's left or right edge (``cut`` says which),
+    drawn from a random stream of their own and pasted last: the people inside are those of the
+    scenes without them, less what the edge people hide."""
     frames = [f.rgb for f in VideoReader("samples/vtest.mp4")]
     plate, people = extract_people(frames)
-    rng = np.random.default_rng(seed)
+    rng, edge_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     background = np.ascontiguousarray(plate[:, ::-1])
     for _ in range(count):
-        heights = [int(rng.integers(lo, hi)) for lo, hi in MIX] + [int(rng.integers(*EDGE)) for _ in range(edge)]
-        cut = [False] * len(MIX) + [True] * edge
-        image, truths = compose(background, people, heights, rng, cut)
-        yield image, truths, heights, cut
+        heights = [int(rng.integers(lo, hi)) for lo, hi in MIX]
+        placed = place(background.shape, people, heights, rng)
+        if edge:
+            at_edge = [int(edge_rng.integers(*EDGE)) for _ in range(edge)]
+            placed += place(background.shape, people, at_edge, edge_rng, cut=[True] * edge)
+            heights += at_edge
+        image, truths = paste(background, placed)
+        yield image, truths, heights, [False] * len(MIX) + [True] * edge
 
 
 def score(masks: list[np.ndarray], truths: list[np.ndarray], heights: list[int], cut: list[bool], grow: int
@@ -260,6 +266,8 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
+    if args.clip and args.edge:
+        parser.error("--edge adds people to the scenes; the clip (--clip) has its own")
     if args.clip:
         args.tiles = args.tiles or cfg.detect.tiles
         grabcuts = args.grabcut.split(",") if args.grabcut else None
@@ -315,7 +323,7 @@ def main() -> None:
                     binned[key] += b[key]
             per_bin = " ".join(f"{np.mean(binned[b]):>8.3f}" for b in BINS)
             if args.edge:
-                per_bin += " {:>8.3f} {:>7.3f}".format(*np.mean(binned["edge"], axis=0))
+                per_bin += " {:>8.3f} {:>7.3f}".format(*np.mean(binned["edge"] or [(np.nan, np.nan)], axis=0))
             print(f"{precision:<9} {side:>9} {tiles:<12} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} {np.mean(recall):>7.3f} {per_bin} "
                   f"{len(truth) / seconds:>9.1f}")
 

@@ -6,13 +6,15 @@ real pedestrian silhouettes), regenerated in memory. Masks: the true silhouettes
 ``mask.dilate`` px, as the pipeline would use them. Methods:
 
 * ``telea``: per-frame OpenCV Telea (the baseline);
-* ``flow+telea``: flow-guided propagation (DIS flow), then Telea on what is left.
+* ``flow+telea``: flow-guided propagation (DIS flow), then Telea on what is left;
+* ``+boxes`` (with ``--boxes``): the same with each person's box on the frames, as the detector
+  gives them in the pipeline, where the fill takes no source (``vidinpaint.temporal.fill``).
 
 Reported inside the hole: PSNR (dB), SSIM, temporal warping error (mean |frame - previous frame
 warped along the true background flow|, 0-255, lower = less flicker), the share of hole pixels
 left to Telea, and seconds per frame on this machine. Also a contact sheet PNG of one clip.
 
-Usage: python scripts/bench_quality.py [--frames 60] [--window 20] [--only 480p_pan] [--real]
+Usage: python scripts/bench_quality.py [--frames 60] [--window 20] [--only 480p_pan] [--boxes] [--real]
 (``--real``: the real-clip check on ``samples/vtest.mp4`` against its clean plate instead).
 """
 
@@ -60,16 +62,26 @@ def benchmark_clips(only: str, frames: int, grow: int):
         yield name, data, [dilate(d[1], grow) for d in data]
 
 
-def flow_only(data, holes, cfg, window):
-    """Flow-guided fill alone: the filled frames and what is left of each hole."""
-    frames = [Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy()) for i, (d, h) in enumerate(zip(data, holes))]
+def person_boxes(mask: np.ndarray) -> np.ndarray:
+    """``Nx4`` XYXY boxes of the connected pieces of a true mask: the people's boxes, tight, as a
+    detector gives them (people who touch share one)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    x, y, w, h = (stats[1:, k] for k in range(4))
+    return np.stack([x, y, x + w, y + h], axis=1).astype(np.int32)
+
+
+def flow_only(data, holes, cfg, window, boxes: bool = False):
+    """Flow-guided fill alone: the filled frames and what is left of each hole; with ``boxes`` the
+    frames carry the people's boxes, which the fill takes no source from (as in the pipeline)."""
+    frames = [Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy(),
+                    **({"boxes": person_boxes(d[1])} if boxes else {})) for i, (d, h) in enumerate(zip(data, holes))]
     filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
                            source_margin=source_margin(cfg), agree=cfg.fill.agree)(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]
 
 
-def run_flow(data, holes, cfg, window):
-    rgbs, left = flow_only(data, holes, cfg, window)
+def run_flow(data, holes, cfg, window, boxes: bool = False):
+    rgbs, left = flow_only(data, holes, cfg, window, boxes)
     out = [inpaint_frame(rgb, mask, "telea", cfg.inpaint.radius, cfg.inpaint.max_hole_pixels)
            for rgb, mask in zip(rgbs, left)]
     return out, float(np.mean([m.sum() / max(h.sum(), 1) for m, h in zip(left, holes)]))
@@ -157,6 +169,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated clip names, e.g. 480p_pan")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "figures" / "quality_480p_pan.png")
     parser.add_argument("--real", action="store_true", help="only the real-clip check on samples/vtest.mp4")
+    parser.add_argument("--boxes", action="store_true", help="also the fill with the people's boxes on the frames "
+                                                             "(the pipeline's: no source inside them)")
     parser.add_argument("--segment-every", default="", help="with --real: also compare these segment.every "
                                                             "settings' masks, comma separated, e.g. 1,2,3")
     args = parser.parse_args()
@@ -175,10 +189,15 @@ def main() -> None:
         start = time.perf_counter()
         flow, left = run_flow(data, holes, cfg, args.window)
         t_flow = (time.perf_counter() - start) / len(data)
-        for method, result, left_share, seconds in (("telea", telea, 1.0, t_telea), ("flow+telea", flow, left, t_flow)):
+        rows = [("telea", telea, 1.0, t_telea), ("flow+telea", flow, left, t_flow)]
+        if args.boxes:
+            start = time.perf_counter()
+            boxed, boxed_left = run_flow(data, holes, cfg, args.window, boxes=True)
+            rows.append(("+boxes", boxed, boxed_left, (time.perf_counter() - start) / len(data)))
+        for method, result, left_share, seconds in rows:
             p, s, w = scores(result, data, holes)
             print(f"{name:<12} {method:<11} {p:>8.2f} {s:>6.3f} {w:>9.2f} {left_share:>6.3f} {seconds:>8.3f}", flush=True)
-        if name == "480p_pan" and args.sheet:
+        if name == "480p_pan" and args.sheet and args.sheet.suffix:
             sheet(data, holes, telea, flow, args.sheet)
             print(f"contact sheet: {args.sheet}")
 

@@ -1,6 +1,7 @@
 import itertools
 from fractions import Fraction
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -51,15 +52,26 @@ def test_a_box_at_the_frame_edge_learns_from_a_wider_ring(monkeypatch):
 def test_a_collapsed_cut_keeps_the_box():
     """On the sample's frame 141, GrabCut keeps 1 % of the box of a walker entering at the right
     edge (the fill then copied him into the frames after); a cut that keeps no more than
-    ``min_share`` of the detector's box falls back to the box + margin. Also: a cut depends on
-    its crop alone (OpenCV's RNG is seeded), so the same call gives the same mask."""
+    ``min_share`` of the detector's box falls back to the box + margin."""
     rgb = next(itertools.islice(VideoReader("samples/vtest.mp4"), 141, None)).rgb
     box = np.array([[747, 132, 768, 183]], np.float32)
-    collapsed = GrabCutSegmenter(min_share=0.0).segment(rgb, box)[0]
-    assert collapsed[132:183, 747:768].mean() < 0.15  # 1 % cut, and the feet rule's band below it
-    assert (GrabCutSegmenter(min_share=0.0).segment(rgb, box)[0] == collapsed).all()
+    collapsed = GrabCutSegmenter(min_share=0.0, feet=False).segment(rgb, box)[0]
+    assert collapsed[132:183, 747:768].mean() < 0.05
     kept = GrabCutSegmenter().segment(rgb, box)[0]
     assert kept[124:191, 739:768].all()
+
+
+def test_a_cut_depends_on_its_crop_alone():
+    """GrabCut starts its colour models from OpenCV's per-thread random generator; it is seeded
+    for each cut, so what the thread drew before changes nothing. Without the seed this box of
+    the sample's first frame gave 376, 334 and 349 mask pixels under three generator states."""
+    rgb = next(iter(VideoReader("samples/vtest.mp4"))).rgb
+    box = np.array([[439, 178, 453, 202]], np.float32)
+    masks = []
+    for state in (1, 2, 3):
+        cv2.setRNGSeed(state)
+        masks.append(GrabCutSegmenter(min_share=0.0, feet=False).segment(rgb, box)[0])
+    assert all((m == masks[0]).all() for m in masks[1:])
 
 
 def test_a_cut_that_stops_above_the_box_bottom_is_extended_to_the_feet():

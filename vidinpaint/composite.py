@@ -58,7 +58,7 @@ def place(shape: tuple[int, ...], people: list[Cutout], heights: list[int], rng:
     inside), as people entering or leaving a shot do."""
     h, w = shape[:2]
     placed = []
-    for height, at_edge in zip(heights, cut or [False] * len(heights)):
+    for height, at_edge in zip(heights, cut or [False] * len(heights), strict=True):
         person = people[int(rng.integers(len(people)))]
         scale = height / person.alpha.shape[0]
         pw = max(2, int(round(person.alpha.shape[1] * scale)))
@@ -89,11 +89,11 @@ def paste(background: np.ndarray, placed: list[tuple[np.ndarray, np.ndarray]]) -
     return out, masks
 
 
-def compose(background: np.ndarray, people: list[Cutout], heights: list[int], rng: np.random.Generator,
-            cut: list[bool] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Paste one random cut-out per entry of ``heights`` at a random spot (across the frame's
-    edge where ``cut`` says so): the image and the true visible mask of each pasted person."""
-    return paste(background, place(background.shape, people, heights, rng, cut))
+def compose(background: np.ndarray, people: list[Cutout], heights: list[int],
+            rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Paste one random cut-out per entry of ``heights`` at a random spot: the image and the true
+    visible mask of each pasted person."""
+    return paste(background, place(background.shape, people, heights, rng))
 
 
 def shadow_of(silhouette: np.ndarray, rng: np.random.Generator) -> np.ndarray:

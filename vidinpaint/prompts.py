@@ -255,6 +255,11 @@ def prompt_stage(config: Config, device: str, frames: Iterable[Frame], source: P
     from .segment import GrabCutSegmenter
 
     prompts = parse_prompts(config.select)
-    cutter = GrabCutSegmenter(margin=2, iterations=2, context=0.3)  # as measured for prompts before 0.15
-    segmenter = build_segmenter(config, device).segmenter
+    # a user's box or point may hold any object, loosely: GrabCut's rules for a detector's boxes of
+    # people (a collapsed cut keeps the box, a cut reaches the box's bottom) are off; margin, iterations
+    # and ring as measured for prompts before the detector's ring became 0.15
+    cutter = GrabCutSegmenter(margin=2, iterations=2, context=0.3, min_share=0.0, feet=False)
+    segmenter = build_segmenter(config, device).segmenter  # built for the prompts alone
+    if isinstance(segmenter, GrabCutSegmenter):
+        segmenter.min_share, segmenter.feet = 0.0, False
     return PromptStage(follow_prompts(frames, prompts, segmenter, cutter, source), prompts)

@@ -35,7 +35,7 @@ def reach_feet(mask: np.ndarray, box: np.ndarray) -> None:
     a sign the person stands behind, and on the sample those legs stayed in the output
     (docs/ARCHITECTURE.md). The whole width, not the columns the mask ends on: a walker's legs
     spread to the box's corners, and only the coat of a woman in mid-stride was kept."""
-    x1, y1, x2, y2 = (int(v) for v in box)
+    x1, y1, x2, y2 = (max(int(v), 0) for v in box)
     rows = np.flatnonzero(mask[y1:y2, x1:x2].any(axis=1))
     if not len(rows) or (y2 - y1) - (rows[-1] + 1) <= FEET * (y2 - y1):
         return
@@ -53,16 +53,19 @@ class GrabCutSegmenter:
     at the same recall, ``scripts/bench_masks.py --grabcut 1x256,1x256x0.3``) from fewer pixels.
     (It once cost cast shadows: a mask ending a few px higher at the feet lost shadows that
     start a few px below them, until the shadow step allowed for that gap, :mod:`..masks.shadow`.)
-    A cut that keeps no more than ``min_share`` of the detector's own box has collapsed (a person
-    fills about a third to three quarters of their box); the box + ``margin`` is the mask then,
-    as when the cut keeps nothing. On the sample, a woman
-    walking beside another person kept 0.01 of her box on one keyframe and showed through the
-    fill for the rest of the clip."""
+    Two rules for a detector's boxes of people (off for a user's box around any object, as
+    :mod:`..prompts` makes): a cut that keeps no more than ``min_share`` of the detector's own box
+    has collapsed (a person fills about a third to three quarters of their box), and the box +
+    ``margin`` is the mask then, as when the cut keeps nothing (on the sample's frame 141 a
+    walker entering at the right edge kept 1 % of his box, ``tests/test_segment.py``; in a run
+    before the seeding below, a woman walking beside a man lost hers the same way and the fill
+    showed her for the rest of the clip); and with ``feet`` a cut is extended to the box's
+    bottom (:func:`reach_feet`)."""
 
     def __init__(self, margin: int = 8, iterations: int = 1, context: float = 0.15, max_side: int = 256,
-                 min_share: float = 0.15) -> None:
+                 min_share: float = 0.15, feet: bool = True) -> None:
         self.margin, self.iterations, self.context, self.max_side = margin, iterations, context, max_side
-        self.min_share = min_share
+        self.min_share, self.feet = min_share, feet
         plural = "s" if iterations != 1 else ""
         self.backend = f"GrabCut in boxes + {margin}px ({iterations} iteration{plural}, OpenCV, crops <= {max_side}px)"
 
@@ -84,9 +87,11 @@ class GrabCutSegmenter:
             cx1, cy1, cx2, cy2 = max(x1 - pad_x, 0), max(y1 - pad_y, 0), min(x2 + pad_x, w), min(y2 + pad_y, h)
             mask[cy1:cy2, cx1:cx2] = self._cut(bgr[cy1:cy2, cx1:cx2], (x1 - cx1, y1 - cy1, x2 - x1, y2 - y1))
             ox1, oy1, ox2, oy2 = own
-            if not mask[oy1:oy2, ox1:ox2].mean() > self.min_share:  # collapsed (or nothing kept)
+            kept = mask[oy1:oy2, ox1:ox2]
+            if not kept.any() or kept.mean() <= self.min_share:  # collapsed (or nothing kept)
                 mask[y1:y2, x1:x2] = True
-            reach_feet(mask, own)
+            if self.feet:
+                reach_feet(mask, own)
             masks.append(mask)
         return masks
 

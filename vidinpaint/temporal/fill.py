@@ -18,8 +18,9 @@ against backward at every step.
   pixels just outside a mover's mask hold its soft edge, motion blur, compression bleed and
   shadow; for a slow mover they are exactly the temporally nearest view of the background
   behind it, so without the margin every hole pixel copies the mover's own edge colours (a dark
-  ghost of the person inside the hole; see tests/test_ghost.py). Nor are the pixels inside the
-  boxes of the objects a frame removes: a limb the segmenter left out is still in its box.
+  ghost of the person inside the hole; see tests/test_ghost.py). Inside the boxes of the objects
+  a frame removes, the carry keeps the background it remembers from before rather than take the
+  frame's pixels: a limb the segmenter left out of the mask is still inside its box.
 * Nothing crosses a shot boundary (``frame.shot``, set by :mod:`vidinpaint.shots`): the look-ahead
   stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
   mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
@@ -137,20 +138,9 @@ def _hole(frame: Frame) -> np.ndarray:
     return frame.mask if frame.mask is not None else np.zeros(frame.rgb.shape[:2], bool)
 
 
-def _doubtful(frame: Frame) -> np.ndarray:
-    """Where ``frame`` is no source: its hole and the boxes of the objects it removes. A part of
-    a person the segmenter left out of the mask (legs the colour of the road) is still inside
-    the person's box; copied from there, it came back inside the hole of every later frame."""
-    hole = _hole(frame)
-    if not len(frame.boxes):
-        return hole
-    h, w = hole.shape
-    return hole | boxes_to_mask(frame.boxes, w, h)
-
-
 class _Sources:
-    """Each look-ahead frame's trusted sources (outside the holes and removed objects' boxes there
-    and in both neighbours, kept ``margin`` px away), made once per frame and neighbours rather than once for every frame
+    """Each look-ahead frame's trusted sources (unmasked there and in both neighbours, kept
+    ``margin`` px away), made once per frame and neighbours rather than once for every frame
     that looks ahead at it. Entries are keyed by the frame objects while they are in the window."""
 
     def __init__(self, margin: int) -> None:
@@ -160,7 +150,7 @@ class _Sources:
     def __call__(self, before: Frame, frame: Frame, after: Frame) -> np.ndarray:
         entry = self.known.get(id(frame))
         if entry is None or entry[0] is not before or entry[1] is not after:
-            entry = (before, after, ~dilate(_doubtful(before) | _doubtful(frame) | _doubtful(after), self.margin))
+            entry = (before, after, ~dilate(_hole(before) | _hole(frame) | _hole(after), self.margin))
             self.known[id(frame)] = entry
         return entry[2]
 
@@ -254,12 +244,10 @@ class FlowFill:
         frame = frames[0]
         hole = _hole(frame)
         # A pixel is a trusted source only if it is unmasked in the neighbouring frames too (a
-        # person missed by the detector for one frame must not be copied into the others), outside
-        # the removed objects' boxes (:func:`_doubtful`), and not right next to a mask (the mover's
-        # edge colours, see the module docstring).
-        doubt = _doubtful(frame)
-        after = _doubtful(frames[1]) if len(frames) > 1 else doubt
-        own = ~dilate((before if before is not None else doubt) | doubt | after, self.source_margin)
+        # person missed by the detector for one frame must not be copied into the others), and
+        # not right next to a mask (the mover's edge colours, see the module docstring).
+        after = _hole(frames[1]) if len(frames) > 1 else hole
+        own = ~dilate((before if before is not None else hole) | hole | after, self.source_margin)
 
         def source(k: int) -> np.ndarray:
             return sources(frames[k - 1], frames[k], frames[min(k + 1, len(frames) - 1)])
@@ -270,9 +258,14 @@ class FlowFill:
         invented = np.zeros(hole.shape, bool)  # the carry's invented pixels brought here
         age = np.zeros(hole.shape, np.int32)
         best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
-        # The carry only matters where this frame is a hole or not a trusted source itself: only
-        # those pixels look back (none at all, and no flow is needed, in a frame far from any mask).
-        need = hole | ~own
+        # Inside a removed object's box, outside its mask, a pixel may be a part of the object the
+        # segmenter left out (legs the colour of the road): where the carry remembers background
+        # there that the pixel does not match (within ``agree``), the carry keeps it, so that such
+        # a part never becomes the background every later hole is filled with.
+        boxed = boxes_to_mask(frame.boxes, *hole.shape[::-1]) if len(frame.boxes) else np.zeros_like(hole)
+        # The carry only matters where this frame is a hole, not a trusted source itself, or boxed:
+        # only those pixels look back (none at all, and no flow is needed, far from any object).
+        need = hole | ~own | boxed
         if carry is not None and previous is not None and need.any():
             ys, xs = np.nonzero(need)
             x, y, ok = previous().follow(xs.astype(np.float32), ys.astype(np.float32), back=True)
@@ -289,6 +282,9 @@ class FlowFill:
                                     np.clip(np.rint(x), 0, w - 1).astype(np.int32)] + 1
             ys, xs, carried, carried_age = ys[valid], xs[valid], carried[valid], carried_age[valid]
             untrusted = ~own[ys, xs]  # keep remembering what is behind an edge or a missed person
+            doubt = np.flatnonzero(boxed[ys, xs] & ~untrusted)
+            differ = np.abs(carried[doubt].astype(np.int16) - rgb[ys[doubt], xs[doubt]]).max(axis=1) > self.agree
+            untrusted[doubt[differ]] = True  # ... or a part of a removed object left out of its mask
             memory[ys[untrusted], xs[untrusted]] = carried[untrusted]
             remembered[ys[untrusted], xs[untrusted]] = True
             age[ys[untrusted], xs[untrusted]] = carried_age[untrusted]
@@ -338,7 +334,7 @@ class FlowFill:
         sources = _Sources(self.source_margin)
         carry: _Carry | None = None
         previous: Callable[[], _Pair] | None = None
-        before: np.ndarray | None = None  # where the previous frame is no source
+        before: np.ndarray | None = None  # the previous frame's hole
         source = iter(frames)
         exhausted = False
         while True:
@@ -353,7 +349,7 @@ class FlowFill:
             if not ahead:
                 return
             frame = ahead[0]
-            before_next = _doubtful(frame).copy()
+            before_next = _hole(frame).copy()
             shot = list(itertools.takewhile(lambda f: f.shot == frame.shot, ahead)) if not frame.mixed else [frame]
             carry = self._fill(shot, list(pairs)[:len(shot) - 1], carry, previous, before, sources)
             before = before_next
