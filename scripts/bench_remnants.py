@@ -62,11 +62,12 @@ def main() -> None:
             nanodet = NanoDet(locate("nanodet"), [0], score, cfg.iou, "cpu", cfg.precision)
             detector = TiledDetector(nanodet, SIZE, cfg.tiles, cfg.tile_overlap, cfg.iou, native_side=cfg.tile_side)
             before = detections(args.clip, detector)
-            print(f"score >= {score:g}: input {sum(map(len, before))} detections in {len(before)} frames")
+            print(f"score >= {score:g}: input {sum(map(len, before))} detections, in "
+                  f"{sum(1 for found in before if found)} of its {len(before)} frames")
             for preset, out in outputs.items():
                 after = detections(out, detector)
                 left = [(i, found) for i, found in enumerate(after) if found]
-                print(f"  {preset:<8} output {sum(map(len, after))} detections in {len(left)} frames")
+                print(f"  {preset:<8} output {sum(map(len, after))} detections, in {len(left)} frames")
                 for i, found in left[:args.list]:
                     print(f"    frame {i}: " + ", ".join(f"{box} {s:.2f}" for box, s in found))
                 if len(left) > args.list:

@@ -19,8 +19,8 @@ against backward at every step.
   shadow; for a slow mover they are exactly the temporally nearest view of the background
   behind it, so without the margin every hole pixel copies the mover's own edge colours (a dark
   ghost of the person inside the hole; see tests/test_ghost.py). Inside the boxes of the objects
-  a frame removes, the carry keeps the background it remembers from before rather than take the
-  frame's pixels: a limb the segmenter left out of the mask is still inside its box.
+  a frame removes, the carry keeps the background it remembers where the frame's pixel differs
+  from it by more than ``agree``: a limb the segmenter left out of the mask is still in its box.
 * Nothing crosses a shot boundary (``frame.shot``, set by :mod:`vidinpaint.shots`): the look-ahead
   stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
   mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..frames import Frame
 from ..detect.boxes import boxes_to_mask
+from ..frames import Frame
 from ..masks import dilate
 from .flow import complete, consistent, flow_at, sample_points
 
