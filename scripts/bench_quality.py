@@ -65,7 +65,7 @@ def benchmark_clips(only: str, frames: int, grow: int):
 def person_boxes(mask: np.ndarray) -> np.ndarray:
     """``Nx4`` XYXY boxes of the connected pieces of a true mask: the people's boxes, tight, as a
     detector gives them (people who touch share one)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
     x, y, w, h = (stats[1:, k] for k in range(4))
     return np.stack([x, y, x + w, y + h], axis=1).astype(np.int32)
 

@@ -181,6 +181,11 @@ class FlowFill:
                 f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
                 + stable + (f" [{self.note}]" if self.note else ""))
 
+    def _differ(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``N bool``: where the ``Nx3`` colours ``a`` and ``b`` differ by more than ``agree`` levels
+        in some channel."""
+        return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=1) > self.agree
+
     def _pair(self, a_rgb: np.ndarray, a_hole: np.ndarray, b_rgb: np.ndarray, b_hole: np.ndarray,
               measured: np.ndarray | None = None) -> _Pair:
         # Flow measured on an object follows the object, and flow measured where the object is
@@ -262,7 +267,7 @@ class FlowFill:
         # segmenter left out (legs the colour of the road): where the carry remembers background
         # there that the pixel does not match (within ``agree``), the carry keeps it, so that such
         # a part never becomes the background every later hole is filled with.
-        boxed = boxes_to_mask(frame.boxes, *hole.shape[::-1]) if len(frame.boxes) else np.zeros_like(hole)
+        boxed = boxes_to_mask(frame.boxes, *hole.shape[::-1])
         # The carry only matters where this frame is a hole, not a trusted source itself, or boxed:
         # only those pixels look back (none at all, and no flow is needed, far from any object).
         need = hole | ~own | boxed
@@ -283,8 +288,8 @@ class FlowFill:
             ys, xs, carried, carried_age = ys[valid], xs[valid], carried[valid], carried_age[valid]
             untrusted = ~own[ys, xs]  # keep remembering what is behind an edge or a missed person
             doubt = np.flatnonzero(boxed[ys, xs] & ~untrusted)
-            differ = np.abs(carried[doubt].astype(np.int16) - rgb[ys[doubt], xs[doubt]]).max(axis=1) > self.agree
-            untrusted[doubt[differ]] = True  # ... or a part of a removed object left out of its mask
+            # ... or a part of a removed object left out of its mask
+            untrusted[doubt[self._differ(carried[doubt], rgb[ys[doubt], xs[doubt]])]] = True
             memory[ys[untrusted], xs[untrusted]] = carried[untrusted]
             remembered[ys[untrusted], xs[untrusted]] = True
             age[ys[untrusted], xs[untrusted]] = carried_age[untrusted]
@@ -297,7 +302,7 @@ class FlowFill:
             # seen both before and after, but not alike: one of them is wrong (a moving
             # background, parallax, a flow error) and nothing says which; the spatial fill decides
             ys, xs = np.nonzero(found & (best < np.iinfo(np.int32).max))
-            differ = np.abs(colour[ys, xs].astype(np.int16) - rgb[ys, xs].astype(np.int16)).max(axis=1) > self.agree
+            differ = self._differ(colour[ys, xs], rgb[ys, xs])
             rgb[closer] = colour[closer]
             best[closer] = hops[closer]
             best[ys[differ], xs[differ]] = np.iinfo(np.int32).max
