@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Speed of the gated-conv inpainter: network crops/s by crop size, batch and precision, and
-the whole ``clean`` pipeline on a generated 1080p clip with the gated backend.
+the whole ``clean`` pipeline on the sample's street scaled to 1080p with the gated backend.
 
 Speed does not depend on weight values, so a randomly initialised DeepFillv2 generator of the
 published width (cnum 48, 4.05M parameters) is written to a temporary checkpoint and used
@@ -27,9 +27,11 @@ from vidinpaint.devices import resolve_device
 from vidinpaint.inpaint import checkpoint
 from vidinpaint.inpaint.gated import Generator
 from vidinpaint.inpaint.neural import GatedInpainter
-from vidinpaint.synthetic import walkers, write_clip
+from vidinpaint.synthetic import write_scaled
 
 from bench_models import machine  # noqa: E402  (scripts/ is on sys.path when run as a script)
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "vtest.mp4"
 
 
 def crops_per_second(stage: GatedInpainter, size: int, batch: int, seconds: float) -> float:
@@ -83,7 +85,7 @@ def main() -> None:
             import vidinpaint
 
             clip = Path(tmp) / "g1080.mp4"
-            write_clip(clip, (f for f, _, _ in walkers(1920, 1080, args.pipeline_frames, people=4, seed=5)), fps=25)
+            write_scaled(SAMPLE, clip, 1920, 1080, frames=args.pipeline_frames)
             settings = {"inpaint": {"backend": "gated", "weights": str(weights)}, "detect": {"backend": "nanodet"}}
             for fill in ("dis", "off"):
                 settings["fill"] = {"backend": fill}

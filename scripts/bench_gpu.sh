@@ -16,14 +16,11 @@ fi
 python3 -c "import torch, av; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), '| PyAV', av.__version__, '| nvenc' , 'h264_nvenc' in av.codecs_available)"
 python3 scripts/bench_models.py --device "$DEVICE" --frames "$(( FRAMES < 30 ? FRAMES : 30 ))" --only "$MODELS" 2>&1 | tee "$OUT/bench_models_gpu.txt"
 DEVICE=$DEVICE FRAMES=$FRAMES python3 - <<'PY' 2>&1 | tee "$OUT/bench_pipeline_gpu.txt"
-import itertools, os
-import cv2, torch, vidinpaint
-from vidinpaint.synthetic import write_clip
-from vidinpaint.video import VideoReader
+import os
+import torch, vidinpaint
+from vidinpaint.synthetic import write_scaled
 device, frames = os.environ["DEVICE"], int(os.environ["FRAMES"])
-# the sample's real street at 1080p: NanoDet finds no people among synthetic silhouettes
-write_clip("/tmp/g1080.mp4", (cv2.resize(f.rgb, (1920, 1080)) for f in
-                              itertools.islice(VideoReader("samples/vtest.mp4"), frames)), fps=25)
+write_scaled("samples/vtest.mp4", "/tmp/g1080.mp4", 1920, 1080, frames=frames)
 for codec in ("h264_nvenc", "libx264"):
     for seg in ("box", "grabcut"):
         settings = {"device": device, "encode": {"codec": codec}, "detect": {"backend": "nanodet"},

@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 
 import av
-import cv2
 
 import vidinpaint
 from vidinpaint.config import Config
 from vidinpaint.timing import format_times
-from vidinpaint.synthetic import write_clip
-from vidinpaint.video import VideoReader, probe
+from vidinpaint.synthetic import write_scaled
+from vidinpaint.video import probe
 from vidinpaint.video.encoders import choose_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,8 +86,7 @@ def main() -> None:
         clips = {"sample vtest 768x576 10fps": ROOT / "samples" / "vtest.mp4"}
         if not args.skip_generated:  # the same real street at 720p (synthetic walkers are no people to NanoDet)
             gen = tmp / "vtest720.mp4"
-            write_clip(gen, (cv2.resize(f.rgb, (1280, 720), interpolation=cv2.INTER_LINEAR)
-                             for f in VideoReader(ROOT / "samples" / "vtest.mp4")), fps=25)
+            write_scaled(ROOT / "samples" / "vtest.mp4", gen, 1280, 720)
             clips["sample scaled to 1280x720 25fps"] = gen
         for name, path in clips.items():
             # the bare transcode takes about a second, so one run swings with the machine: the median of three
