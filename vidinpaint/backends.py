@@ -174,8 +174,8 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
         flow = RaftFlow(model, device, c.flow_max_side, name=f"RAFT {'large' if large else 'small'}")
     else:
         flow = DisFlow(c.flow_max_side)
-    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note,
-                    source_margin=source_margin(config), agree=c.agree, spatial=spatial if c.stable else None,
+    return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, source_margin=source_margin(config),
+                    agree=c.agree, limb=c.limb, spatial=spatial if c.stable else None,
                     stable=c.stable)
 
 

@@ -19,8 +19,10 @@ against backward at every step.
   shadow; for a slow mover they are exactly the temporally nearest view of the background
   behind it, so without the margin every hole pixel copies the mover's own edge colours (a dark
   ghost of the person inside the hole; see tests/test_ghost.py). Inside the boxes of the objects
-  a frame removes, the carry keeps the background it remembers where the frame's pixel differs
-  from it by more than ``agree``: a limb the segmenter left out of the mask is still in its box.
+  a frame removes, a pixel that differs from the background the carry remembers there by more
+  than ``limb`` levels and is joined to the hole is taken for a part of the object the segmenter
+  left out of the mask (a hand, a shoe, legs the colour of the road): it is removed with the
+  hole, and the carry keeps remembering the background behind it.
 * Nothing crosses a shot boundary (``frame.shot``, set by :mod:`vidinpaint.shots`): the look-ahead
   stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
   mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
@@ -129,6 +131,19 @@ def _weighted(image: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndarray
     return out, ok
 
 
+def _attached(hole: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """``HxW bool``: those of the pixels ``(ys, xs)`` that are joined to ``hole`` through each
+    other (8-connected): a limb hangs from the body; a change of the background that merely
+    falls inside the box, apart from the body, is left alone."""
+    odd = np.zeros(hole.shape, np.uint8)
+    odd[ys, xs] = 1
+    count, labels = cv2.connectedComponents(odd | hole.view(np.uint8), connectivity=8)
+    joined = np.zeros(count, bool)
+    joined[np.unique(labels[hole])] = True
+    joined[0] = False
+    return joined[labels] & (odd > 0)
+
+
 def _same_shot(a: Frame, b: Frame) -> bool:
     """Whether pixels may travel between ``a`` and ``b``: same shot, neither a mix of two shots."""
     return a.shot == b.shot and not a.mixed and not b.mixed
@@ -166,10 +181,10 @@ class FlowFill:
     name = "fill"
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
-                 source_margin: int = 2, agree: float = 60.0,
+                 source_margin: int = 2, agree: float = 60.0, limb: float = 30.0,
                  spatial: Spatial | None = None, stable: float = 0.0) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
-        self.source_margin, self.agree = source_margin, agree
+        self.source_margin, self.agree, self.limb = source_margin, agree, limb
         self.spatial, self.stable = spatial, stable
 
     @property
@@ -179,12 +194,14 @@ class FlowFill:
                   "carried pixels)" if self.spatial else "")
         return (f"flow-guided propagation, forward carry + {self.window} frames ahead, completed flow from "
                 f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
+                + (f", unmasked parts of removed objects (off the background by > {self.limb:g}) removed too"
+                   if self.limb < 255 else "")
                 + stable + (f" [{self.note}]" if self.note else ""))
 
-    def _differ(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """``N bool``: where the ``Nx3`` colours ``a`` and ``b`` differ by more than ``agree`` levels
-        in some channel."""
-        return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=1) > self.agree
+    def _differ(self, a: np.ndarray, b: np.ndarray, by: float | None = None) -> np.ndarray:
+        """``N bool``: where the ``Nx3`` colours ``a`` and ``b`` differ by more than ``by`` levels
+        (default ``agree``) in some channel."""
+        return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=1) > (self.agree if by is None else by)
 
     def _pair(self, a_rgb: np.ndarray, a_hole: np.ndarray, b_rgb: np.ndarray, b_hole: np.ndarray,
               measured: np.ndarray | None = None) -> _Pair:
@@ -265,8 +282,9 @@ class FlowFill:
         best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
         # Inside a removed object's box, outside its mask, a pixel may be a part of the object the
         # segmenter left out (legs the colour of the road): where the carry remembers background
-        # there that the pixel does not match (within ``agree``), the carry keeps it, so that such
-        # a part never becomes the background every later hole is filled with.
+        # there that the pixel does not match (within ``limb``) and it hangs from the hole, it is
+        # removed too, and the carry keeps the background, so that such a part is neither shown
+        # nor becomes the background every later hole is filled with.
         boxed = boxes_to_mask(frame.boxes, *hole.shape[::-1])
         # The carry only matters where this frame is a hole, not a trusted source itself, or boxed:
         # only those pixels look back (none at all, and no flow is needed, far from any object).
@@ -287,9 +305,16 @@ class FlowFill:
                                     np.clip(np.rint(x), 0, w - 1).astype(np.int32)] + 1
             ys, xs, carried, carried_age = ys[valid], xs[valid], carried[valid], carried_age[valid]
             untrusted = ~own[ys, xs]  # keep remembering what is behind an edge or a missed person
-            doubt = np.flatnonzero(boxed[ys, xs] & ~untrusted)
-            # ... or a part of a removed object left out of its mask
+            # ... or a part of a removed object left out of its mask, which is removed too if it
+            # hangs from the hole
+            doubt = np.flatnonzero(boxed[ys, xs] & ~hole[ys, xs])
             untrusted[doubt[self._differ(carried[doubt], rgb[ys[doubt], xs[doubt]])]] = True
+            odd = doubt[self._differ(carried[doubt], rgb[ys[doubt], xs[doubt]], self.limb)]
+            if len(odd):
+                odd = odd[_attached(hole, ys[odd], xs[odd])[ys[odd], xs[odd]]]
+                untrusted[odd] = True
+                hole = hole.copy()
+                hole[ys[odd], xs[odd]] = True
             memory[ys[untrusted], xs[untrusted]] = carried[untrusted]
             remembered[ys[untrusted], xs[untrusted]] = True
             age[ys[untrusted], xs[untrusted]] = carried_age[untrusted]
