@@ -38,3 +38,45 @@ def test_id_continuity_across_a_detection_gap():
         out_boxes, out_ids = bridge.update(boxes, tracker.update(boxes))
         seen.append(out_ids.tolist())
     assert seen == [[1], [1], [1], [1], [1]]
+
+
+def test_a_weak_box_continues_a_track_but_never_starts_one():
+    """ByteTrack's second association: a box below the confident score is kept only where it
+    continues a track no confident box continues."""
+    tracker = IouTracker()
+    walker = np.array([100.0, 50, 140, 150])
+    tracker.update(walker[None])  # a confident detection starts the track
+    step = np.array([4.0, 0, 4, 0])
+    boxes = np.stack([walker + step, [300, 50, 340, 150]])  # the walker, weakly; a weak stranger
+    keep = tracker.continued(boxes, np.array([False, False]))
+    assert keep.tolist() == [True, False]
+    # a confident box already continues the track: the weak one over it is not kept as well
+    boxes = np.stack([walker + step, walker + step + 2])
+    assert tracker.continued(boxes, np.array([True, False])).tolist() == [True, False]
+    # and with no track, nothing weak is kept
+    assert IouTracker().continued(boxes, np.array([False, False])).tolist() == [False, False]
+
+
+def test_detect_stage_keeps_a_doubted_person_it_found_before():
+    """The detector doubts a person on some frames (NanoDet on a cluttered street, bench_removal.py):
+    with ``confident`` the track goes on through them; the weak stranger is never kept."""
+    from fractions import Fraction
+
+    from vidinpaint.detect.stage import DetectStage, Detections
+    from vidinpaint.frames import Frame
+
+    walker, stranger = np.array([[100.0, 50, 140, 150]]), np.array([[300.0, 50, 340, 150]])
+    scores = [0.6, 0.2, 0.2, 0.25, 0.6, 0.2]
+
+    class Doubting:
+        backend = "doubting"
+
+        def detect_batch(self, images):
+            score = scores.pop(0)
+            return [Detections(np.concatenate([walker, stranger]), np.array([score, 0.2]))]
+
+    frames = [Frame(i, i, Fraction(1, 25), np.zeros((200, 400, 3), np.uint8)) for i in range(6)]
+    stage = DetectStage(Doubting(), max_gap=0, confident=0.3)
+    out = list(stage(frames))
+    assert [len(f.boxes) for f in out] == [1] * 6
+    assert all(f.boxes[0][0] < 200 for f in out) and len({int(f.ids[0]) for f in out}) == 1

@@ -98,10 +98,12 @@ def build_detector(config: Config, device: str):
             from .detect.nanodet import NanoDet
             from .detect.stage import DetectStage
 
-            detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, c.score, c.iou, device, c.precision)
+            weak = c.score_low < c.score
+            detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, min(c.score, c.score_low), c.iou,
+                               device, c.precision)
             detector = _tiled(detector, NANODET_SIZE, c, c.tile_side)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
-                               every=c.every)
+                               every=c.every, confident=c.score if weak else None)
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector
 

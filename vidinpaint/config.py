@@ -57,6 +57,9 @@ class DetectConfig:
                             "motion: difference from a temporal-median clean plate (static camera)")
     classes: str = _opt("person", doc="COCO class names to remove, comma separated (e.g. person,dog)")
     score: float = _opt(0.3, lo=0, hi=1, doc="minimum detection confidence (low: a missed person costs more than a false box)")
+    score_low: float = _opt(0.15, lo=0, hi=1, doc="NanoDet: detections from this score up to detect.score only keep "
+                                                  "a track going that a confident detection started, never start one "
+                                                  "(as ByteTrack; >= detect.score turns it off)")
     iou: float = _opt(0.5, lo=0, hi=1, doc="non-maximum suppression IoU")
     margin: int = _opt(8, lo=0, doc="pixels added around boxes where a box becomes a mask or a GrabCut region")
     tiles: str = _opt("auto", choices=("off", "auto", "on"),

@@ -38,21 +38,37 @@ class Tracking:
     """Ids for detectors without them, re-identification after occlusions (``reid`` frames), then
     gap bridging; writes ``frame.boxes``/``frame.ids``."""
 
-    def __init__(self, max_gap: int, reid: int = 0) -> None:
-        self.max_gap, self.shot = max_gap, 0
+    def __init__(self, max_gap: int, reid: int = 0, confident: float | None = None) -> None:
+        self.max_gap, self.shot, self.confident = max_gap, 0, confident
+        self.last = -1  # index of the latest frame tracked
         self.tracker = IouTracker(max_age=max_gap)
         self.bridge = GapBridge(max_gap)
         self.reid = Reidentifier(reid) if reid else None
         self.classes: dict[int, int] = {}  # track id -> COCO class id, as last detected (for `vidinpaint tracks`)
 
-    def apply(self, frame: Frame, found: Detections) -> None:
-        """Set ``frame.boxes``/``frame.ids`` from this frame's detections (frames in order)."""
-        if frame.shot != self.shot:  # a new shot: nobody is bridged or matched across a boundary
+    def weak_dropped(self, frame: Frame, found: Detections) -> Detections:
+        """``found`` without its detections below ``confident`` that continue no track (all of
+        them kept without ``confident``, or with ids from the detector's own tracker)."""
+        self._new_shot(frame)
+        if self.confident is None or found.ids is not None or not len(found.scores):
+            return found
+        keep = self.tracker.continued(found.boxes, np.asarray(found.scores) >= self.confident,
+                                      ahead=max(frame.index - self.last, 1))
+        return Detections(*(None if v is None else np.asarray(v)[keep] for v in found))
+
+    def _new_shot(self, frame: Frame) -> None:
+        """At a new shot nobody is bridged or matched across the boundary."""
+        if frame.shot != self.shot:
             self.tracker.tracks.clear()
             self.bridge.seen.clear()
             if self.reid:
                 self.reid.reset()
             self.shot = frame.shot
+
+    def apply(self, frame: Frame, found: Detections) -> None:
+        """Set ``frame.boxes``/``frame.ids`` from this frame's detections (frames in order)."""
+        self._new_shot(frame)
+        self.last = frame.index
         ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
         if self.reid:
             ids = self.reid.update(frame.rgb, found.boxes, ids, frame.index)
@@ -72,20 +88,24 @@ class DetectStage:
     ``every`` > 1: the detector runs on every ``every``-th frame (by index) and on the first and
     last frame of each shot; the frames between wait for the next keyframe (a look-ahead of
     ``every`` frames) and get boxes interpolated between the two, never across a shot boundary.
+    ``confident``: detections scored below it (the detector's own threshold is lower) only keep a
+    track going that a confident one started (:meth:`~.track.IouTracker.continued`).
     """
 
     name = "detect"
 
     def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "", reid: int = 0,
-                 every: int = 1) -> None:
+                 every: int = 1, confident: float | None = None) -> None:
         self.detector, self.batch, self.note, self.every = detector, batch, note, every
-        self.tracking = Tracking(max_gap, reid)
+        self.tracking = Tracking(max_gap, reid, confident)
         self.interpolator = Interpolator()
 
     @property
     def backend(self) -> str:
         when = f", keyframes every {self.every} frames, boxes interpolated between" if self.every > 1 else ""
-        return self.detector.backend + when + (f" [{self.note}]" if self.note else "")
+        weak = (f", detections below {self.tracking.confident:g} only continue tracks"
+                if self.tracking.confident is not None else "")
+        return self.detector.backend + weak + when + (f" [{self.note}]" if self.note else "")
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         return self._every_frame(frames) if self.every == 1 else self._keyframes(frames)
@@ -94,7 +114,7 @@ class DetectStage:
         source = iter(frames)
         while chunk := list(itertools.islice(source, self.batch)):
             for frame, found in zip(chunk, self.detector.detect_batch([f.rgb for f in chunk])):
-                self.tracking.apply(frame, found)
+                self.tracking.apply(frame, self.tracking.weak_dropped(frame, found))
                 yield frame
 
     def _keyframes(self, frames: Iterable[Frame]) -> Iterator[Frame]:
@@ -120,7 +140,7 @@ class DetectStage:
 
     def _interval(self, waiting: list[Frame], frame: Frame) -> Iterator[Frame]:
         """Detect keyframe ``frame``, then track the ``waiting`` frames before it and ``frame`` itself."""
-        found = self.detector.detect_batch([frame.rgb])[0]
+        found = self.tracking.weak_dropped(frame, self.detector.detect_batch([frame.rgb])[0])
         self.interpolator.keyframe(frame.index, found)
         for between in waiting:
             self.tracking.apply(between, self.interpolator.between(between.index))

@@ -50,6 +50,28 @@ class IouTracker:
         self.tracks: dict[int, _Seen] = {}
         self.next_id = 1
 
+    def continued(self, boxes: np.ndarray, confident: np.ndarray, ahead: int = 1) -> np.ndarray:
+        """``N bool``: which of this frame's ``boxes`` to keep: the ``confident`` ones, and of the
+        others, for each track no confident box matches, the one that overlaps where the track
+        should be ``ahead`` frames after it was last seen (IoU >= ``min_iou``) best. A weak box
+        thus never starts a track, but keeps one going (ByteTrack's second association, Zhang
+        et al. 2022, "ByteTrack: multi-object tracking by associating every detection box"): a
+        person a confident box found is not lost for a few frames where the detector doubts."""
+        keep = np.asarray(confident, bool).copy()
+        if not self.tracks or keep.all():
+            return keep
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        predicted = np.stack([t.box + t.velocity * (t.missed + ahead) for t in self.tracks.values()])
+        iou = box_iou(predicted, boxes)
+        free = ~(iou[:, keep] >= self.min_iou).any(axis=1)  # tracks no confident box matches
+        for flat in np.argsort(-iou, axis=None):
+            t, d = np.unravel_index(flat, iou.shape)
+            if iou[t, d] < self.min_iou:
+                break
+            if free[t] and not keep[d]:
+                keep[d], free[t] = True, False
+        return keep
+
     def update(self, boxes: np.ndarray) -> np.ndarray:
         """Ids (``N int64``) for this frame's ``Nx4`` boxes."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
