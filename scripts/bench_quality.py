@@ -35,6 +35,7 @@ import numpy as np
 from vidinpaint.backends import source_margin
 from vidinpaint.config import Config
 from vidinpaint.detect.boxes import boxes_to_mask
+from vidinpaint.detect.track import IouTracker
 from vidinpaint.frames import Frame
 from vidinpaint.images import write_image
 from vidinpaint.inpaint import inpaint_frame
@@ -75,9 +76,11 @@ def person_boxes(mask: np.ndarray) -> np.ndarray:
 
 def flow_only(data, holes, cfg, window, boxes: bool = False):
     """Flow-guided fill alone: the filled frames and what is left of each hole; with ``boxes`` the
-    frames carry the people's boxes, which the fill takes no source from (as in the pipeline)."""
+    frames carry the people's boxes and track ids, as in the pipeline."""
+    tracker = IouTracker()  # ids as the detect stage gives them
     frames = [Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy(),
-                    **({"boxes": person_boxes(d[1])} if boxes else {})) for i, (d, h) in enumerate(zip(data, holes))]
+                    **({"boxes": b, "ids": tracker.update(b)} if boxes and (b := person_boxes(d[1])) is not None else {}))
+              for i, (d, h) in enumerate(zip(data, holes))]
     filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
                            source_margin=source_margin(cfg), agree=cfg.fill.agree, limb=cfg.fill.limb)(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]

@@ -43,15 +43,16 @@ def main() -> None:
     detector = getattr(stage, "detector", None)
     if detector is None:
         sys.exit(f"needs a per-frame detector (NanoDet or YOLO); got: {stage.backend}")
-    settings = {"reid off": Tracking(config.detect.max_gap, 0), f"reid {args.reid}": Tracking(config.detect.max_gap,
-                                                                                               args.reid)}
+    confident = stage.tracking.confident  # weak detections only continue tracks, as in the stage
+    settings = {"reid off": Tracking(config.detect.max_gap, 0, confident),
+                f"reid {args.reid}": Tracking(config.detect.max_gap, args.reid, confident)}
     spans: dict[str, dict[int, list[int]]] = {name: {} for name in settings}
     frames = ShotDetector(config.shots)(VideoReader(args.clip))
     for frame in frames:
         found: Detections = detector.detect_batch([frame.rgb])[0]
         for name, tracking in settings.items():
             copy_ = copy.copy(frame)
-            tracking.apply(copy_, found)
+            tracking.apply(copy_, tracking.weak_dropped(copy_, found))
             for i in copy_.ids.tolist():
                 spans[name].setdefault(i, []).append(frame.index)
     print(machine(device))

@@ -72,8 +72,8 @@ class DetectConfig:
     every: int = _opt(3, lo=1, doc="run the detector on every n-th frame and each shot's first and last; boxes "
                                    "between are interpolated from the keyframes on either side (look-ahead of n "
                                    "frames). 3: 2.00 -> 0.68 detector calls a frame at 768x576, mask IoU "
-                                   "0.580 -> 0.590, recall 0.971 -> 0.967 (bench_masks.py --clip 150 --phases 3; "
-                                   "5 loses 0.016 IoU). Not with ByteTrack, which needs every frame")
+                                   "0.574 -> 0.576, recall 0.972 -> 0.970 (bench_masks.py --clip 150 --phases 3; "
+                                   "5 loses 0.026 IoU). Not with ByteTrack, which needs every frame")
     precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),
                           doc="NanoDet: auto = bf16 autocast on CPUs with bf16 instructions (AVX512-BF16, "
                               "AMX), else fp32 (on CUDA too, where it is not measured yet)")

@@ -22,7 +22,9 @@ against backward at every step.
   a frame removes, a pixel that differs from the background the carry remembers there by more
   than ``limb`` levels and is joined to the hole is taken for a part of the object the segmenter
   left out of the mask (a hand, a shoe, legs the colour of the road): it is removed with the
-  hole, and the carry keeps remembering the background behind it.
+  hole, and the carry keeps remembering the background behind it. On the frame where an object
+  (a track id) appears, or appears again after a gap, the carry gives nothing inside its box:
+  while the detector missed it, the object was background to the carry.
 * Nothing crosses a shot boundary (``frame.shot``, set by :mod:`vidinpaint.shots`): the look-ahead
   stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
   mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
@@ -144,6 +146,19 @@ def _attached(hole: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return joined[labels] & (odd > 0)
 
 
+def _arrived(frame: Frame, present: set[int]) -> np.ndarray:
+    """``HxW bool``: the boxes of the objects ``frame`` removes whose ids were not in the previous
+    frame (``present``): objects just found, or found again after a gap. Where one is now, the
+    carry may remember the object itself, unmasked while the detector missed it, as background
+    (the fill then painted the whole person back into his own hole, ``scripts/bench_removal.py``),
+    so the carry gives nothing there on that frame; frames without ids give no boxes."""
+    h, w = frame.rgb.shape[:2]
+    if len(frame.ids) != len(frame.boxes):
+        return np.zeros((h, w), bool)
+    new = [k for k, i in enumerate(frame.ids.tolist()) if i not in present]
+    return boxes_to_mask(frame.boxes[new], w, h)
+
+
 def _same_shot(a: Frame, b: Frame) -> bool:
     """Whether pixels may travel between ``a`` and ``b``: same shot, neither a mix of two shots."""
     return a.shot == b.shot and not a.mixed and not b.mixed
@@ -262,7 +277,8 @@ class FlowFill:
         return colour, found, hops
 
     def _fill(self, frames: list[Frame], pairs: list[Callable[[], _Pair]], carry: _Carry | None,
-              previous: Callable[[], _Pair] | None, before: np.ndarray | None, sources: _Sources) -> _Carry:
+              previous: Callable[[], _Pair] | None, before: np.ndarray | None, sources: _Sources,
+              present: set[int]) -> _Carry:
         frame = frames[0]
         hole = _hole(frame)
         # A pixel is a trusted source only if it is unmasked in the neighbouring frames too (a
@@ -299,6 +315,10 @@ class FlowFill:
                 invented[ys[from_made], xs[from_made]] = True
             carried, valid = sample_valid(carry.rgb, carry.valid & ~carry.invented, x, y)
             valid &= ok
+            suspect = _arrived(frame, present)  # ... where the previous frame did not mask it
+            if before is not None:
+                suspect &= ~before
+            valid &= ~suspect[ys, xs]
             invented[ys[valid], xs[valid]] = False
             h, w = hole.shape
             carried_age = carry.age[np.clip(np.rint(y), 0, h - 1).astype(np.int32),
@@ -365,6 +385,7 @@ class FlowFill:
         carry: _Carry | None = None
         previous: Callable[[], _Pair] | None = None
         before: np.ndarray | None = None  # the previous frame's hole
+        present: set[int] = set()  # the previous frame's object ids
         source = iter(frames)
         exhausted = False
         while True:
@@ -381,11 +402,12 @@ class FlowFill:
             frame = ahead[0]
             before_next = _hole(frame).copy()
             shot = list(itertools.takewhile(lambda f: f.shot == frame.shot, ahead)) if not frame.mixed else [frame]
-            carry = self._fill(shot, list(pairs)[:len(shot) - 1], carry, previous, before, sources)
+            carry = self._fill(shot, list(pairs)[:len(shot) - 1], carry, previous, before, sources, present)
+            present = set(frame.ids.tolist())
             before = before_next
             sources.forget(frame)
             frame.flow_back = None  # its pair holds it, if it has one
             yield ahead.popleft()
             previous = pairs.popleft() if pairs else None
             if not ahead or ahead[0].shot != frame.shot or ahead[0].mixed:  # a boundary: start afresh
-                carry, previous, before = None, None, None
+                carry, previous, before, present = None, None, None, set()
