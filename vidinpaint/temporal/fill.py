@@ -146,17 +146,21 @@ def _attached(hole: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return joined[labels] & (odd > 0)
 
 
+STILL = 0.02  # share of an arriving object's pixels that must have changed since the previous frame
+
+
 def _arrived(frame: Frame, present: set[int]) -> np.ndarray:
-    """``HxW bool``: the boxes of the objects ``frame`` removes whose ids were not in the previous
-    frame (``present``): objects just found, or found again after a gap. Where one is now, the
-    carry may remember the object itself, unmasked while the detector missed it, as background
-    (the fill then painted the whole person back into his own hole, ``scripts/bench_removal.py``),
-    so the carry gives nothing there on that frame; frames without ids give no boxes."""
-    h, w = frame.rgb.shape[:2]
+    """``Nx4`` boxes of the objects ``frame`` removes whose ids were not in the previous frame
+    (``present``): objects just found, or found again after a gap. Where one is now, the carry
+    may remember the object itself, unmasked while the detector missed it, as background (the
+    fill then painted the whole person back into his own hole, ``scripts/bench_removal.py``), so
+    the carry gives nothing there on that frame, unless no more than ``STILL`` of what it
+    remembers there differs from the frame: an object that has not moved at all is most often
+    a false detection of something static (a post on the sample, from frame 118), which the
+    carry leaves as it is rather than smearing it. Frames without ids give no boxes."""
     if len(frame.ids) != len(frame.boxes):
-        return np.zeros((h, w), bool)
-    new = [k for k, i in enumerate(frame.ids.tolist()) if i not in present]
-    return boxes_to_mask(frame.boxes[new], w, h)
+        return np.zeros((0, 4), np.int32)
+    return frame.boxes[[i not in present for i in frame.ids.tolist()]]
 
 
 def _same_shot(a: Frame, b: Frame) -> bool:
@@ -315,12 +319,13 @@ class FlowFill:
                 invented[ys[from_made], xs[from_made]] = True
             carried, valid = sample_valid(carry.rgb, carry.valid & ~carry.invented, x, y)
             valid &= ok
-            suspect = _arrived(frame, present)  # ... where the previous frame did not mask it
-            if before is not None:
-                suspect &= ~before
-            valid &= ~suspect[ys, xs]
-            invented[ys[valid], xs[valid]] = False
             h, w = hole.shape
+            for box in _arrived(frame, present):  # ... where the previous frame did not mask it
+                suspect = boxes_to_mask(box[None], w, h) & (~before if before is not None else True)
+                there = np.flatnonzero(suspect[ys, xs] & valid)
+                if len(there) and self._differ(carried[there], rgb[ys[there], xs[there]], self.limb).mean() > STILL:
+                    valid[there] = False
+            invented[ys[valid], xs[valid]] = False
             carried_age = carry.age[np.clip(np.rint(y), 0, h - 1).astype(np.int32),
                                     np.clip(np.rint(x), 0, w - 1).astype(np.int32)] + 1
             ys, xs, carried, carried_age = ys[valid], xs[valid], carried[valid], carried_age[valid]
