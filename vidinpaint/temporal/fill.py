@@ -23,8 +23,9 @@ against backward at every step.
   than ``limb`` levels and is joined to the hole is taken for a part of the object the segmenter
   left out of the mask (a hand, a shoe, legs the colour of the road): it is removed with the
   hole, and the carry keeps remembering the background behind it. On the frame where an object
-  (a track id) appears, or appears again after a gap, the carry gives nothing inside its box:
-  while the detector missed it, the object was background to the carry.
+  (a track id) appears, or appears again after a gap, the carry gives nothing inside its box
+  where the previous frame did not mask it, unless the object has not moved: while the
+  detector missed it, the object was background to the carry.
 * Nothing crosses a shot boundary (``frame.shot``, set by :mod:`vidinpaint.shots`): the look-ahead
   stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
   mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
@@ -146,7 +147,8 @@ def _attached(hole: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return joined[labels] & (odd > 0)
 
 
-STILL = 0.02  # share of an arriving object's pixels that must have changed since the previous frame
+STILL = 0.02  # share of an arriving object's pixels that must have changed since the previous frame ...
+STILL_LEVELS = 30  # ... by more than this many levels in some channel
 
 
 def _arrived(frame: Frame, present: set[int]) -> np.ndarray:
@@ -323,7 +325,7 @@ class FlowFill:
             for box in _arrived(frame, present):  # ... where the previous frame did not mask it
                 suspect = boxes_to_mask(box[None], w, h) & (~before if before is not None else True)
                 there = np.flatnonzero(suspect[ys, xs] & valid)
-                if len(there) and self._differ(carried[there], rgb[ys[there], xs[there]], self.limb).mean() > STILL:
+                if len(there) and self._differ(carried[there], rgb[ys[there], xs[there]], STILL_LEVELS).mean() > STILL:
                     valid[there] = False
             invented[ys[valid], xs[valid]] = False
             carried_age = carry.age[np.clip(np.rint(y), 0, h - 1).astype(np.int32),
