@@ -159,7 +159,8 @@ def _arrived(frame: Frame, present: set[int]) -> np.ndarray:
     the carry gives nothing there on that frame, unless no more than ``STILL`` of what it
     remembers there differs from the frame: an object that has not moved at all is most often
     a false detection of something static (a post on the sample, from frame 118), which the
-    carry leaves as it is rather than smearing it. Frames without ids give no boxes."""
+    carry then leaves as it is for as long as it does not move, rather than smearing it (and so
+    does a person who stood perfectly still while missed). Frames without ids give no boxes."""
     if len(frame.ids) != len(frame.boxes):
         return np.zeros((0, 4), np.int32)
     return frame.boxes[[i not in present for i in frame.ids.tolist()]]
