@@ -78,9 +78,13 @@ def flow_only(data, holes, cfg, window, boxes: bool = False):
     """Flow-guided fill alone: the filled frames and what is left of each hole; with ``boxes`` the
     frames carry the people's boxes and track ids, as in the pipeline."""
     tracker = IouTracker()  # ids as the detect stage gives them
-    frames = [Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy(),
-                    **({"boxes": b, "ids": tracker.update(b)} if boxes and (b := person_boxes(d[1])) is not None else {}))
-              for i, (d, h) in enumerate(zip(data, holes))]
+    frames = []
+    for i, (d, h) in enumerate(zip(data, holes)):
+        frame = Frame(i, i, Fraction(1, 25), d[0].copy(), mask=h.copy())
+        if boxes:
+            frame.boxes = person_boxes(d[1])
+            frame.ids = tracker.update(frame.boxes)
+        frames.append(frame)
     filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
                            source_margin=source_margin(cfg), agree=cfg.fill.agree, limb=cfg.fill.limb)(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]
@@ -186,8 +190,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated clip names, e.g. 480p_pan")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "figures" / "quality_480p_pan.png")
     parser.add_argument("--real", action="store_true", help="only the real-clip check on samples/vtest.mp4")
-    parser.add_argument("--boxes", action="store_true", help="also the fill with the people's boxes on the frames "
-                                                             "(the pipeline's: no source inside them)")
+    parser.add_argument("--boxes", action="store_true", help="also the fill with the people's boxes and track ids "
+                                                             "on the frames, as the pipeline gives them")
     parser.add_argument("--segment-every", default="", help="with --real: also compare these segment.every "
                                                             "settings' masks, comma separated, e.g. 1,2,3")
     args = parser.parse_args()

@@ -119,9 +119,10 @@ def _mask_flow(config: Config):
     return DisFlow(config.fill.flow_max_side)
 
 
-def build_segmenter(config: Config, device: str):
+def build_segmenter(config: Config, device: str, person_rules: bool = True):
     """The segmentation stage: SAM when possible, else GrabCut, the offline refiner with the best
-    IoU on the mask benchmark (docs/BENCHMARKS.md)."""
+    IoU on the mask benchmark (docs/BENCHMARKS.md). ``person_rules`` False turns GrabCut's rules
+    for a detector's boxes of people off (for a user's box or point around any object)."""
     from .segment import BoxSegmenter, GrabCutSegmenter, SegmentStage
 
     c, margin, root = config.segment, config.detect.margin, config.weights_dir
@@ -145,7 +146,8 @@ def build_segmenter(config: Config, device: str):
                             margin=margin)
     if c.backend == "box":
         return SegmentStage(BoxSegmenter(margin), 1)
-    return SegmentStage(GrabCutSegmenter(margin, iterations=c.grabcut_iterations), c.every, note=note,
+    rules = {} if person_rules else {"min_share": 0.0, "feet": False}  # see GrabCutSegmenter
+    return SegmentStage(GrabCutSegmenter(margin, iterations=c.grabcut_iterations, **rules), c.every, note=note,
                         flow=_mask_flow(config), margin=margin)
 
 

@@ -259,7 +259,5 @@ def prompt_stage(config: Config, device: str, frames: Iterable[Frame], source: P
     # people (a collapsed cut keeps the box, a cut reaches the box's bottom) are off; margin, iterations
     # and ring as measured for prompts before the detector's ring became 0.15
     cutter = GrabCutSegmenter(margin=2, iterations=2, context=0.3, min_share=0.0, feet=False)
-    segmenter = build_segmenter(config, device).segmenter  # built for the prompts alone
-    if isinstance(segmenter, GrabCutSegmenter):
-        segmenter.min_share, segmenter.feet = 0.0, False
+    segmenter = build_segmenter(config, device, person_rules=False).segmenter
     return PromptStage(follow_prompts(frames, prompts, segmenter, cutter, source), prompts)

@@ -220,10 +220,11 @@ class FlowFill:
                    if self.limb < 255 else "")
                 + stable + (f" [{self.note}]" if self.note else ""))
 
-    def _differ(self, a: np.ndarray, b: np.ndarray, by: float | None = None) -> np.ndarray:
-        """``N bool``: where the ``Nx3`` colours ``a`` and ``b`` differ by more than ``by`` levels
-        (default ``agree``) in some channel."""
-        return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=1) > (self.agree if by is None else by)
+    @staticmethod
+    def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``N int16``: how far apart the ``Nx3`` colours ``a`` and ``b`` are, in levels, in the
+        channel where they differ most."""
+        return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=1)
 
     def _pair(self, a_rgb: np.ndarray, a_hole: np.ndarray, b_rgb: np.ndarray, b_hole: np.ndarray,
               measured: np.ndarray | None = None) -> _Pair:
@@ -326,7 +327,7 @@ class FlowFill:
             for box in _arrived(frame, present):  # ... where the previous frame did not mask it
                 suspect = boxes_to_mask(box[None], w, h) & (~before if before is not None else True)
                 there = np.flatnonzero(suspect[ys, xs] & valid)
-                if len(there) and self._differ(carried[there], rgb[ys[there], xs[there]], STILL_LEVELS).mean() > STILL:
+                if len(there) and (self._gap(carried[there], rgb[ys[there], xs[there]]) > STILL_LEVELS).mean() > STILL:
                     valid[there] = False
             invented[ys[valid], xs[valid]] = False
             carried_age = carry.age[np.clip(np.rint(y), 0, h - 1).astype(np.int32),
@@ -336,8 +337,9 @@ class FlowFill:
             # ... or a part of a removed object left out of its mask, which is removed too if it
             # hangs from the hole
             doubt = np.flatnonzero(boxed[ys, xs] & ~hole[ys, xs])
-            untrusted[doubt[self._differ(carried[doubt], rgb[ys[doubt], xs[doubt]])]] = True
-            odd = doubt[self._differ(carried[doubt], rgb[ys[doubt], xs[doubt]], self.limb)]
+            gap = self._gap(carried[doubt], rgb[ys[doubt], xs[doubt]])
+            untrusted[doubt[gap > self.agree]] = True
+            odd = doubt[gap > self.limb]
             if len(odd):
                 odd = odd[_attached(hole, ys[odd], xs[odd])[ys[odd], xs[odd]]]
                 untrusted[odd] = True
@@ -355,7 +357,7 @@ class FlowFill:
             # seen both before and after, but not alike: one of them is wrong (a moving
             # background, parallax, a flow error) and nothing says which; the spatial fill decides
             ys, xs = np.nonzero(found & (best < np.iinfo(np.int32).max))
-            differ = self._differ(colour[ys, xs], rgb[ys, xs])
+            differ = self._gap(colour[ys, xs], rgb[ys, xs]) > self.agree
             rgb[closer] = colour[closer]
             best[closer] = hops[closer]
             best[ys[differ], xs[differ]] = np.iinfo(np.int32).max
