@@ -80,3 +80,14 @@ def test_detect_stage_keeps_a_doubted_person_it_found_before():
     out = list(stage(frames))
     assert [len(f.boxes) for f in out] == [1] * 6
     assert all(f.boxes[0][0] < 200 for f in out) and len({int(f.ids[0]) for f in out}) == 1
+
+
+def test_a_weak_box_continues_the_hidden_one_of_two_crossing_people():
+    """Two people cross: the confident box of the one in front overlaps where both should be, but
+    it is matched to one track only, so the other's weak box still continues his track."""
+    tracker = IouTracker()
+    front, behind = np.array([100.0, 50, 140, 150]), np.array([112.0, 50, 152, 150])
+    tracker.update(np.stack([front, behind]))
+    boxes = np.stack([front, behind + [2, 0, 2, 0]])
+    assert box_iou(front[None], behind[None])[0, 0] >= 0.3  # the confident box overlaps both tracks
+    assert tracker.continued(boxes, np.array([True, False])).tolist() == [True, True]

@@ -28,6 +28,14 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
+def _best_first(iou: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
+    """``(track, box)`` index pairs of ``iou`` (tracks x boxes) with IoU >= ``min_iou``, best first:
+    the order of greedy matching."""
+    order = np.argsort(-iou, axis=None)
+    order = order[iou.reshape(-1)[order] >= min_iou]
+    return [(int(t), int(d)) for t, d in zip(*np.unravel_index(order, iou.shape))]
+
+
 @dataclass
 class _Seen:
     box: np.ndarray
@@ -52,25 +60,25 @@ class IouTracker:
 
     def continued(self, boxes: np.ndarray, confident: np.ndarray, ahead: int = 1) -> np.ndarray:
         """``N bool``: which of this frame's ``boxes`` to keep: the ``confident`` ones, and of the
-        others, for each track no confident box matches, the one that overlaps where the track
-        should be ``ahead`` frames after it was last seen (IoU >= ``min_iou``) best. A weak box
-        thus never starts a track, but keeps one going (ByteTrack's second association, Zhang
-        et al. 2022, "ByteTrack: multi-object tracking by associating every detection box"): a
-        person a confident box found is not lost for a few frames where the detector doubts."""
+        others, for each track no confident box is matched to (best pairs first, as :meth:`update`
+        matches; a confident box that overlaps two crossing people takes one track, not both),
+        the one that overlaps where the track should be ``ahead`` frames after it was last seen
+        (IoU >= ``min_iou``) best. A weak box thus never starts a track, but keeps one going
+        (ByteTrack's second association, Zhang et al. 2022, "ByteTrack: multi-object tracking by
+        associating every detection box"): a person a confident box found is not lost for a few
+        frames where the detector doubts."""
         keep = np.asarray(confident, bool).copy()
         if not self.tracks or keep.all():
             return keep
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         predicted = np.stack([t.box + t.velocity * (t.missed + ahead) for t in self.tracks.values()])
-        iou = box_iou(predicted, boxes)
-        free = ~(iou[:, keep] >= self.min_iou).any(axis=1)  # tracks no confident box matches
-        for flat in np.argsort(-iou, axis=None):
-            t, d = np.unravel_index(flat, iou.shape)
-            if iou[t, d] < self.min_iou:
-                break
-            if free[t] and not keep[d]:
-                keep[d], free[t] = True, False
-        return keep
+        pairs = _best_first(box_iou(predicted, boxes), self.min_iou)
+        free, taken = np.ones(len(predicted), bool), np.zeros(len(boxes), bool)
+        for weak in (False, True):  # confident boxes take their tracks first, as update() matches them
+            for t, d in pairs:
+                if free[t] and not taken[d] and keep[d] != weak:
+                    free[t], taken[d] = False, True
+        return keep | taken
 
     def update(self, boxes: np.ndarray) -> np.ndarray:
         """Ids (``N int64``) for this frame's ``Nx4`` boxes."""
@@ -79,11 +87,7 @@ class IouTracker:
         known = list(self.tracks)
         if known and len(boxes):
             predicted = np.stack([t.box + t.velocity * (t.missed + 1) for t in self.tracks.values()])
-            iou = box_iou(predicted, boxes)
-            for flat in np.argsort(-iou, axis=None):
-                t, d = np.unravel_index(flat, iou.shape)
-                if iou[t, d] < self.min_iou:
-                    break
+            for t, d in _best_first(box_iou(predicted, boxes), self.min_iou):
                 if ids[d] or known[t] in ids:
                     continue
                 ids[d] = known[t]
