@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Make ``tests/fixtures/nanodet_vtest0.npz``: NanoDet outputs computed by TensorFlow.js itself.
 
-The input is frame 0 of ``samples/vtest.mp4`` preprocessed exactly as
-:func:`vidinpaint.detect.nanodet.preprocess` does (the 416x416 resized frame is stored, so the
-test repeats the preprocessing bit for bit). TensorFlow.js (npm ``@tensorflow/tfjs@4.22.0``, CPU
+The input is frame 0 of ``samples/vtest.mp4`` squeezed to the graph's 416x416 and normalised as
+:func:`vidinpaint.detect.nanodet.preprocess_native` does (the 416x416 resized frame is stored, so
+the test repeats the preprocessing bit for bit). TensorFlow.js (npm ``@tensorflow/tfjs@4.22.0``, CPU
 backend) runs the graph through ``scripts/tfjs_reference.mjs`` with the machine's Node.js; the
 person scores and the box distributions of every cell are stored as float32.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidinpaint.detect.nanodet import SIZE, preprocess
+from vidinpaint.detect.nanodet import SIZE, preprocess_native
 from vidinpaint.video import VideoReader
 from vidinpaint.weights import locate
 
@@ -32,7 +32,7 @@ TFJS = "@tensorflow/tfjs@4.22.0"
 def main() -> None:
     frame = next(iter(VideoReader(ROOT / "samples" / "vtest.mp4"))).rgb
     small = cv2.resize(frame, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)
-    x = preprocess(small).numpy()
+    x = preprocess_native(small).numpy()  # 416x416: nothing to pad
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subprocess.run(["npm", "init", "-y"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)

