@@ -6,7 +6,8 @@ Scenes: real pedestrians cut out of ``samples/vtest.mp4`` pasted onto its mirror
 60-80 px and two 80-200 px tall, and with ``--edge K`` K more across the frame's left or right
 edge, scored apart (people entering or leaving) — so each person's true silhouette is exact. NanoDet finds the
 people (on the whole frame, and with ``--tiles`` also on overlapping tiles,
-:mod:`vidinpaint.detect.tiles`); each refiner turns the boxes into masks. Reported per detector
+:mod:`vidinpaint.detect.tiles`; with ``--mirror`` on the frame mirrored beyond its sides,
+:mod:`vidinpaint.detect.mirror`); each refiner turns the boxes into masks. Reported per detector
 and refiner: mean IoU of each true person with its best object mask, person recall (share of a
 true person's pixels inside the final mask after ``mask.dilate``, averaged over people, so a far
 person counts as much as a near one), the same recall per height bin, the detector's CPU time
@@ -30,7 +31,7 @@ Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,a
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 3 --phases 3 --precision fp32,bf16
        python scripts/bench_masks.py --tiles auto --refiners grabcut --tile-side 0,1024
-       python scripts/bench_masks.py --tiles auto --refiners box,grabcut --edge 2
+       python scripts/bench_masks.py --tiles auto --refiners box,grabcut --edge 2 --mirror 0,0.1
 """
 
 from __future__ import annotations
@@ -43,15 +44,15 @@ import time
 from dataclasses import replace
 from fractions import Fraction
 
+import cv2
 import numpy as np
 import torch
 
-from vidinpaint.backends import build_detector, build_segmenter
+from vidinpaint.backends import build_detector, build_segmenter, whole_nanodet
 from vidinpaint.composite import extract_people, paste, person_blobs, place
 from vidinpaint.config import Config
 from vidinpaint.detect.motion import clean_plate
-from vidinpaint.detect.nanodet import SIZE, NanoDet
-from vidinpaint.detect.tiles import TiledDetector
+from vidinpaint.detect.nanodet import NanoDet
 from vidinpaint.frames import Frame
 from vidinpaint.masks import dilate
 from vidinpaint.segment import BoxSegmenter, GrabCutSegmenter
@@ -137,9 +138,12 @@ class Memo:
         return out
 
 
-def _warm_up(detector, rgb: np.ndarray) -> None:
+def _warm_up(detector, rgb: np.ndarray, mirror: float) -> None:
     """One call outside the timing at each input size it will see (the frame resized, and at
-    its own resolution: the first call at a new size sets up its convolutions)."""
+    its own resolution, with its ``mirror`` share beyond each side: the first call at a new size
+    sets up its convolutions)."""
+    pad = int(round(mirror * rgb.shape[1]))
+    rgb = cv2.copyMakeBorder(rgb, 0, 0, pad, pad, cv2.BORDER_REFLECT_101)
     detector.detect_batch([rgb])
     if hasattr(detector, "detect_native_batch"):
         detector.detect_native_batch([rgb])
@@ -150,15 +154,14 @@ def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | N
     """``frames`` through the default pipeline's detection stage (shots reset it), detector memoised,
     frame indices from ``phase`` (which frames are keyframes)."""
     stage = build_detector(cfg, device)
-    tiled = stage.detector if isinstance(stage.detector, TiledDetector) else None
+    outer = stage  # the wrapper (tiles, mirrored edges) right around the network, which the memo replaces
+    while hasattr(outer.detector, "detector"):
+        outer = outer.detector
     if memo is None:
-        memo = Memo(tiled.detector if tiled else stage.detector)
-        _warm_up(memo.detector, frames[0])
+        memo = Memo(outer.detector)
+        _warm_up(memo.detector, frames[0], cfg.detect.mirror)
     memo.seconds, memo.calls = 0.0, 0
-    if tiled:
-        tiled.detector = memo
-    else:
-        stage.detector = memo
+    outer.detector = memo
     shots = ShotDetector(cfg.shots) if cfg.shots.backend != "off" else (lambda stream: stream)
     return list(stage(shots(Frame(i, i, Fraction(1, 10), rgb) for i, rgb in enumerate(frames, phase)))), memo
 
@@ -259,10 +262,13 @@ def main() -> None:
                                                         "separated (default: the configured one)")
     parser.add_argument("--tile-side", default="", help="detect.tile_side values to compare, comma separated "
                                                         "(default: the configured one)")
+    parser.add_argument("--mirror", default="", help="scenes: detect.mirror values to compare, comma separated "
+                                                     "(default: the configured one)")
     args = parser.parse_args()
     cfg = Config()
     precisions = args.precision.split(",") if args.precision else [cfg.detect.precision]
     sides = [int(v) for v in args.tile_side.split(",")] if args.tile_side else [cfg.detect.tile_side]
+    mirrors = [float(v) for v in args.mirror.split(",")] if args.mirror else [cfg.detect.mirror]
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
@@ -302,11 +308,13 @@ def main() -> None:
           f"(per scene, px tall: {', '.join(f'{lo}-{hi}' for lo, hi in MIX)}{edge}), NanoDet score >= "
           f"{cfg.detect.score}, mask.dilate {cfg.mask.dilate}px, margin {cfg.detect.margin}px")
     bins = " ".join(f"{f'{lo}-{hi}px':>8}" for lo, hi in BINS) + (f" {'edge IoU':>8} {'recall':>7}" if args.edge else "")
-    print(f"{'precision':<9} {'tile side':>9} {'detect.tiles':<12} {'det ms/f':>8} {'refiner':<14} {'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
-    for precision, side, tiles in itertools.product(precisions, sides, (args.tiles or "off,auto").split(",")):
+    print(f"{'precision':<9} {'tile side':>9} {'detect.tiles':<12} {'mirror':>6} {'det ms/f':>8} {'refiner':<14} "
+          f"{'mean IoU':>8} {'recall':>7} {bins} {'frames/s':>9}")
+    for precision, side, tiles, mirror in itertools.product(precisions, sides, (args.tiles or "off,auto").split(","),
+                                                            mirrors):
         nanodet = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device, precision)
-        detector = TiledDetector(nanodet, SIZE, tiles, cfg.detect.tile_overlap, cfg.detect.iou, native_side=side)
-        _warm_up(nanodet, truth[0][0])
+        detector = whole_nanodet(nanodet, replace(cfg.detect, tiles=tiles, tile_side=side, mirror=mirror))
+        _warm_up(nanodet, truth[0][0], mirror)
         start = time.process_time()
         found = [detector.detect_batch([img])[0].boxes for img, _, _, _ in truth]
         cost = 1000 * (time.process_time() - start) / len(truth)
@@ -324,8 +332,8 @@ def main() -> None:
             per_bin = " ".join(f"{np.mean(binned[b]):>8.3f}" for b in BINS)
             if args.edge:
                 per_bin += " {:>8.3f} {:>7.3f}".format(*np.mean(binned["edge"] or [(np.nan, np.nan)], axis=0))
-            print(f"{precision:<9} {side:>9} {tiles:<12} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} {np.mean(recall):>7.3f} {per_bin} "
-                  f"{len(truth) / seconds:>9.1f}")
+            print(f"{precision:<9} {side:>9} {tiles:<12} {mirror:>6g} {cost:>8.0f} {name:<14} {np.mean(ious):>8.3f} "
+                  f"{np.mean(recall):>7.3f} {per_bin} {len(truth) / seconds:>9.1f}")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,16 @@ def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0):
         raise ConfigError(str(err)) from None
 
 
+def whole_nanodet(nanodet, c: DetectConfig):
+    """``nanodet`` as the pipeline runs it on a frame: also on native-resolution tiles
+    (``detect.tiles``), on the frame mirrored beyond its left and right edges (``detect.mirror``)."""
+    from .detect.mirror import MirroredEdges
+    from .detect.nanodet import SIZE
+
+    detector = _tiled(nanodet, SIZE, c, c.tile_side)
+    return MirroredEdges(detector, c.mirror) if c.mirror else detector
+
+
 def build_detector(config: Config, device: str):
     """The detection stage for ``config`` (see module docstring for the fallback order)."""
     c, root = config.detect, config.weights_dir
@@ -94,14 +104,12 @@ def build_detector(config: Config, device: str):
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)
         if not reason or c.backend == "nanodet":
-            from .detect.nanodet import SIZE as NANODET_SIZE
             from .detect.nanodet import NanoDet
             from .detect.stage import DetectStage
 
             weak = c.score_low < c.score
-            detector = NanoDet(_need("torch", _TORCH, "nanodet", root), classes, min(c.score, c.score_low), c.iou,
-                               device, c.precision)
-            detector = _tiled(detector, NANODET_SIZE, c, c.tile_side)
+            detector = whole_nanodet(NanoDet(_need("torch", _TORCH, "nanodet", root), classes,
+                                             min(c.score, c.score_low), c.iou, device, c.precision), c)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
                                every=c.every, confident=c.score if weak else None)
         notes.append(f"fallback from NanoDet: {reason}")
