@@ -4,8 +4,8 @@
 A real clip has no truth to score the removal against, but a person left in the output (a
 segmenter's collapsed cut, a ghost the fill copied back from frames where the mask missed
 someone) is often found again by a person detector. Each preset cleans the clip through the
-real CLI; NanoDet with the default's tiles then looks at every frame of the input and of the
-output, at each ``--score``. Printed per preset and score: detections in the input, in the
+real CLI; NanoDet as the default runs it (tiles, mirrored edges) then looks at every frame of
+the input and of the output, at each ``--score``. Printed per preset and score: detections in the input, in the
 output, and the frames that still have one, with their boxes. It sees only what NanoDet can
 find: a leg left behind, or a person it missed in the input, goes uncounted, so the zoomed
 contact sheets of ``make demo`` and ``bench_real.py`` remain the other half of the check.
@@ -24,14 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_memory import machine  # noqa: E402  (scripts/ is on sys.path when run as a script)
 
+from vidinpaint.backends import whole_nanodet  # noqa: E402
 from vidinpaint.config import Config  # noqa: E402
-from vidinpaint.detect.nanodet import SIZE, NanoDet  # noqa: E402
-from vidinpaint.detect.tiles import TiledDetector  # noqa: E402
+from vidinpaint.detect.nanodet import NanoDet  # noqa: E402
 from vidinpaint.video import VideoReader  # noqa: E402
 from vidinpaint.weights import locate  # noqa: E402
 
 
-def detections(clip: Path, detector: TiledDetector) -> list[list[tuple[tuple[int, ...], float]]]:
+def detections(clip: Path, detector) -> list[list[tuple[tuple[int, ...], float]]]:
     """Per frame of ``clip``: the boxes (XYXY) and scores ``detector`` finds."""
     found = []
     for frame in VideoReader(clip):
@@ -49,7 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     cfg = Config().detect
     print(f"machine: {machine()}")
-    print(f"clip {args.clip}; NanoDet ({cfg.precision}), tiles {cfg.tiles} (side {cfg.tile_side}), NMS {cfg.iou}")
+    print(f"clip {args.clip}; NanoDet ({cfg.precision}), tiles {cfg.tiles} (side {cfg.tile_side}), mirror {cfg.mirror:g}, "
+          f"NMS {cfg.iou}")
     with tempfile.TemporaryDirectory() as tmp:
         outputs = {}
         for preset in args.presets.split(","):
@@ -59,8 +60,7 @@ def main() -> None:
             if done.returncode:
                 sys.exit(f"clean -c {preset} failed: {done.stderr.strip()}")
         for score in (float(v) for v in args.score.split(",")):
-            nanodet = NanoDet(locate("nanodet"), [0], score, cfg.iou, "cpu", cfg.precision)
-            detector = TiledDetector(nanodet, SIZE, cfg.tiles, cfg.tile_overlap, cfg.iou, native_side=cfg.tile_side)
+            detector = whole_nanodet(NanoDet(locate("nanodet"), [0], score, cfg.iou, "cpu", cfg.precision), cfg)
             before = detections(args.clip, detector)
             print(f"score >= {score:g}: input {sum(map(len, before))} detections, in "
                   f"{sum(1 for found in before if found)} of its {len(before)} frames")
