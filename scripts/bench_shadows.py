@@ -9,12 +9,12 @@ tall, pasted on real backgrounds (vtest's clean plate mirrored, and the first fr
 (:func:`vidinpaint.composite.compose_shadows`: the silhouette projected on the ground, the
 ground's light times 0.45-0.7 in every channel, 1 px soft edge); the other half have none.
 
-Masks: ``true`` uses the true person masks as object masks (the shadow step alone);
-``pipeline`` NanoDet (``detect.tiles`` default) + GrabCut, as ``clean`` runs offline. Reported:
-shadow recall (share of true shadow pixels inside the final mask, after ``mask.dilate``; 'off'
-is what the dilation alone covers), and false area (pixels the shadow step adds outside the true
-shadows and people, before the dilation, as a share of the true person pixels) on the scenes with
-shadows and on those without.
+Masks: ``true`` uses the true person masks as object masks (the shadow step alone); ``pipeline``
+NanoDet (as the pipeline runs it: tiles, mirrored edges) + GrabCut, as ``clean`` runs offline.
+Reported: shadow recall (share of true shadow pixels inside the final mask, after ``mask.dilate``;
+'off' is what the dilation alone covers), and false area (pixels the shadow step adds outside the
+true shadows and people, before the dilation, as a share of the true person pixels) on the scenes
+with shadows and on those without.
 
 Usage: python scripts/bench_shadows.py [--scenes 6] [--reach 1.0] [--masks true,pipeline] [--seed 0] [--cache DIR]
 """
@@ -31,10 +31,10 @@ import numpy as np
 import torch
 
 from bench_real import fetch
+from vidinpaint.backends import whole_nanodet
 from vidinpaint.composite import compose, compose_shadows, extract_people
 from vidinpaint.config import Config, MaskConfig
-from vidinpaint.detect.nanodet import SIZE, NanoDet
-from vidinpaint.detect.tiles import TiledDetector
+from vidinpaint.detect.nanodet import NanoDet
 from vidinpaint.frames import Frame
 from vidinpaint.masks import MaskBuilder
 from vidinpaint.segment import GrabCutSegmenter
@@ -85,8 +85,8 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, no GPU used")
     _, people = extract_people([f.rgb for f in VideoReader("samples/vtest.mp4")][::3])
-    detector = TiledDetector(NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou), SIZE,
-                             cfg.detect.tiles, cfg.detect.tile_overlap, cfg.detect.iou)
+    detector = whole_nanodet(NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, "cpu",
+                                     cfg.detect.precision), cfg.detect)
     grabcut = GrabCutSegmenter(cfg.detect.margin, **({} if args.grabcut_context is None else
                                                        {"context": args.grabcut_context}))
     off, on = MaskConfig(dilate=cfg.mask.dilate, shadow=0.0), MaskConfig(dilate=cfg.mask.dilate, shadow=args.reach)
