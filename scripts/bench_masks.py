@@ -7,7 +7,7 @@ Scenes: real pedestrians cut out of ``samples/vtest.mp4`` pasted onto its mirror
 edge, scored apart (people entering or leaving) — so each person's true silhouette is exact. NanoDet finds the
 people (on the whole frame, and with ``--tiles`` also on overlapping tiles,
 :mod:`vidinpaint.detect.tiles`; with ``--mirror`` on the frame mirrored beyond its sides,
-:mod:`vidinpaint.detect.mirror`); each refiner turns the boxes into masks. Reported per detector
+:mod:`vidinpaint.detect.tiles` too); each refiner turns the boxes into masks. Reported per detector
 and refiner: mean IoU of each true person with its best object mask, person recall (share of a
 true person's pixels inside the final mask after ``mask.dilate``, averaged over people, so a far
 person counts as much as a near one), the same recall per height bin, the detector's CPU time

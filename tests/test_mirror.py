@@ -5,8 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vidinpaint.detect.mirror import MirroredEdges
 from vidinpaint.detect.stage import Detections
+from vidinpaint.detect.tiles import TiledDetector
 
 
 class Recording:
@@ -28,16 +28,36 @@ def test_boxes_come_back_cut_at_the_edges_and_mirror_images_are_dropped():
     rgb[:, :3] = 200  # a bright strip at the left edge, to see the mirror image
     inner = Recording([[0, 5, 8, 40],      # wholly in the left mirror band (10 px): an image, dropped
                        [4, 5, 30, 40],     # across the left edge: cut to 0..20
+                       [2, 5, 11, 41],     # mostly in the band (1 of 9 px inside): an image, dropped
                        [40, 5, 60, 40],    # inside: shifted by 10
                        [100, 5, 125, 40],  # across the right edge: cut to 90..100
+                       [5, 4, 30, 40],     # the same person as the second, the whole mirrored figure
                        [111, 5, 119, 40]])  # wholly in the right band: dropped
-    found = MirroredEdges(inner, 0.1).detect_batch([rgb])[0]
+    found = TiledDetector(inner, 416, "off", mirror=0.1).detect_batch([rgb])[0]
     wide = inner.seen[0]
     assert wide.shape == (50, 120, 3)
     np.testing.assert_array_equal(wide[:, 10:110], rgb)  # the frame itself, in the middle
     np.testing.assert_array_equal(wide[:, 8:10], rgb[:, 1:3][:, ::-1])  # mirrored about its edge pixel
+    # cut back, the two boxes of one person merged, by score (ids dropped, classes kept in step)
     np.testing.assert_allclose(found.boxes, [[0, 5, 20, 40], [30, 5, 50, 40], [90, 5, 100, 40]])
-    assert found.ids.tolist() == [2, 3, 4] and len(found.scores) == len(found.classes) == 3
+    assert found.ids is None and found.classes.tolist() == [0, 0, 0]
+
+
+def test_edge_tiles_take_in_the_mirror_bands_and_add_no_tiles():
+    """Tiles are laid on the frame itself: a 1080p frame is 2x2 tiles with or without the mirror
+    (laid on the extended frame, 2304 px wide, they would be 3x2), and the tiles at its edges
+    run on the bands too."""
+
+    class Native(Recording):
+        def detect_native_batch(self, images):
+            self.seen += images
+            return [Detections(np.zeros((0, 4), np.float32), np.zeros(0)) for _ in images]
+
+    rgb = np.zeros((1080, 1920, 3), np.uint8)
+    for mirror, widths in ((0.0, [1920] + [992] * 4), (0.1, [2304] + [1184] * 4)):
+        inner = Native([[0, 0, 1, 1]])
+        TiledDetector(inner, 416, "auto", native_side=1024, mirror=mirror).detect_batch([rgb])
+        assert [image.shape[1] for image in inner.seen] == widths
 
 
 def test_a_person_cut_by_the_frame_edge_is_surer_with_the_mirror():

@@ -55,27 +55,26 @@ def _need(package: str, install: str, weights: str, root: str | None) -> Path:
     return weights_path(weights, root)
 
 
-def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0):
+def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0, mirror: float = 0.0):
     """``detector`` run also on tiles as ``detect.tiles`` says: of its input ``size``, or at native
-    resolution up to ``native_side`` px for a detector that takes any size."""
+    resolution up to ``native_side`` px for a detector that takes any size; with ``mirror`` of
+    the frame's width mirrored beyond its left and right edges."""
     from .detect.tiles import TiledDetector
 
-    if c.tiles == "off":
+    if c.tiles == "off" and not mirror:
         return detector
     try:
-        return TiledDetector(detector, size, c.tiles, c.tile_overlap, c.iou, native_side=native_side)
+        return TiledDetector(detector, size, c.tiles, c.tile_overlap, c.iou, native_side=native_side, mirror=mirror)
     except ValueError as err:
         raise ConfigError(str(err)) from None
 
 
 def whole_nanodet(nanodet, c: DetectConfig):
     """``nanodet`` as the pipeline runs it on a frame: also on native-resolution tiles
-    (``detect.tiles``), on the frame mirrored beyond its left and right edges (``detect.mirror``)."""
-    from .detect.mirror import MirroredEdges
+    (``detect.tiles``), with the frame mirrored beyond its left and right edges (``detect.mirror``)."""
     from .detect.nanodet import SIZE
 
-    detector = _tiled(nanodet, SIZE, c, c.tile_side)
-    return MirroredEdges(detector, c.mirror) if c.mirror else detector
+    return _tiled(nanodet, SIZE, c, c.tile_side, c.mirror)
 
 
 def build_detector(config: Config, device: str):

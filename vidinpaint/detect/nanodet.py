@@ -47,7 +47,8 @@ def fit(rgb: np.ndarray) -> np.ndarray:
     clips it scored 0.46 of the pasted people at 0.3 or more squeezed, 0.85 at their own shape."""
     h, w = rgb.shape[:2]
     scale = SIZE / max(h, w)
-    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
 def preprocess_native(rgb: np.ndarray) -> torch.Tensor:

@@ -61,12 +61,12 @@ class IouTracker:
     def continued(self, boxes: np.ndarray, confident: np.ndarray, ahead: int = 1) -> np.ndarray:
         """``N bool``: which of this frame's ``boxes`` to keep: the ``confident`` ones, and of the
         others, for each track no confident box is matched to (best pairs first, as :meth:`update`
-        matches; a confident box that overlaps two crossing people takes one track, not both),
-        the one that overlaps where the track should be ``ahead`` frames after it was last seen
-        (IoU >= ``min_iou``) best. A weak box thus never starts a track, but keeps one going
-        (ByteTrack's second association, Zhang et al. 2022, "ByteTrack: multi-object tracking by
-        associating every detection box"): a person a confident box found is not lost for a few
-        frames where the detector doubts."""
+        matches, confident boxes first; a confident box that overlaps two crossing people takes one
+        track, not both), the one that overlaps where the track should be ``ahead`` frames after it
+        was last seen (IoU >= ``min_iou``) best. A weak box thus never starts a track, but keeps
+        one going (ByteTrack's second association, Zhang et al. 2022, "ByteTrack: multi-object
+        tracking by associating every detection box"): a person a confident box found is not lost
+        for a few frames where the detector doubts."""
         keep = np.asarray(confident, bool).copy()
         if not self.tracks or keep.all():
             return keep
@@ -74,7 +74,7 @@ class IouTracker:
         predicted = np.stack([t.box + t.velocity * (t.missed + ahead) for t in self.tracks.values()])
         pairs = _best_first(box_iou(predicted, boxes), self.min_iou)
         free, taken = np.ones(len(predicted), bool), np.zeros(len(boxes), bool)
-        for weak in (False, True):  # confident boxes take their tracks first, as update() matches them
+        for weak in (False, True):  # confident boxes take their tracks first, then weak ones the tracks left
             for t, d in pairs:
                 if free[t] and not taken[d] and keep[d] != weak:
                     free[t], taken[d] = False, True
