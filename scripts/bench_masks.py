@@ -31,7 +31,7 @@ Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,a
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 3 --phases 3 --precision fp32,bf16
        python scripts/bench_masks.py --tiles auto --refiners grabcut --tile-side 0,1024
-       python scripts/bench_masks.py --tiles auto --refiners box,grabcut --edge 2 --mirror 0,0.1
+       python scripts/bench_masks.py --tiles auto --refiners box,grabcut --edge 2 --mirror 0,0.04
 """
 
 from __future__ import annotations

@@ -20,7 +20,10 @@ class Recording:
     def detect_batch(self, images):
         self.seen += images
         n = len(self.boxes)
-        return [Detections(self.boxes, np.linspace(0.9, 0.5, n), np.arange(1, n + 1), np.zeros(n, np.int64))]
+        return [Detections(self.boxes, np.linspace(0.9, 0.5, n), np.arange(1, n + 1), np.zeros(n, np.int64))
+                for _ in images]
+
+    detect_native_batch = detect_batch  # takes any size, as NanoDet does
 
 
 def test_boxes_come_back_cut_at_the_edges_and_mirror_images_are_dropped():
@@ -33,7 +36,8 @@ def test_boxes_come_back_cut_at_the_edges_and_mirror_images_are_dropped():
                        [100, 5, 125, 40],  # across the right edge: cut to 90..100
                        [5, 4, 30, 40],     # the same person as the second, the whole mirrored figure
                        [111, 5, 119, 40]])  # wholly in the right band: dropped
-    found = TiledDetector(inner, 416, "off", mirror=0.1).detect_batch([rgb])[0]
+    # an input size of 100 px: the frame is not resized, and one stride (10 px) is mirrored
+    found = TiledDetector(inner, 100, "off", mirror=0.1, stride=10).detect_batch([rgb])[0]
     wide = inner.seen[0]
     assert wide.shape == (50, 120, 3)
     np.testing.assert_array_equal(wide[:, 10:110], rgb)  # the frame itself, in the middle
@@ -45,17 +49,11 @@ def test_boxes_come_back_cut_at_the_edges_and_mirror_images_are_dropped():
 
 def test_edge_tiles_take_in_the_mirror_bands_and_add_no_tiles():
     """Tiles are laid on the frame itself: a 1080p frame is 2x2 tiles with or without the mirror
-    (laid on the extended frame, 2304 px wide, they would be 3x2), and the tiles at its edges
-    run on the bands too."""
-
-    class Native(Recording):
-        def detect_native_batch(self, images):
-            self.seen += images
-            return [Detections(np.zeros((0, 4), np.float32), np.zeros(0)) for _ in images]
-
+    (laid on the extended frame, 2304 px wide, they would be 3x2); the tiles at its edges run on
+    the bands too, and the whole frame is shrunk to the input size before it is mirrored."""
     rgb = np.zeros((1080, 1920, 3), np.uint8)
-    for mirror, widths in ((0.0, [1920] + [992] * 4), (0.1, [2304] + [1184] * 4)):
-        inner = Native([[0, 0, 1, 1]])
+    for mirror, widths in ((0.0, [1920] + [992] * 4), (0.1, [416 + 2 * 32] + [992 + 192] * 4)):
+        inner = Recording([[0, 0, 1, 1]])
         TiledDetector(inner, 416, "auto", native_side=1024, mirror=mirror).detect_batch([rgb])
         assert [image.shape[1] for image in inner.seen] == widths
 
@@ -76,7 +74,7 @@ def test_a_person_cut_by_the_frame_edge_is_surer_with_the_mirror():
     half = np.array([[0, 177, 13, 253]])  # what is left of him
     net = NanoDet(locate("nanodet"), [0], 0.3, 0.5, precision="fp32")
     best = []
-    for mirror in (0.0, 0.1):
+    for mirror in (0.0, Config().detect.mirror):
         found = whole_nanodet(net, replace(Config().detect, mirror=mirror)).detect_batch([crop])[0]
         iou = box_iou(half, found.boxes)[0]
         best.append(float(found.scores[iou >= 0.5].max()) if (iou >= 0.5).any() else 0.0)

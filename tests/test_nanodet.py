@@ -123,17 +123,18 @@ def test_the_whole_frame_keeps_its_shape():
     in frame pixels."""
     import pytest
 
-    from vidinpaint.detect.nanodet import NanoDet, fit
+    from vidinpaint.detect.nanodet import NanoDet
+    from vidinpaint.images import fit_side
     from vidinpaint.video import VideoReader
     from vidinpaint.weights import available, locate
 
     if not available("nanodet"):
         pytest.skip("NanoDet model not fetched (make test fetches it)")
     wide = np.ascontiguousarray(next(iter(VideoReader("samples/vtest.mp4"))).rgb[150:474])  # 768x324
-    assert fit(wide).shape == (176, 416, 3)
+    assert fit_side(wide, 416).shape == (176, 416, 3)
     detector = NanoDet(locate("nanodet"), [0], 0.3, 0.5, precision="fp32")
     boxes, scores, _ = detector.detect(wide)
-    small, small_scores, _ = detector.detect_native(fit(wide))
+    small, small_scores, _ = detector.detect_native(fit_side(wide, 416))
     assert len(boxes) >= 2
     np.testing.assert_allclose(boxes, small * np.tile([768 / 416, 324 / 176], 2), atol=0.01)  # each axis by its own scale
     np.testing.assert_allclose(scores, small_scores, atol=1e-6)

@@ -82,10 +82,11 @@ class DetectConfig:
                                           "416px input")
     tile_overlap: int = _opt(64, lo=0, doc="px neighbouring tiles share at least; people shorter than this are "
                                            "whole in some tile")
-    mirror: float = _opt(0.1, lo=0, hi=1, doc="NanoDet: share of the frame's width mirrored beyond its left and "
-                                               "right edges before detection, so that people entering or leaving "
-                                               "across them are found (recall of such people 0.74 -> 0.90 on the "
-                                               "mask benchmark, bench_masks.py --edge 2; 0 = off)")
+    mirror: float = _opt(0.04, lo=0, hi=1, doc="NanoDet: share of the width of each picture it sees (the frame at "
+                                                "416 px, tiles at native resolution) mirrored beyond the frame's left "
+                                                "and right edges, in whole 32 px strides, at least one; people across "
+                                                "an edge are then found more often (bench_masks.py --edge 2 "
+                                                "--mirror 0,0.04); 0 = off")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")
     imgsz: int = _opt(640, lo=32, doc="YOLO inference size")
     batch: int = _opt(8, lo=1, doc="frames per YOLO call with detect.tracker=iou and detect.every 1 (ByteTrack, NanoDet "

