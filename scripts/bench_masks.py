@@ -44,7 +44,6 @@ import time
 from dataclasses import replace
 from fractions import Fraction
 
-import cv2
 import numpy as np
 import torch
 
@@ -138,17 +137,6 @@ class Memo:
         return out
 
 
-def _warm_up(detector, rgb: np.ndarray, mirror: float) -> None:
-    """One call outside the timing at each input size it will see (the frame resized, and at
-    its own resolution, with its ``mirror`` share beyond each side: the first call at a new size
-    sets up its convolutions)."""
-    pad = int(round(mirror * rgb.shape[1]))
-    rgb = cv2.copyMakeBorder(rgb, 0, 0, pad, pad, cv2.BORDER_REFLECT_101)
-    detector.detect_batch([rgb])
-    if hasattr(detector, "detect_native_batch"):
-        detector.detect_native_batch([rgb])
-
-
 def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | None, phase: int = 0
               ) -> tuple[list[Frame], Memo]:
     """``frames`` through the default pipeline's detection stage (shots reset it), detector memoised,
@@ -157,9 +145,9 @@ def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | N
     outer = stage  # the wrapper (tiles, mirrored edges) right around the network, which the memo replaces
     while hasattr(outer.detector, "detector"):
         outer = outer.detector
-    if memo is None:
+    if memo is None:  # one call outside the timing: the first at each input size sets up its convolutions
+        stage.detector.detect_batch([frames[0]])
         memo = Memo(outer.detector)
-        _warm_up(memo.detector, frames[0], cfg.detect.mirror)
     memo.seconds, memo.calls = 0.0, 0
     outer.detector = memo
     shots = ShotDetector(cfg.shots) if cfg.shots.backend != "off" else (lambda stream: stream)
@@ -314,7 +302,7 @@ def main() -> None:
                                                             mirrors):
         nanodet = NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, args.device, precision)
         detector = whole_nanodet(nanodet, replace(cfg.detect, tiles=tiles, tile_side=side, mirror=mirror))
-        _warm_up(nanodet, truth[0][0], mirror)
+        detector.detect_batch([truth[0][0]])  # outside the timing: the first call at a size sets it up
         start = time.process_time()
         found = [detector.detect_batch([img])[0].boxes for img, _, _, _ in truth]
         cost = 1000 * (time.process_time() - start) / len(truth)

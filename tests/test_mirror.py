@@ -28,7 +28,7 @@ class Recording:
 
 def test_boxes_come_back_cut_at_the_edges_and_mirror_images_are_dropped():
     rgb = np.zeros((50, 100, 3), np.uint8)
-    rgb[:, :3] = 200  # a bright strip at the left edge, to see the mirror image
+    rgb[:, :4] = np.arange(4)[None, :, None] * 60  # a gradient at the left edge, to see the mirror image
     inner = Recording([[0, 5, 8, 40],      # wholly in the left mirror band (10 px): an image, dropped
                        [4, 5, 30, 40],     # across the left edge: cut to 0..20
                        [2, 5, 11, 41],     # mostly in the band (1 of 9 px inside): an image, dropped
@@ -41,18 +41,44 @@ def test_boxes_come_back_cut_at_the_edges_and_mirror_images_are_dropped():
     wide = inner.seen[0]
     assert wide.shape == (50, 120, 3)
     np.testing.assert_array_equal(wide[:, 10:110], rgb)  # the frame itself, in the middle
-    np.testing.assert_array_equal(wide[:, 8:10], rgb[:, 1:3][:, ::-1])  # mirrored about its edge pixel
+    np.testing.assert_array_equal(wide[:, 7:10], rgb[:, 1:4][:, ::-1])  # mirrored about its edge pixel
     # cut back, the two boxes of one person merged, by score (ids dropped, classes kept in step)
     np.testing.assert_allclose(found.boxes, [[0, 5, 20, 40], [30, 5, 50, 40], [90, 5, 100, 40]])
     assert found.ids is None and found.classes.tolist() == [0, 0, 0]
 
 
+def test_the_whole_frame_is_shrunk_first_then_mirrored_and_boxes_scale_back():
+    """A 200x100 frame with an input size of 100: the detector sees the frame at 100x50 and 10 px
+    of mirror each side; its boxes come back cut at the small picture's edges, then doubled."""
+    inner = Recording([[4, 5, 30, 40], [100, 5, 115, 40]])
+    found = TiledDetector(inner, 100, "off", mirror=0.1, stride=10).detect_batch([np.zeros((100, 200, 3), np.uint8)])[0]
+    assert inner.seen[0].shape == (50, 120, 3)
+    np.testing.assert_allclose(found.boxes, [[0, 10, 40, 80], [180, 10, 200, 80]])
+
+
+def test_a_detector_of_one_input_size_is_not_mirrored():
+    """Its bands would be shrunk away with the frame: such a detector is left as it is."""
+
+    class Fixed:
+        backend = "fixed"
+        seen: list = []
+
+        def detect_batch(self, images):
+            self.seen += images
+            return [Detections(np.array([[4.0, 5, 30, 40]]), np.array([0.9]), np.array([1])) for _ in images]
+
+    inner = Fixed()
+    tiled = TiledDetector(inner, 416, "off", mirror=0.1)
+    found = tiled.detect_batch([np.zeros((50, 100, 3), np.uint8)])[0]
+    assert inner.seen[0].shape == (50, 100, 3) and found.ids.tolist() == [1] and "mirrored" not in tiled.backend
+
+
 def test_edge_tiles_take_in_the_mirror_bands_and_add_no_tiles():
-    """Tiles are laid on the frame itself: a 1080p frame is 2x2 tiles with or without the mirror
-    (laid on the extended frame, 2304 px wide, they would be 3x2); the tiles at its edges run on
-    the bands too, and the whole frame is shrunk to the input size before it is mirrored."""
-    rgb = np.zeros((1080, 1920, 3), np.uint8)
-    for mirror, widths in ((0.0, [1920] + [992] * 4), (0.1, [416 + 2 * 32] + [992 + 192] * 4)):
+    """Tiles are laid on the frame itself: a 1900x1080 frame is 2x2 tiles with or without the
+    mirror (laid on the extended frame, 2284 px wide, they would be 3x2); the tiles at its edges
+    run on the bands too, and the whole frame is shrunk to the input size before it is mirrored."""
+    rgb = np.zeros((1080, 1900, 3), np.uint8)  # 0.1 of its width, 190 px, is 6 strides: 192 px
+    for mirror, widths in ((0.0, [1900] + [982] * 4), (0.1, [416 + 2 * 32] + [982 + 192] * 4)):
         inner = Recording([[0, 0, 1, 1]])
         TiledDetector(inner, 416, "auto", native_side=1024, mirror=mirror).detect_batch([rgb])
         assert [image.shape[1] for image in inner.seen] == widths

@@ -82,11 +82,12 @@ class DetectConfig:
                                           "416px input")
     tile_overlap: int = _opt(64, lo=0, doc="px neighbouring tiles share at least; people shorter than this are "
                                            "whole in some tile")
-    mirror: float = _opt(0.04, lo=0, hi=1, doc="NanoDet: share of the width of each picture it sees (the frame at "
-                                                "416 px, tiles at native resolution) mirrored beyond the frame's left "
-                                                "and right edges, in whole 32 px strides, at least one; people across "
-                                                "an edge are then found more often (bench_masks.py --edge 2 "
-                                                "--mirror 0,0.04); 0 = off")
+    mirror: float = _opt(0.04, lo=0, hi=1, doc="NanoDet: each picture it sees is extended by its mirror image "
+                                                "beyond the frame's left and right edges, so that people across an "
+                                                "edge are found more often (bench_masks.py --edge 2 --mirror 0,0.04): "
+                                                "the whole frame's 416 px picture and the native-resolution tiles at "
+                                                "the frame's edges each by this share of their width (the frame's, "
+                                                "for tiles) in whole 32 px strides, at least one; 0 = off")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")
     imgsz: int = _opt(640, lo=32, doc="YOLO inference size")
     batch: int = _opt(8, lo=1, doc="frames per YOLO call with detect.tracker=iou and detect.every 1 (ByteTrack, NanoDet "

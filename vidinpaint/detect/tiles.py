@@ -82,10 +82,13 @@ def _classes(found: Detections) -> np.ndarray:
 
 
 class TiledDetector:
-    """Wraps any :class:`Detector`: whole frame plus tiles, merged, each picture with ``mirror``
-    of its width mirrored beyond the frame's left and right edges when the detector takes any
-    size (``detect_native_batch``). Ids are dropped (a tracker running on whole frames cannot
-    follow boxes from tiles), so the stage's IoU tracker gives them.
+    """Wraps any :class:`Detector`: whole frame plus tiles, merged. With ``mirror``, for a
+    detector that takes any size (``detect_native_batch``), each picture is extended by its
+    mirror image beyond the frame's left and right edges: the whole frame by ``mirror`` of its
+    picture's width, edge tiles by ``mirror`` of the frame's width, in whole ``stride`` px
+    (at least one), so edge tiles are that much wider than ``native_side``. Ids are dropped (a
+    tracker running on whole frames cannot follow boxes from tiles), so the stage's IoU
+    tracker gives them.
 
     A detector with ``detect_native_batch`` (one that takes images of any size at their own
     resolution) gets tiles of up to ``native_side`` px, as few as cover the frame (one for a
@@ -98,7 +101,9 @@ class TiledDetector:
         if 0 < native_side <= overlap:
             raise ValueError(f"detect.tile_side ({native_side}) must be larger than detect.tile_overlap ({overlap})")
         self.detector, self.size, self.mode, self.overlap, self.iou, self.edge = detector, size, mode, overlap, iou, edge
-        self.native_side, self.mirror, self.stride = native_side, mirror, stride
+        # mirrored only for a detector that takes any size: the bands must not be shrunk away
+        self.mirror = mirror if hasattr(detector, "detect_native_batch") else 0.0
+        self.native_side, self.stride = native_side, stride
 
     @property
     def native(self) -> Callable[[list[np.ndarray]], list[Detections]] | None:
@@ -113,7 +118,10 @@ class TiledDetector:
             tiles = f"native-resolution tiles up to {self.native_side}px" if self.native else f"{self.size}px tiles"
             line += f" + {tiles} ({when}, overlap {self.overlap}px)"
         if self.mirror:
-            line += f", frames mirrored {self.mirror:g} of their width (whole {self.stride}px strides) beyond the left and right edges"
+            tiles = (f", edge tiles by {self.mirror:g} of the width in {self.stride}px steps"
+                     if self.mode != "off" and self.native else "")
+            line += (f", frames mirrored beyond the left and right edges (the whole frame by {self._band(self.size)}px "
+                     f"of its {self.size}px picture{tiles})")
         return line
 
     def tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
@@ -130,27 +138,24 @@ class TiledDetector:
         return [self._detect(rgb) for rgb in images]
 
     def _band(self, side: int) -> int:
-        """Px mirrored beyond each side of an input ``side`` px wide: ``mirror`` of it, in whole
+        """Px mirrored beyond each side of a picture ``side`` px wide: ``mirror`` of it, in whole
         strides of the detector (at least one). Shifted by other amounts, the picture meets the
         detector's stride grid elsewhere, and NanoDet's scores of the people it is least sure of
-        moved enough to lose some of them inside the frame (this session's runs of
-        ``scripts/bench_masks.py``, noted in docs/ARCHITECTURE.md)."""
+        moved enough to lose some of them inside the frame (docs/ARCHITECTURE.md)."""
         return self.stride * max(1, round(self.mirror * side / self.stride))
 
     def _detect(self, rgb: np.ndarray) -> Detections:
         height, width = rgb.shape[:2]
         grid = self.tiles(width, height)
-        anywhere = getattr(self.detector, "detect_native_batch", None)  # takes any size
-        mirror = bool(self.mirror and anywhere)
-        pad = self._band(width) if mirror and self.native else 0
+        pad = self._band(width) if self.mirror and self.native else 0
         wide = _mirrored(rgb, pad)
         # in the extended frame's pixels: tiles at the frame's edges take in the mirror bands
         tiles = [(x0 + (pad if x0 else 0), y0, x1 + (pad if x1 < width else 2 * pad), y1) for x0, y0, x1, y1 in grid]
         crops = [wide[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles]
-        if mirror:  # the whole frame at the detector's input size, then mirrored: not shrunk by the bands
+        if self.mirror:  # the whole frame at the detector's input size, then mirrored: not shrunk by the bands
             small = fit_side(rgb, self.size)
             band = self._band(small.shape[1])
-            first = anywhere([_mirrored(small, band)])[0]
+            first = self.detector.detect_native_batch([_mirrored(small, band)])[0]
             boxes, keep = _cut_back(first.boxes, band, small.shape[1], np.ones(len(first.scores), bool))
             boxes *= np.array([width / small.shape[1], height / small.shape[0]] * 2, np.float32)
         else:
