@@ -65,15 +65,15 @@ class DetectConfig:
     tiles: str = _opt("auto", choices=("off", "auto", "on"),
                       doc="also run the detector at full resolution, for far people: NanoDet on the frame "
                           "itself (tiles of up to detect.tile_side), others on tiles of their input size "
-                          "(recall of 20-40 px people 0.27 -> 0.89 on the mask benchmark, 2 detector calls "
+                          "(recall of 20-40 px people 0.41 -> 0.91 on the mask benchmark, 2 detector calls "
                           "instead of 1 at 768x576): auto = when the frame's longer side is 1.5x the input or more (NanoDet "
                           "416, YOLO imgsz) and not with ByteTrack, which needs whole frames; on = always "
                           "(YOLO ids then come from IoU matching)")
     every: int = _opt(3, lo=1, doc="run the detector on every n-th frame and each shot's first and last; boxes "
                                    "between are interpolated from the keyframes on either side (look-ahead of n "
                                    "frames). 3: 2.00 -> 0.68 detector calls a frame at 768x576, mask IoU "
-                                   "0.574 -> 0.576, recall 0.972 -> 0.970 (bench_masks.py --clip 150 --phases 3; "
-                                   "5 loses 0.026 IoU). Not with ByteTrack, which needs every frame")
+                                   "0.579 -> 0.576, recall 0.969 -> 0.970 (bench_masks.py --clip 150 --phases 3; "
+                                   "5 loses 0.031 IoU). Not with ByteTrack, which needs every frame")
     precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),
                           doc="NanoDet: auto = bf16 autocast on CPUs with bf16 instructions (AVX512-BF16, "
                               "AMX), else fp32 (on CUDA too, where it is not measured yet)")
