@@ -86,7 +86,8 @@ def flow_only(data, holes, cfg, window, boxes: bool = False):
             frame.ids = tracker.update(frame.boxes)
         frames.append(frame)
     filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
-                           source_margin=source_margin(cfg), agree=cfg.fill.agree, limb=cfg.fill.limb)(frames))
+                           source_margin=source_margin(cfg), agree=cfg.fill.agree, limb=cfg.fill.limb,
+                           box_margin=cfg.detect.margin)(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]
 
 

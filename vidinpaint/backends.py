@@ -186,7 +186,7 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
     else:
         flow = DisFlow(c.flow_max_side)
     return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, source_margin=source_margin(config),
-                    agree=c.agree, limb=c.limb, spatial=spatial if c.stable else None,
+                    agree=c.agree, limb=c.limb, box_margin=config.detect.margin, spatial=spatial if c.stable else None,
                     stable=c.stable)
 
 

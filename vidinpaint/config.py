@@ -134,9 +134,10 @@ class FillConfig:
                                            "never copied into a hole; mask.dilate counts towards it")
     agree: float = _opt(60.0, lo=0, hi=255, doc="a hole pixel seen both in earlier and later frames is copied only "
                                                 "if the two agree within this many levels (255 = always)")
-    limb: float = _opt(30.0, lo=0, hi=255, doc="inside a removed object's box, a pixel joined to its mask that differs "
-                                              "from the background remembered there by more than this many levels is "
-                                              "removed too (a hand or shoe the segmenter left out; 255 = never)")
+    limb: float = _opt(30.0, lo=0, hi=255, doc="inside a removed object's box + detect.margin, a pixel joined to its "
+                                              "mask that differs from the background remembered there by more than "
+                                              "this many levels is removed too (a hand or shoe the segmenter left "
+                                              "out; 255 = never)")
     stable: float = _opt(0.0, lo=0, hi=1, doc="what no frame shows: weight of the inpainting carried along the flow "
                                              "from earlier frames against a fresh one (1 = invent once: least "
                                              "flicker, but up to 1.9 dB lower hole PSNR in bench_real.py; 0 = afresh "

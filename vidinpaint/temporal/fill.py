@@ -19,7 +19,7 @@ against backward at every step.
   shadow; for a slow mover they are exactly the temporally nearest view of the background
   behind it, so without the margin every hole pixel copies the mover's own edge colours (a dark
   ghost of the person inside the hole; see tests/test_ghost.py). Inside the boxes of the objects
-  a frame removes, a pixel that differs from the background the carry remembers there by more
+  a frame removes (grown by ``box_margin``), a pixel that differs from the background the carry remembers there by more
   than ``limb`` levels and is joined to the hole is taken for a part of the object the segmenter
   left out of the mask (a hand, a shoe, legs the colour of the road): it is removed with the
   hole, and the carry keeps remembering the background behind it. On the frame where an object
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..detect.boxes import boxes_to_mask
+from ..detect.boxes import boxes_to_mask, expand_boxes
 from ..frames import Frame
 from ..masks import dilate
 from .flow import complete, consistent, flow_at, sample_points
@@ -203,10 +203,10 @@ class FlowFill:
     name = "fill"
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
-                 source_margin: int = 2, agree: float = 60.0, limb: float = 30.0,
+                 source_margin: int = 2, agree: float = 60.0, limb: float = 30.0, box_margin: int = 0,
                  spatial: Spatial | None = None, stable: float = 0.0) -> None:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
-        self.source_margin, self.agree, self.limb = source_margin, agree, limb
+        self.source_margin, self.agree, self.limb, self.box_margin = source_margin, agree, limb, box_margin
         self.spatial, self.stable = spatial, stable
 
     @property
@@ -216,8 +216,8 @@ class FlowFill:
                   "carried pixels)" if self.spatial else "")
         return (f"flow-guided propagation, forward carry + {self.window} frames ahead, completed flow from "
                 f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
-                + (f", unmasked parts of removed objects (off the background by > {self.limb:g}) removed too"
-                   if self.limb < 255 else "")
+                + (f", unmasked parts of removed objects (off the background by > {self.limb:g}, in their boxes + "
+                   f"{self.box_margin}px) removed too" if self.limb < 255 else "")
                 + stable + (f" [{self.note}]" if self.note else ""))
 
     @staticmethod
@@ -304,12 +304,15 @@ class FlowFill:
         invented = np.zeros(hole.shape, bool)  # the carry's invented pixels brought here
         age = np.zeros(hole.shape, np.int32)
         best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
-        # Inside a removed object's box, outside its mask, a pixel may be a part of the object the
-        # segmenter left out (legs the colour of the road): where the carry remembers background
-        # there that the pixel does not match (within ``limb``) and it hangs from the hole, it is
-        # removed too, and the carry keeps the background, so that such a part is neither shown
-        # nor becomes the background every later hole is filled with.
-        boxed = boxes_to_mask(frame.boxes, *hole.shape[::-1])
+        # Inside a removed object's box (grown by ``box_margin``, as the segmenter's region is: a
+        # stepping foot reaches past a box that lags the walker, on the sample's frames 10-11),
+        # outside its mask, a pixel may be a part of the object the segmenter left out (legs the
+        # colour of the road): where the carry remembers background there that the pixel does not
+        # match (within ``limb``) and it hangs from the hole, it is removed too, and the carry
+        # keeps the background, so that such a part is neither shown nor becomes the background
+        # every later hole is filled with.
+        h, w = hole.shape
+        boxed = boxes_to_mask(expand_boxes(frame.boxes, self.box_margin, w, h), w, h)
         # The carry only matters where this frame is a hole, not a trusted source itself, or boxed:
         # only those pixels look back (none at all, and no flow is needed, far from any object).
         need = hole | ~own | boxed
@@ -323,7 +326,6 @@ class FlowFill:
                 invented[ys[from_made], xs[from_made]] = True
             carried, valid = sample_valid(carry.rgb, carry.valid & ~carry.invented, x, y)
             valid &= ok
-            h, w = hole.shape
             for box in _arrived(frame, present):  # ... where the previous frame did not mask it
                 suspect = boxes_to_mask(box[None], w, h) & (~before if before is not None else True)
                 there = np.flatnonzero(suspect[ys, xs] & valid)
