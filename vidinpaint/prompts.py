@@ -24,7 +24,7 @@ from .config import Config, SelectConfig
 from .errors import ConfigError, VidinpaintWarning
 from .frames import Frame
 from .selection import check_inside, parse_numbers
-from .temporal.flow import downscale
+from .temporal.flow import dis_calc, downscale
 
 PROMPT_BASE = 1_000_000  # prompt n has id PROMPT_BASE + n: detectors count from 1 and never get there
 SIDE = 480  # px, longest side of the frames the pre-pass follows objects on
@@ -94,7 +94,7 @@ class Follower:
     def step(self, small: np.ndarray) -> bool:
         """Move to the next frame (``small``, same size); False once the object is lost."""
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        flow = self.dis.calc(self.grey, grey, None)
+        flow = dis_calc(self.dis, self.grey, grey)
         ys, xs = np.nonzero(self.mask)
         moved = flow[ys, xs]
         edges = cv2.magnitude(cv2.Sobel(self.grey, cv2.CV_32F, 1, 0), cv2.Sobel(self.grey, cv2.CV_32F, 0, 1))[ys, xs]

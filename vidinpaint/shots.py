@@ -30,6 +30,7 @@ import numpy as np
 
 from .config import ShotsConfig
 from .frames import Frame
+from .temporal.flow import dis_calc
 
 THUMB_WIDTH = 96
 BLUR = 1.5  # px on the thumbnail: motion inside a shot moves fine texture, not the broad picture
@@ -48,7 +49,7 @@ def thumbnail(rgb: np.ndarray) -> np.ndarray:
 def _explained(target: np.ndarray, source: np.ndarray, dis) -> float:
     """Mean error left when ``source`` is warped onto ``target`` along DIS flow."""
     grey = [cv2.cvtColor(x.astype(np.uint8), cv2.COLOR_RGB2GRAY) for x in (target, source)]
-    flow = dis.calc(grey[0], grey[1], None)
+    flow = dis_calc(dis, grey[0], grey[1])
     h, w = flow.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     warped = cv2.remap(source, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

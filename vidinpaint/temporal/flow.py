@@ -39,6 +39,21 @@ def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
+DIS_MIN_SIDE = 32  # OpenCV's DIS needs a side of its patch (8 px) x 2^its finest scale: 32 px for its fast presets
+
+
+def dis_calc(dis, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``dis.calc(a, b)`` (an OpenCV DIS object, ``HxW uint8`` pictures), with pictures smaller
+    than ``DIS_MIN_SIDE`` a side padded (edge pixels repeated) and the flow cut back: on smaller
+    ones DIS reads outside its pyramid and kills the process (a 768x128 clip did, in the shot
+    stage's 96x16 thumbnails)."""
+    h, w = a.shape[:2]
+    pad_h, pad_w = max(0, DIS_MIN_SIDE - h), max(0, DIS_MIN_SIDE - w)
+    if pad_h or pad_w:
+        a, b = (cv2.copyMakeBorder(x, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE) for x in (a, b))
+    return dis.calc(a, b, None)[:h, :w]
+
+
 class DisFlow:
     """OpenCV's DIS optical flow (Kroeger et al. 2016, "Fast optical flow using dense inverse search")."""
 
@@ -55,7 +70,7 @@ class DisFlow:
 
     def small(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow from ``a`` to ``b`` at the working resolution (longer side <= ``max_side``)."""
-        return self.dis.calc(self._prepare(a), self._prepare(b), None)
+        return dis_calc(self.dis, self._prepare(a), self._prepare(b))
 
     def _prepare(self, rgb: np.ndarray) -> np.ndarray:
         """``rgb`` as DIS takes it (grey, then downscaled: a third of the resizing), made once per
