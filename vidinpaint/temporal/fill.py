@@ -15,17 +15,17 @@ against backward at every step.
   agree (within ``agree`` levels) where both exist. What no frame in reach reveals, or what the
   two directions disagree on, stays in ``frame.mask`` for the spatial inpainter.
 * Sources keep ``source_margin`` px away from every mask of their frame and its neighbours. The
-  pixels just outside a mover's mask hold its soft edge, motion blur, compression bleed and
-  shadow; for a slow mover they are exactly the temporally nearest view of the background
-  behind it, so without the margin every hole pixel copies the mover's own edge colours (a dark
-  ghost of the person inside the hole; see tests/test_ghost.py). Inside the boxes of the objects
-  a frame removes (grown by ``box_margin``), a pixel that differs from the background the carry remembers there by more
-  than ``limb`` levels and is joined to the hole is taken for a part of the object the segmenter
-  left out of the mask (a hand, a shoe, legs the colour of the road): it is removed with the
-  hole, and the carry keeps remembering the background behind it. On the frame where an object
-  (a track id) appears, or appears again after a gap, the carry gives nothing inside its box
-  where the previous frame did not mask it, unless the object has not moved: while the
-  detector missed it, the object was background to the carry.
+  pixels just outside a mover's mask hold its soft edge, motion blur, compression bleed and shadow;
+  for a slow mover they are exactly the temporally nearest view of the background behind it, so
+  without the margin every hole pixel copies the mover's own edge colours (a dark ghost of the
+  person inside the hole; see tests/test_ghost.py). Inside the boxes of the objects a frame removes
+  (grown by ``box_margin``), a pixel that differs from the background the carry remembers there by
+  more than ``limb`` levels and is joined to the hole is taken for a part of the object the
+  segmenter left out of the mask (a hand, a shoe, legs the colour of the road): it is removed with
+  the hole, and the carry keeps remembering the background behind it. On the frame where an object
+  (a track id) appears, or appears again after a gap, the carry gives nothing inside its box where
+  the previous frame did not mask it, unless the object has not moved: while the detector missed
+  it, the object was background to the carry.
 * Nothing crosses a shot boundary (``frame.shot``, set by :mod:`vidinpaint.shots`): the look-ahead
   stops at the shot's last frame, the carry restarts on each shot's first frame, and frames that
   mix two shots (``frame.mixed``, inside a dissolve or fade) neither take nor give sources.
