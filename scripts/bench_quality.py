@@ -17,6 +17,7 @@ warped along the true background flow|, 0-255, lower = less flicker), the share 
 left to Telea, and seconds per frame on this machine. Also a contact sheet PNG of one clip.
 
 Usage: python scripts/bench_quality.py [--frames 60] [--window 20] [--only 480p_pan] [--boxes] [--real]
+       [--set KEY=VALUE ...]
 (``--real``: the real-clip check on ``samples/vtest.mp4`` against its clean plate instead).
 """
 
@@ -33,7 +34,7 @@ import cv2
 import numpy as np
 
 from vidinpaint.backends import source_margin
-from vidinpaint.config import Config
+from vidinpaint.config import load_config
 from vidinpaint.detect.boxes import boxes_to_mask
 from vidinpaint.detect.track import IouTracker
 from vidinpaint.frames import Frame
@@ -133,7 +134,7 @@ def sheet(data, holes, telea, flow, path: Path, rows=(10, 30, 50)) -> None:
     write_image(path, np.concatenate([header, *lines], axis=0))
 
 
-def real_check(everies: list[int]) -> None:
+def real_check(everies: list[int], overrides: list[str]) -> None:
     """The real clip: clean ``samples/vtest.mp4`` with and without the fill stage (same masks,
     exported once) and compare inside the removed regions with the clip's clean plate (temporal
     median of the whole clip; people who linger leave faint ghosts in it, so this is a check,
@@ -143,7 +144,6 @@ def real_check(everies: list[int]) -> None:
     import tempfile
 
     import vidinpaint
-    from vidinpaint.config import load_config
     from vidinpaint.detect.motion import clean_plate
     from vidinpaint.pipeline import export_masks
     from vidinpaint.video import VideoReader
@@ -152,15 +152,15 @@ def real_check(everies: list[int]) -> None:
     frames = [f.rgb for f in VideoReader(sample)]
     plate = clean_plate(frames[::3])
     with tempfile.TemporaryDirectory() as tmp:
-        def masks_of(overrides: list[str], name: str) -> tuple[Path, np.ndarray]:
+        def masks_of(extra: list[str], name: str) -> tuple[Path, np.ndarray]:
             path = Path(tmp) / f"{name}.mp4"
-            export_masks(sample, path, load_config(None, overrides))
+            export_masks(sample, path, load_config(None, [*overrides, *extra]))
             return path, np.stack([f.rgb[..., 0] > 127 for f in VideoReader(path)])
 
         def cleaned(masks_path: Path, fill: str, name: str) -> tuple[np.ndarray, float]:
             out = Path(tmp) / f"{name}.mp4"
             start = time.perf_counter()
-            vidinpaint.clean(sample, out, mask=masks_path, settings={"fill": {"backend": fill}})
+            vidinpaint.clean(sample, out, mask=masks_path, overrides=[*overrides, f"fill.backend={fill}"])
             seconds = (time.perf_counter() - start) / len(frames)
             return np.stack([f.rgb for f in VideoReader(out)]), seconds
 
@@ -187,7 +187,7 @@ def real_check(everies: list[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="inpainting quality benchmark")
     parser.add_argument("--frames", type=int, default=60)
-    parser.add_argument("--window", type=int, default=Config().fill.window)
+    parser.add_argument("--window", type=int, default=0, help="fill.window (default: the configuration's)")
     parser.add_argument("--only", default="", help="comma-separated clip names, e.g. 480p_pan")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "figures" / "quality_480p_pan.png")
     parser.add_argument("--real", action="store_true", help="only the real-clip check on samples/vtest.mp4")
@@ -195,14 +195,18 @@ def main() -> None:
                                                              "on the frames, as the pipeline gives them")
     parser.add_argument("--segment-every", default="", help="with --real: also compare these segment.every "
                                                             "settings' masks, comma separated, e.g. 1,2,3")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a configuration override, as for `vidinpaint clean --set` (repeatable)")
     args = parser.parse_args()
     if args.real:
-        real_check([int(v) for v in args.segment_every.split(",")] if args.segment_every else [])
+        real_check([int(v) for v in args.segment_every.split(",")] if args.segment_every else [], args.overrides)
         return
-    cfg = Config()
+    cfg = load_config(None, args.overrides)
+    args.window = args.window or cfg.fill.window
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"machine: {platform.node()}: {cpu}; {args.frames} frames per clip, masks = truth + {cfg.mask.dilate}px, "
-          f"fill window {args.window}, flow DIS at <= {cfg.fill.flow_max_side}px")
+          f"fill window {args.window}, flow DIS at <= {cfg.fill.flow_max_side}px"
+          + (f"; overrides: {args.overrides}" if args.overrides else ""))
     print(f"{'clip':<12} {'method':<11} {'PSNR dB':>8} {'SSIM':>6} {'warp err':>9} {'left':>6} {'s/frame':>8}")
     for name, data, holes in benchmark_clips(args.only, args.frames, cfg.mask.dilate):
         start = time.perf_counter()
