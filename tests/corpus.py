@@ -42,9 +42,9 @@ def _video(out: av.container.OutputContainer, codec: str, size: tuple[int, int],
     return stream
 
 
-def _encode_video(out, stream, rgbs: list[np.ndarray], fmt: str = "rgb24", **reformat) -> None:
+def _encode_video(out, stream, rgbs: list[np.ndarray], fmt: str = "rgb24", start: int = 0, **reformat) -> None:
     ctx = stream.codec_context
-    for i, rgb in enumerate(rgbs):
+    for i, rgb in enumerate(rgbs, start=start):
         vf = av.VideoFrame.from_ndarray(rgb, format=fmt)
         vf = vf.reformat(format=stream.pix_fmt, **reformat) if reformat else vf
         for key in ("colorspace", "color_range", "color_primaries", "color_trc"):
@@ -108,8 +108,9 @@ def _chapters(out, seconds: float) -> None:
                        "metadata": {"title": title}} for i, title in enumerate(CHAPTERS)])
 
 
-def multi_track(path: Path, subtitle_codecs: tuple[str, ...]) -> Path:
-    """Two audio languages, subtitles, chapters, title and creation time (MP4 or MKV)."""
+def multi_track(path: Path, subtitle_codecs: tuple[str, ...], video_start: int = 0) -> Path:
+    """Two audio languages, subtitles, chapters, title and creation time (MP4 or MKV); the
+    picture starts ``video_start`` frames after the sound."""
     n, fps = 8, 10
     with av.open(str(path), "w") as out:
         out.metadata["title"] = "corpus clip"
@@ -122,7 +123,7 @@ def multi_track(path: Path, subtitle_codecs: tuple[str, ...]) -> Path:
                 for i, (codec, lang) in enumerate(zip(subtitle_codecs, ("eng", "fra", "deu")))]
         _chapters(out, n / fps)
         out.start_encoding()
-        _encode_video(out, video, frames(96, 64, n))
+        _encode_video(out, video, frames(96, 64, n - video_start), start=video_start)
         for stream in (english, french):
             _mux_audio(out, stream, n / fps)
         for stream in subs:

@@ -114,16 +114,36 @@ def streams(path: Path) -> list[tuple]:
                 for s in c.streams if s.discard != 48 and s.type != "video"]
 
 
+def first_picture(path: Path) -> float:
+    """Time of the first picture. Times are compared from it: Matroska's muxer shifts every
+    stream by the same amount when one would start before 0 (an AAC encoder's priming packet)."""
+    with av.open(str(path)) as c:
+        return min(float(p.pts * p.time_base) for p in c.demux(video=0) if p.pts is not None)
+
+
 def subtitles(path: Path) -> list[tuple[int, float, str]]:
-    """(stream, time, dialogue text) of every subtitle event."""
-    events = []
+    """(stream, time from the first picture, dialogue text) of every subtitle event."""
+    events, first = [], first_picture(path)
     with av.open(str(path)) as c:
         for s in c.streams.subtitles:
             for p in c.demux(s):
-                events += [(s.index, round(float(p.pts * p.time_base), 2), r.ass.decode().split(",", 8)[-1])
+                events += [(s.index, round(float(p.pts * p.time_base) - first, 2), r.ass.decode().split(",", 8)[-1])
                            for r in (p.decode() if p.dts is not None else [])]
             c.seek(0)
     return events
+
+
+def audio_packets(path: Path) -> list[list[tuple[float, int]]]:
+    """(time from the first picture, size) of every audio packet, stream by stream: copied sound
+    is these packets."""
+    with av.open(str(path)) as c:
+        count = len(c.streams.audio)
+    first = first_picture(path)
+    packets: list[list[tuple[float, int]]] = []
+    for k in range(count):
+        with av.open(str(path)) as c:
+            packets.append([(round(float(p.pts * p.time_base) - first, 3), p.size) for p in c.demux(audio=k) if p.size])
+    return packets
 
 
 def container(path: Path) -> tuple[dict, list]:
@@ -142,11 +162,26 @@ def test_every_stream_chapter_and_tag_survives(tmp_path, src_name, out_name):
     log = cleaned(src, out)
     assert streams(out) == streams(src)
     assert container(out) == container(src)
+    assert audio_packets(out) == audio_packets(src)
     assert [e[1:] for e in subtitles(out)] == [e[1:] for e in subtitles(src)]
     assert len(subtitles(src)) == 2 * len(codecs)
     assert unmasked_psnr(src, out) > 40
     if out.suffix != src.suffix:
         assert "converted to" in log
+
+
+@pytest.mark.parametrize("name", ["late.mp4", "late.mkv"])
+def test_sound_before_the_first_picture_is_kept(tmp_path, name):
+    """The picture starts 0.4 s after the sound, as in a clip cut from a longer recording: every
+    audio packet is copied, the ones before the first picture and the encoder's priming too
+    (a trial mux of each stream once seeked the input back to its first video keyframe, which
+    skipped them)."""
+    src = corpus.multi_track(tmp_path / name, ("mov_text",) if name.endswith(".mp4") else ("subrip",), video_start=4)
+    packets = audio_packets(src)
+    assert packets[0][0][0] < -0.3  # sound before the first picture
+    out = tmp_path / f"out{src.suffix}"
+    cleaned(src, out)
+    assert audio_packets(out) == packets
 
 
 CLIPS = {

@@ -106,6 +106,9 @@ def chapters_of(container: av.container.InputContainer) -> tuple[Chapter, ...]:
 def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
     """Whether a ``fmt`` muxer takes ``stream``'s packets as they are (first packet in memory).
 
+    The packet is read from a second opening of the input: seeking the input back to its start
+    afterwards would land on the first video keyframe, and every packet of the other streams
+    before it (an audio encoder's priming, sound that starts before the picture) would be lost.
     Subtitles and attachments get the header check only: a subtitle stream's first packet can
     be minutes into the file, and their muxers refuse codecs when writing the header.
     """
@@ -113,17 +116,15 @@ def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
         with av.open(io.BytesIO(), "w", format=fmt) as trial:
             out = trial.add_stream_from_template(stream)
             trial.start_encoding()
-            sparse = stream.type in ("subtitle", "attachment")
-            for packet in stream.container.demux(stream) if not sparse else ():
-                if packet.dts is not None:
-                    packet.stream = out
-                    trial.mux(packet)
-                    break
+            if stream.type not in ("subtitle", "attachment"):
+                with av.open(stream.container.name) as again:
+                    packet = next((p for p in again.demux(again.streams[stream.index]) if p.dts is not None), None)
+                    if packet is not None:
+                        packet.stream = out
+                        trial.mux(packet)
         return True
     except (av.FFmpegError, ValueError, TypeError):
         return False
-    finally:
-        stream.container.seek(0)
 
 
 @dataclass
