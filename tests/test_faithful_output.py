@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -354,3 +355,16 @@ def test_a_plane_sample_changes_where_any_pixel_it_covers_changed(size, plane):
         for y, x in zip(*np.nonzero(changed)):
             expected[y // fy, x // fx] = True
         np.testing.assert_array_equal(_cover(changed, *plane), expected)
+
+
+@pytest.mark.parametrize("name", ["wide.mp4", "wide.mkv", "wide.mov"])
+def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
+    """Pixels 4:3 wide (as 16:9 DV or broadcast SD stores them) stay 4:3 wide."""
+    src = corpus.tagged(tmp_path / name, "libx264", (96, 64), "yuv420p", options={"preset": "ultrafast"},
+                        sample_aspect_ratio=Fraction(4, 3))
+    out = tmp_path / f"out{src.suffix}"
+    cleaned(src, out)
+    for path in (src, out):
+        with av.open(str(path)) as c:
+            assert c.streams.video[0].sample_aspect_ratio == Fraction(4, 3), path
+    assert "pixels 4:3" in flat(run("info", out).stdout)

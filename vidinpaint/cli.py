@@ -318,7 +318,9 @@ def info(input: Optional[Path] = typer.Argument(None, help="A video to describe;
         "container": meta.format_name + "".join(f", {k} {v}" for k, v in meta.metadata
                                                  if k in ("title", "creation_time")),
         "video": f"#{meta.index} {meta.codec} {meta.pix_fmt} {meta.width}x{meta.height} (display "
-                 f"{meta.display_size[0]}x{meta.display_size[1]}, rotation {meta.rotation})",
+                 f"{meta.display_size[0]}x{meta.display_size[1]}, rotation {meta.rotation}"
+                 + (f", pixels {meta.sample_aspect.numerator}:{meta.sample_aspect.denominator}"
+                    if meta.sample_aspect else "") + ")",
         "colour": meta.colour.describe() + (", HDR10 mastering metadata" if meta.colour.mastering else "")
                   + (", content light level" if meta.colour.light else ""),
         "frame rate": f"{rate} fps (time base {meta.time_base})",

@@ -30,7 +30,8 @@ class VideoInfo:
     """What the container says about the video stream to clean (``index``) and the rest of the file.
 
     ``width``/``height`` are the stored (coded) size; ``display_size`` applies ``rotation``.
-    ``frames`` is the count the container declares (0 when it does not say). ``colour`` comes from
+    ``frames`` is the count the container declares (0 when it does not say). ``sample_aspect``: the
+    shape of a pixel (width over height), None when square or not said. ``colour`` comes from
     the first decoded frame; ``streams`` lists every stream (this one too), ``metadata`` the
     container's tags.
     """
@@ -47,6 +48,7 @@ class VideoInfo:
     frames: int
     duration_s: float | None
     index: int = 0
+    sample_aspect: Fraction | None = None
     colour: Colour = Colour()
     streams: tuple[StreamInfo, ...] = ()
     chapters: tuple[Chapter, ...] = ()
@@ -143,6 +145,7 @@ def probe(path: str | Path) -> VideoInfo:
             frames=stream.frames or 0,
             duration_s=duration,
             index=stream.index,
+            sample_aspect=_sample_aspect(stream),
             streams=stream_infos(container),
             chapters=chapters_of(container),
             metadata=tuple(container.metadata.items()),
@@ -151,6 +154,14 @@ def probe(path: str | Path) -> VideoInfo:
             raise InputError(f"{path}: video stream has no frame size (corrupt header?)")
         rotation, colour = _first_frame(container, stream, info.height)
         return replace(info, rotation=rotation, colour=colour)
+
+
+def _sample_aspect(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The container's pixel shape, else the bitstream's; None when square or unknown (0/1)."""
+    for sar in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
+        if sar and sar.numerator > 0 and sar != 1:
+            return Fraction(sar)
+    return None
 
 
 def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 Video frames keep the pts/time base they were decoded with, and are converted back to YUV with
 the input's colour matrix and range, then tagged like the input (see ``colour.py``). The other
 streams (audio, subtitles, data, chapters, metadata: see ``streams.py``) are read from the input
-a second time and interleaved by timestamp. Rotation metadata is written back.
+a second time and interleaved by timestamp. Rotation metadata and the pixel shape are written back.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ class VideoWriter:
         ctx = stream.codec_context
         ctx.time_base = info.time_base
         self.encoder.colour.tag(ctx)
+        if info.sample_aspect:  # anamorphic footage (DV, broadcast SD) keeps its pixel shape
+            ctx.sample_aspect_ratio = info.sample_aspect
         if info.colour.interlaced:
             ctx.field_order = info.colour.field_order
         source = self._src.streams[info.index]
