@@ -278,6 +278,15 @@ def test_output_errors_are_one_line(tmp_path, out_name, extra, message):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mask.png", "in.mp4"]
 
 
+def test_a_presets_crf_does_not_stop_a_codec_without_crf(tmp_path):
+    """`-c fast` sets a CRF of 20; with `--codec mpeg4` (no CRF mode) that is no request of the
+    user's, and the clean runs; a CRF the user asks for still is an error."""
+    src = corpus.tagged(tmp_path / "in.mp4", "libx264", (96, 64), "yuv420p", 2)
+    assert "mpeg4" in cleaned(src, tmp_path / "fast.mp4", "-c", "fast", "--codec", "mpeg4")
+    proc = clean(src, tmp_path / "asked.mp4", "-c", "fast", "--codec", "mpeg4", "--set", "encode.crf=25")
+    assert proc.returncode != 0 and "does not apply to mpeg4" in flat(proc.stderr)
+
+
 @pytest.mark.parametrize("codec,options", [("libvpx-vp9", {"crf": "40", "b": "0"}), ("libsvtav1", {"crf": "40"})])
 def test_crf_reaches_vp9_and_av1(tmp_path, codec, options):
     if codec not in av.codecs_available:

@@ -25,12 +25,13 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .config import as_dict, describe, load_config, presets
+from .config import EncodeConfig, as_dict, describe, load_config, presets
 from .errors import Terminated, VidinpaintError, VidinpaintWarning, one_line, user_message
 from .pipeline import clean_path
 from .timing import format_times, sum_timings
 from .progress import Meter
 from .video import probe
+from .video.encoders import has_crf
 from .video.streams import StreamInfo
 
 app = typer.Typer(
@@ -161,6 +162,16 @@ def _overrides(**flags: object) -> list[str]:
             for key, value in flags.items() if value is not None]
 
 
+def _crf(crf: int | None, codec: str | None, settings: list[str]) -> int | None:
+    """``--crf`` as given; without it (nor ``--set encode.crf=``), a ``--codec`` that has no CRF
+    mode sets the default back, so that a preset's CRF (``-c fast`` sets 20) is not taken for a
+    request the codec cannot meet."""
+    asked = crf is not None or any(s.replace(" ", "").startswith("encode.crf=") for s in settings)
+    if not asked and codec and not has_crf(codec):
+        return EncodeConfig.crf
+    return crf
+
+
 _TRACKS = typer.Option(None, "--tracks", metavar="IDS",
                        help="Remove only these track ids, e.g. 3,7 (see `vidinpaint tracks`).")
 _KEEP_TRACKS = typer.Option(None, "--keep-tracks", metavar="IDS", help="Keep these track ids, remove all others.")
@@ -246,7 +257,7 @@ def clean(
     with _user_errors():
         cfg = load_config(config, [*set_, *_overrides(
             device=device, weights_dir=weights_dir, strict=strict or None,
-            **{"encode.codec": codec, "encode.crf": crf, "encode.preset": encoder_preset,
+            **{"encode.codec": codec, "encode.crf": _crf(crf, codec, set_), "encode.preset": encoder_preset,
                "encode.drop": ",".join(drop) or None,
                "detect.margin": margin, "detect.classes": classes, "detect.backend": detector,
                "segment.backend": segmenter, "mask.dilate": dilate, "inpaint.backend": inpaint})],
