@@ -56,9 +56,9 @@ def _encode_video(out, stream, rgbs: list[np.ndarray], fmt: str = "rgb24", start
 
 
 def _audio(out, codec: str, seconds: float, freq_scale: float = 1.0, language: str | None = None,
-           title: str | None = None, default: bool = False) -> None:
+           title: str | None = None, default: bool = False, layout: str = "stereo") -> None:
     stream = out.add_stream(codec, rate=48000)
-    stream.layout = "stereo"
+    stream.layout = layout
     _tag(stream, language, title, default)
     return stream
 
@@ -73,11 +73,14 @@ def _tag(stream, language: str | None, title: str | None, default: bool, forced:
 
 
 def _mux_audio(out, stream, seconds: float) -> None:
-    samples = tone(seconds)
+    layout = stream.layout.name
+    samples = tone(seconds, channels=stream.channels)
     size = stream.codec_context.frame_size or 1024
     for start in range(0, samples.shape[1], size):
-        af = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + size]), format="fltp",
-                                        layout="stereo")
+        chunk = np.ascontiguousarray(samples[:, start:start + size])
+        if stream.format.name == "s16":  # FLAC and PCM take integers
+            chunk = np.ascontiguousarray((chunk * 32767).astype(np.int16).T.reshape(1, -1))
+        af = av.AudioFrame.from_ndarray(chunk, format="fltp" if chunk.dtype == np.float32 else "s16", layout=layout)
         af.sample_rate, af.pts, af.time_base = 48000, start, Fraction(1, 48000)
         out.mux(stream.encode(af))
     out.mux(stream.encode(None))
@@ -128,6 +131,17 @@ def multi_track(path: Path, subtitle_codecs: tuple[str, ...], video_start: int =
             _mux_audio(out, stream, n / fps)
         for stream in subs:
             _mux_subtitles(out, stream)
+    return path
+
+
+def surround(path: Path, layout: str = "5.1", codec: str = "flac") -> Path:
+    """Many-channel FLAC (or ``codec``) sound in MKV: WebM and MP4 outputs must re-encode it."""
+    with av.open(str(path), "w") as out:
+        video = _video(out, "libx264", (96, 64), "yuv420p", 10, {"preset": "ultrafast"})
+        sound = _audio(out, codec, 0.4, layout=layout)
+        out.start_encoding()
+        _encode_video(out, video, frames(96, 64, 4))
+        _mux_audio(out, sound, 0.4)
     return path
 
 

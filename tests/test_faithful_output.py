@@ -278,6 +278,28 @@ def test_output_errors_are_one_line(tmp_path, out_name, extra, message):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mask.png", "in.mp4"]
 
 
+@pytest.mark.parametrize("layout,out_name,extra,note", [
+    ("5.1", "out.webm", [], "re-encoded to libopus (webm refuses flac)"),
+    ("5.1(side)", "out.webm", [], "re-encoded to libopus (webm refuses flac, 5.1(side) as 5.1)"),
+    ("5.1(side)", "out.mp4", ["--set", "encode.audio=aac"], "re-encoded to aac")])
+def test_re_encoded_sound_keeps_its_channels(tmp_path, layout, out_name, extra, note):
+    """Six channels re-encoded to Opus (WebM refuses FLAC) or AAC stay six (they came out
+    stereo); Opus takes no 5.1(side), AC-3's usual layout, and gets 5.1, which the line says."""
+    src = corpus.surround(tmp_path / "in.mkv", layout)
+    out = tmp_path / out_name
+    log = cleaned(src, out, *extra)
+    assert note in log and ("as 5.1" in log) == ("as 5.1" in note)
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].channels == 6
+
+
+def test_sound_no_encoder_layout_fits_is_mixed_down_with_a_warning(tmp_path):
+    """16 channels of PCM to WebM: Opus takes at most 8, so stereo, and a warning says so."""
+    src = corpus.surround(tmp_path / "in.mkv", "hexadecagonal", "pcm_s16le")
+    log = cleaned(src, tmp_path / "out.webm")
+    assert "warning:" in log and "mixed down to stereo" in log and "16 channels as stereo" in log
+
+
 def test_a_presets_crf_does_not_stop_a_codec_without_crf(tmp_path):
     """`-c fast` sets a CRF of 20; with `--codec mpeg4` (no CRF mode) that is no request of the
     user's, and the clean runs; a CRF the user asks for still is an error."""

@@ -103,6 +103,21 @@ def chapters_of(container: av.container.InputContainer) -> tuple[Chapter, ...]:
                          c.get("metadata", {}).get("title", "")) for c in container.chapters())
 
 
+STANDARD_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def _opens(encoder: str, fmt: str, rate: int, layout: str) -> bool:
+    """Whether ``encoder`` opens for ``layout`` sound at ``rate`` in a ``fmt`` file."""
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as trial:
+            stream = trial.add_stream(encoder, rate=rate)
+            stream.layout = layout
+            trial.start_encoding()
+        return True
+    except (av.FFmpegError, ValueError):
+        return False
+
+
 def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
     """Whether a ``fmt`` muxer takes ``stream``'s packets as they are (first packet in memory).
 
@@ -192,12 +207,13 @@ class Passthrough:
             warnings.warn(f"dropped {label} as {why} asked", VidinpaintWarning, stacklevel=2)
             return
         if stream.type == "audio" and audio == "aac" and "aac" in self.out.supported_codecs:
-            self._add(stream, "encode", self._audio_stream("aac", stream), "re-encoded to aac")
+            out, note = self._audio_stream("aac", stream)
+            self._add(stream, "encode", out, f"re-encoded to aac{note}")
         elif _accepts(self.fmt, stream):
             self._add(stream, "copy", self.out.add_stream_from_template(stream), "copied")
         elif stream.type == "audio" and (encoder := self._audio_encoder()):
-            self._add(stream, "encode", self._audio_stream(encoder, stream),
-                      f"re-encoded to {encoder} ({self.fmt} refuses {codec_name(stream)})")
+            out, note = self._audio_stream(encoder, stream)
+            self._add(stream, "encode", out, f"re-encoded to {encoder} ({self.fmt} refuses {codec_name(stream)}{note})")
         elif stream.type == "subtitle" and codec_name(stream) in TEXT_SUBTITLES and (target := self._subtitle_encoder()):
             out = self.out.add_stream(target)
             stream.codec_context.open(strict=False)  # text decoders make the ASS header encoders need
@@ -213,9 +229,25 @@ class Passthrough:
         return next((enc for enc, codec in AUDIO_ENCODERS
                      if codec in self.out.supported_codecs and enc in av.codecs_available), None)
 
-    def _audio_stream(self, encoder: str, source: av.stream.Stream) -> av.stream.Stream:
+    def _audio_stream(self, encoder: str, source: av.stream.Stream) -> tuple[av.stream.Stream, str]:
+        """An ``encoder`` stream with ``source``'s rate (Opus: 48 kHz) and channels, and a note on
+        any change of them. Without a layout PyAV's encoders default to stereo, and 5.1 sound was
+        mixed down unannounced; a layout the encoder refuses (Opus and 5.1(side), common from
+        AC-3) becomes the standard one of as many channels, or else stereo, with a warning."""
         rate = 48000 if "opus" in encoder else source.codec_context.sample_rate or 48000
-        return self.out.add_stream(encoder, rate=rate)
+        layout = source.codec_context.layout
+        channels = layout.nb_channels
+        fits = [name for name in (layout.name, STANDARD_LAYOUTS.get(channels), "stereo")
+                if name and _opens(encoder, self.fmt, rate, name)]
+        chosen = fits[0] if fits else "stereo"
+        stream = self.out.add_stream(encoder, rate=rate)
+        stream.layout = chosen
+        if chosen == layout.name:
+            return stream, ""
+        if av.AudioLayout(chosen).nb_channels < channels:
+            warnings.warn(f"{self._label(source)}: {encoder} takes no {layout.name} layout ({channels} channels); "
+                          f"mixed down to {chosen}", VidinpaintWarning, stacklevel=2)
+        return stream, f", {layout.name} as {chosen}"
 
     def _subtitle_encoder(self) -> str | None:
         return next((c for c in SUBTITLE_ENCODERS.get(self.fmt, ()) if c in av.codecs_available), None)
