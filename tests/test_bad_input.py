@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -52,6 +53,32 @@ def corrupt(src: Path, dst: Path, how: str) -> Path:
         data[mid:mid + 4000] = np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8).tobytes()
     dst.write_bytes(bytes(data))
     return dst
+
+
+def test_an_avi_with_a_dropped_frame_is_no_truncated_file(tmp_path, mask_png):
+    """An AVI's index counts a dropped frame (an empty chunk, no picture) among its frames: 10
+    entries, 9 pictures, the last one where the file says the video ends. It was refused as
+    "truncated video, decoded 9 of 10 frames"."""
+    src = make_video(tmp_path / "in.avi", n=9, codec="mpeg4", pts=[0, *range(2, 10)], time_base=Fraction(1, 10))
+    with av.open(str(src)) as c:
+        assert c.streams.video[0].frames == 10
+    result = run_cli("clean", str(src), "--mask", str(mask_png), "-o", str(tmp_path / "out.avi"))
+    assert result.returncode == 0, result.stderr
+    assert "(9 frames" in " ".join(result.stderr.split())
+
+
+def test_a_cut_short_matroska_file_is_cleaned_with_a_warning(tmp_path, mask_png):
+    """Matroska counts no frames, but its header says where the video ends: a file cut at two
+    thirds is cleaned as far as it decodes, and a warning says it ends early (it was silent)."""
+    data = make_video(tmp_path / "full.mkv", n=30).read_bytes()
+    src = tmp_path / "cut.mkv"
+    src.write_bytes(data[: len(data) * 2 // 3])
+    result = run_cli("clean", str(src), "--mask", str(mask_png), "-o", str(tmp_path / "out.mkv"))
+    assert result.returncode == 0, result.stderr
+    stderr = " ".join(result.stderr.split())
+    assert "warning:" in stderr and "before the 3.000 s its container declares" in stderr
+    full = run_cli("clean", str(tmp_path / "full.mkv"), "--mask", str(mask_png), "-o", str(tmp_path / "all.mkv"))
+    assert full.returncode == 0 and "warning:" not in full.stderr
 
 
 @pytest.mark.parametrize("case, expect", [

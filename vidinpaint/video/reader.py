@@ -10,6 +10,7 @@ rotates back and writes the same metadata.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -18,7 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, VidinpaintWarning
 from ..frames import Frame
 from ..threads import prefetch
 from .colour import Colour, colour_of, detached
@@ -30,7 +31,8 @@ class VideoInfo:
     """What the container says about the video stream to clean (``index``) and the rest of the file.
 
     ``width``/``height`` are the stored (coded) size; ``display_size`` applies ``rotation``.
-    ``frames`` is the count the container declares (0 when it does not say). ``sample_aspect``: the
+    ``frames`` is the count the container declares (0 when it does not say); ``end_s`` where it
+    says the video ends, in seconds on its timeline (None when it does not say). ``sample_aspect``: the
     shape of a pixel (width over height), None when square or not said. ``colour`` comes from
     the first decoded frame; ``streams`` lists every stream (this one too), ``metadata`` the
     container's tags.
@@ -48,6 +50,7 @@ class VideoInfo:
     frames: int
     duration_s: float | None
     index: int = 0
+    end_s: float | None = None
     sample_aspect: Fraction | None = None
     colour: Colour = Colour()
     streams: tuple[StreamInfo, ...] = ()
@@ -145,6 +148,7 @@ def probe(path: str | Path) -> VideoInfo:
             frames=stream.frames or 0,
             duration_s=duration,
             index=stream.index,
+            end_s=_declared_end(stream),
             sample_aspect=_sample_aspect(stream),
             streams=stream_infos(container),
             chapters=chapters_of(container),
@@ -154,6 +158,20 @@ def probe(path: str | Path) -> VideoInfo:
             raise InputError(f"{path}: video stream has no frame size (corrupt header?)")
         rotation, colour = _first_frame(container, stream, info.height)
         return replace(info, rotation=rotation, colour=colour)
+
+
+def _declared_end(stream: av.video.stream.VideoStream) -> float | None:
+    """Where the container says the video ends, in seconds on its timeline: its start + duration,
+    else Matroska's per-track DURATION tag (which its muxers write as the end of the last
+    frame); None when it does not say."""
+    if stream.duration and stream.time_base:
+        return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+    text = stream.metadata.get("DURATION", "")
+    try:
+        hours, minutes, seconds = text.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
 
 
 def _sample_aspect(stream: av.video.stream.VideoStream) -> Fraction | None:
@@ -188,7 +206,8 @@ class VideoReader:
     """Iterate the frames of a video as :class:`Frame` objects, decoded in a background thread.
 
     Errors while decoding (corrupt or truncated data) and videos that end before the frame count
-    their container declares raise :class:`InputError`; a video without frames too.
+    their container declares raise :class:`InputError`; a video without frames too. One that ends
+    early in a container that counts no frames gets a warning (see ``_check_end``).
 
     Example:
         >>> for frame in VideoReader("clip.mp4"):
@@ -226,9 +245,23 @@ class VideoReader:
                     f"({_reason(err)})") from None
         if count == 0:
             raise InputError(f"{self.path}: the video has no frames")
-        if info.frames and count < info.frames:
-            raise InputError(
-                f"{self.path}: truncated video, decoded {count} of {info.frames} frames")
+        self._check_end(count, float(last_pts * info.time_base))
+
+    def _check_end(self, count: int, last_s: float) -> None:
+        """Whether the video ends where its container says. Fewer frames than it counts is a
+        truncated file (an error), unless the last one ends where it says the video does: an
+        AVI's index counts dropped frames, empty chunks that hold no picture. A container that
+        counts no frames (Matroska) and says the video ends later than it does gets a warning:
+        what decodes is cleaned, and the output is as long as the input plays."""
+        info = self.info
+        frame_s = float(1 / (info.average_rate or 25))
+        short = info.end_s is not None and last_s + frame_s < info.end_s - 2 * frame_s - 0.1
+        if info.frames and count < info.frames and (short or info.end_s is None):
+            raise InputError(f"{self.path}: truncated video, decoded {count} of {info.frames} frames")
+        if short and not info.frames:
+            warnings.warn(f"{self.path}: the video ends at {last_s + frame_s:.3f} s, {info.end_s - last_s - frame_s:.3f} "
+                          f"s before the {info.end_s:.3f} s its container declares: a truncated file? Only what "
+                          "decodes is cleaned", VidinpaintWarning, stacklevel=2)
 
     def __iter__(self) -> Iterator[Frame]:
         return prefetch(self._decode, self.queue_size, name="decode")
