@@ -242,7 +242,8 @@ class Passthrough:
         chosen = fits[0] if fits else "stereo"
         stream = self.out.add_stream(encoder, rate=rate)
         stream.layout = chosen
-        if chosen == layout.name:
+        if chosen == layout.name or (layout.name == f"{channels} channels"  # no order said: nothing changed
+                                     and av.AudioLayout(chosen).nb_channels == channels):
             return stream, ""
         if av.AudioLayout(chosen).nb_channels < channels:
             warnings.warn(f"{self._label(source)}: {encoder} takes no {layout.name} layout ({channels} channels); "
