@@ -236,7 +236,7 @@ def clean(
     strict: bool = typer.Option(False, "--strict", help="Missing weights are an error, not a fallback."),
     weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
     codec: Optional[str] = typer.Option(None, "--codec", help="Video encoder (default: by output container: "
-                                                              "libx264, libx265 for HDR, libvpx-vp9 for WebM)."),
+                                                              "libx264, libx265 for HDR, libvpx-vp9 for WebM, mpeg4 for AVI)."),
     crf: Optional[int] = typer.Option(None, "--crf", help="Encoder quality (x264/x265, VP9, AV1), 0-51, lower is better (default: 18)."),
     drop: list[str] = typer.Option([], "--drop", metavar="KIND",
                                    help="Leave out streams of this kind (audio, subtitle, data, video, attachment) or "

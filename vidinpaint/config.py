@@ -197,7 +197,8 @@ class EncodeConfig:
     """Encoding with PyAV in a background thread; audio is copied when the container allows."""
 
     codec: str = _opt("auto", doc="video encoder; auto: by container (libx264, libx265 for HDR, libvpx-vp9 for "
-                                  "WebM, prores_ks for ProRes in MOV); or libx264, libsvtav1, prores_ks...")
+                                  "WebM, mpeg4 for AVI, prores_ks for ProRes in MOV); or libx264, libsvtav1, "
+                                  "prores_ks...")
     crf: int = _opt(18, lo=0, hi=51, doc="constant quality for x264/x265, VP9 and AV1 (lower = better); "
                                          "refused, when changed, by encoders without a CRF mode")
     preset: str = _opt("veryfast", doc="encoder speed preset (x264/x265)")

@@ -24,7 +24,9 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
               ".avi": "avi", ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts"}
 # Default encoders per muxer, best first; later ones are fallbacks when a build lacks the first.
 _H264 = ("libx264", "libopenh264", "mpeg4")
-_DEFAULTS = {"webm": ("libvpx-vp9", "libvpx", "libsvtav1")}
+# AVI stores no presentation times: H.264's reordered frames came out a frame late (pts 1..n, and
+# out of order with B-frames), so AVI gets MPEG-4 Part 2, its own muxer's default, as FFmpeg does.
+_DEFAULTS = {"webm": ("libvpx-vp9", "libvpx", "libsvtav1"), "avi": ("mpeg4", *_H264)}
 # Encoders whose options below map --crf onto a constant-quality mode.
 CRF_CODECS = frozenset({"libx264", "libx265", "libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1"})
 
