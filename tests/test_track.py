@@ -91,17 +91,3 @@ def test_a_weak_box_continues_the_hidden_one_of_two_crossing_people():
     boxes = np.stack([front, behind + [2, 0, 2, 0]])
     assert box_iou(front[None], behind[None])[0, 0] >= 0.3  # the confident box overlaps both tracks
     assert tracker.continued(boxes, np.array([True, False])).tolist() == [True, True]
-
-
-def test_confident_boxes_take_their_tracks_first_in_update_too():
-    """The weak box that continued() kept for one of two crossing people (the confident box took
-    the other's track) gets that person's id, not the id of the track it overlaps most."""
-    tracker = IouTracker()
-    a, b = np.array([100.0, 50, 140, 150]), np.array([120.0, 50, 160, 150])
-    ida, idb = tracker.update(np.stack([a, b])).tolist()
-    sure, weak = np.array([118.0, 50, 158, 150]), np.array([121.0, 50, 161, 150])
-    boxes, confident = np.stack([sure, weak]), np.array([True, False])
-    iou = box_iou(np.stack([a, b]), boxes)
-    assert iou[1, 1] > iou[1, 0] > iou[0, 0] and iou[0, 1] >= 0.3  # the weak box overlaps b best
-    assert tracker.continued(boxes, confident).tolist() == [True, True]
-    assert tracker.update(boxes, confident).tolist() == [idb, ida]

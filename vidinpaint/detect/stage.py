@@ -69,8 +69,7 @@ class Tracking:
         """Set ``frame.boxes``/``frame.ids`` from this frame's detections (frames in order)."""
         self._new_shot(frame)
         self.last = frame.index
-        confident = None if self.confident is None else np.asarray(found.scores) >= self.confident
-        ids = found.ids if found.ids is not None else self.tracker.update(found.boxes, confident)
+        ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
         if self.reid:
             ids = self.reid.update(frame.rgb, found.boxes, ids, frame.index)
         if found.classes is not None:

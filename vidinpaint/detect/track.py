@@ -28,22 +28,12 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-def _matched(iou: np.ndarray, min_iou: float, first: np.ndarray | None = None) -> list[tuple[int, int]]:
-    """Greedy matching of tracks to boxes (``iou``: tracks x boxes): ``(track, box)`` index pairs
-    with IoU >= ``min_iou``, best pairs first, each track and box in one pair at most; the boxes
-    flagged ``first`` (confident detections) are matched before the others, which take the tracks
-    they left (ByteTrack's order)."""
+def _best_first(iou: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
+    """``(track, box)`` index pairs of ``iou`` (tracks x boxes) with IoU >= ``min_iou``, best first:
+    the order of greedy matching."""
     order = np.argsort(-iou, axis=None)
     order = order[iou.reshape(-1)[order] >= min_iou]
-    pairs = [(int(t), int(d)) for t, d in zip(*np.unravel_index(order, iou.shape))]
-    first = np.ones(iou.shape[1], bool) if first is None else np.asarray(first, bool)
-    free, taken, matched = np.ones(iou.shape[0], bool), np.zeros(iou.shape[1], bool), []
-    for later in (False, True):
-        for t, d in pairs:
-            if free[t] and not taken[d] and first[d] != later:
-                free[t], taken[d] = False, True
-                matched.append((t, d))
-    return matched
+    return [(int(t), int(d)) for t, d in zip(*np.unravel_index(order, iou.shape))]
 
 
 @dataclass
@@ -70,32 +60,36 @@ class IouTracker:
 
     def continued(self, boxes: np.ndarray, confident: np.ndarray, ahead: int = 1) -> np.ndarray:
         """``N bool``: which of this frame's ``boxes`` to keep: the ``confident`` ones, and of the
-        others, for each track no confident box is matched to (as :meth:`update` matches: a
-        confident box that overlaps two crossing people takes one track, not both), the one that
-        overlaps where the track should be ``ahead`` frames after it was last seen (IoU >=
-        ``min_iou``) best. A weak box thus never starts a track, but keeps one going (ByteTrack's
-        second association, Zhang et al. 2022, "ByteTrack: multi-object tracking by associating
-        every detection box"): a person a confident box found is not lost for a few frames where
-        the detector doubts."""
+        others, for each track no confident box is matched to (best pairs first, as :meth:`update`
+        matches, confident boxes first; a confident box that overlaps two crossing people takes one
+        track, not both), the one that overlaps where the track should be ``ahead`` frames after it
+        was last seen (IoU >= ``min_iou``) best. A weak box thus never starts a track, but keeps
+        one going (ByteTrack's second association, Zhang et al. 2022, "ByteTrack: multi-object
+        tracking by associating every detection box"): a person a confident box found is not lost
+        for a few frames where the detector doubts."""
         keep = np.asarray(confident, bool).copy()
         if not self.tracks or keep.all():
             return keep
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         predicted = np.stack([t.box + t.velocity * (t.missed + ahead) for t in self.tracks.values()])
-        for _, d in _matched(box_iou(predicted, boxes), self.min_iou, keep):
-            keep[d] = True
-        return keep
+        pairs = _best_first(box_iou(predicted, boxes), self.min_iou)
+        free, taken = np.ones(len(predicted), bool), np.zeros(len(boxes), bool)
+        for weak in (False, True):  # confident boxes take their tracks first, then weak ones the tracks left
+            for t, d in pairs:
+                if free[t] and not taken[d] and keep[d] != weak:
+                    free[t], taken[d] = False, True
+        return keep | taken
 
-    def update(self, boxes: np.ndarray, confident: np.ndarray | None = None) -> np.ndarray:
-        """Ids (``N int64``) for this frame's ``Nx4`` boxes; the ``confident`` ones (all without)
-        take their tracks first, as in :meth:`continued`, so that a weak box it kept for one of
-        two crossing people does not take the other's id."""
+    def update(self, boxes: np.ndarray) -> np.ndarray:
+        """Ids (``N int64``) for this frame's ``Nx4`` boxes."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         ids = np.zeros(len(boxes), np.int64)
         known = list(self.tracks)
         if known and len(boxes):
             predicted = np.stack([t.box + t.velocity * (t.missed + 1) for t in self.tracks.values()])
-            for t, d in _matched(box_iou(predicted, boxes), self.min_iou, confident):
+            for t, d in _best_first(box_iou(predicted, boxes), self.min_iou):
+                if ids[d] or known[t] in ids:
+                    continue
                 ids[d] = known[t]
         for d in np.nonzero(ids == 0)[0]:
             ids[d] = self.next_id
