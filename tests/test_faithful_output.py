@@ -388,6 +388,19 @@ def test_a_plane_sample_changes_where_any_pixel_it_covers_changed(size, plane):
         np.testing.assert_array_equal(_cover(changed, *plane), expected)
 
 
+@pytest.mark.parametrize("name", ["plain.mkv", "plain.mp4"])
+def test_untagged_video_stays_untagged(tmp_path, name):
+    """No colour tags in, none out: an untagged range came out tagged limited in Matroska."""
+    src = corpus.tagged(tmp_path / name, "libx264", (96, 64), "yuv420p", options={"preset": "ultrafast"})
+    out = tmp_path / f"out{src.suffix}"
+    cleaned(src, out)
+    tags = []
+    for path in (src, out):
+        with av.open(str(path)) as c:
+            tags.append({key: int(getattr(c.streams.video[0].codec_context, key)) for key in TAGS})
+    assert tags[0] == tags[1] == {key: 2 if key != "color_range" else 0 for key in TAGS}
+
+
 @pytest.mark.parametrize("name", ["wide.mp4", "wide.mkv", "wide.mov"])
 def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
     """Pixels 4:3 wide (as 16:9 DV or broadcast SD stores them) stay 4:3 wide."""

@@ -142,7 +142,7 @@ class Colour:
         target.colorspace = self.matrix if self.matrix != 0 else UNSPECIFIED
         target.color_primaries = self.primaries
         target.color_trc = self.transfer
-        target.color_range = self.range or MPEG
+        target.color_range = self.range
 
     def x265_hdr(self) -> str:
         """HDR10 side data as ``x265-params`` (empty when there is none)."""
