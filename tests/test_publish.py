@@ -104,6 +104,25 @@ def test_a_signal_removes_the_temporary_file_and_says_so_in_one_line(tmp_path, s
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
+def test_the_temporary_of_a_killed_run_is_removed_by_the_next_one(tmp_path):
+    """SIGKILL (the out-of-memory killer on a batch node) leaves the partial temporary file; the
+    next run for that output removes it, and leaves one that a live run holds."""
+    import fcntl
+
+    src, out = clip(tmp_path / "in.mp4", 200), tmp_path / "out.mp4"
+    proc = start("clean", str(src), "-o", str(out), *MOTION)
+    wait_for_temporary(proc, tmp_path)
+    proc.kill()
+    proc.communicate(timeout=60)
+    [left] = temporaries(tmp_path)
+    live = tmp_path / ".out.live.tmp.mp4"  # another run's, which holds its lock
+    with open(live, "wb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run_cli("clean", str(src), "-o", str(out), *MOTION)
+        assert result.returncode == 0, result.stderr
+        assert temporaries(tmp_path) == [live.name], left
+
+
 @pytest.mark.parametrize("target_exists", [True, False])
 def test_a_symlinked_output_is_refused_and_its_target_untouched(tmp_path, target_exists):
     src, target, link = clip(tmp_path / "in.mp4", 4), tmp_path / "target.mp4", tmp_path / "link.mp4"

@@ -3,6 +3,10 @@
 Publishing never replaces a file that appeared while the run was working (another run writing
 the same ``-o``, a user copying a file there) unless the caller asked to replace: checking for the
 file before the run and renaming over it at the end lost one of two concurrent results silently.
+
+A run holds a lock on its temporary file. A run killed outright (SIGKILL, the kernel's
+out-of-memory killer on a batch node) cannot remove it, so the next run for the same output
+removes the temporaries of that name that nobody holds: they were left, partial, by a dead run.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -81,6 +87,33 @@ def publish(tmp: Path, output: Path, replace: bool) -> None:
     tmp.unlink()
 
 
+def _held(path: Path) -> bool:
+    """Whether a live run holds ``path`` (its lock); a file that cannot be opened counts as held."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also releases the lock just taken
+
+
+def remove_stale(output: Path) -> list[Path]:
+    """Remove the temporaries of ``output``'s name that no run holds (left by a run that was
+    killed); returns them."""
+    parent = output.parent if str(output.parent) else Path(".")
+    stale = [p for p in parent.glob(f".{glob.escape(output.stem)}.*.tmp{glob.escape(output.suffix)}")
+             if p.is_file() and not _held(p)]
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    return stale
+
+
 @contextlib.contextmanager
 def atomic_path(output: Path, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path in ``output``'s folder; publish it as ``output`` on success.
@@ -90,11 +123,12 @@ def atomic_path(output: Path, replace: bool = True) -> Iterator[Path]:
     ``replace`` False: a file that appeared at ``output`` meanwhile is kept and this is an error.
     """
     parent = output.parent if str(output.parent) else Path(".")
+    remove_stale(output)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".tmp{output.suffix}", dir=parent)
     except OSError as err:
         raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
-    os.close(fd)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
     tmp = Path(name)
     umask = os.umask(0)
     os.umask(umask)
@@ -110,3 +144,5 @@ def atomic_path(output: Path, replace: bool = True) -> Iterator[Path]:
             text = str(err).replace(str(tmp), str(output)).replace(tmp.name, output.name)
             raise type(err)(text) from None
         raise
+    finally:
+        os.close(fd)
