@@ -68,6 +68,21 @@ def test_a_mask_video_shorter_than_the_clip_is_an_error(tmp_path):
                                                      f"ends at 0.400 s, before the clip (frame 10 at 0.400 s)")
 
 
+def test_a_mask_folder_shorter_than_the_clip_is_an_error_not_a_traceback(tmp_path):
+    """With the fast preset's short look-ahead the fill had frames in hand when the chain was
+    aborted; its worker stopped on the abort, and the error never reached the end of the chain
+    (a ChainStopped traceback instead)."""
+    src = moving_square_clip(tmp_path / "clip.mp4", frames=30)
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i in range(10):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), mask_image(W, H, box(i)))
+    result = run_cli("clean", str(src), "--mask", str(folder), "-c", "fast")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == (f"error: --mask {folder}: has fewer masks than the video has frames "
+                                              "(ran out at frame 10)")
+
+
 def rotated_clip(path: Path) -> Path:
     """Stored 128x64 landscape, shown as 64x128 portrait (rotation metadata)."""
     write_clip(path, [background(W, H)] * 4, fps=25, rotation=90)

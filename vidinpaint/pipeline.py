@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
@@ -36,7 +35,7 @@ from .relabel import BoxesByFrame, Relabel
 from .selection import Selection, SelectStage
 from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
-from .threads import close_iterator, prefetch
+from .threads import Abort, close_iterator, prefetch
 from .timing import StageTimes
 from .video import VideoReader, VideoWriter
 from .video.seek import FrameSeeker
@@ -141,7 +140,7 @@ def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]],
     ``STAGE_QUEUE`` frames: while the detector works on one frame, the segmenter and the fill work
     on earlier ones, so a CPU's cores share the stages instead of waiting on each other."""
     times = times if times is not None else StageTimes()
-    abort = threading.Event()  # any stage or the caller leaving early stops them all
+    abort = Abort()  # any stage or the caller leaving early stops them all
     stream = times.source("decode", frames)
     for stage in stages:
         name = getattr(stage, "name", "preview")

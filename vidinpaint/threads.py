@@ -32,6 +32,18 @@ class ChainStopped(Exception):
     """Raised in a worker of a chain of prefetches when the chain is abandoned (see ``abort``)."""
 
 
+class Abort(threading.Event):
+    """The ``abort`` event of a chain, with the first error raised in any of its workers: a
+    worker downstream of it may have stopped on the abort before the error reached it (it
+    refuses items once the chain is aborted), and then the chain's end raises this error
+    rather than a bare :class:`ChainStopped` (user masks that ran out before the video came
+    out as ChainStopped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error: BaseException | None = None
+
+
 def _put(q: queue.Queue, item: object, stop: threading.Event, abort: threading.Event | None = None) -> bool:
     """Put ``item`` unless ``stop`` is set (its consumer left) or, for anything but an error, the
     chain is aborted; returns False if the put was abandoned."""
@@ -69,6 +81,8 @@ def prefetch(source: Callable[[], Iterable[T]], maxsize: int, name: str = "prefe
                     return
             _put(q, _DONE, stop, abort)
         except BaseException as err:  # noqa: BLE001 - handed to the consumer thread
+            if isinstance(abort, Abort) and abort.error is None and not isinstance(err, ChainStopped):
+                abort.error = err
             _put(q, _Failure(err), stop, abort)
         finally:  # a generator source stops in this thread (its own workers, its files), not when collected
             close_iterator(items)
@@ -82,6 +96,8 @@ def prefetch(source: Callable[[], Iterable[T]], maxsize: int, name: str = "prefe
                 item = q.get(timeout=0.1)
             except queue.Empty:
                 if abort is not None and abort.is_set() and not thread.is_alive() and q.empty():
+                    if isinstance(abort, Abort) and abort.error is not None:
+                        raise abort.error
                     raise ChainStopped(f"{name}: the chain was stopped") from None
                 continue
             if item is _DONE:
