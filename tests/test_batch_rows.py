@@ -4,7 +4,9 @@ outputs inside the input folder are never inputs, and Ray is told not to report 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +38,7 @@ def test_a_missing_input_or_a_bad_set_fails_its_row_and_the_others_run(tmp_path)
     for attempt in range(2):  # the rerun fingerprints finished rows again: still no traceback
         result = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-        assert (f"failed: {tmp_path / 'gone.mp4'}: {tmp_path / 'gone.mp4'}: no such file" in
-                result.stderr.splitlines()), result.stderr
+        assert f"failed: {tmp_path / 'gone.mp4'}: no such file" in result.stderr.splitlines(), result.stderr
         assert any(line.startswith(f"failed: {tmp_path / 'b.mp4'}: encode.crf: expected int")
                    for line in result.stderr.splitlines()), result.stderr
         assert (f"failed: {tmp_path / 'a.mp4'}: --mask {tmp_path / 'no-mask.png'}: no such file or folder" in
@@ -45,6 +46,64 @@ def test_a_missing_input_or_a_bad_set_fails_its_row_and_the_others_run(tmp_path)
         assert f"4 clips: {1 - attempt} done, {attempt} skipped" in result.stderr
     latest = {Path(e["output"]).name: e["status"] for e in read_log(out / LOG_NAME)}
     assert latest == {"a.mp4": "done", "gone.mp4": "failed", "b.mp4": "failed", "a_masked.mp4": "failed"}
+
+
+def test_a_row_that_cannot_be_read_fails_alone(tmp_path):
+    """Torn JSON, a row that is no object, an input that is no text, a misspelt column (which
+    was dropped, and everyone removed) and an output outside -o (which replaced a file there):
+    each fails its row with the reason; the good rows run. They were tracebacks that stopped
+    the batch, or silent."""
+    clip(tmp_path / "a.mp4")
+    keep = clip(tmp_path / "v" / "two.mp4")
+    before = keep.read_bytes()
+    lines = ['{"input": "a.mp4"}', '{"input": "a.mp4", "outp', '["a.mp4"]', '{"input": 5}',
+             '{"input": "a.mp4", "output": "t.mp4", "trakcs": "1"}',
+             '{"input": "a.mp4", "output": "../v/two.mp4"}']
+    manifest = tmp_path / "jobs.jsonl"
+    manifest.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    result = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
+    row = f"failed: {manifest} row"
+    assert failed == [f"{row} 2: not JSON (Unterminated string starting at: line 1 column 20 (char 19))",
+                      f"{row} 3: not an object with an 'input'", f"{row} 4: 'input' must be text, not 5",
+                      f"{row} 5: unknown column 'trakcs' (columns: input, output, mask, classes, set, tracks, "
+                      "keep_tracks, tracks_file, region, min_height, points, boxes)",
+                      f"{row} 6: output ../v/two.mp4 is outside the output folder {out}"], result.stderr
+    assert "6 clips: 1 done, 0 skipped (already done), 5 failed" in result.stderr
+    assert keep.read_bytes() == before and not (out / "t.mp4").exists()
+
+
+def test_an_excel_csv_and_an_edited_mask(tmp_path):
+    """A CSV saved by Excel starts with a byte-order mark (its first column was not 'input'); and
+    a rerun redoes a row whose mask file changed (its path alone was compared)."""
+    clip(tmp_path / "a.mp4")
+    mask = tmp_path / "mask.png"
+    import cv2
+
+    cv2.imwrite(str(mask), np.zeros((48, 64), np.uint8))
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_bytes("input,output,mask\na.mp4,m.mp4,mask.png\n".encode("utf-8-sig"))
+    out = tmp_path / "out"
+    first = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
+    assert first.returncode == 0 and "1 clips: 1 done" in first.stderr, first.stderr
+    again = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
+    assert "1 skipped" in again.stderr, again.stderr
+    marked = np.zeros((48, 64), np.uint8)
+    marked[10:30, 20:40] = 255
+    cv2.imwrite(str(mask), marked)
+    os.utime(mask, ns=(time.time_ns(), time.time_ns() + 10**9))  # a later time, whatever the clock's grain
+    edited = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
+    assert "1 clips: 1 done, 0 skipped" in edited.stderr, edited.stderr
+
+
+def test_an_output_folder_that_is_a_file_and_a_log_that_is_a_folder_are_one_line_errors(tmp_path):
+    src = clip(tmp_path / "a.mp4")
+    result = run_cli("batch", str(src), "-o", str(src))
+    assert result.returncode == 1 and result.stderr.splitlines()[-1] == f"error: output {src} is a file; -o takes a folder"
+    result = run_cli("batch", str(src), "-o", str(tmp_path / "out"), "--log", str(tmp_path))
+    assert result.returncode == 1 and result.stderr.splitlines()[-1] == f"error: --log {tmp_path} is a folder; give a file name"
 
 
 def test_report_times_entries_without_a_start(tmp_path):

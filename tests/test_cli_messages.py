@@ -80,3 +80,25 @@ def test_config_output_is_valid_yaml_at_40_columns(tmp_path):
     assert result.returncode == 0, result.stderr
     loaded = yaml.safe_load(result.stdout)
     assert loaded["weights_dir"] == str(weights) and loaded["detect"]["classes"] == "person,dog"
+
+
+def test_tables_are_whole_at_40_columns():
+    """`config --options`, `weights list` and `info` print every cell whole, one row a line (rich
+    tables cut them to the terminal: 'torch_thr…', 'na…')."""
+    options = run_cli("config", "--options")
+    weights = run_cli("weights", "list")
+    environment = run_cli("info")
+    for result in (options, weights, environment):
+        assert result.returncode == 0 and "…" not in result.stdout, result.stdout
+    assert any(line.split()[:2] == ["torch_threads", "0"] for line in options.stdout.splitlines())
+    assert any(line.split()[:2] == ["nanodet", "detect"] for line in weights.stdout.splitlines())
+    assert any(line.startswith("presets ") for line in environment.stdout.splitlines())
+
+
+def test_report_on_a_file_that_is_no_job_log_is_a_one_line_error(tmp_path):
+    video = clip(tmp_path / "in.mp4")
+    tracks = tmp_path / "t.json"
+    tracks.write_text('{"tracks": []}\n')
+    for path, why in ((video, "not text"), (tracks, "no line of it is a job's entry")):
+        result = run_cli("report", str(path))
+        assert result.returncode == 1 and result.stderr == f"error: {path}: not a job log ({why})\n", result.stderr

@@ -32,12 +32,14 @@ SELECT_COLUMNS = tuple(f.name for f in fields(SelectConfig))  # manifest columns
 
 @dataclass(frozen=True)
 class Job:
-    """One clip to clean, with its per-clip options (from a manifest)."""
+    """One clip to clean, with its per-clip options (from a manifest); ``error``: the row that
+    made it cannot be read, and the job fails with this reason (alone, as a bad clip does)."""
 
     input: Path
     output: Path
     mask: Path | None = None
     overrides: tuple[str, ...] = ()
+    error: str | None = None
 
 
 def _media(folder: Path, outdir: Path) -> list[Path]:
@@ -48,21 +50,61 @@ def _media(folder: Path, outdir: Path) -> list[Path]:
                   and not p.name.startswith(".") and not p.resolve().is_relative_to(skip))
 
 
-def _manifest_rows(path: Path) -> list[dict]:
+COLUMNS = ("input", "output", "mask", "classes", "set", *SELECT_COLUMNS)
+
+
+def _manifest_rows(path: Path) -> list[object]:
+    """The rows of a manifest, as read: a line that is not JSON becomes the reason it is not.
+    CSV may start with a byte-order mark (Excel's "CSV UTF-8")."""
     if path.suffix.lower() == ".jsonl":
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    with open(path, newline="") as fh:
+        rows: list[object] = []
+        for line in path.read_text(encoding="utf-8-sig").splitlines():
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    rows.append(f"not JSON ({err})")
+        return rows
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         return list(csv.DictReader(fh))
 
 
+def _row_problem(row: object, outdir: Path) -> str | None:
+    """Why a manifest row cannot be run, or None."""
+    if isinstance(row, str):
+        return row
+    if not isinstance(row, dict):
+        return "not an object with an 'input'"
+    unknown = [str(key) for key in row if key not in COLUMNS]
+    if unknown:  # a misspelt column ("trakcs") would otherwise be dropped, and everyone removed
+        return f"unknown column '{unknown[0]}' (columns: {', '.join(COLUMNS)})"
+    for key in ("input", "output", "mask", "classes", "tracks_file"):
+        if row.get(key) not in (None, "") and not isinstance(row[key], str):
+            return f"'{key}' must be text, not {json.dumps(row[key])}"
+    if not row.get("input"):
+        return "has no 'input'"
+    sets = row.get("set")
+    if sets not in (None, "") and not isinstance(sets, str) and not (
+            isinstance(sets, list) and all(isinstance(o, str) for o in sets)):
+        return "'set' must be a list of KEY=VALUE texts"
+    output = row.get("output")
+    if output and not (outdir / output).resolve().is_relative_to(outdir.resolve()):
+        return f"output {output} is outside the output folder {outdir}"
+    return None
+
+
 def _from_manifest(path: Path, outdir: Path) -> list[Job]:
-    """Rows with ``input`` and optional ``output``, ``mask``, ``classes``, ``set`` (overrides, a list
-    in JSONL, ';'-separated in CSV) and the selection columns (``tracks``, ``region``... as the
-    ``select`` options). Relative inputs, masks and tracks files are relative to the manifest."""
+    """Rows with ``input`` and optional ``output`` (inside the output folder), ``mask``, ``classes``,
+    ``set`` (overrides, a list in JSONL, ';'-separated in CSV) and the selection columns
+    (``tracks``, ``region``... as the ``select`` options). Relative inputs, masks and tracks files
+    are relative to the manifest. A row that cannot be read is a job that fails with the reason."""
     jobs = []
     for n, row in enumerate(_manifest_rows(path), start=1):
-        if not row.get("input"):
-            raise InputError(f"{path}: row {n} has no 'input'")
+        problem = _row_problem(row, outdir)
+        if problem is not None:
+            label = path.parent / f"{path.name} row {n}"
+            jobs.append(Job(label, outdir / f".{path.name}.row{n}", error=f"{label}: {problem}"))
+            continue
         src = (path.parent / row["input"]).resolve()
         overrides = row.get("set") or []
         if isinstance(overrides, str):
@@ -97,14 +139,30 @@ def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
     return jobs
 
 
+def _stamp(path: Path | None) -> list | None:
+    """Size and modification time of a mask file, or of every file in a mask folder: an edited
+    mask must redo the clip (its path alone did not)."""
+    if path is None:
+        return None
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    stamps = []
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        stamps.append([file.name, stat.st_size, stat.st_mtime_ns])
+    return [str(path), stamps]
+
+
 def settings_hash(config: Config, job: Job) -> str:
-    """What decides the output besides the input bytes: the effective config, the mask, and the
-    contents of a tracks file (flipping a "remove" in it must redo the clip)."""
+    """What decides the output besides the input bytes: the effective config, the mask (its
+    files' sizes and times), and the contents of a tracks file (flipping a "remove" in it must
+    redo the clip)."""
     effective = as_dict(load_config(config, job.overrides))
     chosen = Path(effective["select"]["tracks_file"]) if effective["select"]["tracks_file"] else None
     tracks = hashlib.sha256(chosen.read_bytes()).hexdigest() if chosen and chosen.is_file() else None
-    key = json.dumps({"config": effective, "mask": str(job.mask) if job.mask else None, "tracks_file": tracks},
-                     sort_keys=True)
+    key = json.dumps({"config": effective, "mask": _stamp(job.mask), "tracks_file": tracks}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -120,15 +178,24 @@ def _fingerprint(job: Job, config: Config) -> dict:
 
 
 def read_log(path: Path) -> list[dict]:
-    """Every entry of a job log (a torn last line from a kill is ignored)."""
+    """Every entry of a job log: a JSON object with an input and a status per line (a torn last
+    line from a kill is ignored). A file with lines but no entry is not a job log (an error)."""
     if not path.exists():
         return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a job log (not text)") from None
     entries = []
-    for line in path.read_text().splitlines():
+    for line in lines:
         try:
-            entries.append(json.loads(line))
+            entry = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(entry, dict) and isinstance(entry.get("input"), str) and entry.get("status") in ("done", "failed"):
+            entries.append(entry)
+    if not entries and any(line.strip() for line in lines):
+        raise InputError(f"{path}: not a job log (no line of it is a job's entry)")
     return entries
 
 
@@ -148,7 +215,7 @@ def job_entry(job: Job, **fields: object) -> dict:
 def is_done(job: Job, config: Config, log: list[dict]) -> bool:
     """True when the output exists and the last log line for this input and output matches it (a row that
     cannot be fingerprinted, such as a missing input or a bad ``set``, is not done: it fails when run)."""
-    if not job.output.exists():
+    if job.error is not None or not job.output.exists():
         return False
     try:
         fp = _fingerprint(job, config)
@@ -158,14 +225,6 @@ def is_done(job: Job, config: Config, log: list[dict]) -> bool:
     last = next((e for e in reversed(log) if (e.get("input"), e.get("output")) == (key["input"], key["output"])),
                 None)
     return bool(last and last.get("status") == "done" and all(last.get(k) == v for k, v in fp.items()))
-
-
-def remove_stale_temporaries(job: Job) -> None:
-    """Temporary files a killed run left beside this job's output (see :mod:`vidinpaint.atomic`)."""
-    out = job.output
-    if out.parent.is_dir():
-        for tmp in out.parent.glob(f".{out.stem}.*.tmp{out.suffix}"):
-            tmp.unlink(missing_ok=True)
 
 
 def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = None) -> dict:
@@ -189,10 +248,11 @@ def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = N
 def _run_job(job: Job, config: Config, progress: Callable[[int], None] | None, entry: dict) -> None:
     """Fill ``entry`` with "done" and the run's figures, or "failed" and the one-line reason."""
     try:
+        if job.error is not None:
+            raise InputError(job.error)
         entry.update(_fingerprint(job, config))
         cfg = load_config(config, job.overrides)
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(job)
         result = clean_path(job.input, job.output, cfg, mask=job.mask, overwrite=True,
                             progress=(lambda _f: progress(1)) if progress else None)[0]
         entry.update(status="done", frames=result.frames, seconds=round(result.seconds, 3),
@@ -239,7 +299,7 @@ class Summary:
             self.frames += entry.get("frames", 0)
             self.seconds += entry.get("seconds", 0.0)
         else:
-            self.failed.append((entry.get("input", "?"), entry.get("error", "unknown error")))
+            self.failed.append((entry.get("input", "?"), failure(entry)))
 
     def lines(self) -> list[str]:
         fps = self.frames / self.wall if self.wall > 0 else 0.0
@@ -249,14 +309,25 @@ class Summary:
         return out
 
 
+def failure(entry: dict) -> str:
+    """A failed entry's reason without the input's path in front, which the report names anyway."""
+    error, name = str(entry.get("error", "unknown error")), str(entry.get("input", ""))
+    return error[len(name) + 2:] if name and error.startswith(f"{name}: ") else error
+
+
 def entry_seconds(entry: dict) -> float:
     """How long a clip took: its own ``seconds``, else ``finished - started`` (a worker that died
     reports no seconds), else 0."""
-    if "seconds" in entry:
-        return float(entry["seconds"])
-    if "started" in entry and "finished" in entry:
-        return max(0.0, entry["finished"] - entry["started"])
+    seconds, started, finished = (entry.get(k) for k in ("seconds", "started", "finished"))
+    if _number(seconds):
+        return float(seconds)
+    if _number(started) and _number(finished):
+        return max(0.0, finished - started)
     return 0.0
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def summarize_log(path: Path) -> Summary:
@@ -269,7 +340,7 @@ def summarize_log(path: Path) -> Summary:
         summary.add(entry)
     # Each entry's span, even for entries without "started" (older logs): a missing start once
     # counted as 1970 and the wall time came out as 56 years.
-    spans = [(e["finished"] - entry_seconds(e), e["finished"]) for e in latest.values() if "finished" in e]
+    spans = [(e["finished"] - entry_seconds(e), e["finished"]) for e in latest.values() if _number(e.get("finished"))]
     if spans:
         summary.wall = max(end for _, end in spans) - min(begin for begin, _ in spans)
     return summary

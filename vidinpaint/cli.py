@@ -21,7 +21,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, ProgressColumn, Task, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn, TransferSpeedColumn)
-from rich.table import Table
 from rich.text import Text
 
 from . import __version__
@@ -278,8 +277,21 @@ def _report(results: list) -> None:
                   + (f"  {result.shots}" if result.shots else ""))
 
 
-def _environment() -> Table:
-    table = Table(title="vidinpaint environment", show_header=False)
+def _print_rows(rows: list[list[str]], title: str | None = None, console: Console | None = None) -> None:
+    """A table as plain lines: columns padded to their widest cell, the last one as long as it
+    is, every row on one line whatever the terminal's width (a rich Table cut cells to fit it:
+    weight names came out as "na…" at 40 columns). The first row is the header, if any."""
+    console = console or out
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]) - 1)] if rows else []
+    if title:
+        console.print(title, soft_wrap=True, markup=False, highlight=False)
+    for row in rows:
+        line = "  ".join([cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]])
+        console.print(line.rstrip(), soft_wrap=True, markup=False, highlight=False)
+
+
+def _environment() -> list[list[str]]:
+    table = _Rows()
     table.add_row("vidinpaint", __version__)
     table.add_row("python", f"{platform.python_version()} ({sys.executable})")
     import cv2
@@ -301,7 +313,17 @@ def _environment() -> Table:
     except ImportError:
         table.add_row("torch", "not installed (not needed by the classical stages)")
     table.add_row("presets", ", ".join(f"{k} ({v})" for k, v in presets().items()))
-    return table
+    return table.rows
+
+
+class _Rows:
+    """Rows collected for :func:`_print_rows`."""
+
+    def __init__(self, *header: str) -> None:
+        self.rows: list[list[str]] = [list(header)] if header else []
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append([str(c) for c in cells])
 
 
 def _stream_line(stream: StreamInfo) -> str:
@@ -317,7 +339,7 @@ def _stream_line(stream: StreamInfo) -> str:
 def info(input: Optional[Path] = typer.Argument(None, help="A video to describe; omit for the environment.")) -> None:
     """Describe a video (every stream, colour, rate, frames, rotation, chapters), or the environment."""
     if input is None:
-        out.print(_environment())
+        _print_rows(_environment(), "vidinpaint environment")
         return
     try:
         meta = probe(input)
@@ -353,10 +375,10 @@ def show_config(
 ) -> None:
     """Print the effective configuration as YAML (or, with --options, what every option means)."""
     if options:
-        table = Table("option", "default", "meaning")
+        table = _Rows("option", "default", "meaning")
         for key, default, doc in describe():
             table.add_row(key, str(default), doc)
-        out.print(table)
+        _print_rows(table.rows)
         return
     try:
         # Plain text: YAML piped into a file must not be wrapped, nor its [lists] read as markup.
@@ -519,22 +541,21 @@ def weights_list(weights_dir: Optional[Path] = typer.Option(None, "--weights-dir
     """Every known weight file: stage, size, license, and whether it is cached here."""
     from .weights import REGISTRY, WeightsError, WeightsMissing, locate, weights_dir as folder
 
-    table = Table("name", "stage", "status", "size", "license", "source", title=f"weights in {folder(weights_dir)}")
+    table = _Rows("name", "stage", "status", "size", "license", "source")
     for name, s in REGISTRY.items():
         try:
             locate(name, weights_dir)
-            status = "[green]ready[/]"
+            status = "ready"
         except WeightsMissing:
-            status = "[yellow]missing[/]"
+            status = "missing"
         except WeightsError:
-            status = "[red]corrupt[/]"
+            status = "corrupt"
         size = sum(f.size or 0 for f in s.files)
         digests = {len(f.sha256) for f in s.files}
         check = " (unverified: no published sha256)" if 0 in digests else \
             "" if digests == {64} else " (sha256 prefix only)"
-        table.add_row(name, s.stage, status, f"{size / 1e6:.1f} MB" if size else "?", s.license + check,
-                      escape(s.source))
-    out.print(table)
+        table.add_row(name, s.stage, status, f"{size / 1e6:.1f} MB" if size else "?", s.license + check, s.source)
+    _print_rows(table.rows, f"weights in {folder(weights_dir)}")
 
 
 @weights_app.command("fetch")
@@ -581,7 +602,7 @@ def batch(
     weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
 ) -> None:
     """Clean many clips: resumable (rerun skips finished clips), one bad clip does not stop the rest."""
-    from .batch import LOG_NAME, discover
+    from .batch import LOG_NAME, discover, failure
     from .runner import Events, default_workers, run_batch
 
     with _user_errors():
@@ -590,6 +611,10 @@ def batch(
         if not jobs:
             _fail("no videos or images found in the inputs")
     log_path = log or outdir / LOG_NAME
+    if outdir.exists() and not outdir.is_dir():
+        _fail(f"output {outdir} is a file; -o takes a folder")
+    if log_path.is_dir():
+        _fail(f"--log {log_path} is a folder; give a file name")
     n = workers or default_workers()
     err.print(f"  [bold]batch[/]    {len(jobs)} clips -> {escape(str(outdir))}, "
               f"{'Ray' + (f' at {ray_address}' if ray_address else ' (local)') if ray else f'{n} worker(s)'}, "
@@ -607,7 +632,7 @@ def batch(
         if entry.get("status") == "done":
             progress.print(f"  [green]done[/]   {escape(name)}: {entry['frames']} frames, {entry['fps']} fps")
         else:
-            progress.print(f"  [red]failed[/] {escape(name)}: {escape(entry.get('error', '?'))}")
+            progress.print(f"  [red]failed[/] {escape(name)}: {escape(failure(entry))}")
 
     events = Events(frames=lambda k: progress.advance(frames, k), clip=on_clip,
                     skipped=lambda k: progress.advance(clips, k),
@@ -636,14 +661,15 @@ def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-job
 
     if not log.is_file():
         _fail(f"{log}: no such job log")
-    summary = summarize_log(log)
+    with _user_errors():
+        summary = summarize_log(log)
+        entries = read_log(log)
     for line in summary.lines():
         out.print(line, soft_wrap=True, markup=False)
-    entries = read_log(log)
     if entries:
-        table = Table("clip", "status", "frames", "seconds", "fps", title="clips")
+        table = _Rows("clip", "status", "frames", "seconds", "fps")
         for e in entries:
             fps = e.get("fps")
-            table.add_row(escape(Path(e.get("input", "?")).name), e.get("status", "?"), str(e.get("frames", "-")),
-                          f"{entry_seconds(e):.1f}", f"{fps:.1f}" if fps is not None else "-")
-        out.print(table)
+            table.add_row(Path(e["input"]).name, e["status"], str(e.get("frames", "-")),
+                          f"{entry_seconds(e):.1f}", f"{fps:.1f}" if isinstance(fps, (int, float)) else "-")
+        _print_rows(table.rows, "clips")
