@@ -176,15 +176,27 @@ def test_batch_manifest_columns_select_per_clip(clip, tmp_path):
     (["--point", "5,5@99"], f"select.points 5,5@99: the clip has {N} frames"),
     (["--box", "1,2,3@4"], "select.boxes: '1,2,3' must be 4 numbers"),
     (["--point", "1,2"], "select.points: '1,2' must look like 320,200@15"),
+    (["--tracks", "1,2", "--keep-tracks", "2"], "select.tracks and select.keep_tracks both name track 2"),
+    (["--tracks-file", "quoted.json"], 'track 1 has "remove": "false"; write true or false, without quotes'),
 ])
 def test_bad_selection_is_one_error_line(clip, tmp_path, options, message):
     path, _ = clip
     out = tmp_path / "never.mp4"
-    result = run_cli("clean", str(path), "-o", str(out), *options, *FAST)
+    (tmp_path / "quoted.json").write_text('{"tracks": [{"id": 1, "remove": "false"}]}')  # read as true before
+    result = run_cli("clean", str(path), "-o", str(out), *options, *FAST, cwd=tmp_path)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_keeping_a_track_the_video_does_not_have_is_warned_about(clip, tmp_path):
+    """--keep-tracks 99 keeps nobody, and everyone is removed: the user is told (as --tracks 99 was)."""
+    path, _ = clip
+    result = run_cli("clean", str(path), "-o", str(tmp_path / "out.mp4"), "--keep-tracks", "99", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert ("warning: select.keep_tracks / the tracks file: no track 99 in this video (list them with "
+            "`vidinpaint tracks`)") in " ".join(result.stderr.split())
 
 
 @pytest.mark.weights

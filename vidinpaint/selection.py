@@ -75,6 +75,10 @@ def read_tracks_file(path: str) -> tuple[frozenset[int], frozenset[int]]:
                                                 for e in entries):
         raise ConfigError(f"{key}: {path} has no \"tracks\" list of entries with an integer \"id\" "
                           f"(write one with `vidinpaint tracks`)")
+    odd = next((e for e in entries if not isinstance(e.get("remove", True), bool)), None)
+    if odd is not None:  # "false" in quotes would be read as true, and the track removed
+        raise ConfigError(f"{key}: {path}: track {odd['id']} has \"remove\": {json.dumps(odd['remove'])}; "
+                          f"write true or false, without quotes")
     keep = frozenset(e["id"] for e in entries if e.get("remove", True) is False)
     return frozenset(e["id"] for e in entries) - keep, keep
 
@@ -104,9 +108,15 @@ class Selection:
         listed, kept = read_tracks_file(config.tracks_file) if config.tracks_file else (None, frozenset())
         everything = config.tracks.strip() == "all"
         prompted = frozenset(p.id for p in parse_prompts(config))
+        tracks = parse_ids(config.tracks, "select.tracks") if config.tracks and not everything else None
+        keep = parse_ids(config.keep_tracks, "select.keep_tracks") if config.keep_tracks else frozenset()
+        both = sorted((tracks or frozenset()) & keep)
+        if both:
+            raise ConfigError(f"select.tracks and select.keep_tracks both name track {','.join(map(str, both))}; "
+                              f"give each id to one of them")
         return cls(
-            tracks=parse_ids(config.tracks, "select.tracks") if config.tracks and not everything else None,
-            keep=(parse_ids(config.keep_tracks, "select.keep_tracks") if config.keep_tracks else frozenset()) | kept,
+            tracks=tracks,
+            keep=keep | kept,
             listed=listed,
             region=parse_region(config.region) if config.region else None,
             min_height=config.min_height,
@@ -175,7 +185,10 @@ class SelectStage:
             chosen = self.selection.removes(frame.boxes, frame.ids)
             frame.boxes, frame.ids = frame.boxes[chosen], frame.ids[chosen]
             yield frame
-        missing = sorted((self.selection.tracks or frozenset()) - seen)
-        if missing:
-            warnings.warn(f"select.tracks: no track {','.join(map(str, missing))} in this video "
-                          f"(list them with `vidinpaint tracks`)", VidinpaintWarning, stacklevel=2)
+        named = (("select.tracks", self.selection.tracks), ("select.keep_tracks / the tracks file", self.selection.keep),
+                 ("the tracks file", self.selection.listed))
+        for key, ids in named:
+            missing = sorted((ids or frozenset()) - seen)
+            if missing:  # a track kept that is not there keeps nothing: the user should know
+                warnings.warn(f"{key}: no track {','.join(map(str, missing))} in this video "
+                              f"(list them with `vidinpaint tracks`)", VidinpaintWarning, stacklevel=2)
