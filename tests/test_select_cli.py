@@ -190,6 +190,15 @@ def test_bad_selection_is_one_error_line(clip, tmp_path, options, message):
     assert "Traceback" not in result.stderr and not out.exists()
 
 
+def test_a_sheet_that_is_no_image_is_an_error_before_any_work(clip, tmp_path):
+    """It was an OpenCV traceback, after the JSON had been written."""
+    path, _ = clip
+    result = run_cli("tracks", str(path), "-o", str(tmp_path / "t.json"), "--sheet", str(tmp_path / "s.jpgx"), *FAST)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"error: --sheet {tmp_path / 's.jpgx'}: must be an image file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_keeping_a_track_the_video_does_not_have_is_warned_about(clip, tmp_path):
     """--keep-tracks 99 keeps nobody, and everyone is removed: the user is told (as --tracks 99 was)."""
     path, _ = clip

@@ -21,7 +21,8 @@ from .config import Config
 from .detect.coco import COCO_CLASSES, class_ids
 from .devices import start_device
 from .frames import Frame
-from .images import write_image
+from .errors import OutputError
+from .images import IMAGE_EXTENSIONS, is_image, write_image
 from .preview import label
 from .prompts import PROMPT_BASE
 from .video import VideoReader
@@ -142,6 +143,8 @@ def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path
     check_output_path(output, [input], overwrite)
     if sheet is not None:
         check_output_path(sheet, [input, output], overwrite)
+        if not is_image(sheet):  # found before the work, not after the JSON was written
+            raise OutputError(f"--sheet {sheet}: must be an image file ({', '.join(IMAGE_EXTENSIONS)})")
     last: list[Frame] = []
 
     def seen(frame: Frame) -> None:
