@@ -42,3 +42,22 @@ def test_folder_of_images_is_a_batch_of_stills(photo, tmp_path):
     results = vidinpaint.clean(folder, mask=photo[1])
     assert sorted(r.output.name for r in results) == ["a.jpg", "b.png"]
     assert all(r.output.parent == tmp_path / "shots.clean" for r in results)
+
+
+def test_a_bad_image_in_a_folder_fails_alone(photo, tmp_path):
+    """The good images are cleaned and one error names the bad one (the first bad image stopped
+    the rest); a folder the run made and wrote nothing to is removed again."""
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name in ("a.jpg", "c.png"):
+        cv2.imwrite(str(folder / name), cv2.imread(str(photo[0])))
+    (folder / "b.jpg").write_text("not an image")
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=rf"1 of 3 images failed, 2 written to {out}: .*b.jpg"):
+        vidinpaint.clean(folder, out, mask=photo[1])
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "c.png"]
+    (folder / "a.jpg").write_text("nor this")
+    (folder / "c.png").unlink()
+    with pytest.raises(InputError, match="2 of 2 images failed, 0 written"):
+        vidinpaint.clean(folder, tmp_path / "never", mask=photo[1])
+    assert not (tmp_path / "never").exists()

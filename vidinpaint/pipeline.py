@@ -372,6 +372,29 @@ def check_input(input: Path) -> None:
         raise InputError(f"{input}: no such file or folder")
 
 
+def _clean_images(images: list[Path], out: Path, config: Config, **options) -> list[CleanResult]:
+    """Each image of a folder on its own: one that cannot be read or written fails alone and
+    the others are cleaned (the first bad one stopped the rest), then one error names every
+    failure. A folder this made is removed again if nothing was written to it."""
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    results: list[CleanResult] = []
+    failed: list[str] = []
+    try:
+        for path in images:
+            try:
+                results.append(clean_image(path, out / path.name, config, **options))
+            except (InputError, OutputError) as err:
+                failed.append(str(err))
+    finally:
+        if created and not results:
+            shutil.rmtree(out, ignore_errors=True)
+    if failed:
+        raise InputError(f"{len(failed)} of {len(images)} images failed, {len(results)} written to {out}: "
+                         + "; ".join(dict.fromkeys(failed)))  # a reason common to all, once
+    return results
+
+
 def clean_path(input: str | Path, output: str | Path | None, config: Config, **options) -> list[CleanResult]:
     """Dispatch on what ``input`` is: a video, an image, or a folder of images (each on its own)."""
     input = Path(input)
@@ -384,8 +407,7 @@ def clean_path(input: str | Path, output: str | Path | None, config: Config, **o
             raise OutputError(f"output {out} exists and is not a folder")
         if out.resolve() == input.resolve():
             raise OutputError(f"output folder {out} is the input folder; choose another --output")
-        out.mkdir(parents=True, exist_ok=True)
-        return [clean_image(p, out / p.name, config, **options) for p in images]
+        return _clean_images(images, out, config, **options)
     if is_image(input):
         return [clean_image(input, out, config, **options)]
     return [clean_video(input, out, config, **options)]
