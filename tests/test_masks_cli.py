@@ -2,10 +2,12 @@
 
 import cv2
 import numpy as np
+import pytest
 
 import vidinpaint
 from conftest import decode_all, run_cli
 from vidinpaint.config import load_config
+from vidinpaint.errors import OutputError
 from vidinpaint.pipeline import export_masks
 
 
@@ -33,3 +35,11 @@ def test_png_folder_export(walker_clip, tmp_path):
     assert result.frames == 48 and len(files) == 48 and files[0].name == "000000.png"
     assert cv2.imread(str(files[10]), cv2.IMREAD_GRAYSCALE).max() == 255
     assert not list(tmp_path.glob(".pngs.tmp"))
+    with pytest.raises(OutputError, match="exists; pass --overwrite"):
+        export_masks(src, tmp_path / "pngs", cfg)
+    (tmp_path / "pngs" / "old.txt").write_text("from an earlier export")
+    assert export_masks(src, tmp_path / "pngs", cfg, overwrite=True).frames == 48  # it said "is a directory"
+    assert len(list((tmp_path / "pngs").iterdir())) == 48
+    with pytest.raises(OutputError, match="give a folder name without an image extension"):
+        export_masks(src, tmp_path / "masks.png", cfg)  # a folder named masks.png was made
+    assert not (tmp_path / "masks.png").exists()

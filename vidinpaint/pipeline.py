@@ -9,6 +9,7 @@ memory therefore depends on queue sizes, windows and resolution, never on clip l
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -293,7 +294,17 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     has no video extension. Feed either back with ``clean --mask``."""
     tune_allocator()
     reader = VideoReader(input, queue_size=config.decode.queue_size, threads=config.decode.threads)
-    check_output_path(output, [input], overwrite)
+    video = output.suffix.lower() in VIDEO_EXTENSIONS
+    if not video and is_image(output):  # a folder named mask.png was made
+        raise OutputError(f"output {output}: masks go to a video (.mp4, ...) or a folder of PNGs; "
+                          f"give a folder name without an image extension")
+    if not video and output.is_dir():  # a folder of PNGs is replaced whole, and only when asked
+        if not overwrite:
+            raise OutputError(f"output {output} exists; pass --overwrite to replace it")
+        if not os.access(output.parent, os.W_OK):
+            raise OutputError(f"cannot write {output}: folder {output.parent} is not writable")
+    else:
+        check_output_path(output, [input], overwrite)
     device, line = start_device(config.device, config.torch_threads)
     stages = build_stages(config, None, device, input)
     backends = [("device", line), *((s.name, s.backend) for s in stages)]
