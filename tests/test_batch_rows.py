@@ -170,3 +170,37 @@ def test_sigterm_stops_a_batch_and_leaves_no_temporary_file(tmp_path, workers):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert err.splitlines()[-1].startswith("error: interrupted by SIGTERM; finished clips are logged"), err
     assert not temporaries(out) and not (out / "a.mp4").exists()
+
+
+def test_manifests_as_spreadsheets_write_them(tmp_path):
+    """Excel's plain CSV is not UTF-8 (one error naming the fix); a value with commas not quoted,
+    and a trailing empty column; two manifests of one name in two folders (their bad rows'
+    placeholder outputs clashed); a torn first log line (a kill) is no stranger's file."""
+    from vidinpaint.batch import discover
+    from vidinpaint.errors import InputError
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("input\nd\xe9fil\xe9.mp4\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r'not UTF-8 text; save it as UTF-8 \(Excel: "CSV UTF-8"\)'):
+        discover([latin], tmp_path / "out")
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("input,region,\na.mp4,10,20,300,400\nb.mp4,,\n")
+    jobs = discover([sheet], tmp_path / "out")
+    assert jobs[0].error is not None and "more fields than the header; quote values" in jobs[0].error
+    assert jobs[1].error is None and jobs[1].input.name == "b.mp4"
+    for folder in ("b", "c"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "jobs.jsonl").write_text("not json\n")
+    assert len(discover([tmp_path / "b" / "jobs.jsonl", tmp_path / "c" / "jobs.jsonl"], tmp_path / "out")) == 2
+    torn = tmp_path / "torn.jsonl"
+    torn.write_text('{"input": "/x/a.mp4", "sta')
+    assert read_log(torn) == []
+
+
+def test_a_failure_names_its_input_once_however_it_was_typed(tmp_path, monkeypatch):
+    from vidinpaint.batch import failure
+
+    monkeypatch.chdir(tmp_path)
+    entry = {"input": str(tmp_path / "clips" / "b.mp4"), "error": "clips/b.mp4: not a readable video"}
+    assert failure(entry) == "not a readable video"
+    assert failure({"input": "/x/a.mp4", "error": "worker died"}) == "worker died"

@@ -37,9 +37,13 @@ def test_png_folder_export(walker_clip, tmp_path):
     assert not list(tmp_path.glob(".pngs.tmp"))
     with pytest.raises(OutputError, match="exists; pass --overwrite"):
         export_masks(src, tmp_path / "pngs", cfg)
-    (tmp_path / "pngs" / "old.txt").write_text("from an earlier export")
+    (tmp_path / "pngs" / "999999.png").write_bytes(b"a mask of a longer, earlier export")
     assert export_masks(src, tmp_path / "pngs", cfg, overwrite=True).frames == 48  # it said "is a directory"
     assert len(list((tmp_path / "pngs").iterdir())) == 48
+    (tmp_path / "pngs" / "clip.mp4").write_bytes(b"someone's video")  # never deleted with the masks
+    with pytest.raises(OutputError, match="holds clip.mp4, which is not a mask this writes"):
+        export_masks(src, tmp_path / "pngs", cfg, overwrite=True)
+    assert (tmp_path / "pngs" / "clip.mp4").exists()
     with pytest.raises(OutputError, match="give a folder name without an image extension"):
         export_masks(src, tmp_path / "masks.png", cfg)  # a folder named masks.png was made
     assert not (tmp_path / "masks.png").exists()

@@ -168,3 +168,14 @@ def test_the_no_hard_link_fallback_also_refuses_to_replace(tmp_path):
     out.unlink()
     _rename_noreplace(tmp, out, OSError(1, "no hard links"))
     assert out.read_bytes() == b"ours" and not tmp.exists()
+
+
+def test_only_the_outputs_own_temporaries_are_stale(tmp_path):
+    """clip.part2.mp4's temporary is not clip.mp4's (a glob with '*' took it for one)."""
+    from vidinpaint.atomic import remove_stale
+
+    mine, theirs = tmp_path / ".clip.ab12cd34.tmp.mp4", tmp_path / ".clip.part2.ab12cd34.tmp.mp4"
+    for path in (mine, theirs):
+        path.write_bytes(b"partial")
+    assert remove_stale(tmp_path / "clip.mp4") == [mine]
+    assert theirs.exists() and not mine.exists()

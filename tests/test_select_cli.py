@@ -176,7 +176,7 @@ def test_batch_manifest_columns_select_per_clip(clip, tmp_path):
     (["--point", "5,5@99"], f"select.points 5,5@99: the clip has {N} frames"),
     (["--box", "1,2,3@4"], "select.boxes: '1,2,3' must be 4 numbers"),
     (["--point", "1,2"], "select.points: '1,2' must look like 320,200@15"),
-    (["--tracks", "1,2", "--keep-tracks", "2"], "select.tracks and select.keep_tracks both name track 2"),
+    (["--tracks", "1,2", "--keep-tracks", "2"], "select.tracks and select.keep_tracks (or the tracks file) both name track 2"),
     (["--tracks-file", "quoted.json"], 'track 1 has "remove": "false"; write true or false, without quotes'),
 ])
 def test_bad_selection_is_one_error_line(clip, tmp_path, options, message):

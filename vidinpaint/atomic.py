@@ -104,10 +104,11 @@ def _held(path: Path) -> bool:
 
 def remove_stale(output: Path) -> list[Path]:
     """Remove the temporaries of ``output``'s name that no run holds (left by a run that was
-    killed); returns them."""
+    killed); returns them. Only ``output``'s own: mkstemp's 8 random characters exactly, so
+    ``clip.part2.mp4``'s are not ``clip.mp4``'s."""
     parent = output.parent if str(output.parent) else Path(".")
-    stale = [p for p in parent.glob(f".{glob.escape(output.stem)}.*.tmp{glob.escape(output.suffix)}")
-             if p.is_file() and not _held(p)]
+    pattern = f".{glob.escape(output.stem)}.{'[a-z0-9_]' * 8}.tmp{glob.escape(output.suffix)}"
+    stale = [p for p in parent.glob(pattern) if p.is_file() and not _held(p)]
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -125,11 +126,15 @@ def atomic_path(output: Path, replace: bool = True) -> Iterator[Path]:
     parent = output.parent if str(output.parent) else Path(".")
     remove_stale(output)
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".tmp{output.suffix}", dir=parent)
+        # made under a name remove_stale does not match, locked, then renamed: another run never
+        # sees it unlocked (the lock stays with the file through the rename)
+        fd, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".tmp{output.suffix}-", dir=parent)
+        with contextlib.suppress(OSError):  # a file system without locks: no removal by later runs
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
+        tmp = Path(name[:-1])
+        os.rename(name, tmp)
     except OSError as err:
         raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
-    fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
-    tmp = Path(name)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions

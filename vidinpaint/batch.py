@@ -9,8 +9,10 @@ clip is logged with its one-line error and the batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import signal
@@ -56,17 +58,26 @@ COLUMNS = ("input", "output", "mask", "classes", "set", *SELECT_COLUMNS)
 def _manifest_rows(path: Path) -> list[object]:
     """The rows of a manifest, as read: a line that is not JSON becomes the reason it is not.
     CSV may start with a byte-order mark (Excel's "CSV UTF-8")."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save it as UTF-8 (Excel: \"CSV UTF-8\")") from None
     if path.suffix.lower() == ".jsonl":
         rows: list[object] = []
-        for line in path.read_text(encoding="utf-8-sig").splitlines():
+        for line in text.splitlines():
             if line.strip():
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as err:
                     rows.append(f"not JSON ({err})")
         return rows
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        return list(csv.DictReader(fh))
+    rows = []
+    for row in csv.DictReader(io.StringIO(text, newline="")):
+        if None in row:  # more fields than the header has
+            rows.append("more fields than the header; quote values that hold commas (\"10,20,300,400\")")
+        else:  # an empty header column (a trailing comma, as Excel writes) is no column
+            rows.append({k: v for k, v in row.items() if k.strip() or v})
+    return rows
 
 
 def _row_problem(row: object, outdir: Path) -> str | None:
@@ -103,7 +114,8 @@ def _from_manifest(path: Path, outdir: Path) -> list[Job]:
         problem = _row_problem(row, outdir)
         if problem is not None:
             label = path.parent / f"{path.name} row {n}"
-            jobs.append(Job(label, outdir / f".{path.name}.row{n}", error=f"{label}: {problem}"))
+            unique = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]  # manifests of one name
+            jobs.append(Job(label, outdir / f".{path.name}.{unique}.row{n}", error=f"{label}: {problem}"))
             continue
         src = (path.parent / row["input"]).resolve()
         overrides = row.get("set") or []
@@ -186,15 +198,18 @@ def read_log(path: Path) -> list[dict]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a job log (not text)") from None
-    entries = []
-    for line in lines:
+    entries, others = [], 0
+    for n, line in enumerate(lines, start=1):
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
+            others += n < len(lines) and bool(line.strip())  # a torn last line is a kill, not a stranger
             continue
         if isinstance(entry, dict) and isinstance(entry.get("input"), str) and entry.get("status") in ("done", "failed"):
             entries.append(entry)
-    if not entries and any(line.strip() for line in lines):
+        else:
+            others += 1
+    if not entries and others:
         raise InputError(f"{path}: not a job log (no line of it is a job's entry)")
     return entries
 
@@ -310,9 +325,14 @@ class Summary:
 
 
 def failure(entry: dict) -> str:
-    """A failed entry's reason without the input's path in front, which the report names anyway."""
+    """A failed entry's reason without the input's path in front (as the user typed it, or
+    absolute), which the report names anyway."""
     error, name = str(entry.get("error", "unknown error")), str(entry.get("input", ""))
-    return error[len(name) + 2:] if name and error.startswith(f"{name}: ") else error
+    first, _, rest = error.partition(": ")
+    with contextlib.suppress(OSError, ValueError):
+        if name and rest and Path(first).resolve() == Path(name).resolve():
+            return rest
+    return error
 
 
 def entry_seconds(entry: dict) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -277,6 +278,7 @@ def _save_preview(sheet: ContactSheet, output: Path, overwrite: bool) -> Path:
         raise OutputError(f"wrote {output}, but the preview {path} failed: {err}") from None
 
 
+MASK_PNG = re.compile(r"\d{6}\.png")  # the names _write_pngs gives
 MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="yuv420p", audio="none")
 
 
@@ -298,9 +300,13 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     if not video and is_image(output):  # a folder named mask.png was made
         raise OutputError(f"output {output}: masks go to a video (.mp4, ...) or a folder of PNGs; "
                           f"give a folder name without an image extension")
-    if not video and output.is_dir():  # a folder of PNGs is replaced whole, and only when asked
+    if not video and output.is_dir() and not output.is_symlink():  # replaced whole, only when asked, only masks
         if not overwrite:
             raise OutputError(f"output {output} exists; pass --overwrite to replace it")
+        other = next((p.name for p in output.iterdir() if not MASK_PNG.fullmatch(p.name)), None)
+        if other is not None:  # the input, or anything else, would be deleted with it
+            raise OutputError(f"output {output} holds {other}, which is not a mask this writes; "
+                              f"choose an empty or new folder")
         if not os.access(output.parent, os.W_OK):
             raise OutputError(f"cannot write {output}: folder {output.parent} is not writable")
     else:

@@ -110,10 +110,10 @@ class Selection:
         prompted = frozenset(p.id for p in parse_prompts(config))
         tracks = parse_ids(config.tracks, "select.tracks") if config.tracks and not everything else None
         keep = parse_ids(config.keep_tracks, "select.keep_tracks") if config.keep_tracks else frozenset()
-        both = sorted((tracks or frozenset()) & keep)
+        both = sorted((tracks or frozenset()) & (keep | kept))
         if both:
-            raise ConfigError(f"select.tracks and select.keep_tracks both name track {','.join(map(str, both))}; "
-                              f"give each id to one of them")
+            raise ConfigError(f"select.tracks and select.keep_tracks (or the tracks file) both name track "
+                              f"{','.join(map(str, both))}; give each id to one of them")
         return cls(
             tracks=tracks,
             keep=keep | kept,

@@ -42,6 +42,13 @@ class Abort(threading.Event):
     def __init__(self) -> None:
         super().__init__()
         self.error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def record(self, error: BaseException) -> None:
+        """Keep ``error`` if it is the chain's first (a :class:`ChainStopped` never is)."""
+        with self._lock:
+            if self.error is None and not isinstance(error, ChainStopped):
+                self.error = error
 
 
 def _put(q: queue.Queue, item: object, stop: threading.Event, abort: threading.Event | None = None) -> bool:
@@ -81,8 +88,8 @@ def prefetch(source: Callable[[], Iterable[T]], maxsize: int, name: str = "prefe
                     return
             _put(q, _DONE, stop, abort)
         except BaseException as err:  # noqa: BLE001 - handed to the consumer thread
-            if isinstance(abort, Abort) and abort.error is None and not isinstance(err, ChainStopped):
-                abort.error = err
+            if isinstance(abort, Abort):
+                abort.record(err)
             _put(q, _Failure(err), stop, abort)
         finally:  # a generator source stops in this thread (its own workers, its files), not when collected
             close_iterator(items)

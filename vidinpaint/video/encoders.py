@@ -26,7 +26,7 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 _H264 = ("libx264", "libopenh264", "mpeg4")
 # AVI stores no presentation times: H.264's reordered frames came out a frame late (pts 1..n, and
 # out of order with B-frames), so AVI gets MPEG-4 Part 2, its own muxer's default, as FFmpeg does.
-_DEFAULTS = {"webm": ("libvpx-vp9", "libvpx", "libsvtav1"), "avi": ("mpeg4", *_H264)}
+_DEFAULTS = {"webm": ("libvpx-vp9", "libvpx", "libsvtav1"), "avi": ("mpeg4", "libx264", "libopenh264")}
 # Encoders whose options below map --crf onto a constant-quality mode.
 CRF_CODECS = frozenset({"libx264", "libx265", "libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1"})
 

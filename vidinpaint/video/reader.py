@@ -166,7 +166,7 @@ def _declared_end(stream: av.video.stream.VideoStream) -> float | None:
     frame); None when it does not say."""
     if stream.duration and stream.time_base:
         return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
-    text = stream.metadata.get("DURATION", "")
+    text = next((v for k, v in stream.metadata.items() if k.upper().startswith("DURATION")), "")  # DURATION-eng too
     try:
         hours, minutes, seconds = text.split(":")
         return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
@@ -175,10 +175,11 @@ def _declared_end(stream: av.video.stream.VideoStream) -> float | None:
 
 
 def _sample_aspect(stream: av.video.stream.VideoStream) -> Fraction | None:
-    """The container's pixel shape, else the bitstream's; None when square or unknown (0/1)."""
+    """The container's pixel shape (it overrides the bitstream's, square too), else the
+    bitstream's; None when square or unknown (0/1)."""
     for sar in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
-        if sar and sar.numerator > 0 and sar != 1:
-            return Fraction(sar)
+        if sar and sar.numerator > 0:
+            return None if sar == 1 else Fraction(sar)
     return None
 
 
@@ -223,7 +224,7 @@ class VideoReader:
     def _decode(self) -> Iterator[Frame]:
         info = self.info
         count = 0
-        last_pts = -1
+        last_pts, last_duration = -1, 0
         with _open(self.path) as container:
             stream = container.streams[info.index]
             stream.thread_type = "AUTO"
@@ -236,7 +237,7 @@ class VideoReader:
                         # Streams without timestamps (raw, some AVI): synthesise from the rate.
                         step = (1 / (info.average_rate or 25)) / info.time_base
                         pts = last_pts + max(1, round(step)) if count else 0
-                    last_pts = pts
+                    last_pts, last_duration = pts, vf.duration or 0
                     yield to_frame(vf, info, count, pts)
                     count += 1
             except av.FFmpegError as err:
@@ -245,17 +246,19 @@ class VideoReader:
                     f"({_reason(err)})") from None
         if count == 0:
             raise InputError(f"{self.path}: the video has no frames")
-        self._check_end(count, float(last_pts * info.time_base))
+        self._check_end(count, float(last_pts * info.time_base), float(last_duration * info.time_base))
 
-    def _check_end(self, count: int, last_s: float) -> None:
+    def _check_end(self, count: int, last_s: float, held_s: float) -> None:
         """Whether the video ends where its container says. Fewer frames than it counts is a
         truncated file (an error), unless the last one ends where it says the video does: an
         AVI's index counts dropped frames, empty chunks that hold no picture. A container that
         counts no frames (Matroska) and says the video ends later than it does gets a warning:
         what decodes is cleaned, and the output is as long as the input plays."""
         info = self.info
-        frame_s = float(1 / (info.average_rate or 25))
-        short = info.end_s is not None and last_s + frame_s < info.end_s - 2 * frame_s - 0.1
+        # the last frame lasts as long as its packet says (a held last frame of a variable-rate
+        # clip), at least one frame at the average rate; two frames more are allowed for rounding
+        frame_s = max(float(1 / (info.average_rate or 25)), held_s)
+        short = info.end_s is not None and last_s + frame_s < info.end_s - 2 * float(1 / (info.average_rate or 25))
         if info.frames and count < info.frames and (short or info.end_s is None):
             raise InputError(f"{self.path}: truncated video, decoded {count} of {info.frames} frames")
         if short and not info.frames:

@@ -118,6 +118,19 @@ def _opens(encoder: str, fmt: str, rate: int, layout: str) -> bool:
         return False
 
 
+def _first_packet(stream: av.stream.Stream) -> av.Packet | None:
+    """``stream``'s first packet with a timestamp, from a second opening of its file (opened as
+    the reader opens it: tags that are not UTF-8 are skipped); None when there is none or the
+    file does not open again the same way (then the header check alone decides)."""
+    try:
+        with av.open(stream.container.name, metadata_errors="ignore") as again:
+            if len(again.streams) <= stream.index or again.streams[stream.index].type != stream.type:
+                return None
+            return next((p for p in again.demux(again.streams[stream.index]) if p.dts is not None), None)
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+
+
 def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
     """Whether a ``fmt`` muxer takes ``stream``'s packets as they are (first packet in memory).
 
@@ -131,12 +144,10 @@ def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
         with av.open(io.BytesIO(), "w", format=fmt) as trial:
             out = trial.add_stream_from_template(stream)
             trial.start_encoding()
-            if stream.type not in ("subtitle", "attachment"):
-                with av.open(stream.container.name) as again:
-                    packet = next((p for p in again.demux(again.streams[stream.index]) if p.dts is not None), None)
-                    if packet is not None:
-                        packet.stream = out
-                        trial.mux(packet)
+            packet = _first_packet(stream) if stream.type not in ("subtitle", "attachment") else None
+            if packet is not None:
+                packet.stream = out
+                trial.mux(packet)
         return True
     except (av.FFmpegError, ValueError, TypeError):
         return False
@@ -237,9 +248,8 @@ class Passthrough:
         rate = 48000 if "opus" in encoder else source.codec_context.sample_rate or 48000
         layout = source.codec_context.layout
         channels = layout.nb_channels
-        fits = [name for name in (layout.name, STANDARD_LAYOUTS.get(channels), "stereo")
-                if name and _opens(encoder, self.fmt, rate, name)]
-        chosen = fits[0] if fits else "stereo"
+        chosen = next((name for name in (layout.name, STANDARD_LAYOUTS.get(channels), "stereo")
+                       if name and _opens(encoder, self.fmt, rate, name)), "stereo")
         stream = self.out.add_stream(encoder, rate=rate)
         stream.layout = chosen
         if chosen == layout.name or (layout.name == f"{channels} channels"  # no order said: nothing changed
