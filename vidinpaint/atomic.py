@@ -116,15 +116,18 @@ def remove_stale(output: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def atomic_path(output: Path, replace: bool = True) -> Iterator[Path]:
+def atomic_path(output: Path, replace: bool = True, sweep: bool = True) -> Iterator[Path]:
     """Yield a temporary path in ``output``'s folder; publish it as ``output`` on success.
 
     The temporary name keeps the extension, so muxers that pick the format from the file name
     still work. On any error the temporary file is removed and ``output`` is left untouched.
     ``replace`` False: a file that appeared at ``output`` meanwhile is kept and this is an error.
+    ``sweep`` False: no removal of dead runs' temporaries (it lists the folder: a folder of
+    thousands of images, each written in a moment, would be listed once per image).
     """
     parent = output.parent if str(output.parent) else Path(".")
-    remove_stale(output)
+    if sweep:
+        remove_stale(output)
     try:
         # made under a name remove_stale does not match, locked, then renamed: another run never
         # sees it unlocked (the lock stays with the file through the rename)

@@ -33,7 +33,7 @@ def write_image(path: Path, rgb: np.ndarray, replace: bool = True) -> None:
     a file that appeared at ``path`` meanwhile (see :func:`vidinpaint.atomic.publish`)."""
     if not is_image(path):  # OpenCV raises for an extension it does not know
         raise OutputError(f"cannot write image {path}: unsupported format {path.suffix!r}")
-    with atomic_path(path, replace) as tmp:
+    with atomic_path(path, replace, sweep=False) as tmp:
         params = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
         if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params):
             raise OutputError(f"cannot write image {path}: unsupported format {path.suffix!r}")
