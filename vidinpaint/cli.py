@@ -44,6 +44,20 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 
 
+# Typer carries its own copy of Click: its usage errors are the base class of typer.BadParameter.
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def _usage_error_line(self, file=None) -> None:
+    """Click's usage errors (``--crf abc``, an unknown option) as one ``error:`` line like ours,
+    instead of a usage block, a hint and ``Error:`` (exit status 2 stays Click's)."""
+    hint = f" (see {self.ctx.command_path} --help)" if self.ctx is not None else ""
+    print(f"error: {self.format_message()}{hint}", file=file or sys.stderr)
+
+
+_UsageError.show = _usage_error_line  # NoArgsIsHelpError, a subclass, still shows the help
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
