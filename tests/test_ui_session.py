@@ -36,8 +36,10 @@ def _listed(review: Review) -> None:
 def test_prompts_become_points_and_boxes(review):
     review.add_prompt(3, [10, 20])
     review.add_prompt(5, [50, 60, 30, 40])  # dragged up and left: stored as x0 < x1, y0 < y1
-    assert review.select() == {"points": "10,20@3", "boxes": "30,40,50,60@5"}
-    assert "--point 10,20@3 --box 30,40,50,60@5" in review.command()
+    # every detected track stays removed, as the page shows them (with objects given by hand alone,
+    # clean removes only those)
+    assert review.select() == {"tracks": "all", "points": "10,20@3", "boxes": "30,40,50,60@5"}
+    assert "--tracks all --point 10,20@3 --box 30,40,50,60@5" in review.command()
     review.clear_prompts()
     assert review.select() == {}
 
@@ -89,3 +91,60 @@ def test_opening_another_clip_stops_the_old_listing(review, tmp_path):
     assert old.state == "stopped" and old.done < old.total
     _listed(review)
     assert review.video.path.name == "walk.mp4" and review.tracks
+
+
+def test_the_command_line_carries_the_servers_settings(tmp_path, review):
+    """The page's command gives the same ids only with the detector the server used."""
+    again = Review(review.config, review.workdir, ("--set", "detect.backend=motion"))
+    again.open(review.video.path)
+    assert again.command().startswith(f"vidinpaint clean {review.video.path} --set detect.backend=motion")
+
+
+def test_requests_another_site_could_send_are_refused_and_bad_ones_are_400(review):
+    """A POST without the page's header (a form or script on another site: it was accepted and
+    overwrote a file), a Host that is not this machine (DNS rebinding), and malformed bodies
+    (a 500 and a traceback before)."""
+    from vidinpaint.ui.server import build_app
+
+    app = build_app(review)
+    page = {"x-vidinpaint": "page"}
+    assert _call(app, "POST", "/api/run", b'{"output": "x.mp4"}')[0] == 403
+    assert _call(app, "GET", "/api/state", host="evil.example:8765")[0] == 403
+    assert _call(app, "GET", "/api/state")[0] == 200
+    for path, body in (("/api/run", b"{bad"), ("/api/toggle", b"[1, 2]"), ("/api/toggle", b'{"id": "x"}'),
+                       ("/api/prompt", b'{"frame": 0, "coords": "12"}'), ("/api/prompt", b'{"frame": 1e400}'),
+                       ("/api/run", b'{"output": ["a"]}')):
+        status, answer = _call(app, "POST", path, body, headers=page)
+        assert status == 400 and json.loads(answer)["error"].startswith(f"bad request to {path}: "), body
+    assert _call(app, "GET", "/api/preview/0", query=b"context=abc")[0] == 400
+
+
+def _call(app, method: str, path: str, body: bytes = b"", host: str = "127.0.0.1:8765",
+          headers: dict[str, str] | None = None, query: bytes = b"") -> tuple[int, bytes]:
+    """One HTTP request straight to the ASGI app: (status, body)."""
+    import asyncio
+
+    pairs = [(b"host", host.encode())] + [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query,
+             "headers": pairs, "scheme": "http", "server": ("127.0.0.1", 8765), "client": ("127.0.0.1", 1),
+             "http_version": "1.1", "root_path": "", "asgi": {"version": "3.0"}}
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_an_upload_that_fails_keeps_the_open_clip(review):
+    """Uploading a bad file under the open clip's name replaced the clip before it failed."""
+    first = review.upload_path("walk.mp4")
+    first.write_bytes(review.video.path.read_bytes())
+    review.open(first)
+    second = review.upload_path("walk.mp4")
+    assert second != first and first.exists()

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 import platform
+import shlex
 import signal
 import sys
 import warnings
@@ -535,7 +536,8 @@ def ui(
     import tempfile
 
     with _user_errors(), tempfile.TemporaryDirectory(prefix="vidinpaint-ui-") as work:
-        review = Review(load_config(config, set_), Path(work))
+        words = (["-c", shlex.quote(config)] if config else []) + [f"--set {shlex.quote(s)}" for s in set_]
+        review = Review(load_config(config, set_), Path(work), tuple(words))
         if input is not None:
             review.open(input)
         sock = bind(host, port)

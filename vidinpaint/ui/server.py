@@ -37,15 +37,69 @@ def _user_errors(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": user_message(error)}, status_code=400)
 
 
-def build_app(review: Review) -> Starlette:
-    """The routes; every handler is a plain function, so Starlette runs it in a worker thread."""
+def _bad_request(request: Request, error: Exception) -> JSONResponse:
+    """A request the page never sends (a value of the wrong type, JSON that is not): one line, 400."""
+    return JSONResponse({"error": f"bad request to {request.url.path}: {error}"}, status_code=400)
+
+
+async def _body(request: Request) -> dict:
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return body
+
+
+def _number(body: dict, key: str) -> int:
+    """``body[key]`` as an int, from an int or a finite float (not a string, not a bool)."""
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 2**31:
+        raise ValueError(f"{key} must be a number, not {value!r}")
+    return int(round(value))
+
+
+def _text(body: dict, key: str) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be text, not {value!r}")
+    return value
+
+
+HEADER = "x-vidinpaint"  # the page sends it with every POST; another site's page cannot (no CORS)
+
+
+def guarded(app: Callable, local: bool) -> Callable:
+    """Refuse requests another web site could make through the user's browser: a POST without
+    the page's header (a form or script elsewhere; sending it cross-site needs a CORS grant this
+    server never gives), and, when serving this machine only, a Host that is not a loopback name
+    (DNS rebinding: a name of the attacker's that resolves to 127.0.0.1)."""
+
+    async def guard(scope, receive, send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            host = headers.get("host", "")
+            name = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+            why = ("a Host that is not this machine" if local and name not in LOOPBACK else
+                   "a POST without the page's header" if scope["method"] == "POST" and HEADER not in headers
+                   else None)
+            if why is not None:
+                await JSONResponse({"error": f"refused {why} (the review page sends none such)"},
+                                   status_code=403)(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guard
+
+
+def build_app(review: Review, local: bool = True) -> Callable:
+    """The routes; every handler is a plain function, so Starlette runs it in a worker thread.
+    ``local``: the server listens on this machine only (see :func:`guarded`)."""
 
     def state(_: Request) -> JSONResponse:
         return JSONResponse(review.state())
 
     async def open_clip(request: Request) -> JSONResponse:
-        body = await request.json()
-        await _threaded(review.open, body.get("path", ""))
+        body = await _body(request)
+        await _threaded(review.open, _text(body, "path"))
         return JSONResponse(review.state())
 
     async def upload(request: Request) -> JSONResponse:
@@ -64,28 +118,32 @@ def build_app(review: Review) -> Starlette:
         return JSONResponse(review.boxes_at(int(request.path_params["index"])))
 
     async def toggle(request: Request) -> JSONResponse:
-        body = await request.json()
-        review.toggle(int(body["id"]))
+        review.toggle(_number(await _body(request), "id"))
         return JSONResponse(review.state())
 
     async def prompt(request: Request) -> JSONResponse:
-        body = await request.json()
+        body = await _body(request)
         if body.get("clear"):
             review.clear_prompts()
         else:
-            review.add_prompt(int(body["frame"]), [int(round(float(v))) for v in body["coords"]])
+            coords = body.get("coords")
+            if not isinstance(coords, list):
+                raise ValueError(f"coords must be a list of numbers, not {coords!r}")
+            review.add_prompt(_number(body, "frame"), [_number({"coords": v}, "coords") for v in coords])
         return JSONResponse(review.state())
 
     def preview(request: Request) -> JSONResponse:
         index = int(request.path_params["index"])
         context = int(request.query_params.get("context", "4"))
+        if not 0 <= context <= 50:
+            raise ValueError(f"context must be 0-50 frames, not {context}")
         before, after = review.preview(index, context)
         return JSONResponse({"before": _data_url(before), "after": _data_url(after),
                              "backends": [list(b) for b in review.backends]})
 
     async def run(request: Request) -> JSONResponse:
-        body = await request.json()
-        review.run(str(body.get("output") or ""), bool(body.get("overwrite")))
+        body = await _body(request)
+        review.run(_text(body, "output"), body.get("overwrite") is True)
         return JSONResponse(review.state())
 
     def result(_: Request) -> FileResponse:
@@ -112,8 +170,9 @@ def build_app(review: Review) -> Starlette:
         Route("/api/result", result),
         Route("/api/tracks.json", tracks_file),
     ]
-    return Starlette(routes=routes, exception_handlers={VidinpaintError: _user_errors,
-                                                        av.FFmpegError: _user_errors})
+    app = Starlette(routes=routes, exception_handlers={VidinpaintError: _user_errors, av.FFmpegError: _user_errors,
+                                                       ValueError: _bad_request})
+    return guarded(app, local)
 
 
 async def _threaded(fn: Callable, *args: object) -> None:
@@ -145,7 +204,9 @@ def url_of(sock: socket.socket) -> str:
 
 def serve(review: Review, sock: socket.socket) -> None:
     """Serve the page until Ctrl-C."""
-    config = uvicorn.Config(build_app(review), log_level="warning", access_log=False)
+    host = sock.getsockname()[0]
+    local = host in LOOPBACK or host.startswith("127.")
+    config = uvicorn.Config(build_app(review, local), log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 

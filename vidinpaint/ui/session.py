@@ -8,6 +8,8 @@ section of the configuration, exactly as ``clean --tracks-file/--point/--box`` w
 from __future__ import annotations
 
 import json
+import shlex
+import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -89,9 +91,10 @@ def _user_error(error: BaseException) -> str:
 class Review:
     """The state behind one review page (one clip at a time; one page per server)."""
 
-    def __init__(self, config: Config, workdir: Path) -> None:
+    def __init__(self, config: Config, workdir: Path, settings: tuple[str, ...] = ()) -> None:
         self.config = config
         self.workdir = workdir
+        self.settings = settings  # the server's own -c/--set words, for the command line it shows
         self.video: FrameSeeker | None = None
         self.tracks: list = []
         self.track_boxes: BoxesByFrame = {}  # frame -> track id -> box: for the page and the preview
@@ -128,8 +131,9 @@ class Review:
         base = Path(name).name
         if not base or base in (".", ".."):
             raise InputError(f"upload {name!r}: no file name")
-        folder = self.workdir / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
+        # a folder per upload: a second upload of the same name that fails to open must not
+        # have replaced the clip that is open
+        folder = Path(tempfile.mkdtemp(prefix="upload-", dir=self.workdir))
         return folder / base
 
     def _need_video(self) -> FrameSeeker:
@@ -226,6 +230,8 @@ class Review:
             with atomic_path(path, replace=True) as tmp:
                 Path(tmp).write_text(json.dumps(self.tracks_document(), indent=1))
             select["tracks_file"] = str(path)
+        elif self.points or self.boxes:  # the page shows every track as removed: with objects
+            select["tracks"] = "all"  # given by hand alone, clean would remove only those
         if self.points:
             select["points"] = ";".join(p.text() for p in self.points)
         if self.boxes:
@@ -240,9 +246,11 @@ class Review:
         """The same selection as a command line (for scripts, and to show it is the same API)."""
         if self.video is None:
             return ""
-        words = ["vidinpaint", "clean", str(self.video.path)]
+        words = ["vidinpaint", "clean", shlex.quote(str(self.video.path)), *self.settings]
         if self.kept:
             words += ["--tracks-file", TRACKS_NAME]
+        elif self.points or self.boxes:
+            words += ["--tracks", "all"]
         words += [f"--point {p.text()}" for p in self.points] + [f"--box {b.text()}" for b in self.boxes]
         return " ".join(words)
 
