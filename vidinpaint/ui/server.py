@@ -67,18 +67,18 @@ def _text(body: dict, key: str) -> str:
 HEADER = "x-vidinpaint"  # the page sends it with every POST; another site's page cannot (no CORS)
 
 
-def guarded(app: Callable, local: bool) -> Callable:
+def guarded(app: Callable, hosts: tuple[str, ...] | None) -> Callable:
     """Refuse requests another web site could make through the user's browser: a POST without
     the page's header (a form or script elsewhere; sending it cross-site needs a CORS grant this
-    server never gives), and, when serving this machine only, a Host that is not a loopback name
-    (DNS rebinding: a name of the attacker's that resolves to 127.0.0.1)."""
+    server never gives), and, when serving this machine only (``hosts``: its names), a Host that
+    is not one of them (DNS rebinding: a name of the attacker's that resolves to 127.0.0.1)."""
 
     async def guard(scope, receive, send) -> None:
         if scope["type"] == "http":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             host = headers.get("host", "")
             name = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
-            why = ("a Host that is not this machine" if local and name not in LOOPBACK else
+            why = ("a Host that is not this machine" if hosts is not None and name not in hosts else
                    "a POST without the page's header" if scope["method"] == "POST" and HEADER not in headers
                    else None)
             if why is not None:
@@ -90,9 +90,9 @@ def guarded(app: Callable, local: bool) -> Callable:
     return guard
 
 
-def build_app(review: Review, local: bool = True) -> Callable:
+def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Callable:
     """The routes; every handler is a plain function, so Starlette runs it in a worker thread.
-    ``local``: the server listens on this machine only (see :func:`guarded`)."""
+    ``hosts``: the names of a server that listens on this machine only (see :func:`guarded`)."""
 
     def state(_: Request) -> JSONResponse:
         return JSONResponse(review.state())
@@ -172,7 +172,7 @@ def build_app(review: Review, local: bool = True) -> Callable:
     ]
     app = Starlette(routes=routes, exception_handlers={VidinpaintError: _user_errors, av.FFmpegError: _user_errors,
                                                        ValueError: _bad_request})
-    return guarded(app, local)
+    return guarded(app, hosts)
 
 
 async def _threaded(fn: Callable, *args: object) -> None:
@@ -205,8 +205,8 @@ def url_of(sock: socket.socket) -> str:
 def serve(review: Review, sock: socket.socket) -> None:
     """Serve the page until Ctrl-C."""
     host = sock.getsockname()[0]
-    local = host in LOOPBACK or host.startswith("127.")
-    config = uvicorn.Config(build_app(review, local), log_level="warning", access_log=False)
+    hosts = (*LOOPBACK, host) if host in LOOPBACK or host.startswith("127.") else None
+    config = uvicorn.Config(build_app(review, hosts), log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
