@@ -149,7 +149,12 @@ def test_clicking_a_track_toggles_it(page, tmp_path):
     page.eval_on_selector("#scrub", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", first)
     box = f"#overlay[data-frame='{first}'] rect.track[data-id='{track}']"
     page.wait_for_selector(box)
+    page.click("#preview")
+    page.wait_for_function(f"document.getElementById('preview-status').textContent === 'frame {first}'",
+                           timeout=180_000)
     page.click(box)
+    # the preview was made with the track removed: it says it is out of date (it stayed as it was)
+    page.wait_for_function("document.getElementById('preview-status').textContent.includes('out of date')")
     page.wait_for_selector(f"#tracks button.keep[data-id='{track}']")
     page.wait_for_selector(f"#overlay rect.track.keep[data-id='{track}']")
     with page.expect_download() as download:

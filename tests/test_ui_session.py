@@ -93,11 +93,17 @@ def test_opening_another_clip_stops_the_old_listing(review, tmp_path):
     assert review.video.path.name == "walk.mp4" and review.tracks
 
 
-def test_the_command_line_carries_the_servers_settings(tmp_path, review):
-    """The page's command gives the same ids only with the detector the server used."""
-    again = Review(review.config, review.workdir, ("--set", "detect.backend=motion"))
+def test_the_command_line_carries_the_servers_settings_and_choice(tmp_path, review):
+    """The page's command gives the same ids only with the detector the server used; and objects
+    given by hand add to a choice the server's settings make (they replaced it with every track)."""
+    again = Review(load_config(None, [*MOTION, "select.tracks=1"]), review.workdir,
+                   ("--set", "detect.backend=motion", "--set", "select.tracks=1"))
     again.open(review.video.path)
-    assert again.command().startswith(f"vidinpaint clean {review.video.path} --set detect.backend=motion")
+    again.add_prompt(3, [10, 20])
+    assert again.command() == (f"vidinpaint clean {review.video.path} --set detect.backend=motion --set "
+                               "select.tracks=1 --point 10,20@3")
+    assert again.run_config().select.tracks == "1"
+    _listed(again)
 
 
 def test_requests_another_site_could_send_are_refused_and_bad_ones_are_400(review):
@@ -111,6 +117,8 @@ def test_requests_another_site_could_send_are_refused_and_bad_ones_are_400(revie
     assert _call(app, "POST", "/api/run", b'{"output": "x.mp4"}')[0] == 403
     assert _call(app, "GET", "/api/state", host="evil.example:8765")[0] == 403
     assert _call(app, "GET", "/api/state")[0] == 200
+    # an <img> on another site's page (the browser says so): it could start a preview, the whole pipeline
+    assert _call(app, "GET", "/api/preview/0", headers={"sec-fetch-site": "cross-site"})[0] == 403
     for path, body in (("/api/run", b"{bad"), ("/api/toggle", b"[1, 2]"), ("/api/toggle", b'{"id": "x"}'),
                        ("/api/prompt", b'{"frame": 0, "coords": "12"}'), ("/api/prompt", b'{"frame": 1e400}'),
                        ("/api/run", b'{"output": ["a"]}')):
@@ -142,9 +150,19 @@ def _call(app, method: str, path: str, body: bytes = b"", host: str = "127.0.0.1
 
 
 def test_an_upload_that_fails_keeps_the_open_clip(review):
-    """Uploading a bad file under the open clip's name replaced the clip before it failed."""
-    first = review.upload_path("walk.mp4")
-    first.write_bytes(review.video.path.read_bytes())
-    review.open(first)
-    second = review.upload_path("walk.mp4")
-    assert second != first and first.exists()
+    """Uploading a bad file under the open clip's name replaced the clip before it failed; and a
+    clip opened after an upload removes the upload's copy (they piled up in the work folder)."""
+    from vidinpaint.ui.server import build_app
+
+    app = build_app(review)
+    page = {"x-vidinpaint": "page"}
+    clip = review.video.path.read_bytes()
+    assert _call(app, "POST", "/api/upload", clip, headers=page, query=b"name=walk.mp4")[0] == 200
+    first = review.video.path
+    status, answer = _call(app, "POST", "/api/upload", b"not a video", headers=page, query=b"name=walk.mp4")
+    assert status == 400 and "not a readable video" in json.loads(answer)["error"]
+    assert review.video.path == first and first.read_bytes() == clip
+    assert sorted(p.name for p in review.workdir.glob("upload-*")) == [first.parent.name]
+    review.open(review.workdir.parent / "walk.mp4")
+    assert not first.parent.exists()
+    _listed(review)

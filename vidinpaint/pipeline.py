@@ -376,8 +376,9 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
 
 
 def folder_images(folder: Path) -> list[Path]:
-    """The still images directly inside ``folder``, sorted by name."""
-    images = sorted(p for p in folder.iterdir() if p.is_file() and is_image(p))
+    """The still images directly inside ``folder``, sorted by name; hidden files are not (a
+    killed run's partial temporary is one)."""
+    images = sorted(p for p in folder.iterdir() if p.is_file() and is_image(p) and not p.name.startswith("."))
     if not images:
         raise InputError(f"{folder}: folder holds no images (.jpg, .png, ...)")
     return images

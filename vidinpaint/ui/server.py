@@ -9,6 +9,7 @@ and the comparison in docs/ARCHITECTURE.md, from scripts/ui_weight.py).
 from __future__ import annotations
 
 import base64
+import shutil
 import socket
 from collections.abc import Callable
 from importlib.resources import files
@@ -37,15 +38,22 @@ def _user_errors(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": user_message(error)}, status_code=400)
 
 
+class BadRequest(Exception):
+    """A request the page never sends (a value of the wrong type, JSON that is not)."""
+
+
 def _bad_request(request: Request, error: Exception) -> JSONResponse:
-    """A request the page never sends (a value of the wrong type, JSON that is not): one line, 400."""
+    """:class:`BadRequest` as one line, 400 (other errors stay 500s, logged with their traceback)."""
     return JSONResponse({"error": f"bad request to {request.url.path}: {error}"}, status_code=400)
 
 
 async def _body(request: Request) -> dict:
-    body = await request.json()
+    try:
+        body = await request.json()
+    except ValueError as err:  # JSONDecodeError, or text that is not UTF-8
+        raise BadRequest(f"not JSON ({err})") from None
     if not isinstance(body, dict):
-        raise ValueError("the body must be a JSON object")
+        raise BadRequest("the body must be a JSON object")
     return body
 
 
@@ -53,14 +61,14 @@ def _number(body: dict, key: str) -> int:
     """``body[key]`` as an int, from an int or a finite float (not a string, not a bool)."""
     value = body.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 2**31:
-        raise ValueError(f"{key} must be a number, not {value!r}")
+        raise BadRequest(f"{key} must be a number, not {value!r}")
     return int(round(value))
 
 
 def _text(body: dict, key: str) -> str:
     value = body.get(key, "")
     if not isinstance(value, str):
-        raise ValueError(f"{key} must be text, not {value!r}")
+        raise BadRequest(f"{key} must be text, not {value!r}")
     return value
 
 
@@ -80,7 +88,8 @@ def guarded(app: Callable, hosts: tuple[str, ...] | None) -> Callable:
             name = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
             why = ("a Host that is not this machine" if hosts is not None and name not in hosts else
                    "a POST without the page's header" if scope["method"] == "POST" and HEADER not in headers
-                   else None)
+                   else "a request from another site" if headers.get("sec-fetch-site") == "cross-site"
+                   else None)  # (an <img> on any page could start a preview: the whole pipeline)
             if why is not None:
                 await JSONResponse({"error": f"refused {why} (the review page sends none such)"},
                                    status_code=403)(scope, receive, send)
@@ -104,10 +113,14 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
 
     async def upload(request: Request) -> JSONResponse:
         target = review.upload_path(request.query_params.get("name", ""))
-        with atomic_path(target, replace=True) as tmp, open(tmp, "wb") as file:
-            async for chunk in request.stream():  # chunk by chunk: a long clip never sits in memory
-                file.write(chunk)
-        await _threaded(review.open, target)
+        try:
+            with atomic_path(target, replace=True) as tmp, open(tmp, "wb") as file:
+                async for chunk in request.stream():  # chunk by chunk: a long clip never sits in memory
+                    file.write(chunk)
+            await _threaded(review.open, target)
+        except BaseException:
+            shutil.rmtree(target.parent, ignore_errors=True)  # its own folder: nothing else is in it
+            raise
         return JSONResponse(review.state())
 
     def frame(request: Request) -> Response:
@@ -123,20 +136,21 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
 
     async def prompt(request: Request) -> JSONResponse:
         body = await _body(request)
-        if body.get("clear"):
+        if body.get("clear") is True:
             review.clear_prompts()
         else:
             coords = body.get("coords")
             if not isinstance(coords, list):
-                raise ValueError(f"coords must be a list of numbers, not {coords!r}")
+                raise BadRequest(f"coords must be a list of numbers, not {coords!r}")
             review.add_prompt(_number(body, "frame"), [_number({"coords": v}, "coords") for v in coords])
         return JSONResponse(review.state())
 
     def preview(request: Request) -> JSONResponse:
         index = int(request.path_params["index"])
-        context = int(request.query_params.get("context", "4"))
-        if not 0 <= context <= 50:
-            raise ValueError(f"context must be 0-50 frames, not {context}")
+        context = request.query_params.get("context", "4")
+        if not context.isdigit() or int(context) > 50:
+            raise BadRequest(f"context must be 0-50 frames, not {context!r}")
+        context = int(context)
         before, after = review.preview(index, context)
         return JSONResponse({"before": _data_url(before), "after": _data_url(after),
                              "backends": [list(b) for b in review.backends]})
@@ -171,7 +185,7 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
         Route("/api/tracks.json", tracks_file),
     ]
     app = Starlette(routes=routes, exception_handlers={VidinpaintError: _user_errors, av.FFmpegError: _user_errors,
-                                                       ValueError: _bad_request})
+                                                       BadRequest: _bad_request})
     return guarded(app, hosts)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
@@ -117,6 +118,7 @@ class Review:
             raise InputError(f"{path}: the review page takes a video; clean images and folders with "
                              f"`vidinpaint clean`")
         video = FrameSeeker(path)
+        previous = self.video.path.parent if self.video is not None else None
         with self._lock:
             if self.run_task.state == "running":
                 raise InputError("a run is in progress; open another clip when it has finished")
@@ -124,6 +126,9 @@ class Review:
             self.video, self.tracks, self.track_boxes = video, [], {}
             self.kept, self.points, self.boxes = set(), [], []
             self.run_task, self.run_info, self.backends = Task(), RunInfo(), []
+        if previous is not None and previous.parent == self.workdir and previous.name.startswith("upload-") \
+                and previous != path.parent:  # the last upload's copy is no longer wanted
+            shutil.rmtree(previous, ignore_errors=True)
         self._start_listing(video)
 
     def upload_path(self, name: str) -> Path:
@@ -230,13 +235,19 @@ class Review:
             with atomic_path(path, replace=True) as tmp:
                 Path(tmp).write_text(json.dumps(self.tracks_document(), indent=1))
             select["tracks_file"] = str(path)
-        elif self.points or self.boxes:  # the page shows every track as removed: with objects
-            select["tracks"] = "all"  # given by hand alone, clean would remove only those
+        elif (self.points or self.boxes) and not self._chooses():  # the page shows every track as
+            select["tracks"] = "all"  # removed: with objects given by hand alone, clean removes only those
         if self.points:
             select["points"] = ";".join(p.text() for p in self.points)
         if self.boxes:
             select["boxes"] = ";".join(b.text() for b in self.boxes)
         return select
+
+    def _chooses(self) -> bool:
+        """Whether the server's own configuration chooses among the detected objects (then objects
+        given by hand add to its choice, as on the command line)."""
+        c = self.config.select
+        return any((c.tracks, c.keep_tracks, c.tracks_file, c.region, c.min_height))
 
     def run_config(self) -> Config:
         select = self.select()
@@ -249,7 +260,7 @@ class Review:
         words = ["vidinpaint", "clean", shlex.quote(str(self.video.path)), *self.settings]
         if self.kept:
             words += ["--tracks-file", TRACKS_NAME]
-        elif self.points or self.boxes:
+        elif (self.points or self.boxes) and not self._chooses():
             words += ["--tracks", "all"]
         words += [f"--point {p.text()}" for p in self.points] + [f"--box {b.text()}" for b in self.boxes]
         return " ".join(words)
