@@ -132,16 +132,21 @@ def atomic_path(output: Path, replace: bool = True, sweep: bool = True) -> Itera
         # made under a name remove_stale does not match, locked, then renamed: another run never
         # sees it unlocked (the lock stays with the file through the rename)
         fd, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".tmp{output.suffix}-", dir=parent)
-        with contextlib.suppress(OSError):  # a file system without locks: no removal by later runs
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
-        tmp = Path(name[:-1])
-        os.rename(name, tmp)
     except OSError as err:
         raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
+    tmp = Path(name[:-1])
     try:
+        with contextlib.suppress(OSError):  # a file system without locks: no removal by later runs
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
+        try:
+            os.rename(name, tmp)
+        except OSError as err:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+            raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
         yield tmp
         publish(tmp, output, replace)
     except BaseException as err:

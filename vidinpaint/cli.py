@@ -292,17 +292,16 @@ def _report(results: list) -> None:
                   + (f"  {result.shots}" if result.shots else ""))
 
 
-def _print_rows(rows: list[list[str]], title: str | None = None, console: Console | None = None) -> None:
+def _print_rows(rows: list[list[str]], title: str | None = None) -> None:
     """A table as plain lines: columns padded to their widest cell, the last one as long as it
     is, every row on one line whatever the terminal's width (a rich Table cut cells to fit it:
     weight names came out as "na…" at 40 columns). The first row is the header, if any."""
-    console = console or out
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]) - 1)] if rows else []
     if title:
-        console.print(title, soft_wrap=True, markup=False, highlight=False)
+        out.print(title, soft_wrap=True, markup=False)
     for row in rows:
         line = "  ".join([cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]])
-        console.print(line.rstrip(), soft_wrap=True, markup=False, highlight=False)
+        out.print(line.rstrip(), soft_wrap=True, markup=False)
 
 
 def _environment() -> list[list[str]]:

@@ -83,6 +83,12 @@ def read_tracks_file(path: str) -> tuple[frozenset[int], frozenset[int]]:
     return frozenset(e["id"] for e in entries) - keep, keep
 
 
+def chooses(config: SelectConfig) -> bool:
+    """Whether ``config`` chooses among the detected objects (by id, place or size): objects
+    given by hand then add to its choice; alone, they are all that is removed."""
+    return bool(any((config.tracks, config.keep_tracks, config.tracks_file, config.region, config.min_height)))
+
+
 @dataclass(frozen=True)
 class Selection:
     """Parsed ``select`` options (None: that criterion is not given).
@@ -121,8 +127,7 @@ class Selection:
             region=parse_region(config.region) if config.region else None,
             min_height=config.min_height,
             prompted=prompted,
-            detected=not prompted or everything or any((config.tracks, config.keep_tracks, config.tracks_file,
-                                                          config.region, config.min_height)),
+            detected=not prompted or everything or chooses(config),
         )
 
     @property

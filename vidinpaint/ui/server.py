@@ -57,9 +57,9 @@ async def _body(request: Request) -> dict:
     return body
 
 
-def _number(body: dict, key: str) -> int:
-    """``body[key]`` as an int, from an int or a finite float (not a string, not a bool)."""
-    value = body.get(key)
+def _number(value: object, key: str) -> int:
+    """``value`` (the request's ``key``) as an int, from an int or a finite float (not a string,
+    not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 2**31:
         raise BadRequest(f"{key} must be a number, not {value!r}")
     return int(round(value))
@@ -131,7 +131,7 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
         return JSONResponse(review.boxes_at(int(request.path_params["index"])))
 
     async def toggle(request: Request) -> JSONResponse:
-        review.toggle(_number(await _body(request), "id"))
+        review.toggle(_number((await _body(request)).get("id"), "id"))
         return JSONResponse(review.state())
 
     async def prompt(request: Request) -> JSONResponse:
@@ -142,7 +142,7 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
             coords = body.get("coords")
             if not isinstance(coords, list):
                 raise BadRequest(f"coords must be a list of numbers, not {coords!r}")
-            review.add_prompt(_number(body, "frame"), [_number({"coords": v}, "coords") for v in coords])
+            review.add_prompt(_number(body.get("frame"), "frame"), [_number(v, "coords") for v in coords])
         return JSONResponse(review.state())
 
     def preview(request: Request) -> JSONResponse:

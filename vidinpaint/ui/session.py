@@ -24,6 +24,7 @@ from ..errors import InputError, user_message
 from ..images import is_image
 from ..pipeline import CleanResult, check_input, clean_excerpt, clean_path, default_output
 from ..relabel import BoxesByFrame
+from ..selection import chooses
 from ..video.seek import FrameSeeker
 
 TRACKS_NAME = "tracks.json"
@@ -235,19 +236,19 @@ class Review:
             with atomic_path(path, replace=True) as tmp:
                 Path(tmp).write_text(json.dumps(self.tracks_document(), indent=1))
             select["tracks_file"] = str(path)
-        elif (self.points or self.boxes) and not self._chooses():  # the page shows every track as
-            select["tracks"] = "all"  # removed: with objects given by hand alone, clean removes only those
+        elif self._all_tracks():
+            select["tracks"] = "all"
         if self.points:
             select["points"] = ";".join(p.text() for p in self.points)
         if self.boxes:
             select["boxes"] = ";".join(b.text() for b in self.boxes)
         return select
 
-    def _chooses(self) -> bool:
-        """Whether the server's own configuration chooses among the detected objects (then objects
-        given by hand add to its choice, as on the command line)."""
-        c = self.config.select
-        return any((c.tracks, c.keep_tracks, c.tracks_file, c.region, c.min_height))
+    def _all_tracks(self) -> bool:
+        """Whether the selection must say ``tracks all``: the page shows every track removed, but
+        with objects given by hand and nothing else choosing (no kept track, nothing in the
+        server's own settings), clean removes only those objects."""
+        return bool(self.points or self.boxes) and not self.kept and not chooses(self.config.select)
 
     def run_config(self) -> Config:
         select = self.select()
@@ -260,7 +261,7 @@ class Review:
         words = ["vidinpaint", "clean", shlex.quote(str(self.video.path)), *self.settings]
         if self.kept:
             words += ["--tracks-file", TRACKS_NAME]
-        elif (self.points or self.boxes) and not self._chooses():
+        elif self._all_tracks():
             words += ["--tracks", "all"]
         words += [f"--point {p.text()}" for p in self.points] + [f"--box {b.text()}" for b in self.boxes]
         return " ".join(words)

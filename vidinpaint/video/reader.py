@@ -257,14 +257,15 @@ class VideoReader:
         info = self.info
         # the last frame lasts as long as its packet says (a held last frame of a variable-rate
         # clip), at least one frame at the average rate; two frames more are allowed for rounding
-        frame_s = max(float(1 / (info.average_rate or 25)), held_s)
-        short = info.end_s is not None and last_s + frame_s < info.end_s - 2 * float(1 / (info.average_rate or 25))
+        step = float(1 / (info.average_rate or 25))
+        end = last_s + max(step, held_s)
+        short = info.end_s is not None and end < info.end_s - 2 * step
         if info.frames and count < info.frames and (short or info.end_s is None):
             raise InputError(f"{self.path}: truncated video, decoded {count} of {info.frames} frames")
         if short and not info.frames:
-            warnings.warn(f"{self.path}: the video ends at {last_s + frame_s:.3f} s, {info.end_s - last_s - frame_s:.3f} "
-                          f"s before the {info.end_s:.3f} s its container declares: a truncated file? Only what "
-                          "decodes is cleaned", VidinpaintWarning, stacklevel=2)
+            warnings.warn(f"{self.path}: the video ends at {end:.3f} s, {info.end_s - end:.3f} s before the "
+                          f"{info.end_s:.3f} s its container declares: a truncated file? Only what decodes is "
+                          "cleaned", VidinpaintWarning, stacklevel=2)
 
     def __iter__(self) -> Iterator[Frame]:
         return prefetch(self._decode, self.queue_size, name="decode")
