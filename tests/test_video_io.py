@@ -148,6 +148,14 @@ def test_only_the_default_codec_falls_back_and_says_why(monkeypatch):
         choose()
 
 
+def test_an_encoder_is_tried_at_the_output_size():
+    """Encoders with size rules (NVENC's minimum, H.261's two sizes) were refused by a 64x64 trial."""
+    cif = choose_encoder(EncodeConfig(codec="h261"), "avi", Colour(), "h264", (352, 288))
+    assert cif.codec == "h261"
+    with pytest.raises(OutputError, match="--codec h261: h261 does not open"):
+        choose_encoder(EncodeConfig(codec="h261"), "avi", Colour(), "h264", (1280, 720))
+
+
 @pytest.mark.parametrize("height,matrix", [(576, 5), (720, 1)])
 def test_untagged_video_uses_what_players_assume_both_ways(height, matrix):
     assert Colour(height=height).sws_matrix == matrix  # BT.601 for SD, BT.709 for HD

@@ -141,14 +141,20 @@ class Encoder:
         return f", field order {FIELD_ORDERS[self.colour.field_order]} tagged ({how})"
 
 
-def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: Colour) -> str | None:
-    """None if ``codec`` opens with these options and a ``fmt`` muxer writes its header; else why not.
+def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: Colour,
+           size: tuple[int, int]) -> str | None:
+    """None if ``codec`` opens at ``size`` with these options and a ``fmt`` muxer writes its header;
+    else why not.
 
-    (Encoding a frame here as well made libx265 fail now and then on a one-frame flush.)
+    The trial uses the output's size, capped at 640x480: hardware encoders have a minimum (NVENC
+    H.264's is about 145x96), so a 64x64 trial refused NVENC where the real video opens, and
+    VP9 and AV1 take seconds to open at 4K. (Encoding a frame here as well made libx265 fail now
+    and then on a one-frame flush.)
     """
+    width, height = min(size[0], 640), min(size[1], 480)
     try:
         ctx = av.CodecContext.create(codec, "w")
-        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = 64, 64, pix_fmt, Fraction(1, 25)
+        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = width, height, pix_fmt, Fraction(1, 25)
         ctx.options = dict(options)
         colour.tag(ctx)
         ctx.open()
@@ -157,7 +163,7 @@ def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: 
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as out:
             stream = out.add_stream(codec, rate=25, options=options)
-            stream.width, stream.height, stream.pix_fmt = 64, 64, pix_fmt
+            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
             stream.codec_context.time_base = Fraction(1, 25)
             colour.tag(stream.codec_context)
             out.start_encoding()
@@ -198,7 +204,7 @@ def choose_encoder(config: EncodeConfig, fmt: str, colour: Colour, input_codec: 
         written = output_colour(name, colour)
         pix_fmt = pix_fmt_for(name, written, config, *size)
         options = encoder_options(name, config, written)
-        failure = _trial(name, fmt, pix_fmt, options, written)
+        failure = _trial(name, fmt, pix_fmt, options, written, size)
         if failure is None:
             return Encoder(name, pix_fmt, options, written, "; ".join(reasons))
         reasons.append(failure)
