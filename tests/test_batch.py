@@ -133,3 +133,16 @@ def test_ray_local_cluster_runs_the_batch_with_the_same_log(tmp_path):
             "input_size", "input_mtime_ns"} <= set(log[0])
     for name in ("a.mp4", "b.mp4", "c.mp4"):
         assert len(decode_all(tmp_path / "out" / name)[0]) == FRAMES
+
+
+@pytest.mark.parametrize("cores, gpus, workers", [(16, 1, 4), (2, 1, 1), (16, 8, 8), (16, 0, 4), (2, 0, 1)])
+def test_default_workers_use_the_cores_on_a_gpu_node_too(monkeypatch, cores, gpus, workers):
+    """A clip's CPU stages keep a few cores busy, so a 16-core node with one GPU runs four workers."""
+    import torch
+
+    from vidinpaint.runner import default_workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    assert default_workers() == workers

@@ -1,5 +1,6 @@
 """PyAV round trips: timestamps, audio, rotation, odd sizes, bit depth, codec fallback."""
 
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -131,8 +132,8 @@ def test_avi_output_keeps_its_timestamps(tmp_path):
     assert decode_all(dst)[1] == decode_all(src)[1]
 
 
-def choose(codec: str = "auto", **encode):
-    return choose_encoder(EncodeConfig(codec=codec, **encode), "mp4", Colour(), "h264", (64, 64))
+def choose(codec: str = "auto", gpu: bool = False, **encode):
+    return choose_encoder(EncodeConfig(codec=codec, **encode), "mp4", Colour(), "h264", (64, 64), gpu)
 
 
 def test_only_the_default_codec_falls_back_and_says_why(monkeypatch):
@@ -154,6 +155,23 @@ def test_an_encoder_is_tried_at_the_output_size():
     assert cif.codec == "h261"
     with pytest.raises(OutputError, match="--codec h261: h261 does not open"):
         choose_encoder(EncodeConfig(codec="h261"), "avi", Colour(), "h264", (1280, 720))
+
+
+def test_nvenc_is_the_default_on_a_gpu_and_a_refusal_says_why(monkeypatch):
+    if "h264_nvenc" not in av.codecs_available:
+        pytest.skip("this FFmpeg build has no NVENC")
+    monkeypatch.setenv("NVIDIA_DRIVER_CAPABILITIES", "compute,utility")
+    on_gpu = choose_encoder(EncodeConfig(), "mp4", Colour(), "h264", (1920, 1080), gpu=True)
+    if on_gpu.codec == "h264_nvenc":
+        pytest.skip("NVENC opens on this machine")
+    assert on_gpu.codec == "libx264"
+    # FFmpeg's own log in brackets (here "Cannot load libcuda.so.1"), then the container's missing capability
+    assert re.match(r"h264_nvenc does not open with yuv420p: [^;(]+ \(.+\); this container's "
+                    r"NVIDIA_DRIVER_CAPABILITIES=compute,utility lacks video", on_gpu.note), on_gpu.note
+    with pytest.raises(OutputError, match=r"--codec h264_nvenc: h264_nvenc does not open with yuv420p: .+ \(.+\)"):
+        choose_encoder(EncodeConfig(codec="h264_nvenc"), "mp4", Colour(), "h264", (1920, 1080))
+    monkeypatch.setenv("NVIDIA_DRIVER_CAPABILITIES", "all")
+    assert "CAPABILITIES" not in choose_encoder(EncodeConfig(), "mp4", Colour(), "h264", (1920, 1080), gpu=True).note
 
 
 @pytest.mark.parametrize("height,matrix", [(576, 5), (720, 1)])

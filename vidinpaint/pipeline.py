@@ -27,7 +27,7 @@ from .allocator import tune_allocator
 from .atomic import atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig, SelectConfig, as_dict
-from .devices import start_device
+from .devices import resolve_device, start_device
 from .errors import ConfigError, InputError, OutputError, VidinpaintError
 from .frames import Frame
 from .images import is_image, read_image, write_image
@@ -169,13 +169,15 @@ StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
 
 def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
             backends: list[tuple[str, str]], progress: ProgressFn | None,
-            on_start: StartFn | None, overwrite: bool, times: StageTimes, picture_only: bool = False) -> int:
+            on_start: StartFn | None, overwrite: bool, times: StageTimes, picture_only: bool = False,
+            gpu: bool = False) -> int:
     """Encode ``frames`` to ``output`` atomically; returns the number of frames written.
-    ``picture_only``: none of the input's other streams, chapters or metadata (mask videos)."""
+    ``picture_only``: none of the input's other streams, chapters or metadata (mask videos);
+    ``gpu``: the run is on CUDA, so the default encoder may be NVENC."""
     count = 0
     container_format(output)  # an error that names the output, not its temporary file
     with atomic_path(output, replace=overwrite) as tmp:
-        writer = VideoWriter(tmp, reader.info, encode, picture_only=picture_only)
+        writer = VideoWriter(tmp, reader.info, encode, picture_only=picture_only, gpu=gpu)
         try:
             info = reader.info
             backends.insert(0, ("decode", f"PyAV {info.codec} {info.pix_fmt} {info.width}x{info.height}, "
@@ -213,7 +215,8 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     start = time.perf_counter()
     times = StageTimes()
     frames, backends, stages = _run(reader, config, mask, sheet, times, input)
-    count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times)
+    count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times,
+                    gpu=resolve_device(config.device) == "cuda")
     result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds(),
                          shots=shots_found(stages))
     if sheet:

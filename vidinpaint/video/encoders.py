@@ -8,12 +8,16 @@ error, and only the default may fall back (the stage line says why).
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.logging
 
 from ..config import EncodeConfig
 from ..errors import OutputError
@@ -41,15 +45,16 @@ def container_format(path: Path) -> str:
     return fmt
 
 
-def default_codecs(fmt: str, colour: Colour, input_codec: str) -> tuple[str, ...]:
-    """Encoders to try, in order, when the user did not ask for one."""
+def default_codecs(fmt: str, colour: Colour, input_codec: str, gpu: bool = False) -> tuple[str, ...]:
+    """Encoders to try, in order, when the user did not ask for one; with ``gpu`` (the run's device
+    is CUDA) 8-bit SDR H.264 tries NVENC first, which frees the CPU the other stages need."""
     if fmt in _DEFAULTS:
         return _DEFAULTS[fmt]
     if fmt == "mov" and input_codec == "prores":
         return ("prores_ks", "prores", *_H264)
     if colour.hdr:
         return ("libx265", *_H264)
-    return _H264
+    return ("h264_nvenc", *_H264) if gpu and colour.depth == 8 else _H264
 
 
 def encoder_options(codec: str, config: EncodeConfig, colour: Colour | None = None) -> dict[str, str]:
@@ -153,13 +158,14 @@ def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: 
     """
     width, height = min(size[0], 640), min(size[1], 480)
     try:
-        ctx = av.CodecContext.create(codec, "w")
-        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = width, height, pix_fmt, Fraction(1, 25)
-        ctx.options = dict(options)
-        colour.tag(ctx)
-        ctx.open()
+        with _ffmpeg_errors() as logged:
+            ctx = av.CodecContext.create(codec, "w")
+            ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = width, height, pix_fmt, Fraction(1, 25)
+            ctx.options = dict(options)
+            colour.tag(ctx)
+            ctx.open()
     except (av.FFmpegError, ValueError) as err:
-        return f"{codec} does not open with {pix_fmt}: {_reason(err)}"
+        return f"{codec} does not open with {pix_fmt}: {_reason(err, logged)}{_nvenc_hint(codec)}"
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as out:
             stream = out.add_stream(codec, rate=25, options=options)
@@ -172,20 +178,46 @@ def _trial(codec: str, fmt: str, pix_fmt: str, options: dict[str, str], colour: 
         return f"the {fmt} muxer does not take {codec} ({_reason(err)})"
 
 
-def _reason(err: Exception) -> str:
-    """FFmpeg's words without PyAV's call decorations (``'avcodec_open2(...)' returned 22``)."""
-    return str(err).split(";")[0].split(": '")[0].strip()
+@contextlib.contextmanager
+def _ffmpeg_errors() -> Iterator[list[tuple[int, str, str]]]:
+    """FFmpeg's error messages logged inside the block: an encoder's open says only "Generic error
+    in an external library" where its log says why (NVENC's "OpenEncodeSessionEx failed")."""
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture() as logged:
+            yield logged
+    finally:
+        av.logging.set_level(level)
+
+
+def _reason(err: Exception, logged: list[tuple[int, str, str]] = ()) -> str:
+    """FFmpeg's words without PyAV's errno and call decorations, and what FFmpeg logged."""
+    text = getattr(err, "strerror", None) or str(err).split(";")[0].split(": '")[0].strip()
+    said = "; ".join(dict.fromkeys(message.strip() for _, _, message in logged if message.strip()))
+    return f"{text} ({said})" if said else text
+
+
+def _nvenc_hint(codec: str) -> str:
+    """Why NVENC may not open in a container: the NVIDIA runtime mounts the encoder's device
+    support only with the ``video`` driver capability (seen on a lent H200 node, whose container
+    had ``compute,graphics,utility``: "OpenEncodeSessionEx failed: unsupported device")."""
+    caps = os.environ.get("NVIDIA_DRIVER_CAPABILITIES")
+    if not codec.endswith("_nvenc") or caps is None or {"all", "video"} & set(caps.split(",")):
+        return ""
+    return (f"; this container's NVIDIA_DRIVER_CAPABILITIES={caps} lacks video, which NVENC needs "
+            f"(start it with e.g. NVIDIA_DRIVER_CAPABILITIES=compute,video,utility)")
 
 
 def choose_encoder(config: EncodeConfig, fmt: str, colour: Colour, input_codec: str,
-                   size: tuple[int, int]) -> Encoder:
+                   size: tuple[int, int], gpu: bool = False) -> Encoder:
     """The encoder for a ``fmt`` output of ``size`` (width, height).
 
     A requested ``config.codec`` must exist and open (else :class:`OutputError`); ``auto``
     takes the container's default, falling back along :func:`default_codecs` with the reason.
     """
     requested = config.codec != "auto"
-    names = (config.codec,) if requested else default_codecs(fmt, colour, input_codec)
+    names = (config.codec,) if requested else default_codecs(fmt, colour, input_codec, gpu)
     reasons = []
     for name in names:
         if name not in av.codecs_available:

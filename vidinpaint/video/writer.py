@@ -38,12 +38,12 @@ class VideoWriter:
     """
 
     def __init__(self, path: Path, info: VideoInfo, config: EncodeConfig,
-                 container_format: str | None = None, picture_only: bool = False) -> None:
+                 container_format: str | None = None, picture_only: bool = False, gpu: bool = False) -> None:
         self.info = info
         self.config = config
         self.frames_written = 0
         fmt = container_format or encoders.container_format(path)
-        self.encoder = encoders.choose_encoder(config, fmt, info.colour, info.codec, (info.width, info.height))
+        self.encoder = encoders.choose_encoder(config, fmt, info.colour, info.codec, (info.width, info.height), gpu)
         self._src = _open(info.path)
         try:
             self._out = av.open(str(path), mode="w", format=fmt)
