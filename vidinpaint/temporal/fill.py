@@ -166,6 +166,13 @@ def _arrived(frame: Frame, present: set[int]) -> np.ndarray:
     return frame.boxes[[i not in present for i in frame.ids.tolist()]]
 
 
+def _placed(part: np.ndarray, box: tuple[slice, slice], shape: tuple[int, int]) -> np.ndarray:
+    """``HxW bool`` (``shape``) that is ``part`` inside ``box`` and False elsewhere."""
+    whole = np.zeros(shape, bool)
+    whole[box] = part
+    return whole
+
+
 def _same_shot(a: Frame, b: Frame) -> bool:
     """Whether pixels may travel between ``a`` and ``b``: same shot, neither a mix of two shots."""
     return a.shot == b.shot and not a.mixed and not b.mixed
@@ -259,17 +266,19 @@ class FlowFill:
         return functools.cache(functools.partial(self._pair, a.rgb, _hole(a), b.rgb, _hole(b), measured))
 
     def _from_future(self, frames: list[Frame], pairs: list[Callable[[], _Pair]], missing: np.ndarray,
-                     source: Callable[[int], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     source: Callable[[int], np.ndarray], origin: tuple[int, int]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Colours, found-mask and distance (frames) of ``missing`` pixels of ``frames[0]`` seen
-        in later frames, following chained forward flows. Only the pixels still missing travel,
-        as a list of points: the work follows the hole, not the frame."""
-        h, w = missing.shape
+        in later frames, following chained forward flows. ``missing`` and the results cover the
+        part of the frame whose top left corner is ``origin`` (row, column). Only the pixels still
+        missing travel, as a list of points: the work follows the hole, not the frame."""
+        h, w = frames[0].rgb.shape[:2]
         ys, xs = np.nonzero(missing)
         live = np.arange(len(xs))  # which hole pixels are still travelling
-        x, y = xs.astype(np.float32), ys.astype(np.float32)  # where they are now
-        colour = np.zeros((h, w, 3), np.uint8)
-        found = np.zeros((h, w), bool)
-        hops = np.zeros((h, w), np.int32)
+        x, y = (xs + origin[1]).astype(np.float32), (ys + origin[0]).astype(np.float32)  # where they are now
+        colour = np.zeros((*missing.shape, 3), np.uint8)
+        found = np.zeros(missing.shape, bool)
+        hops = np.zeros(missing.shape, np.int32)
         for k, pair in enumerate(pairs, start=1):
             if not len(live):
                 break
@@ -303,7 +312,6 @@ class FlowFill:
         remembered = own.copy()
         invented = np.zeros(hole.shape, bool)  # the carry's invented pixels brought here
         age = np.zeros(hole.shape, np.int32)
-        best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
         # Inside a removed object's box (grown by ``box_margin``, as the segmenter's region is: a
         # stepping foot reaches past a box that lags the walker, on the sample's frames 10-11),
         # outside its mask, a pixel may be a part of the object the segmenter left out (legs the
@@ -315,9 +323,16 @@ class FlowFill:
         boxed = boxes_to_mask(expand_boxes(frame.boxes, self.box_margin, w, h), w, h)
         # The carry only matters where this frame is a hole, not a trusted source itself, or boxed:
         # only those pixels look back (none at all, and no flow is needed, far from any object).
+        # Everything below happens inside the box around them (``box``, at ``oy, ox``): on a 1080p
+        # frame with a few people, full-frame masks and lookups cost more than the fill itself.
         need = hole | ~own | boxed
-        if carry is not None and previous is not None and need.any():
-            ys, xs = np.nonzero(need)
+        x0, y0, bw, bh = cv2.boundingRect(need.view(np.uint8))
+        box, oy, ox = np.s_[y0:y0 + bh, x0:x0 + bw], y0, x0
+        hole = hole[box]  # all of the hole is inside the box
+        best = np.full(hole.shape, np.iinfo(np.int32).max, np.int32)
+        if carry is not None and previous is not None and bw:
+            ys, xs = np.nonzero(need[box])
+            ys, xs = ys + oy, xs + ox
             x, y, ok = previous().follow(xs.astype(np.float32), ys.astype(np.float32), back=True)
             if carry.invented.any():  # real background first; invented only where there is none
                 made, from_made = sample_valid(carry.rgb, carry.invented, x, y)
@@ -326,8 +341,8 @@ class FlowFill:
                 invented[ys[from_made], xs[from_made]] = True
             carried, valid = sample_valid(carry.rgb, carry.valid & ~carry.invented, x, y)
             valid &= ok
-            for box in _arrived(frame, present):  # ... where the previous frame did not mask it
-                suspect = boxes_to_mask(box[None], w, h) & (~before if before is not None else True)
+            for arrived in _arrived(frame, present):  # ... where the previous frame did not mask it
+                suspect = boxes_to_mask(arrived[None], w, h) & (~before if before is not None else True)
                 there = np.flatnonzero(suspect[ys, xs] & valid)
                 if len(there) and (self._gap(carried[there], rgb[ys[there], xs[there]]) > STILL_LEVELS).mean() > STILL:
                     valid[there] = False
@@ -335,59 +350,61 @@ class FlowFill:
             carried_age = carry.age[np.clip(np.rint(y), 0, h - 1).astype(np.int32),
                                     np.clip(np.rint(x), 0, w - 1).astype(np.int32)] + 1
             ys, xs, carried, carried_age = ys[valid], xs[valid], carried[valid], carried_age[valid]
+            ry, rx = ys - oy, xs - ox  # the same pixels in the box
             untrusted = ~own[ys, xs]  # keep remembering what is behind an edge or a missed person
             # ... or a part of a removed object left out of its mask, which is removed too if it
             # hangs from the hole
-            doubt = np.flatnonzero(boxed[ys, xs] & ~hole[ys, xs])
+            doubt = np.flatnonzero(boxed[ys, xs] & ~hole[ry, rx])
             gap = self._gap(carried[doubt], rgb[ys[doubt], xs[doubt]])
             untrusted[doubt[gap > self.agree]] = True
             odd = doubt[gap > self.limb]
             if len(odd):
-                odd = odd[_attached(hole, ys[odd], xs[odd])[ys[odd], xs[odd]]]
+                odd = odd[_attached(hole, ry[odd], rx[odd])[ry[odd], rx[odd]]]
                 untrusted[odd] = True
                 hole = hole.copy()
-                hole[ys[odd], xs[odd]] = True
+                hole[ry[odd], rx[odd]] = True
             memory[ys[untrusted], xs[untrusted]] = carried[untrusted]
             remembered[ys[untrusted], xs[untrusted]] = True
             age[ys[untrusted], xs[untrusted]] = carried_age[untrusted]
-            take = hole[ys, xs]
+            take = hole[ry, rx]
             rgb[ys[take], xs[take]] = carried[take]
-            best[ys[take], xs[take]] = carried_age[take]
+            best[ry[take], rx[take]] = carried_age[take]
         if hole.any():
-            colour, found, hops = self._from_future(frames, pairs, hole, source)
+            colour, found, hops = self._from_future(frames, pairs, hole, source, (oy, ox))
             closer = found & (hops < best)
             # seen both before and after, but not alike: one of them is wrong (a moving
             # background, parallax, a flow error) and nothing says which; the spatial fill decides
             ys, xs = np.nonzero(found & (best < np.iinfo(np.int32).max))
-            differ = self._gap(colour[ys, xs], rgb[ys, xs]) > self.agree
-            rgb[closer] = colour[closer]
+            differ = self._gap(colour[ys, xs], rgb[box][ys, xs]) > self.agree
+            rgb[box][closer] = colour[closer]
             best[closer] = hops[closer]
             best[ys[differ], xs[differ]] = np.iinfo(np.int32).max
         filled = hole & (best < np.iinfo(np.int32).max)
-        memory[filled] = rgb[filled]
-        remembered |= filled
-        age[filled] = best[filled]
-        invented &= ~own & ~filled
+        memory[box][filled] = rgb[box][filled]
+        remembered[box] |= filled
+        age[box][filled] = best[filled]
+        invented[box] &= ~own[box] & ~filled  # the carry brings invented pixels only inside the box
         left = hole & ~filled
-        if self.spatial is not None and left.any() and not left.all():  # all: nothing to invent from
-            again = left & invented  # invented in an earlier frame, brought here by the carry
+        whole = left.shape == (h, w) and left.all()  # nothing to invent from
+        if self.spatial is not None and left.any() and not whole:
+            again = left & invented[box]  # invented in an earlier frame, brought here by the carry
             fresh = left
             if self.stable >= 1:  # keep the earlier invention; invent only what is new
-                rgb[again] = memory[again]
+                rgb[box][again] = memory[box][again]
                 fresh = left & ~again
             if fresh.any():
-                rgb = self.spatial(rgb, fresh)
+                rgb = self.spatial(rgb, _placed(fresh, box, (h, w)))
             if self.stable < 1 and again.any():
-                mix = self.stable * memory[again] + (1 - self.stable) * rgb[again].astype(np.float32)
-                rgb[again] = np.clip(mix + 0.5, 0, 255).astype(np.uint8)
-            memory[left] = rgb[left]
-            invented |= left
-            remembered |= left
-            age[left] = 0
+                mix = self.stable * memory[box][again] + (1 - self.stable) * rgb[box][again].astype(np.float32)
+                rgb[box][again] = np.clip(mix + 0.5, 0, 255).astype(np.uint8)
+            memory[box][left] = rgb[box][left]
+            invented[box] |= left
+            remembered[box] |= left
+            age[box][left] = 0
             left = np.zeros_like(left)
-        remembered |= invented
+        remembered[box] |= invented[box]
         frame.rgb = rgb
-        frame.mask = left
+        frame.mask = _placed(left, box, (h, w))
         return _Carry(memory, remembered, age, invented)
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
