@@ -121,6 +121,21 @@ def test_report_times_entries_without_a_start(tmp_path):
                                              "100 frames in 6.0 s (16.7 frames/s overall)")
 
 
+def test_report_counts_the_time_the_batch_ran_not_the_night_between_two_runs(tmp_path):
+    log = tmp_path / LOG_NAME
+    day = 1_795_892_440.0
+    entries = [{"input": "/x/a.mp4", "status": "done", "frames": 100, "seconds": 4.0, "started": day - 4.0, "finished": day},
+               {"input": "/x/b.mp4", "status": "done", "frames": 100, "seconds": 3.0, "started": day - 3.0, "finished": day},
+               # resumed the next morning
+               {"input": "/x/c.mp4", "status": "done", "frames": 60, "seconds": 2.0, "started": day + 50_000.0,
+                "finished": day + 50_002.0}]
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    result = run_cli("report", str(log))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == ("3 clips: 3 done, 0 skipped (already done), 0 failed; "
+                                             "260 frames in 6.0 s (43.3 frames/s overall)")
+
+
 def test_outputs_inside_the_input_folder_are_never_taken_as_inputs(tmp_path):
     src = tmp_path / "shoot"
     clip(src / "a.mp4")

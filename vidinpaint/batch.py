@@ -361,6 +361,20 @@ def summarize_log(path: Path) -> Summary:
     # Each entry's span, even for entries without "started" (older logs): a missing start once
     # counted as 1970 and the wall time came out as 56 years.
     spans = [(e["finished"] - entry_seconds(e), e["finished"]) for e in latest.values() if _number(e.get("finished"))]
-    if spans:
-        summary.wall = max(end for _, end in spans) - min(begin for begin, _ in spans)
+    summary.wall = _covered(spans)
     return summary
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one of the ``(begin, end)`` spans ran: a batch resumed the
+    next day counted the night between its runs, so its overall frames/s came out near zero. A
+    span of no length (an older log's dead worker, with no start) ran since the span before it
+    ended."""
+    total, reach = 0.0, float("-inf")
+    for begin, end in sorted(spans):
+        if begin == end and reach > float("-inf"):
+            begin = min(begin, reach)
+        if end > reach:
+            total += end - max(begin, reach)
+            reach = end
+    return total
