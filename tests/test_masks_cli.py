@@ -1,5 +1,8 @@
 """`vidinpaint masks`: the mask video (or PNGs) alone, and fed back through `clean --mask`."""
 
+import fcntl
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -34,7 +37,7 @@ def test_png_folder_export(walker_clip, tmp_path):
     files = sorted((tmp_path / "pngs").glob("*.png"))
     assert result.frames == 48 and len(files) == 48 and files[0].name == "000000.png"
     assert cv2.imread(str(files[10]), cv2.IMREAD_GRAYSCALE).max() == 255
-    assert not list(tmp_path.glob(".pngs.tmp"))
+    assert not list(tmp_path.glob(".pngs.*"))  # no temporary folder left
     with pytest.raises(OutputError, match="exists; pass --overwrite"):
         export_masks(src, tmp_path / "pngs", cfg)
     (tmp_path / "pngs" / "999999.png").write_bytes(b"a mask of a longer, earlier export")
@@ -47,3 +50,31 @@ def test_png_folder_export(walker_clip, tmp_path):
     with pytest.raises(OutputError, match="give a folder name without an image extension"):
         export_masks(src, tmp_path / "masks.png", cfg)  # a folder named masks.png was made
     assert not (tmp_path / "masks.png").exists()
+
+
+def test_png_export_keeps_a_folder_that_appeared_and_what_other_runs_are_writing(walker_clip, tmp_path):
+    """Two exports to one folder shared one temporary folder name, each deleting the other's, and a
+    folder that appeared during an export was deleted, whatever it held."""
+    src, _, _ = walker_clip
+    cfg = load_config(None, ["detect.backend=motion", "detect.window=24", "segment.backend=grabcut"])
+    out = tmp_path / "pngs"
+    live, dead = tmp_path / ".pngs.abcd1234.tmp", tmp_path / ".pngs.dead5678.tmp"
+    live.mkdir()
+    dead.mkdir()
+    (live / "000000.png").write_bytes(b"another run's mask")
+    held = os.open(live, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # a live run holds its folder; a killed one holds nothing
+
+    def someone_makes_the_folder(frame):
+        if not out.exists():
+            out.mkdir()
+            (out / "notes.txt").write_text("mine")
+
+    try:
+        with pytest.raises(OutputError, match=f"output {out} appeared while this run was working"):
+            export_masks(src, out, cfg, progress=someone_makes_the_folder)
+        assert (out / "notes.txt").read_text() == "mine" and not dead.exists()
+        assert (live / "000000.png").exists()
+        assert sorted(p.name for p in tmp_path.glob(".pngs.*")) == [live.name]  # this run's own is gone
+    finally:
+        os.close(held)

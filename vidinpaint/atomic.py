@@ -17,8 +17,9 @@ import errno
 import fcntl
 import glob
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import OutputError, VidinpaintError
@@ -102,17 +103,83 @@ def _held(path: Path) -> bool:
         os.close(fd)  # also releases the lock just taken
 
 
-def remove_stale(output: Path) -> list[Path]:
+def remove_stale(output: Path, folders: bool = False) -> list[Path]:
     """Remove the temporaries of ``output``'s name that no run holds (left by a run that was
     killed); returns them. Only ``output``'s own: mkstemp's 8 random characters exactly, so
-    ``clip.part2.mp4``'s are not ``clip.mp4``'s."""
+    ``clip.part2.mp4``'s are not ``clip.mp4``'s. ``folders``: the temporary folders of
+    :func:`atomic_folder` instead of files."""
     parent = output.parent if str(output.parent) else Path(".")
-    pattern = f".{glob.escape(output.stem)}.{'[a-z0-9_]' * 8}.tmp{glob.escape(output.suffix)}"
-    stale = [p for p in parent.glob(pattern) if p.is_file() and not _held(p)]
+    suffix = "" if folders else output.suffix
+    stem = output.name if folders else output.stem
+    pattern = f".{glob.escape(stem)}.{'[a-z0-9_]' * 8}.tmp{glob.escape(suffix)}"
+    stale = [p for p in parent.glob(pattern) if (p.is_dir() if folders else p.is_file()) and not _held(p)]
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            shutil.rmtree(path) if folders else path.unlink()
     return stale
+
+
+def _locked_temporary(make: Callable[[], str], output: Path) -> tuple[int, Path]:
+    """A new temporary (``make`` returns its name, ending in "-"), locked, then renamed without
+    the "-": :func:`remove_stale` never sees it unlocked, as the lock stays with it through the
+    rename. Returns the lock's descriptor and the path."""
+    try:
+        name = make()
+    except OSError as err:
+        raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
+    fd = os.open(name, os.O_RDONLY)
+    tmp = Path(name[:-1])
+    with contextlib.suppress(OSError):  # a file system without locks: no removal by later runs
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
+    try:
+        os.rename(name, tmp)
+    except OSError as err:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            os.unlink(name) if os.path.isfile(name) else os.rmdir(name)
+        raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
+    return fd, tmp
+
+
+def _usual_permissions(path: Path, mode: int) -> None:
+    """``mode`` less the umask, as a plain ``open`` or ``mkdir`` would have made ``path``."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
+
+
+def _made(made: tuple[int, str]) -> str:
+    """mkstemp's name, its descriptor closed (the lock takes its own)."""
+    os.close(made[0])
+    return made[1]
+
+
+@contextlib.contextmanager
+def atomic_folder(folder: Path, replaceable: Callable[[Path], bool]) -> Iterator[Path]:
+    """Yield a new temporary folder beside ``folder``; publish it as ``folder`` on success.
+
+    Each run gets its own temporary (two runs writing the same folder used to share one name and
+    delete each other's), locked as :func:`atomic_path`'s files are, so a dead run's is removed
+    by the next. A folder found at ``folder`` when publishing is replaced only if
+    ``replaceable(folder)``, else this is an error and the folder is left as it is.
+    """
+    parent = folder.parent if str(folder.parent) else Path(".")
+    remove_stale(folder, folders=True)
+    fd, tmp = _locked_temporary(lambda: tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp-", dir=parent), folder)
+    try:
+        _usual_permissions(tmp, 0o777)  # mkdtemp makes 0700
+        yield tmp
+        if folder.exists() or folder.is_symlink():
+            if folder.is_symlink() or not folder.is_dir() or not replaceable(folder):
+                raise _appeared(folder)
+            shutil.rmtree(folder)
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # a folder appeared again in between: it stays
+            raise _appeared(folder) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -128,25 +195,10 @@ def atomic_path(output: Path, replace: bool = True, sweep: bool = True) -> Itera
     parent = output.parent if str(output.parent) else Path(".")
     if sweep:
         remove_stale(output)
+    fd, tmp = _locked_temporary(lambda: _made(tempfile.mkstemp(prefix=f".{output.stem}.",
+                                                              suffix=f".tmp{output.suffix}-", dir=parent)), output)
     try:
-        # made under a name remove_stale does not match, locked, then renamed: another run never
-        # sees it unlocked (the lock stays with the file through the rename)
-        fd, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".tmp{output.suffix}-", dir=parent)
-    except OSError as err:
-        raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
-    tmp = Path(name[:-1])
-    try:
-        with contextlib.suppress(OSError):  # a file system without locks: no removal by later runs
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
-        try:
-            os.rename(name, tmp)
-        except OSError as err:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name)
-            raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
+        _usual_permissions(tmp, 0o666)  # mkstemp makes 0600
         yield tmp
         publish(tmp, output, replace)
     except BaseException as err:

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .allocator import tune_allocator
-from .atomic import atomic_path, check_output_path
+from .atomic import atomic_folder, atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig, SelectConfig, as_dict
 from .devices import resolve_device, start_device
@@ -306,10 +306,7 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     if not video and output.is_dir() and not output.is_symlink():  # replaced whole, only when asked, only masks
         if not overwrite:
             raise OutputError(f"output {output} exists; pass --overwrite to replace it")
-        other = next((p.name for p in output.iterdir() if not MASK_PNG.fullmatch(p.name)), None)
-        if other is not None:  # the input, or anything else, would be deleted with it
-            raise OutputError(f"output {output} holds {other}, which is not a mask this writes; "
-                              f"choose an empty or new folder")
+        _only_masks(output)
         if not os.access(output.parent, os.W_OK):
             raise OutputError(f"cannot write {output}: folder {output.parent} is not writable")
     else:
@@ -324,33 +321,38 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
         count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, overwrite, times,
                         picture_only=True)
     else:
-        count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start)
+        count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start, overwrite)
     return CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
 
 
 def _write_pngs(folder: Path, frames: Iterator[Frame], backends: list[tuple[str, str]], total: int | None,
-                progress: ProgressFn | None, on_start: StartFn | None) -> int:
-    """Masks as ``000000.png``... in a folder that appears only when complete."""
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+                progress: ProgressFn | None, on_start: StartFn | None, overwrite: bool) -> int:
+    """Masks as ``000000.png``... in a folder that appears only when complete; a folder there
+    is replaced only with ``overwrite`` and only if it holds masks alone."""
     count = 0
     try:
-        backends.append(("write", f"PNG masks in {folder}/"))
-        if on_start:
-            on_start(backends, total)
-        for frame in frames:
-            cv2.imwrite(str(tmp / f"{frame.index:06d}.png"), frame.rgb[..., 0])
-            count += 1
-            if progress:
-                progress(frame)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
+        with atomic_folder(folder, lambda found: overwrite and _only_masks(found)) as tmp:
+            backends.append(("write", f"PNG masks in {folder}/"))
+            if on_start:
+                on_start(backends, total)
+            for frame in frames:
+                cv2.imwrite(str(tmp / f"{frame.index:06d}.png"), frame.rgb[..., 0])
+                count += 1
+                if progress:
+                    progress(frame)
     finally:
         close_iterator(frames)
-        shutil.rmtree(tmp, ignore_errors=True)
     return count
+
+
+def _only_masks(folder: Path) -> bool:
+    """True if ``folder`` holds only the masks an export writes; else an error naming what else
+    it holds (the input, or anything else, would be deleted with it)."""
+    other = next((p.name for p in folder.iterdir() if not MASK_PNG.fullmatch(p.name)), None)
+    if other is not None:
+        raise OutputError(f"output {folder} holds {other}, which is not a mask this writes; "
+                          f"choose an empty or new folder")
+    return True
 
 
 def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None = None,
