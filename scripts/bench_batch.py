@@ -14,14 +14,13 @@ Usage: python scripts/bench_batch.py [--clips 8] [--frames 50] [--workers 1,2] [
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from vidinpaint.devices import cpu_line
 from vidinpaint.batch import LOG_NAME, discover
 from vidinpaint.config import load_config
 from vidinpaint.runner import run_batch
@@ -50,8 +49,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--set", action="append", default=[], help="config overrides, as on the CLI")
     args = parser.parse_args()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {platform.node()}: {cpu}, {os.cpu_count()} cores")
+    print(f"machine: {cpu_line()}")
     config = load_config(None, args.set)
     sample = [f.rgb for f in VideoReader(SAMPLE)]
     if args.frames > len(sample):

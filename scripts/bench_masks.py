@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import platform
 import time
 from dataclasses import replace
 from fractions import Fraction
@@ -47,6 +46,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from vidinpaint.devices import cpu_line
 from vidinpaint.backends import build_detector, build_segmenter, whole_nanodet
 from vidinpaint.composite import extract_people, paste, person_blobs, place
 from vidinpaint.config import Config
@@ -257,9 +257,8 @@ def main() -> None:
     precisions = args.precision.split(",") if args.precision else [cfg.detect.precision]
     sides = [int(v) for v in args.tile_side.split(",")] if args.tile_side else [cfg.detect.tile_side]
     mirrors = [float(v) for v in args.mirror.split(",")] if args.mirror else [cfg.detect.mirror]
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
-    print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}")
+    print(f"machine: {cpu_line()}, {torch.get_num_threads()} torch threads, {gpu}")
     if args.clip and args.edge:
         parser.error("--edge adds people to the scenes; the clip (--clip) has its own")
     if args.clip:

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import av
 
+from vidinpaint.devices import cpu_line
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
+    return f"{cpu_line()}, Python {platform.python_version()}, PyAV {av.__version__}"
 
 
 def ping_pong(src: Path, dst: Path, times: int) -> int:

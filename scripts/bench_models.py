@@ -14,12 +14,12 @@ Usage: python scripts/bench_models.py [--device cuda] [--frames 20] [--width 192
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 
 import numpy as np
 import torch
 
+from vidinpaint.devices import cpu_line
 from vidinpaint.segment import move_mask
 from vidinpaint.synthetic import walkers
 from vidinpaint.weights import available, locate
@@ -28,9 +28,8 @@ BOXES = 6  # people per frame for the segmenters
 
 
 def machine(device: str) -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else "no GPU used"
-    return f"{platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, {gpu}, torch {torch.__version__}"
+    return f"{cpu_line()}, {torch.get_num_threads()} torch threads, {gpu}, torch {torch.__version__}"
 
 
 def timed(fn, frames: list[np.ndarray], device: str, warmup: int = 3) -> float:

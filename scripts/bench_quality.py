@@ -24,7 +24,6 @@ Usage: python scripts/bench_quality.py [--frames 60] [--window 20] [--only 480p_
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from fractions import Fraction
@@ -33,6 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidinpaint.devices import cpu_line
 from vidinpaint.backends import source_margin
 from vidinpaint.config import load_config
 from vidinpaint.detect.boxes import boxes_to_mask
@@ -203,8 +203,7 @@ def main() -> None:
         return
     cfg = load_config(None, args.overrides)
     args.window = args.window or cfg.fill.window
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {platform.node()}: {cpu}; {args.frames} frames per clip, masks = truth + {cfg.mask.dilate}px, "
+    print(f"machine: {cpu_line()}; {args.frames} frames per clip, masks = truth + {cfg.mask.dilate}px, "
           f"fill window {args.window}, flow DIS at <= {cfg.fill.flow_max_side}px"
           + (f"; overrides: {args.overrides}" if args.overrides else ""))
     print(f"{'clip':<12} {'method':<11} {'PSNR dB':>8} {'SSIM':>6} {'warp err':>9} {'left':>6} {'s/frame':>8}")

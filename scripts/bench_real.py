@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidinpaint.devices import cpu_line
 from vidinpaint.backends import build_fill, source_margin
 from vidinpaint.composite import Cutout, extract_people
 from vidinpaint.config import Config, load_config
@@ -288,8 +288,7 @@ def main() -> None:
     config.mask.dilate = args.dilate
     people = extract_people([f.rgb for f in VideoReader(ROOT / "samples" / "vtest.mp4")])[1]
     people = [p for p in people if p.alpha.shape[0] >= 80]
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {platform.node()}: {cpu}, {os.cpu_count()} cores; {W}x{H}, masks = exact half-alpha contours "
+    print(f"machine: {cpu_line()}; {W}x{H}, masks = exact half-alpha contours "
           f"+ {args.dilate}px, fill window {config.fill.window}, flow DIS at <= {config.fill.flow_max_side}px, "
           f"source margin {source_margin(config)}px")
     print(f"{'clip':<12} {'shot':<16} {'frames':>7} {'method':<7} {'PSNR dB':>8} {'SSIM':>6} {'warp':>6} "

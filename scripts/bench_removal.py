@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from vidinpaint.devices import cpu_line
 from vidinpaint.backends import build_fill
 from vidinpaint.composite import extract_people
 from vidinpaint.config import Config, load_config
@@ -70,8 +70,7 @@ def main() -> None:
     config = load_config(None, args.overrides)
     people = [p for p in extract_people([f.rgb for f in VideoReader(ROOT / "samples" / "vtest.mp4")])[1]
               if p.alpha.shape[0] >= 80]
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {platform.node()}: {cpu}, {os.cpu_count()} cores; {W}x{H}, default mask pipeline "
+    print(f"machine: {cpu_line()}; {W}x{H}, default mask pipeline "
           f"(overrides: {args.overrides or 'none'}), scored in the true person region + 2px")
     print(f"{'clip':<12} {'shot':<16} {'frames':>7} {'recall':>6} {'method':<8} {'PSNR dB':>8} {'left':>6}")
     totals: dict[str, list[float]] = {}

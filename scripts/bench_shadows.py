@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 from pathlib import Path
 
 import cv2
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from bench_real import fetch
+from vidinpaint.devices import cpu_line
 from vidinpaint.backends import whole_nanodet
 from vidinpaint.composite import compose, compose_shadows, extract_people
 from vidinpaint.config import Config, MaskConfig
@@ -82,8 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     kinds = args.masks.split(",")
     cfg = Config()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"machine: {platform.node()}: {cpu}, {torch.get_num_threads()} torch threads, no GPU used")
+    print(f"machine: {cpu_line()}, {torch.get_num_threads()} torch threads, no GPU used")
     _, people = extract_people([f.rgb for f in VideoReader("samples/vtest.mp4")][::3])
     detector = whole_nanodet(NanoDet(locate("nanodet"), [0], cfg.detect.score, cfg.detect.iou, "cpu",
                                      cfg.detect.precision), cfg.detect)

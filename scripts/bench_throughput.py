@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import platform
 import tempfile
 import time
@@ -25,6 +24,7 @@ import av
 
 import vidinpaint
 from vidinpaint.config import Config
+from vidinpaint.devices import cpu_line
 from vidinpaint.timing import format_times
 from vidinpaint.synthetic import write_scaled
 from vidinpaint.video import probe
@@ -34,11 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     gpu = "no GPU"
     try:
         import torch
@@ -47,7 +42,7 @@ def machine() -> str:
             gpu = torch.cuda.get_device_name(0)
     except ImportError:
         pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, {gpu}, Python {platform.python_version()}, PyAV {av.__version__}"
+    return f"{cpu_line()}, {gpu}, Python {platform.python_version()}, PyAV {av.__version__}"
 
 
 def bare_transcode(src: Path, dst: Path) -> tuple[int, float]:

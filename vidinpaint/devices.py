@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
+import os
+import platform
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
@@ -45,6 +48,19 @@ def native_bf16() -> bool:
 
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+
+
+def cpu_line() -> str:
+    """``host: CPU model, N cores, native bf16`` for benchmark machine lines. Whether the CPU
+    multiplies bf16 natively matters as much as its name: ``precision: auto`` follows it, so
+    NanoDet's detections (and every mask and fill figure after them) differ between two hosts
+    that both call themselves "AMD EPYC"."""
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    bf16 = "native bf16" if importlib.util.find_spec("torch") is not None and native_bf16() else "no native bf16"
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, {bf16}"
 
 
 def autocast_dtype(precision: str, device: str, auto: tuple[str, ...] = ("cuda",)) -> torch.dtype | None:
