@@ -106,34 +106,35 @@ def test_an_output_folder_that_is_a_file_and_a_log_that_is_a_folder_are_one_line
     assert result.returncode == 1 and result.stderr.splitlines()[-1] == f"error: --log {tmp_path} is a folder; give a file name"
 
 
-def test_report_times_entries_without_a_start(tmp_path):
+def report_summary(tmp_path, entries: list[dict]) -> str:
+    """The first line `vidinpaint report` prints for a job log of ``entries``."""
     log = tmp_path / LOG_NAME
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    result = run_cli("report", str(log))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()[0]
+
+
+def test_report_times_entries_without_a_start(tmp_path):
     now = 1_795_892_440.0
     entries = [{"input": "/x/a.mp4", "status": "done", "frames": 100, "seconds": 4.0, "fps": 25.0,
                 "started": now - 4.0, "finished": now},
                # a worker that died, as logs before this fix wrote it: no "started", no "seconds"
                {"input": "/x/b.mp4", "status": "failed", "error": "worker died: BrokenProcessPool: killed",
                 "finished": now + 2.0}]
-    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
-    result = run_cli("report", str(log))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == ("2 clips: 1 done, 0 skipped (already done), 1 failed; "
-                                             "100 frames in 6.0 s (16.7 frames/s overall)")
+    assert report_summary(tmp_path, entries) == ("2 clips: 1 done, 0 skipped (already done), 1 failed; "
+                                                 "100 frames in 6.0 s (16.7 frames/s overall)")
 
 
 def test_report_counts_the_time_the_batch_ran_not_the_night_between_two_runs(tmp_path):
-    log = tmp_path / LOG_NAME
     day = 1_795_892_440.0
     entries = [{"input": "/x/a.mp4", "status": "done", "frames": 100, "seconds": 4.0, "started": day - 4.0, "finished": day},
                {"input": "/x/b.mp4", "status": "done", "frames": 100, "seconds": 3.0, "started": day - 3.0, "finished": day},
                # resumed the next morning
                {"input": "/x/c.mp4", "status": "done", "frames": 60, "seconds": 2.0, "started": day + 50_000.0,
                 "finished": day + 50_002.0}]
-    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
-    result = run_cli("report", str(log))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == ("3 clips: 3 done, 0 skipped (already done), 0 failed; "
-                                             "260 frames in 6.0 s (43.3 frames/s overall)")
+    assert report_summary(tmp_path, entries) == ("3 clips: 3 done, 0 skipped (already done), 0 failed; "
+                                                 "260 frames in 6.0 s (43.3 frames/s overall)")
 
 
 def test_outputs_inside_the_input_folder_are_never_taken_as_inputs(tmp_path):
