@@ -166,3 +166,14 @@ def test_an_upload_that_fails_keeps_the_open_clip(review):
     review.open(review.workdir.parent / "walk.mp4")
     assert not first.parent.exists()
     _listed(review)
+
+
+def test_the_bound_socket_answers_before_the_server_starts():
+    """The URL is printed between binding and uvicorn's start: a browser (or a test) that opened
+    it then was refused, as the socket was not listening yet."""
+    import socket
+
+    from vidinpaint.ui.server import bind
+
+    with bind("127.0.0.1", 0) as sock, socket.create_connection(sock.getsockname()[:2]):
+        pass

@@ -199,12 +199,15 @@ def _data_url(jpeg: bytes) -> str:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """Bind before serving, so a taken port is a one-line error and port 0 picks a free one."""
+    """Bind before serving, so a taken port is a one-line error and port 0 picks a free one; and
+    listen at once, so the URL printed next answers (connections wait in the backlog until
+    uvicorn has started, instead of being refused)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen()
     except OSError as err:
         sock.close()
         raise OutputError(f"cannot serve on {host}:{port}: {err.strerror or err}; choose another --port") from None
