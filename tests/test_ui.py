@@ -140,15 +140,21 @@ def test_a_bad_path_in_the_page_shows_the_clis_error(page, tmp_path):
     assert f"{FRAMES} frames" in page.inner_text("#clip")  # the open clip is still there
 
 
-def test_clicking_a_track_toggles_it(page, tmp_path):
+def _show_a_track(page) -> tuple[int, str]:
+    """Scrub to the first track's first frame once the tracks are listed: (that frame, its id)."""
     page.wait_for_function("/^\\d+ tracks$/.test(document.getElementById('listing').textContent)")
     rows = page.query_selector_all("#tracks button.state")
     assert rows, "the motion detector found no track in the walkers clip"
     track = rows[0].get_attribute("data-id")
     first = int(page.inner_text("#tracks tr:first-child td:nth-child(3)").split("-")[0])
     page.eval_on_selector("#scrub", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", first)
+    page.wait_for_selector(f"#overlay[data-frame='{first}'] rect.track[data-id='{track}']")
+    return first, track
+
+
+def test_clicking_a_track_toggles_it(page, tmp_path):
+    first, track = _show_a_track(page)
     box = f"#overlay[data-frame='{first}'] rect.track[data-id='{track}']"
-    page.wait_for_selector(box)
     page.click("#preview")
     page.wait_for_function(f"document.getElementById('preview-status').textContent === 'frame {first}'",
                            timeout=180_000)
@@ -241,3 +247,35 @@ def test_a_click_and_a_drag_add_objects(page):
         page.click("#clear-prompts")
         page.check("input[name=mode][value=toggle]")
     page.wait_for_function("document.getElementById('prompts').textContent === 'none'")
+
+
+# Whether track ARG[0]'s rectangle lies on its box ARG[1] (frame pixels) at the frame's shown size.
+ON_ITS_BOX = """([id, box]) => {
+  const img = document.getElementById('frame'), k = img.clientWidth / img.naturalWidth;
+  const rect = document.querySelector(`#overlay rect.track[data-id='${id}']`);
+  return rect !== null && [rect.x, rect.y, rect.width, rect.height].every((a, i) =>
+    Math.abs(a.baseVal.value - (i < 2 ? box[i] : box[i] - box[i - 2]) * k) < 0.5);
+}"""
+
+
+def test_the_boxes_follow_the_frame_when_the_window_resizes(page):
+    """The boxes were laid out at the frame's size when it loaded, and stayed there as it resized."""
+    first, track = _show_a_track(page)
+    boxes = page.evaluate(f"fetch('/api/boxes/{first}').then((r) => r.json())")
+    box = next(b["box"] for b in boxes if b["id"] == int(track))
+    page.wait_for_function(ON_ITS_BOX, arg=[track, box])
+    wide = page.eval_on_selector("#frame", "(el) => el.clientWidth")
+    page.set_viewport_size({"width": 400, "height": 800})
+    page.wait_for_function(f"document.getElementById('frame').clientWidth !== {wide}")
+    page.wait_for_function(ON_ITS_BOX, arg=[track, box])
+
+
+def test_a_narrow_window_puts_the_side_panel_under_the_frame(page):
+    """At 400 px the side panel kept its 280 px and squeezed the frame beside it."""
+    page.set_viewport_size({"width": 400, "height": 800})
+    layout = page.evaluate("""() => ({
+        frame: document.getElementById('view').getBoundingClientRect().toJSON(),
+        tracks: document.getElementById('tracks').closest('section').getBoundingClientRect().toJSON(),
+        overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth})""")
+    assert layout["tracks"]["top"] >= layout["frame"]["bottom"]
+    assert layout["frame"]["width"] >= 300 and layout["overflow"] == 0
