@@ -279,3 +279,28 @@ def test_a_narrow_window_puts_the_side_panel_under_the_frame(page):
         overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth})""")
     assert layout["tracks"]["top"] >= layout["frame"]["bottom"]
     assert layout["frame"]["width"] >= 300 and layout["overflow"] == 0
+
+
+def test_the_keyboard_reaches_and_toggles_a_track(page):
+    """Tab reaches a track's toggle button and Enter or Space flips it, keeping the focus there
+    (the table was rebuilt on each toggle and poll, which dropped the focus); aria-pressed says
+    whether it goes."""
+    _, track = _show_a_track(page)
+    button = f"#tracks button[data-id='{track}']"
+    assert page.get_attribute(button, "aria-pressed") == "true"
+    assert page.get_attribute(button, "aria-label").startswith(f"remove track {track} ")
+    focused = f"document.activeElement.matches(\"{button}\")"
+    for _ in range(50):
+        page.keyboard.press("Tab")
+        if page.evaluate(focused):
+            break
+    else:
+        pytest.fail("Tab never reached the track's button")
+    assert page.eval_on_selector(button, "(el) => el.matches(':focus-visible') && "
+                                         "getComputedStyle(el).outlineStyle !== 'none'")
+    page.keyboard.press("Space")
+    page.wait_for_selector(f"#tracks button.keep[data-id='{track}'][aria-pressed='false']")
+    assert page.evaluate(focused)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#tracks button.remove[data-id='{track}'][aria-pressed='true']")
+    assert page.evaluate(focused)
