@@ -93,6 +93,11 @@ def page(browser, server):
     context.close()
 
 
+def _scrub(page, frame: int) -> None:
+    """Move the scrubber to ``frame``, as a drag of it does."""
+    page.eval_on_selector("#scrub", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", frame)
+
+
 def test_the_url_says_local_only_and_binds_loopback(clip):
     process, url = _start([str(clip), "--port", "0", *SETTINGS])
     try:
@@ -123,7 +128,7 @@ def test_a_taken_port_is_one_error_line(clip):
 def test_page_shows_the_clip_and_its_frames(page, clip):
     assert f"{FRAMES} frames, 160x120" in page.inner_text("#clip")
     page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
-    page.eval_on_selector("#scrub", "(el) => { el.value = 17; el.dispatchEvent(new Event('input')); }")
+    _scrub(page, 17)
     page.wait_for_function("document.getElementById('frame').src.endsWith('/api/frame/17.jpg')")
     assert page.inner_text("#frame-no") == "17"
 
@@ -147,7 +152,7 @@ def _show_a_track(page) -> tuple[int, str]:
     assert rows, "the motion detector found no track in the walkers clip"
     track = rows[0].get_attribute("data-id")
     first = int(page.inner_text("#tracks tr:first-child td:nth-child(3)").split("-")[0])
-    page.eval_on_selector("#scrub", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", first)
+    _scrub(page, first)
     page.wait_for_selector(f"#overlay[data-frame='{first}'] rect.track[data-id='{track}']")
     return first, track
 
@@ -304,3 +309,18 @@ def test_the_keyboard_reaches_and_toggles_a_track(page):
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#tracks button.remove[data-id='{track}'][aria-pressed='true']")
     assert page.evaluate(focused)
+
+
+def test_a_frame_the_server_cannot_give_is_a_line_not_a_broken_image(page):
+    """The page showed the browser's broken-image icon and no reason."""
+    page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
+    reason = "walk.mp4: Invalid data found when processing input"
+    page.route("**/api/frame/5.jpg", lambda route: route.fulfill(status=400, json={"error": reason}))
+    _scrub(page, 5)
+    page.wait_for_selector("#frame-error", state="visible")
+    assert page.inner_text("#frame-error") == f"error: frame 5: {reason}"
+    assert not page.is_visible("#frame")
+    _scrub(page, 6)
+    page.wait_for_selector("#frame-error", state="hidden")
+    page.wait_for_function("document.getElementById('frame').src.endsWith('/api/frame/6.jpg')")
+    page.wait_for_selector("#frame", state="visible")
