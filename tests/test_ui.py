@@ -324,3 +324,12 @@ def test_a_frame_the_server_cannot_give_is_a_line_not_a_broken_image(page):
     page.wait_for_selector("#frame-error", state="hidden")
     page.wait_for_function("document.getElementById('frame').src.endsWith('/api/frame/6.jpg')")
     page.wait_for_selector("#frame", state="visible")
+
+
+def test_a_reload_keeps_the_output_path_typed(page, tmp_path):
+    """A reload put the default output back in place of the path the user had typed."""
+    typed = str(tmp_path / "typed.mp4")
+    page.fill("#output", typed)
+    page.reload()
+    page.wait_for_function("document.getElementById('clip').textContent.includes('frames')")
+    assert page.input_value("#output") == typed
