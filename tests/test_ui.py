@@ -6,6 +6,7 @@ system's ``chromium`` and skip, saying so, where it or the playwright package is
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import queue
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import av
@@ -62,9 +64,12 @@ def _start(args: list[str], timeout: float = 90) -> tuple[subprocess.Popen, str]
     pytest.fail(f"no URL from `vidinpaint ui` within {timeout} s; stderr: {''.join(seen)!r}")
 
 
+PROXY = "devbox.example"  # the Host a proxy in front of the module's server sends
+
+
 @pytest.fixture(scope="module")
 def server(clip):
-    process, url = _start([str(clip), "--port", "0", *SETTINGS])
+    process, url = _start([str(clip), "--port", "0", "--allow-host", PROXY, *SETTINGS])
     yield url
     process.terminate()
     process.wait(timeout=30)
@@ -333,3 +338,23 @@ def test_a_reload_keeps_the_output_path_typed(page, tmp_path):
     page.reload()
     page.wait_for_function("document.getElementById('clip').textContent.includes('frames')")
     assert page.input_value("#output") == typed
+
+
+def _status(url: str, host: str) -> tuple[int, str]:
+    """GET ``url`` with this Host header, as a proxy in front of the server sends it: (status, body)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        connection.request("GET", "/api/state", headers={"Host": f"{host}:443"})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_a_proxys_host_name_is_answered_once_allowed(server):
+    """Behind a proxy (VS Code's port forwarding, Jupyter's server proxy) the Host is the proxy's
+    name, and the page was refused with no way to allow it."""
+    assert _status(server, PROXY.upper())[0] == 200
+    status, body = _status(server, "other.example")
+    assert status == 403 and json.loads(body)["error"].endswith("--allow-host other.example")

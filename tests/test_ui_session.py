@@ -115,7 +115,8 @@ def test_requests_another_site_could_send_are_refused_and_bad_ones_are_400(revie
     app = build_app(review)
     page = {"x-vidinpaint": "page"}
     assert _call(app, "POST", "/api/run", b'{"output": "x.mp4"}')[0] == 403
-    assert _call(app, "GET", "/api/state", host="evil.example:8765")[0] == 403
+    status, answer = _call(app, "GET", "/api/state", host="evil.example:8765")
+    assert status == 403 and json.loads(answer)["error"].endswith("--allow-host evil.example")
     assert _call(app, "GET", "/api/state")[0] == 200
     # an <img> on another site's page (the browser says so): it could start a preview, the whole pipeline
     assert _call(app, "GET", "/api/preview/0", headers={"sec-fetch-site": "cross-site"})[0] == 403

@@ -523,6 +523,11 @@ def ui(
     port: int = typer.Option(8765, "--port", "-p", min=0, max=65535, help="Port to serve on (0: any free port)."),
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Address to bind; the default serves this machine only."),
+    allow_host: list[str] = typer.Option([], "--allow-host", metavar="NAME",
+                                         help="Also answer requests for this host name (repeatable, no port): "
+                                              "the name a proxy such as VS Code's port forwarding or Jupyter's "
+                                              "server proxy sends. A server on this machine only refuses other "
+                                              "names."),
     config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file."),
     set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
 ) -> None:
@@ -543,7 +548,7 @@ def ui(
         where = "local only: this machine can open it, no other" if host in LOOPBACK else \
             f"bound to {host}: anyone who can reach this address can use the page and read files it names"
         err.print(f"review page: {url_of(sock)}  ({where}; Ctrl-C stops it)", markup=False)
-        serve(review, sock)
+        serve(review, sock, tuple(allow_host))
 
 
 weights_app = typer.Typer(help="List, fetch and locate model weights (nothing else downloads them).",

@@ -75,24 +75,32 @@ def _text(body: dict, key: str) -> str:
 HEADER = "x-vidinpaint"  # the page sends it with every POST; another site's page cannot (no CORS)
 
 
+def _refusal(method: str, headers: dict[str, str], hosts: tuple[str, ...] | None) -> str | None:
+    """Why a request another web site could make through the user's browser is refused, or None:
+    a POST without the page's header (a form or script elsewhere; sending it cross-site needs a
+    CORS grant this server never gives), and, when serving this machine only (``hosts``: its
+    names), a Host that is not one of them (DNS rebinding: a name of the attacker's that resolves
+    to 127.0.0.1). A proxy's name is such a Host too, hence the option the message names."""
+    host = headers.get("host", "")
+    name = (host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]).lower()
+    if hosts is not None and name not in hosts:
+        return (f"refused a request for host {name!r}, not a name of this machine (DNS rebinding); "
+                f"behind a proxy, let it in with: vidinpaint ui --allow-host {name}")
+    why = ("a POST without the page's header" if method == "POST" and HEADER not in headers
+           else "a request from another site" if headers.get("sec-fetch-site") == "cross-site"
+           else None)  # (an <img> on any page could start a preview: the whole pipeline)
+    return None if why is None else f"refused {why} (the review page sends none such)"
+
+
 def guarded(app: Callable, hosts: tuple[str, ...] | None) -> Callable:
-    """Refuse requests another web site could make through the user's browser: a POST without
-    the page's header (a form or script elsewhere; sending it cross-site needs a CORS grant this
-    server never gives), and, when serving this machine only (``hosts``: its names), a Host that
-    is not one of them (DNS rebinding: a name of the attacker's that resolves to 127.0.0.1)."""
+    """The app behind :func:`_refusal`: a refused request is a 403 with its one-line reason."""
 
     async def guard(scope, receive, send) -> None:
         if scope["type"] == "http":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            host = headers.get("host", "")
-            name = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
-            why = ("a Host that is not this machine" if hosts is not None and name not in hosts else
-                   "a POST without the page's header" if scope["method"] == "POST" and HEADER not in headers
-                   else "a request from another site" if headers.get("sec-fetch-site") == "cross-site"
-                   else None)  # (an <img> on any page could start a preview: the whole pipeline)
-            if why is not None:
-                await JSONResponse({"error": f"refused {why} (the review page sends none such)"},
-                                   status_code=403)(scope, receive, send)
+            refusal = _refusal(scope["method"], headers, hosts)
+            if refusal is not None:
+                await JSONResponse({"error": refusal}, status_code=403)(scope, receive, send)
                 return
         await app(scope, receive, send)
 
@@ -219,10 +227,12 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def serve(review: Review, sock: socket.socket) -> None:
-    """Serve the page until Ctrl-C."""
+def serve(review: Review, sock: socket.socket, allow_hosts: tuple[str, ...] = ()) -> None:
+    """Serve the page until Ctrl-C. ``allow_hosts``: names a proxy gives that a server listening
+    on this machine only answers too (it refuses any other name)."""
     host = sock.getsockname()[0]
-    hosts = (*LOOPBACK, host) if host in LOOPBACK or host.startswith("127.") else None
+    local = host in LOOPBACK or host.startswith("127.")
+    hosts = (*LOOPBACK, host, *(name.lower() for name in allow_hosts)) if local else None
     config = uvicorn.Config(build_app(review, hosts), log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
