@@ -358,3 +358,20 @@ def test_a_proxys_host_name_is_answered_once_allowed(server):
     assert _status(server, PROXY.upper())[0] == 200
     status, body = _status(server, "other.example")
     assert status == 403 and json.loads(body)["error"].endswith("--allow-host other.example")
+
+
+def test_the_page_works_under_a_proxys_path(browser, server):
+    """Jupyter's server proxy serves the page under /proxy/PORT/: the page's absolute /api/ URLs
+    left that path. Here the browser plays the proxy, passing /proxy/8765/* on to the server."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        prefix = server + "proxy/8765/"
+        page.route(server + "api/**", lambda route: route.abort())  # the proxy's own server has no /api/
+        page.route(prefix + "**", lambda route: route.continue_(url=server + route.request.url[len(prefix):]))
+        page.goto(prefix)
+        page.wait_for_function("document.getElementById('clip').textContent.includes('frames')")
+        page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
+    finally:
+        context.close()
