@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -40,13 +41,34 @@ def clip(tmp_path_factory) -> Path:
     return path
 
 
-def _start(args: list[str], timeout: float = 90) -> tuple[subprocess.Popen, str]:
-    """``vidinpaint ui ARGS`` in a subprocess; returns it and the URL it prints once it is serving."""
+@dataclass
+class Served:
+    """A ``vidinpaint ui`` subprocess, the URL it printed, and what it prints on stderr after that."""
+
+    process: subprocess.Popen
+    url: str
+    lines: queue.Queue
+    reader: threading.Thread
+
+    def stop(self) -> str:
+        """SIGTERM, as ``kill`` or a supervisor stops it; returns the stderr it printed after the URL."""
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self.reader.join(timeout=60)
+        said = []
+        while not self.lines.empty():
+            said.append(self.lines.get_nowait())
+        return "".join(said)
+
+
+def _start(args: list[str], timeout: float = 90) -> Served:
+    """``vidinpaint ui ARGS`` in a subprocess, returned once it prints the URL it serves."""
     env = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1"}
     server = subprocess.Popen([sys.executable, "-m", "vidinpaint", "ui", *args], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in server.stderr], daemon=True).start()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in server.stderr], daemon=True)
+    reader.start()
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
@@ -59,7 +81,7 @@ def _start(args: list[str], timeout: float = 90) -> tuple[subprocess.Popen, str]
         seen.append(line)
         found = re.search(r"review page: (http://\S+)", line)
         if found:
-            return server, found.group(1)
+            return Served(server, found.group(1), lines, reader)
     server.kill()
     pytest.fail(f"no URL from `vidinpaint ui` within {timeout} s; stderr: {''.join(seen)!r}")
 
@@ -69,10 +91,9 @@ PROXY = "devbox.example"  # the Host a proxy in front of the module's server sen
 
 @pytest.fixture(scope="module")
 def server(clip):
-    process, url = _start([str(clip), "--port", "0", "--allow-host", PROXY, *SETTINGS])
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    served = _start([str(clip), "--port", "0", "--allow-host", PROXY, *SETTINGS])
+    yield served.url
+    served.stop()
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +125,11 @@ def _scrub(page, frame: int) -> None:
 
 
 def test_the_url_says_local_only_and_binds_loopback(clip):
-    process, url = _start([str(clip), "--port", "0", *SETTINGS])
+    served = _start([str(clip), "--port", "0", *SETTINGS])
     try:
-        assert url.startswith("http://127.0.0.1:")
+        assert served.url.startswith("http://127.0.0.1:")
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        served.stop()
 
 
 def test_a_bad_input_argument_is_the_clis_error_line(tmp_path):
@@ -202,12 +222,12 @@ def test_run_the_clip_and_download_the_result(page, tmp_path):
 
 
 def test_no_clip_then_upload_one(browser, clip):
-    process, url = _start(["--port", "0", *SETTINGS])
+    served = _start(["--port", "0", *SETTINGS])
     context = browser.new_context()
     try:
         page = context.new_page()
         page.set_default_timeout(120_000)
-        page.goto(url)
+        page.goto(served.url)
         page.wait_for_function("document.getElementById('clip').textContent === 'no clip open'")
         page.set_input_files("#upload", str(clip))
         page.wait_for_function("document.getElementById('clip').textContent.includes('frames')")
@@ -216,8 +236,7 @@ def test_no_clip_then_upload_one(browser, clip):
         page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
     finally:
         context.close()
-        process.terminate()
-        process.wait(timeout=30)
+        served.stop()
 
 
 def test_a_run_that_cannot_write_shows_the_clis_error(page, clip):
@@ -340,12 +359,15 @@ def test_a_reload_keeps_the_output_path_typed(page, tmp_path):
     assert page.input_value("#output") == typed
 
 
-def _status(url: str, host: str) -> tuple[int, str]:
-    """GET ``url`` with this Host header, as a proxy in front of the server sends it: (status, body)."""
+def _request(url: str, path: str, body: dict | None = None, host: str | None = None) -> tuple[int, str]:
+    """GET ``path`` of the server at ``url``, or POST ``body`` as the page does; ``host``: the Host
+    header a proxy in front of the server sends. Returns (status, body)."""
     parts = urllib.parse.urlsplit(url)
+    headers = {"X-Vidinpaint": "test"} | ({"Host": f"{host}:443"} if host else {})
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     try:
-        connection.request("GET", "/api/state", headers={"Host": f"{host}:443"})
+        connection.request("GET" if body is None else "POST", path, None if body is None else json.dumps(body),
+                           headers)
         response = connection.getresponse()
         return response.status, response.read().decode()
     finally:
@@ -355,8 +377,8 @@ def _status(url: str, host: str) -> tuple[int, str]:
 def test_a_proxys_host_name_is_answered_once_allowed(server):
     """Behind a proxy (VS Code's port forwarding, Jupyter's server proxy) the Host is the proxy's
     name, and the page was refused with no way to allow it."""
-    assert _status(server, PROXY.upper())[0] == 200
-    status, body = _status(server, "other.example")
+    assert _request(server, "/api/state", host=PROXY.upper())[0] == 200
+    status, body = _request(server, "/api/state", host="other.example")
     assert status == 403 and json.loads(body)["error"].endswith("--allow-host other.example")
 
 
@@ -375,3 +397,21 @@ def test_the_page_works_under_a_proxys_path(browser, server):
         page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
     finally:
         context.close()
+
+
+def test_stopping_the_server_after_a_run_says_it_stopped(clip, tmp_path):
+    """SIGTERM after a run from the page said "no output was written", beside the output it wrote
+    (a run cut short by it, its output not written, is named: test_ui_session.py)."""
+    served = _start([str(clip), "--port", "0", *SETTINGS])
+    output = tmp_path / "ran.mp4"
+    try:
+        assert _request(served.url, "/api/run", {"output": str(output)})[0] == 200
+        deadline = time.monotonic() + 180
+        while (run := json.loads(_request(served.url, "/api/state")[1])["run"])["state"] == "running" \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert run["state"] == "done", run
+    finally:
+        said = served.stop()
+    assert output.is_file()
+    assert said == "review page stopped by SIGTERM\n"

@@ -178,3 +178,14 @@ def test_the_bound_socket_answers_before_the_server_starts():
 
     with bind("127.0.0.1", 0) as sock, socket.create_connection(sock.getsockname()[:2]):
         pass
+
+
+def test_a_run_the_server_stops_removes_its_temporary_and_is_named(review, tmp_path):
+    """A run in flight when the server stopped died with it (a daemon thread), leaving its
+    temporary file beside the output; now it unwinds, and stop() names the output not written."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "cut.mp4"
+    review.run(str(target), overwrite=False)
+    assert review.stop() == target
+    assert review.run_task.state == "stopped" and list(folder.iterdir()) == []

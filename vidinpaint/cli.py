@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import av
 import typer
@@ -33,6 +33,9 @@ from .progress import Meter
 from .video import probe
 from .video.encoders import has_crf
 from .video.streams import StreamInfo
+
+if TYPE_CHECKING:  # the review page's extra may be absent: imported where `ui` runs
+    from .ui.session import Review
 
 app = typer.Typer(
     help="Remove people (or any marked objects) from videos and images, automatically.",
@@ -548,7 +551,21 @@ def ui(
         where = "local only: this machine can open it, no other" if host in LOOPBACK else \
             f"bound to {host}: anyone who can reach this address can use the page and read files it names"
         err.print(f"review page: {url_of(sock)}  ({where}; Ctrl-C stops it)", markup=False)
-        serve(review, sock, tuple(allow_host))
+        try:
+            serve(review, sock, tuple(allow_host))
+        except KeyboardInterrupt as stop:
+            _page_stopped(review, getattr(stop, "signum", signal.SIGINT))
+
+
+def _page_stopped(review: Review, signum: int) -> None:
+    """Ctrl-C or SIGTERM is how the review page ends: say that, not that no output was written
+    (its earlier runs' outputs are there); name the output only of a run it cut short."""
+    name = signal.Signals(signum).name
+    lost = review.stop()
+    if lost is not None:
+        _fail(f"review page stopped by {name} during a run: {lost} was not written", 128 + signum)
+    err.print(f"review page stopped by {name}", markup=False)
+    raise typer.Exit(128 + signum)
 
 
 weights_app = typer.Typer(help="List, fetch and locate model weights (nothing else downloads them).",

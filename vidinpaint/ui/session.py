@@ -60,7 +60,7 @@ class Task:
 
 
 class Stopped(Exception):
-    """A background job ended early: its clip was replaced by another."""
+    """A background job ended early: its clip was replaced by another, or the server stopped."""
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Prompt:
 class RunInfo:
     """What the page shows of the last whole-clip run."""
 
-    output: str = ""
+    output: str = ""  # where the run writes; the file is there once its task is done
     frames: int = 0
     seconds: float = 0.0
     shots: str = ""
@@ -107,6 +107,7 @@ class Review:
         self.run_task = Task()
         self.run_info = RunInfo()
         self.backends: list[tuple[str, str]] = []
+        self._run_thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # -- the clip -------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ class Review:
                 raise InputError("a run is already in progress")
             task = self.run_task = Task()
             task.start(len(video))
-            self.run_info = RunInfo()
+            self.run_info = RunInfo(output=str(target))
 
         def on_start(backends: list[tuple[str, str]], total: int | None) -> None:
             self.backends = list(backends)
@@ -299,6 +300,9 @@ class Review:
             try:
                 result: CleanResult = clean_path(video.path, target, config, overwrite=overwrite,
                                                  on_start=on_start, progress=task.step)[0]
+            except Stopped:
+                task.state = "stopped"
+                return
             except Exception as error:  # noqa: BLE001 - shown in the page, as the CLI would print it
                 task.state, task.error = "failed", _user_error(error)
                 return
@@ -306,7 +310,19 @@ class Review:
                                     result.backends)
             task.state = "done"
 
-        threading.Thread(target=work, name="clean", daemon=True).start()
+        self._run_thread = threading.Thread(target=work, name="clean", daemon=True)
+        self._run_thread.start()
+
+    def stop(self) -> Path | None:
+        """Stop the background jobs, as the server goes: a run unwinds at its next frame, which
+        removes its temporary output (a daemon thread dies with the process and leaves it).
+        Returns the output of a run stopped before it was written, or None."""
+        with self._lock:
+            self.listing.stop = self.run_task.stop = True
+            thread = self._run_thread
+        if thread is not None:
+            thread.join()
+        return Path(self.run_info.output) if self.run_task.state == "stopped" else None
 
     def result_path(self) -> Path:
         if self.run_task.state != "done":
