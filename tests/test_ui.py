@@ -245,6 +245,9 @@ def test_a_run_that_cannot_write_shows_the_clis_error(page, clip):
     page.fill("#output", str(clip))
     page.click("#run")
     page.wait_for_function("document.getElementById('error').textContent.includes('input file')")
+    # the boxes read after each poll wiped the error as it appeared: it stays through another such read
+    _scrub(page, 3)
+    page.wait_for_selector("#overlay[data-frame='3']", state="attached")
     assert page.inner_text("#error") == cli.stderr.strip()
     assert page.inner_text("#run-status") == "failed: " + cli.stderr.strip().removeprefix("error: ")
 
