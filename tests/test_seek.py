@@ -88,3 +88,16 @@ def test_excerpt_runs_the_real_stages_on_one_frame(keyed_clip):
 def test_excerpt_outside_the_clip_is_an_error(keyed_clip):
     with pytest.raises(InputError, match="outside the clip"):
         clean_excerpt(FrameSeeker(keyed_clip[0]), 80, load_config(None, MOTION), context=2)
+
+
+def test_a_counted_frame_that_does_not_decode_is_a_one_line_error(keyed_clip, monkeypatch):
+    """opencv-doc's box.mp4 counts 456 frames and decodes 455: the page asked for the last and got
+    a StopIteration traceback (a bare server error)."""
+    video = FrameSeeker(keyed_clip[0])
+    last = len(video) - 1
+    decode = video._decode
+    monkeypatch.setattr(video, "_decode", lambda start, stop, seek=True: (
+        (vf, i) for vf, i in decode(start, stop, seek) if i != last))
+    assert video.frame(last - 1).index == last - 1
+    with pytest.raises(InputError, match=f"frame {last} does not decode \\(the file counts {last + 1} frames\\)$"):
+        video.frame(last)

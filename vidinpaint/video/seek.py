@@ -61,7 +61,10 @@ class FrameSeeker:
     def frame(self, index: int) -> Frame:
         """Frame ``index`` (0-based, clamped to the clip)."""
         index = min(max(index, 0), self._count - 1)
-        return next(self.frames(index, index + 1))
+        frame = next(self.frames(index, index + 1), None)
+        if frame is None:  # counted, but the decoder gives no picture for it (box.mp4's last of 456)
+            raise InputError(f"{self.path}: frame {index} does not decode (the file counts {self._count} frames)")
+        return frame
 
     def frames(self, start: int, stop: int) -> Iterator[Frame]:
         """Frames ``start`` to ``stop - 1`` (clamped to the clip), each with its pipeline index."""
