@@ -135,9 +135,13 @@ def test_ray_local_cluster_runs_the_batch_with_the_same_log(tmp_path):
         assert len(decode_all(tmp_path / "out" / name)[0]) == FRAMES
 
 
-@pytest.mark.parametrize("cores, gpus, workers", [(16, 1, 4), (2, 1, 1), (16, 8, 8), (16, 0, 4), (2, 0, 1)])
-def test_default_workers_use_the_cores_on_a_gpu_node_too(monkeypatch, cores, gpus, workers):
-    """A clip's CPU stages keep a few cores busy, so a 16-core node with one GPU runs four workers."""
+@pytest.mark.parametrize("cores, gpus, gib, workers", [(16, 1, 141, 4), (2, 1, 141, 1), (16, 8, 80, 8), (16, 0, 0, 4),
+                                                       (2, 0, 0, 1), (16, 1, 8, 2), (16, 1, 3, 1), (64, 2, 8, 4)])
+def test_default_workers_use_the_cores_on_a_gpu_node_too(monkeypatch, cores, gpus, gib, workers):
+    """A clip's CPU stages keep a few cores busy, so a 16-core node with one big GPU runs four
+    workers; a GPU with 8 GiB takes two, each with its own CUDA context and models."""
+    import types
+
     import torch
 
     from vidinpaint.runner import default_workers
@@ -145,4 +149,5 @@ def test_default_workers_use_the_cores_on_a_gpu_node_too(monkeypatch, cores, gpu
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: types.SimpleNamespace(total_memory=gib << 30))
     assert default_workers() == workers

@@ -630,7 +630,7 @@ def batch(
     config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file."),
     set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j",
-                                          help="Local worker processes (default: cores/4, at least one per GPU)."),
+                                          help="Local worker processes (default: cores/4, at least one per GPU, at most one per 4 GiB of its memory)."),
     ray: bool = typer.Option(False, "--ray", help="Run each clip as a Ray task (pip install 'vidinpaint[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: local)."),
     log: Optional[Path] = typer.Option(None, "--log", help="Job log (default: OUTDIR/vidinpaint-jobs.jsonl)."),

@@ -31,20 +31,28 @@ class Events:
     notice: Callable[[str], None] = lambda text: None
 
 
+GIB_PER_GPU_WORKER = 4  # a worker's share of its GPU's memory: SAM ViT-H's weights alone are 2.4 GiB
+
+
 def default_workers() -> int:
-    """One worker per 4 cores (each worker uses several threads), and at least one per GPU.
+    """One worker per 4 cores (each worker uses several threads), and at least one per GPU, but
+    no more on a GPU than ``GIB_PER_GPU_WORKER`` each of its memory allows (every worker holds
+    its own CUDA context and models).
 
     A GPU node needs more than one worker per GPU: a clip's CPU stages keep about two cores busy
     whatever the node has, and the GPU stages use a fraction of it. On a lent H200 node with 16
     cores, 4 workers sharing the GPU ran 14.3 frames/s against 8.5 for one (8 clips of 50 frames,
-    ``scripts/bench_batch.py --workers 1,4 --set device=cuda``), with 0.07 GiB of GPU memory each.
+    ``scripts/bench_batch.py --workers 1,4 --set device=cuda``), with 0.07 GiB of GPU memory each
+    for NanoDet; SAM's weights, where present, take far more.
     """
     cpu = max(1, (os.cpu_count() or 1) // 4)
     try:
         import torch
 
         if torch.cuda.is_available():
-            return max(torch.cuda.device_count(), cpu)
+            fits = sum(max(1, torch.cuda.get_device_properties(i).total_memory // (GIB_PER_GPU_WORKER << 30))
+                       for i in range(torch.cuda.device_count()))
+            return max(torch.cuda.device_count(), min(cpu, fits))
     except ImportError:
         pass
     return cpu
