@@ -58,6 +58,22 @@ def test_completion_gives_the_hole_the_camera_motion():
     np.testing.assert_allclose(complete(wrong, hole)[hole], flow[hole], atol=1e-3)
 
 
+def test_a_hole_gets_the_motion_of_the_background_around_it_where_it_differs_from_the_frames():
+    """Depth: the far part of a street (most of the frame) moves 2 px, a near wall 6 px and
+    growing towards the camera. The whole frame's motion (the street's) fitted the person on the
+    wall 4+ px off; the wall's own motion around the hole fits it."""
+    h, w = 120, 200
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    flow = np.stack([np.full((h, w), 2.0, np.float32), np.zeros((h, w), np.float32)], axis=-1)
+    near = xs >= 130
+    flow[near, 0] = 6.0 + 0.02 * (xs[near] - 130)
+    hole = np.zeros((h, w), bool)
+    hole[40:80, 155:175] = True
+    wrong = flow.copy()
+    wrong[hole] = (-3.0, 1.0)  # the person walking
+    np.testing.assert_allclose(complete(wrong, hole)[hole], flow[hole], atol=0.05)
+
+
 def test_sample_valid_never_mixes_hole_colours_in():
     image = np.full((10, 10, 3), 100, np.uint8)
     image[:, 5:] = 250  # the hole's colour

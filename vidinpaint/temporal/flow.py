@@ -182,20 +182,52 @@ def consistent(forward: np.ndarray, backward: np.ndarray, tolerance: float = 1.0
     return (error <= tolerance + 0.05 * scale) & inside(forward)
 
 
-def camera_motion(flow: np.ndarray, known: np.ndarray, step: int = 8) -> np.ndarray | None:
-    """The affine motion (2x3, pixel -> pixel) that best explains ``flow`` where ``known`` is
-    True, by RANSAC on a grid of samples; None when the flow is not dominated by one motion."""
+RANSAC_PX = 1.0  # how far (flow pixels) a sample may be from an affine motion that explains it
+LOCAL_PX = 0.5  # the whole frame's motion stands for a hole's surroundings if half of them are this close
+
+
+def _samples(flow: np.ndarray, known: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points on a grid of ``step`` where ``known``, and where ``flow`` takes them (``Nx2`` each)."""
     h, w = known.shape
     ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
     keep = known[ys, xs]
-    if keep.sum() < 12:
-        return None
     src = np.stack([xs[keep], ys[keep]], axis=1).astype(np.float32)
-    dst = src + flow[ys[keep], xs[keep]]
-    matrix, inliers = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+    return src, src + flow[ys[keep], xs[keep]]
+
+
+def camera_motion(flow: np.ndarray, known: np.ndarray, step: int = 8) -> np.ndarray | None:
+    """The affine motion (2x3, pixel -> pixel) that best explains ``flow`` where ``known`` is
+    True, by RANSAC on a grid of samples; None when the flow is not dominated by one motion."""
+    src, dst = _samples(flow, known, step)
+    if len(src) < 12:
+        return None
+    matrix, inliers = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX)
     if matrix is None or inliers is None or inliers.mean() < 0.5:
         return None
     return matrix
+
+
+def _fits(matrix: np.ndarray, flow: np.ndarray, known: np.ndarray, step: int) -> bool:
+    """Whether the affine ``matrix`` explains ``flow`` where ``known`` (half the samples within LOCAL_PX)."""
+    src, dst = _samples(flow, known, step)
+    if not len(src):
+        return True
+    error = np.linalg.norm(src @ matrix[:, :2].T + matrix[:, 2] - dst, axis=1)
+    return bool(np.median(error) <= LOCAL_PX)
+
+
+def _affine_flow(matrix: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """``Nx2``: the flow the affine ``matrix`` gives the points ``(xs, ys)``."""
+    pts = np.stack([xs, ys], axis=1).astype(np.float32)
+    return pts @ matrix[:, :2].T + matrix[:, 2] - pts
+
+
+def _moved_origin(matrix: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    """The affine ``matrix`` in the coordinates of a window whose corner is ``(x0, y0)``."""
+    origin = np.float32([x0, y0])
+    out = matrix.copy()
+    out[:, 2] += matrix[:, :2] @ origin - origin
+    return out
 
 
 def complete(flow: np.ndarray, hole: np.ndarray, max_side: int = 160) -> np.ndarray:
@@ -204,30 +236,45 @@ def complete(flow: np.ndarray, hole: np.ndarray, max_side: int = 160) -> np.ndar
     Flow measured through a moving person follows the person, not the background behind it
     (FGVC, Gao et al. 2020, and ProPainter, Zhou et al. 2023, complete it before propagating).
     Background motion behind a person is mostly the camera's: when one affine motion explains
-    the flow around the hole (static, pan, zoom, shake), the hole gets that motion exactly;
-    otherwise each channel is filled smoothly from the surrounding flow (Navier-Stokes
-    inpainting at low resolution). Outside the hole the flow is kept as measured.
+    the flow of the whole frame (static, pan, zoom, shake) and of the background around a part
+    of the hole, that part gets it exactly. With depth (a street, a handheld camera) the
+    motion differs across the frame, and a part whose surroundings (as far again as the part is
+    large) the whole frame's motion does not explain gets their own affine motion instead. What
+    neither explains is filled smoothly from the surrounding flow (Navier-Stokes inpainting at
+    low resolution). Outside the hole the flow is kept as measured.
     """
     if not hole.any():
         return flow
     h, w = hole.shape
     out = flow.copy()
-    matrix = camera_motion(flow, ~hole)
-    if matrix is not None:
-        ys, xs = np.nonzero(hole)
-        pts = np.stack([xs, ys], axis=1).astype(np.float32)
-        moved = pts @ matrix[:, :2].T + matrix[:, 2]
-        out[ys, xs] = moved - pts
+    whole = camera_motion(flow, ~hole)
+    left = np.zeros_like(hole)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(hole.view(np.uint8), connectivity=8)
+    for k in range(1, count):
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        pad = max(bw, bh)
+        box = np.s_[max(0, y - pad):min(h, y + bh + pad), max(0, x - pad):min(w, x + bw + pad)]
+        ys, xs = np.nonzero(labels[box] == k)
+        around = flow[box], ~hole[box]
+        shifted = None if whole is None else _moved_origin(whole, box[1].start, box[0].start)
+        motion = shifted if shifted is not None and _fits(shifted, *around, step=4) else camera_motion(*around, step=4)
+        motion = motion if motion is not None else shifted
+        if motion is None:
+            left[ys + box[0].start, xs + box[1].start] = True
+        else:
+            out[ys + box[0].start, xs + box[1].start] = _affine_flow(motion, xs, ys)
+    if not left.any():
         return out
     scale = min(1.0, max_side / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
     if small_hole.all():
-        return np.zeros_like(flow)
+        out[left] = 0
+        return out
     small = cv2.resize(flow, size, interpolation=cv2.INTER_AREA)
     filled = np.stack([cv2.inpaint(np.ascontiguousarray(small[..., c]), small_hole, 3, cv2.INPAINT_NS)
                        for c in range(2)], axis=-1)
     full = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    out[hole] = full[hole]
+    out[left] = full[left]
     return out
