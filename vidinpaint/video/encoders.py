@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -191,7 +191,7 @@ def _ffmpeg_errors() -> Iterator[list[tuple[int, str, str]]]:
         av.logging.set_level(level)
 
 
-def _reason(err: Exception, logged: list[tuple[int, str, str]] = ()) -> str:
+def _reason(err: Exception, logged: Sequence[tuple[int, str, str]] = ()) -> str:
     """FFmpeg's words without PyAV's errno and call decorations, and what FFmpeg logged."""
     text = getattr(err, "strerror", None) or str(err).split(";")[0].split(": '")[0].strip()
     said = "; ".join(dict.fromkeys(message.strip() for _, _, message in logged if message.strip()))
