@@ -108,3 +108,14 @@ def test_report_on_a_file_that_is_no_job_log_is_a_one_line_error(tmp_path):
     for path, why in ((video, "not text"), (tracks, "no line of it is a job's entry")):
         result = run_cli("report", str(path))
         assert result.returncode == 1 and result.stderr == f"error: {path}: not a job log ({why})\n", result.stderr
+
+
+def test_starting_the_cli_does_not_load_torch():
+    """torch takes seconds to import: `--help`, `info` and every error line would wait for it (the
+    flow tools loaded it for RAFT, which now has a module of its own)."""
+    import subprocess
+    import sys
+
+    code = "import sys, vidinpaint.cli; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert done.stdout.strip() == "False", done.stderr

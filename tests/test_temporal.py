@@ -163,7 +163,7 @@ def test_raft_plumbing_with_a_random_small_model():
     import torch
     from torchvision.models.optical_flow import raft_small
 
-    from vidinpaint.temporal.flow import RaftFlow
+    from vidinpaint.temporal.raft import RaftFlow
 
     torch.manual_seed(0)
     flow = RaftFlow(raft_small(weights=None), "cpu", max_side=128)

@@ -163,7 +163,8 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
     fills what no frame shows itself, with ``spatial`` (the inpainting stage's own method), and
     carries that along the flow."""
     from .temporal.fill import FlowFill
-    from .temporal.flow import DisFlow, RaftFlow
+    from .temporal.flow import DisFlow
+    from .temporal.raft import RaftFlow
 
     c = config.fill
     if c.backend == "off":

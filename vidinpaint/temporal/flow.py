@@ -1,4 +1,4 @@
-"""Optical flow between frames: OpenCV DIS (offline) or torchvision RAFT, plus the flow tools the
+"""Optical flow between frames: OpenCV DIS (offline; RAFT is in :mod:`.raft`), plus the flow tools the
 fill stage needs (warping, forward-backward consistency, completion inside holes).
 
 Flows are ``HxWx2 float32`` in pixels, ``flow[y, x] = (dx, dy)``: the pixel ``(x, y)`` of the first
@@ -13,7 +13,6 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
-import torch
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
@@ -85,34 +84,6 @@ class DisFlow:
             if len(self._prepared) > 3:
                 self._prepared.popitem(last=False)
         return entry[1]
-
-
-class RaftFlow:
-    """torchvision RAFT (Teed & Deng 2020, "RAFT: Recurrent All-Pairs Field Transforms")."""
-
-    def __init__(self, model: torch.nn.Module, device: str = "cpu", max_side: int = 480, name: str = "RAFT") -> None:
-        self.model, self.device, self.max_side = model.to(device).eval(), device, max_side
-        self.backend = f"torchvision {name} ({device}) at <= {max_side}px"
-
-    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Flow from ``a`` to ``b`` (``HxWx3 uint8`` RGB), at ``a``'s full resolution."""
-        h, w = a.shape[:2]
-        return resize_flow(self.small(a, b), w, h)
-
-    @torch.inference_mode()
-    def small(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Flow from ``a`` to ``b`` at the working resolution (longer side <= ``max_side``)."""
-        sa, sb = downscale(a, self.max_side), downscale(b, self.max_side)
-        sh, sw = sa.shape[:2]
-        # RAFT needs sides divisible by 8 and at least 128 px (its correlation pyramid)
-        ph, pw = max((-sh) % 8, 128 - sh), max((-sw) % 8, 128 - sw)
-
-        def tensor(img: np.ndarray) -> torch.Tensor:
-            t = torch.from_numpy(img).permute(2, 0, 1)[None].float().to(self.device) / 127.5 - 1.0
-            return torch.nn.functional.pad(t, (0, pw, 0, ph), mode="replicate")
-
-        flow = self.model(tensor(sa), tensor(sb))[-1][0, :, :sh, :sw].permute(1, 2, 0).cpu().numpy()
-        return np.ascontiguousarray(flow)
 
 
 @lru_cache(maxsize=4)
