@@ -50,7 +50,9 @@ def progress(frame):
         leak.append(frame.rgb.copy())
     info = libc.mallinfo2()
     used.append((info.uordblks + info.hblkhd) / 2**20)
-vidinpaint.clean(sys.argv[1], sys.argv[2], overwrite=True, progress=progress)
+# the leak's run needs no neural stage to show that the probe sees a frame kept per frame
+cheap = ["shots.backend=off", "detect.every=10", "segment.backend=box", "fill.backend=off"] if len(sys.argv) > 4 else []
+vidinpaint.clean(sys.argv[1], sys.argv[2], overwrite=True, progress=progress, overrides=cheap)
 print(json.dumps(used))
 """
 
@@ -86,5 +88,6 @@ def test_default_pipeline_memory_does_not_grow_with_clip_length(tmp_path):
 
 
 def test_the_check_sees_a_leak_of_a_frame_per_frame(tmp_path):
+    """The probe, on the cheap stages (half the time of the default's), sees a frame kept per frame."""
     grew = growth(tmp_path, "leak")
     assert grew > BOUND, f"keeping a frame per frame raised the memory in use by only {grew:.1f} MiB"
