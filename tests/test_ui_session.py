@@ -128,6 +128,24 @@ def test_requests_another_site_could_send_are_refused_and_bad_ones_are_400(revie
     assert _call(app, "GET", "/api/preview/0", query=b"context=abc")[0] == 400
 
 
+def test_the_state_holds_only_what_the_page_reads(review):
+    """/api/state sent each job's internal stop flag, and the run's stages a second time (the page
+    reads them from "backends" alone)."""
+    from importlib.resources import files
+
+    from vidinpaint.ui.server import build_app
+
+    _listed(review)
+    status, answer = _call(build_app(review), "GET", "/api/state")
+    state = json.loads(answer)
+    assert status == 200 and state["tracks"]
+    assert set(state["listing"]) == set(state["run"]) == {"state", "done", "total", "error"}
+    assert set(state["result"]) == {"output", "frames", "seconds", "shots"}
+    page = files("vidinpaint.ui").joinpath("page.html").read_text(encoding="utf-8")
+    parts = [state, state["tracks"][0], *(v for v in state.values() if isinstance(v, dict))]
+    assert [key for part in parts for key in part if f".{key}" not in page] == []
+
+
 def _call(app, method: str, path: str, body: bytes = b"", host: str = "127.0.0.1:8765",
           headers: dict[str, str] | None = None, query: bytes = b"") -> tuple[int, bytes]:
     """One HTTP request straight to the ASGI app: (status, body)."""

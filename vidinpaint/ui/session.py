@@ -58,6 +58,10 @@ class Task:
             raise Stopped
         self.done += 1
 
+    def shown(self) -> dict:
+        """What the page shows of it: not its ``stop`` flag, which is the server's own."""
+        return {"state": self.state, "done": self.done, "total": self.total, "error": self.error}
+
 
 class Stopped(Exception):
     """A background job ended early: its clip was replaced by another, or the server stopped."""
@@ -82,7 +86,6 @@ class RunInfo:
     frames: int = 0
     seconds: float = 0.0
     shots: str = ""
-    backends: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _user_error(error: BaseException) -> str:
@@ -306,8 +309,7 @@ class Review:
             except Exception as error:  # noqa: BLE001 - shown in the page, as the CLI would print it
                 task.state, task.error = "failed", _user_error(error)
                 return
-            self.run_info = RunInfo(str(result.output), result.frames, round(result.seconds, 2), result.shots,
-                                    result.backends)
+            self.run_info = RunInfo(str(result.output), result.frames, round(result.seconds, 2), result.shots)
             task.state = "done"
 
         self._run_thread = threading.Thread(target=work, name="clean", daemon=True)
@@ -330,7 +332,7 @@ class Review:
         return Path(self.run_info.output)
 
     def state(self) -> dict:
-        """Everything the page shows, as JSON-ready data."""
+        """Everything the page shows, as JSON-ready data, and nothing it does not read."""
         video = self.video
         clip = None
         if video is not None:
@@ -342,10 +344,10 @@ class Review:
             "clip": clip,
             "tracks": [{"id": t.id, "cls": t.cls, "first": t.first, "last": t.last, "remove": t.id not in self.kept}
                        for t in self.tracks],
-            "listing": asdict(self.listing),
+            "listing": self.listing.shown(),
             "points": [p.text() for p in self.points],
             "boxes": [b.text() for b in self.boxes],
-            "run": asdict(self.run_task),
+            "run": self.run_task.shown(),
             "result": asdict(self.run_info),
             "backends": [list(b) for b in self.backends],
             "output": self.default_output(),
