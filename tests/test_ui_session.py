@@ -118,6 +118,10 @@ def test_requests_another_site_could_send_are_refused_and_bad_ones_are_400(revie
     status, answer = _call(app, "GET", "/api/state", host="evil.example:8765")
     assert status == 403 and json.loads(answer)["error"].endswith("--allow-host evil.example")
     assert _call(app, "GET", "/api/state")[0] == 200
+    # no name at all: the refusal named `--allow-host ` with nothing after it
+    status, answer = _call(app, "GET", "/api/state", host="")
+    assert status == 403 and json.loads(answer)["error"] == ("refused a request that named no host "
+                                                             "(its Host header is empty or missing)")
     # an <img> on another site's page (the browser says so): it could start a preview, the whole pipeline
     assert _call(app, "GET", "/api/preview/0", headers={"sec-fetch-site": "cross-site"})[0] == 403
     for path, body in (("/api/run", b"{bad"), ("/api/toggle", b"[1, 2]"), ("/api/toggle", b'{"id": "x"}'),

@@ -84,6 +84,8 @@ def _refusal(method: str, headers: dict[str, str], hosts: tuple[str, ...] | None
     host = headers.get("host", "")
     name = (host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]).lower()
     if hosts is not None and name not in hosts:
+        if not name:  # no name to let in: the option named below cannot help
+            return "refused a request that named no host (its Host header is empty or missing)"
         return (f"refused a request for host {name!r}, not a name of this machine (DNS rebinding); "
                 f"behind a proxy, let it in with: vidinpaint ui --allow-host {name}")
     why = ("a POST without the page's header" if method == "POST" and HEADER not in headers
