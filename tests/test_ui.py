@@ -385,6 +385,17 @@ def test_a_proxys_host_name_is_answered_once_allowed(server):
     assert status == 403 and json.loads(body)["error"].endswith("--allow-host other.example")
 
 
+def test_allow_host_on_a_server_for_any_host_name_says_it_does_nothing(clip):
+    """Bound to 0.0.0.0 the server answers any host name: --allow-host changed nothing and said nothing."""
+    served = _start([str(clip), "--port", "0", "--host", "0.0.0.0", "--allow-host", PROXY, *SETTINGS])
+    try:
+        assert _request(served.url, "/api/state", host="other.example")[0] == 200  # serving: past the warning
+    finally:
+        said = served.stop()
+    assert said == ("warning: --allow-host has no effect on a server bound to 0.0.0.0: it answers any host "
+                    "name already\nreview page stopped by SIGTERM\n")
+
+
 def test_the_page_works_under_a_proxys_path(browser, server):
     """Jupyter's server proxy serves the page under /proxy/PORT/: the page's absolute /api/ URLs
     left that path. Here the browser plays the proxy, passing /proxy/8765/* on to the server."""

@@ -530,7 +530,8 @@ def ui(
                                          help="Also answer requests for this host name (repeatable, no port): "
                                               "the name a proxy such as VS Code's port forwarding or Jupyter's "
                                               "server proxy sends. A server on this machine only refuses other "
-                                              "names."),
+                                              "names; one bound to another address (--host 0.0.0.0) answers any "
+                                              "name, so there this has no effect (a warning says so)."),
     config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file."),
     set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import shutil
 import socket
+import warnings
 from collections.abc import Callable
 from importlib.resources import files
 
@@ -23,7 +24,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from ..atomic import atomic_path
-from ..errors import OutputError, VidinpaintError, user_message
+from ..errors import OutputError, VidinpaintError, VidinpaintWarning, user_message
 from .session import TRACKS_NAME, Review
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -229,12 +230,22 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+def _answered_hosts(host: str, allow_hosts: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The Host names a server bound to ``host`` answers, or None for any. Only one listening on
+    this machine alone checks them (DNS rebinding); ``allow_hosts``, names a proxy gives, are
+    added there. Bound to another address it answers any name already: the names would change
+    nothing, which a warning says rather than ignoring them silently."""
+    if host in LOOPBACK or host.startswith("127."):
+        return (*LOOPBACK, host, *(name.lower() for name in allow_hosts))
+    if allow_hosts:
+        warnings.warn(f"--allow-host has no effect on a server bound to {host}: it answers any host name already",
+                      VidinpaintWarning, stacklevel=2)
+    return None
+
+
 def serve(review: Review, sock: socket.socket, allow_hosts: tuple[str, ...] = ()) -> None:
-    """Serve the page until Ctrl-C. ``allow_hosts``: names a proxy gives that a server listening
-    on this machine only answers too (it refuses any other name)."""
-    host = sock.getsockname()[0]
-    local = host in LOOPBACK or host.startswith("127.")
-    hosts = (*LOOPBACK, host, *(name.lower() for name in allow_hosts)) if local else None
+    """Serve the page until Ctrl-C. ``allow_hosts``: see :func:`_answered_hosts`."""
+    hosts = _answered_hosts(sock.getsockname()[0], allow_hosts)
     config = uvicorn.Config(build_app(review, hosts), log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
