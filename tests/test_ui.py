@@ -338,6 +338,19 @@ def test_the_keyboard_reaches_and_toggles_a_track(page):
     assert page.evaluate(focused)
 
 
+def test_a_tracks_button_is_named_by_its_visible_text(page):
+    """A kept track's button read "keep" while its accessible name was "remove track N (...)":
+    the visible text was not in the name (WCAG 2.5.3), so "click keep" by voice reached nothing."""
+    _, track = _show_a_track(page)
+    button = f"#tracks button[data-id='{track}']"
+    named = "(el) => el.getAttribute('aria-label').startsWith(el.textContent.trim() + ' ')"
+    for pressed, then in (("true", "false"), ("false", "true")):  # and back, for the other tests
+        assert page.get_attribute(button, "aria-pressed") == pressed
+        assert page.eval_on_selector(button, named), page.eval_on_selector(button, "(el) => el.outerHTML")
+        page.click(button)
+        page.wait_for_selector(f"{button}[aria-pressed='{then}']")
+
+
 def test_a_frame_the_server_cannot_give_is_a_line_not_a_broken_image(page):
     """The page showed the browser's broken-image icon and no reason."""
     page.wait_for_function("document.getElementById('frame').naturalWidth === 160")
