@@ -338,6 +338,30 @@ def test_the_keyboard_reaches_and_toggles_a_track(page):
     assert page.evaluate(focused)
 
 
+def test_the_keyboard_reaches_and_toggles_a_box_on_the_frame(page):
+    """The boxes on the frame took a click only: Tab now reaches each, Enter or Space flips it as
+    its list entry's button does (same name, aria-pressed), and the focus stays on it as it is redrawn."""
+    _, track = _show_a_track(page)
+    box = f"#overlay rect.track[data-id='{track}']"
+    assert page.get_attribute(box, "role") == "button" and page.get_attribute(box, "aria-pressed") == "true"
+    assert page.get_attribute(box, "aria-label") == page.get_attribute(f"#tracks button[data-id='{track}']",
+                                                                       "aria-label")
+    focused = f"document.activeElement.matches(\"{box}\")"
+    page.focus("#open-path")
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate(focused):
+            break
+    else:
+        pytest.fail("Tab never reached the track's box on the frame")
+    assert page.eval_on_selector(box, "(el) => el.matches(':focus-visible')")
+    for key, pressed, state in (("Space", "false", "keep"), ("Enter", "true", "remove")):
+        page.keyboard.press(key)
+        page.wait_for_selector(f"#tracks button.{state}[data-id='{track}']")
+        page.wait_for_selector(f"{box}[aria-pressed='{pressed}']")
+        page.wait_for_function(focused)
+
+
 def test_a_tracks_button_is_named_by_its_visible_text(page):
     """A kept track's button read "keep" while its accessible name was "remove track N (...)":
     the visible text was not in the name (WCAG 2.5.3), so "click keep" by voice reached nothing."""
