@@ -211,3 +211,13 @@ def test_a_run_the_server_stops_removes_its_temporary_and_is_named(review, tmp_p
     review.run(str(target), overwrite=False)
     assert review.stop() == target
     assert review.run_task.state == "stopped" and list(folder.iterdir()) == []
+
+
+def test_every_loopback_address_is_local_to_the_server_and_to_the_cli_line():
+    """The server refused other host names on all of 127.0.0.0/8, but the CLI's line said "anyone
+    who can reach this address" for --host 127.0.0.2; both now ask the same function."""
+    pytest.importorskip("starlette")
+    from vidinpaint.ui.server import _answered_hosts, is_local
+
+    assert is_local("127.0.0.2") and is_local("::1") and not is_local("0.0.0.0") and not is_local("192.168.1.5")
+    assert _answered_hosts("127.0.0.2", ()) is not None and _answered_hosts("10.0.0.1", ()) is None

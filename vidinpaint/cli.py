@@ -537,7 +537,7 @@ def ui(
 ) -> None:
     """A local review page: the tracks on every frame, click what goes, add objects, preview, run."""
     try:
-        from .ui.server import LOOPBACK, bind, serve, url_of
+        from .ui.server import bind, is_local, serve, url_of
         from .ui.session import Review
     except ImportError as missing:
         _fail(f"the review page needs {missing.name}: pip install 'vidinpaint[ui]'")
@@ -549,7 +549,7 @@ def ui(
         if input is not None:
             review.open(input)
         sock = bind(host, port)
-        where = "local only: this machine can open it, no other" if host in LOOPBACK else \
+        where = "local only: this machine can open it, no other" if is_local(host) else \
             f"bound to {host}: anyone who can reach this address can use the page and read files it names"
         err.print(f"review page: {url_of(sock)}  ({where}; Ctrl-C stops it)", markup=False)
         try:

@@ -30,6 +30,11 @@ from .session import TRACKS_NAME, Review
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def is_local(host: str) -> bool:
+    """Whether a server bound to ``host`` answers this machine alone (all of 127.0.0.0/8 is loopback)."""
+    return host in LOOPBACK or host.startswith("127.")
+
+
 def _page(_: Request) -> HTMLResponse:
     return HTMLResponse(files(__package__).joinpath("page.html").read_text(encoding="utf-8"))
 
@@ -235,7 +240,7 @@ def _answered_hosts(host: str, allow_hosts: tuple[str, ...]) -> tuple[str, ...] 
     this machine alone checks them (DNS rebinding); ``allow_hosts``, names a proxy gives, are
     added there. Bound to another address it answers any name already: the names would change
     nothing, which a warning says rather than ignoring them silently."""
-    if host in LOOPBACK or host.startswith("127."):
+    if is_local(host):
         return (*LOOPBACK, host, *(name.lower() for name in allow_hosts))
     if allow_hosts:
         warnings.warn(f"--allow-host has no effect on a server bound to {host}: it answers any host name already",
