@@ -27,7 +27,7 @@ from .allocator import tune_allocator
 from .atomic import atomic_folder, atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig, SelectConfig, as_dict
-from .devices import resolve_device, start_device
+from .devices import start_device
 from .errors import ConfigError, InputError, OutputError, VidinpaintError
 from .frames import Frame
 from .images import is_image, read_image, write_image
@@ -152,7 +152,8 @@ def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]],
 
 def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
          times: StageTimes, source: Path, after_detect: Sequence[Stage] = ()
-         ) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage]]:
+         ) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage], str]:
+    """The stages' output stream, their backend lines, the mask stages and the device they run on."""
     device, line = start_device(config.device, config.torch_threads)
     masks = build_stages(config, mask, device, source, after_detect)
     inpaint = build_inpainter(config, device)
@@ -161,7 +162,7 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: Cont
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
     backends = [("device", line), *((s.name, s.backend) for s in (*masks, *fills))]
-    return _chain(frames, [*masks, *taps, *fills, *after], times), backends, masks
+    return _chain(frames, [*masks, *taps, *fills, *after], times), backends, masks, device
 
 
 StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
@@ -214,9 +215,9 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
     times = StageTimes()
-    frames, backends, stages = _run(reader, config, mask, sheet, times, input)
+    frames, backends, stages, device = _run(reader, config, mask, sheet, times, input)
     count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times,
-                    gpu=resolve_device(config.device) == "cuda")
+                    gpu=device == "cuda")
     result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds(),
                          shots=shots_found(stages))
     if sheet:
@@ -254,7 +255,7 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
             yield frame
 
     relabel = [Relabel(track_boxes)] if track_boxes is not None else []
-    stream, backends, stages = _run(keep_before(video.frames(index - context, index + context + 1)), config,
+    stream, backends, stages, _ = _run(keep_before(video.frames(index - context, index + context + 1)), config,
                                     None, None, StageTimes(), video.path, relabel)
     try:
         after = next((frame for frame in stream if frame.index == index), None)
@@ -367,7 +368,7 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     start = time.perf_counter()
     frame = Frame(index=0, pts=0, time_base=Fraction(1), rgb=rgb)
     times = StageTimes()
-    frames, backends, _ = _run([frame], config, mask, sheet, times, input)
+    frames, backends, _, _ = _run([frame], config, mask, sheet, times, input)
     if on_start:
         on_start(backends, 1)
     [result_frame] = list(frames)  # to the end: every stage thread has finished, and its time is in

@@ -183,7 +183,7 @@ def _fits(matrix: np.ndarray, flow: np.ndarray, known: np.ndarray, step: int) ->
     src, dst = _samples(flow, known, step)
     if not len(src):
         return True
-    error = np.linalg.norm(src @ matrix[:, :2].T + matrix[:, 2] - dst, axis=1)
+    error = np.linalg.norm(_affine_flow(matrix, src[:, 0], src[:, 1]) - (dst - src), axis=1)
     return bool(np.median(error) <= LOCAL_PX)
 
 
