@@ -1,4 +1,7 @@
 import itertools
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 import cv2
@@ -67,11 +70,29 @@ def test_a_cut_depends_on_its_crop_alone():
     the sample's first frame gave 376, 334 and 349 mask pixels under three generator states."""
     rgb = next(iter(VideoReader("samples/vtest.mp4"))).rgb
     box = np.array([[439, 178, 453, 202]], np.float32)
+    segmenter = GrabCutSegmenter(min_share=0.0, feet=False)
+    segmenter._threads = ThreadPoolExecutor(1)  # the thread that cuts, whose generator is set here
     masks = []
     for state in (1, 2, 3):
-        cv2.setRNGSeed(state)
-        masks.append(GrabCutSegmenter(min_share=0.0, feet=False).segment(rgb, box)[0])
+        segmenter._threads.submit(cv2.setRNGSeed, state).result()
+        masks.append(segmenter.segment(rgb, box)[0])
     assert all((m == masks[0]).all() for m in masks[1:])
+
+
+def test_the_boxes_of_a_frame_are_cut_at_once_and_as_one_thread_cuts_them(monkeypatch):
+    """The boxes of a frame are cut in parallel threads (GrabCut holds one core), with the same
+    masks as one thread cutting them in turn."""
+    rgb = next(iter(VideoReader("samples/vtest.mp4"))).rgb
+    boxes = np.array([[439, 178, 453, 202], [100, 120, 140, 220], [300, 250, 360, 400], [600, 80, 640, 180],
+                      [200, 380, 260, 560], [500, 300, 560, 470]], np.float32)
+    one, many = GrabCutSegmenter(), GrabCutSegmenter()
+    one._threads = ThreadPoolExecutor(1)
+    many._threads = ThreadPoolExecutor(4)
+    threads = set()
+    cut = many._cut
+    monkeypatch.setattr(many, "_cut", lambda *a: threads.add(threading.get_ident()) or time.sleep(0.05) or cut(*a))
+    assert all((a == b).all() for a, b in zip(one.segment(rgb, boxes), many.segment(rgb, boxes), strict=True))
+    assert len(threads) > 1
 
 
 def test_a_cut_that_stops_above_the_box_bottom_is_extended_to_the_feet():

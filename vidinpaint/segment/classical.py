@@ -7,6 +7,8 @@ strong edges: a tight silhouette when the person differs in colour from the back
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
@@ -46,6 +48,9 @@ EDGE_CONTEXT = 0.3  # background ring of a box at the frame's edge, whose ring t
 # person entering at the sample's right edge was left far less masked than with 0.3 (issue #11's notes)
 
 
+MAX_THREADS = 16  # GrabCut threads at most, whatever the cores
+
+
 class GrabCutSegmenter:
     """GrabCut on a crop around each box; the box + ``margin`` is the 'probably foreground' region
     (``iterations``: see ``segment.grabcut_iterations``). Around it, ``context`` x the box's size
@@ -66,34 +71,56 @@ class GrabCutSegmenter:
                  min_share: float = 0.15, feet: bool = True) -> None:
         self.margin, self.iterations, self.context, self.max_side = margin, iterations, context, max_side
         self.min_share, self.feet = min_share, feet
+        self._threads: ThreadPoolExecutor | None = None
         plural = "s" if iterations != 1 else ""
         self.backend = f"GrabCut in boxes + {margin}px ({iterations} iteration{plural}, OpenCV, crops <= {max_side}px)"
 
     def segment(self, rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
         h, w = rgb.shape[:2]
         bgr = np.ascontiguousarray(rgb[..., ::-1])
+        grown, own = expand_boxes(boxes, self.margin, w, h), expand_boxes(boxes, 0, w, h)
+        regions = [self._region(box, w, h) for box in grown]
+        cuts = self._pool().map(lambda r: r and self._cut(bgr[r[0]], r[1]), regions)
         masks = []
-        for box, own in zip(expand_boxes(boxes, self.margin, w, h), expand_boxes(boxes, 0, w, h)):
+        for box, tight, region, cut in zip(grown, own, regions, cuts):
             x1, y1, x2, y2 = (int(v) for v in box)
             mask = np.zeros((h, w), bool)
-            if x2 - x1 < 4 or y2 - y1 < 4:
+            if region is None:  # too small to cut
                 mask[y1:y2, x1:x2] = True
                 masks.append(mask)
                 continue
-            context = self.context
-            if x1 == 0 or y1 == 0 or x2 == w or y2 == h:  # the frame cuts the ring: widen what is left of it
-                context = max(context, EDGE_CONTEXT)
-            pad_x, pad_y = int((x2 - x1) * context) + 4, int((y2 - y1) * context) + 4
-            cx1, cy1, cx2, cy2 = max(x1 - pad_x, 0), max(y1 - pad_y, 0), min(x2 + pad_x, w), min(y2 + pad_y, h)
-            mask[cy1:cy2, cx1:cx2] = self._cut(bgr[cy1:cy2, cx1:cx2], (x1 - cx1, y1 - cy1, x2 - x1, y2 - y1))
-            ox1, oy1, ox2, oy2 = own
+            mask[region[0]] = cut
+            ox1, oy1, ox2, oy2 = tight
             kept = mask[oy1:oy2, ox1:ox2]
             if not kept.any() or kept.mean() <= self.min_share:  # collapsed (or nothing kept)
                 mask[y1:y2, x1:x2] = True
             if self.feet:
-                reach_feet(mask, own)
+                reach_feet(mask, tight)
             masks.append(mask)
         return masks
+
+    def _region(self, box: np.ndarray, w: int, h: int) -> tuple[tuple[slice, slice], tuple[int, int, int, int]] | None:
+        """The crop GrabCut works on around ``box`` (the box and its background ring) and the box
+        in the crop's coordinates (x, y, w, h); None for a box too small to cut."""
+        x1, y1, x2, y2 = (int(v) for v in box)
+        if x2 - x1 < 4 or y2 - y1 < 4:
+            return None
+        context = self.context
+        if x1 == 0 or y1 == 0 or x2 == w or y2 == h:  # the frame cuts the ring: widen what is left of it
+            context = max(context, EDGE_CONTEXT)
+        pad_x, pad_y = int((x2 - x1) * context) + 4, int((y2 - y1) * context) + 4
+        cx1, cy1, cx2, cy2 = max(x1 - pad_x, 0), max(y1 - pad_y, 0), min(x2 + pad_x, w), min(y2 + pad_y, h)
+        return np.s_[cy1:cy2, cx1:cx2], (x1 - cx1, y1 - cy1, x2 - x1, y2 - y1)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """Threads that cut the boxes of a frame at once, as many as OpenCV may use: its GrabCut
+        runs on one core and lets go of the interpreter, and a frame of a crowd has a dozen boxes
+        (on a 16-core GPU node the segment stage took a third of the time, ``scripts/bench_gpu.sh``).
+        Each cut seeds its thread's RNG, so the masks are those of one thread cutting in turn."""
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(max(1, min(cv2.getNumThreads(), MAX_THREADS)),
+                                               thread_name_prefix="grabcut")
+        return self._threads
 
     def segment_point(self, rgb: np.ndarray, x: int, y: int) -> np.ndarray:
         """The object under pixel ``(x, y)``. The region of the point's colour around it (a flood
