@@ -52,6 +52,25 @@ def test_variable_frame_rate_timestamps_survive(tmp_path):
     assert times == pytest.approx([p / 30 for p in pts], abs=1e-4)
 
 
+def video_end(path: Path) -> tuple[float, float]:
+    """Where the last frame stops showing (its pts + its packet's duration) and the container's duration, in seconds."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        end = max(p.pts + p.duration for p in c.demux(stream) if p.pts is not None)
+        return float(end * stream.time_base), c.duration / av.time_base
+
+
+@pytest.mark.parametrize("out_name", ["out.mp4", "out.mkv"])
+def test_variable_frame_rate_clip_lasts_as_long_as_the_input(tmp_path, out_name):
+    """The last frame, held 1/25 s, keeps its length: it got one period of the average rate (~1/20 s)."""
+    src, dst = tmp_path / "vfr.mp4", tmp_path / out_name
+    write_clip(src, frames_of(n=10), pts=[0, 1, 2, 5, 6, 10, 11, 12, 20, 21], time_base=Fraction(1, 30))
+    roundtrip(src, dst)
+    (end, duration), (end_in, duration_in) = video_end(dst), video_end(src)
+    assert end == pytest.approx(end_in, abs=1e-3)
+    assert duration == pytest.approx(duration_in if dst.suffix == src.suffix else end_in, abs=1e-3)
+
+
 def test_rotation_metadata_is_applied_for_stages_and_written_back(tmp_path):
     src, dst = tmp_path / "rot.mp4", tmp_path / "out.mp4"
     write_clip(src, frames_of(96, 64, 4), rotation=90)

@@ -43,6 +43,8 @@ class Frame:
             shot, at the flow's working resolution, as the stage that measured it (the segment
             stage, carrying masks) named its method; the fill takes it for that pair instead of
             measuring it again. None where no stage measured it.
+        duration: how long it shows, in ``time_base`` units, as its packet said (0: not said); the
+            encoder gives it to the output's packet, so a held last frame keeps its length.
     """
 
     index: int
@@ -58,6 +60,7 @@ class Frame:
     deep: np.ndarray | None = None
     source: av.VideoFrame | None = None
     flow_back: tuple[str, np.ndarray] | None = None
+    duration: int = 0
 
     @property
     def seconds(self) -> float:

@@ -291,7 +291,8 @@ def _mask_frames(frames: Iterator[Frame]) -> Iterator[Frame]:
         for frame in frames:
             grey = np.where(frame.mask, 255, 0).astype(np.uint8) if frame.mask is not None else \
                 np.zeros(frame.rgb.shape[:2], np.uint8)
-            yield Frame(frame.index, frame.pts, frame.time_base, np.repeat(grey[..., None], 3, axis=2))
+            yield Frame(frame.index, frame.pts, frame.time_base, np.repeat(grey[..., None], 3, axis=2),
+                        duration=frame.duration)
 
 
 def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool = False,

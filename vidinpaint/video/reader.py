@@ -200,7 +200,8 @@ def to_frame(vf: av.VideoFrame, info: VideoInfo, index: int, pts: int) -> Frame:
     source = detached(vf)
     rgb, deep = info.colour.to_rgb(source)
     return Frame(index=index, pts=int(pts), time_base=info.time_base, rgb=upright(rgb, info.rotation),
-                 deep=None if deep is None else upright(deep, info.rotation), source=source)
+                 deep=None if deep is None else upright(deep, info.rotation), source=source,
+                 duration=vf.duration or 0)
 
 
 class VideoReader:

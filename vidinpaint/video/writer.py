@@ -59,6 +59,7 @@ class VideoWriter:
             raise
         self._other_packets = self.others.packets()
         self._pending: av.Packet | None = None
+        self._durations: dict[int, int] = {}  # pts -> duration of frames the encoder holds
         self._sink: Sink[Frame] = Sink(self._encode, config.queue_size, name="encode")
 
     @property
@@ -116,9 +117,20 @@ class VideoWriter:
                 vf = colour.keep_unchanged(vf, frame.source, rgb)
             vf.pts = frame.pts
             vf.time_base = frame.time_base
+            if frame.duration:
+                self._durations[frame.pts] = frame.duration
             packets = self._video.encode(vf)
             self._mux_others_until(frame.seconds)
-        self._out.mux(packets)
+        self._out.mux(self._timed(packets))
+
+    def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
+        """``packets`` with the durations of their frames. Encoders leave them unsaid, and the
+        muxer then gives a frame one period of the average rate: the held last frame of a
+        variable-rate clip, and so the whole clip, came out longer or shorter than the input."""
+        for packet in packets:
+            if packet.pts is not None and (duration := self._durations.pop(packet.pts, 0)):
+                packet.duration = duration
+        return packets
 
     def write(self, frame: Frame) -> None:
         """Queue one frame (RGB, display orientation) for encoding; blocks if the encoder lags."""
