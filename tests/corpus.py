@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from vidinpaint.synthetic import background, tone
@@ -131,6 +132,26 @@ def multi_track(path: Path, subtitle_codecs: tuple[str, ...], video_start: int =
             _mux_audio(out, stream, n / fps)
         for stream in subs:
             _mux_subtitles(out, stream)
+    return path
+
+
+def cover(path: Path) -> Path:
+    """A clip with cover art: a Matroska attachment (image/jpeg), or MP4's attached picture ('covr')."""
+    jpeg = bytes(cv2.imencode(".jpg", frames(32, 32, 1)[0])[1])
+    with av.open(str(path), "w") as out:
+        video = _video(out, "libx264", (96, 64), "yuv420p", 10, {"preset": "ultrafast"})
+        if path.suffix == ".mkv":
+            out.add_attachment("poster.jpg", "image/jpeg", jpeg)
+        else:
+            picture = out.add_stream("mjpeg")
+            picture.width, picture.height, picture.pix_fmt = 32, 32, "yuvj420p"
+            picture.disposition = av.stream.Disposition.attached_pic
+        out.start_encoding()
+        if path.suffix != ".mkv":
+            packet = av.Packet(jpeg)
+            packet.stream = picture
+            out.mux(packet)
+        _encode_video(out, video, frames(96, 64, 4))
     return path
 
 

@@ -362,6 +362,34 @@ def test_a_stream_the_container_cannot_hold_is_an_error_or_dropped_with_a_warnin
     assert [s[0] for s in streams(out)] == ["audio", "audio"]
 
 
+def covers(path: Path) -> list[tuple[str, bytes]]:
+    """Codec and bytes of every attached picture (cover art), as players read them."""
+    with av.open(str(path)) as c:
+        pictures = [s for s in c.streams.video if av.stream.Disposition.attached_pic in s.disposition]
+        return [(s.codec_context.name, bytes(next(p for p in c.demux(s) if p.size))) for s in pictures]
+
+
+@pytest.mark.parametrize("src_name,out_name", [("cover.mkv", "out.mkv"), ("cover.mkv", "out.mp4"),
+                                               ("cover.mp4", "out.mkv"), ("cover.mp4", "out.mp4")])
+def test_cover_art_survives(tmp_path, src_name, out_name):
+    """Cover art was skipped (its packet has no timestamp) while the log said copied; Matroska's
+    muxer would write it as a second video track, so there it becomes an attachment again."""
+    src = corpus.cover(tmp_path / src_name)
+    out = tmp_path / out_name
+    cleaned(src, out)
+    assert covers(out) == covers(src) and len(covers(src)) == 1
+    with av.open(str(out)) as c:
+        assert len(c.streams.video) == 2
+
+
+def test_cover_art_a_container_would_lose_is_an_error(tmp_path):
+    src = corpus.cover(tmp_path / "cover.mp4")
+    proc = clean(src, tmp_path / "out.mov")
+    assert proc.returncode != 0
+    assert "mov cannot hold video stream 1 (mjpeg), a cover picture; write to a container that can (-o out.mkv or out.mp4) " \
+        "or pass --drop video" in flat(proc.stderr)
+
+
 def test_info_lists_every_stream_and_chapter(tmp_path):
     src = corpus.multi_track(tmp_path / "in.mkv", ("subrip", "ass"))
     proc = run("info", src)

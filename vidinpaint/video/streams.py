@@ -32,6 +32,12 @@ SUBTITLE_ENCODERS = {"mp4": ("mov_text",), "mov": ("mov_text",), "matroska": ("a
                      "webm": ("webvtt",)}
 # Audio re-encoders (encoder, codec) in order of preference, when copying is refused.
 AUDIO_ENCODERS = (("aac", "aac"), ("libopus", "opus"), ("opus", "opus"))
+# Muxers that write an attached picture (cover art) from its packet, as MP4's 'covr'. Matroska's
+# writes it as a one-frame video track and MOV's drops it without a word.
+COVER_MUXERS = frozenset({"mp4", "ipod"})
+# A cover picture's name and MIME type in a Matroska attachment, when its input did not say them (MP4).
+COVER_FILES = {"mjpeg": ("cover.jpg", "image/jpeg"), "png": ("cover.png", "image/png"),
+               "bmp": ("cover.bmp", "image/bmp")}
 # Containers suggested, in this order, when the output cannot hold a stream.
 ALTERNATIVES = {"matroska": ".mkv", "mov": ".mov", "mp4": ".mp4", "mpegts": ".ts"}
 # Tags a muxer writes for itself; copying them would describe the input's encode, not ours.
@@ -118,15 +124,25 @@ def _opens(encoder: str, fmt: str, rate: int, layout: str) -> bool:
         return False
 
 
+def _attached(stream: av.stream.Stream) -> bool:
+    return av.stream.Disposition.attached_pic in stream.disposition
+
+
+def _holds(packet: av.Packet) -> bool:
+    """Whether a demuxed packet is one to copy: it has a timestamp, or it is its stream's attached
+    picture (demuxers give that none; it was skipped, and cover art was lost while the log said copied)."""
+    return packet.dts is not None or (packet.size > 0 and _attached(packet.stream))
+
+
 def _first_packet(stream: av.stream.Stream) -> av.Packet | None:
-    """``stream``'s first packet with a timestamp, from a second opening of its file (opened as
-    the reader opens it: tags that are not UTF-8 are skipped); None when there is none or the
-    file does not open again the same way (then the header check alone decides)."""
+    """``stream``'s first packet with a timestamp (or its attached picture), from a second opening
+    of its file (opened as the reader opens it: tags that are not UTF-8 are skipped); None when
+    there is none or the file does not open again the same way (then the header check alone decides)."""
     try:
         with av.open(stream.container.name, metadata_errors="ignore") as again:
             if len(again.streams) <= stream.index or again.streams[stream.index].type != stream.type:
                 return None
-            return next((p for p in again.demux(again.streams[stream.index]) if p.dts is not None), None)
+            return next((p for p in again.demux(again.streams[stream.index]) if _holds(p)), None)
     except (av.FFmpegError, OSError, ValueError):
         return None
 
@@ -217,7 +233,9 @@ class Passthrough:
             why = f"--drop {stream.type}" if stream.type in self.drop else "encode.audio=none"
             warnings.warn(f"dropped {label} as {why} asked", VidinpaintWarning, stacklevel=2)
             return
-        if stream.type == "audio" and audio == "aac" and "aac" in self.out.supported_codecs:
+        if _attached(stream) and self.fmt not in COVER_MUXERS:
+            self._cover(stream, label)
+        elif stream.type == "audio" and audio == "aac" and "aac" in self.out.supported_codecs:
             out, note = self._audio_stream("aac", stream)
             self._add(stream, "encode", out, f"re-encoded to aac{note}")
         elif _accepts(self.fmt, stream):
@@ -234,6 +252,17 @@ class Passthrough:
             other = next((ext for fmt, ext in ALTERNATIVES.items() if fmt != self.fmt and _accepts(fmt, stream)), None)
             where = f"write to a container that can (-o out{other}) or " if other else ""
             raise OutputError(f"{self.fmt} cannot hold {label}; {where}pass --drop {stream.type}")
+
+    def _cover(self, stream: av.stream.Stream, label: str) -> None:
+        """Cover art kept as a Matroska attachment, the form Matroska gives it; other muxers lose it."""
+        picture = _first_packet(stream)
+        if self.fmt != "matroska" or picture is None:
+            raise OutputError(f"{self.fmt} cannot hold {label}, a cover picture; write to a container that can "
+                              f"(-o out.mkv or out.mp4) or pass --drop {stream.type}")
+        name, mimetype = COVER_FILES.get(codec_name(stream), ("cover", "application/octet-stream"))
+        name = stream.metadata.get("filename", name)
+        self.out.add_attachment(name, stream.metadata.get("mimetype", mimetype), bytes(picture))
+        self.notes.append(f"{label} kept as attachment {name}")
 
     def _audio_encoder(self) -> str | None:
         """AAC where the container takes it, else Opus (WebM)."""
@@ -280,7 +309,7 @@ class Passthrough:
         for packet in self.src.demux(*(p.source for p in self.plans.values())):
             plan = self.plans[packet.stream.index]
             if plan.mode == "copy":
-                if packet.dts is not None:
+                if _holds(packet):
                     packet.stream = plan.out
                     yield packet
             elif plan.mode == "encode":
