@@ -25,6 +25,7 @@ ASS_HEADER = (b"[Script Info]\nScriptType: v4.00+\nPlayResX: 384\nPlayResY: 288\
               b"[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n")
 SUBTITLES = ("hello there", "second line")
 CHAPTERS = ("Opening", "Ending")
+FONT = b"\x00\x01\x00\x00" + bytes(range(256))  # a TrueType header, then anything
 
 
 def frames(width: int, height: int, n: int, seed: int = 3) -> list[np.ndarray]:
@@ -132,6 +133,16 @@ def multi_track(path: Path, subtitle_codecs: tuple[str, ...], video_start: int =
             _mux_audio(out, stream, n / fps)
         for stream in subs:
             _mux_subtitles(out, stream)
+    return path
+
+
+def with_font(path: Path) -> Path:
+    """A Matroska clip carrying a font for its subtitles, as an attachment."""
+    with av.open(str(path), "w") as out:
+        video = _video(out, "libx264", (96, 64), "yuv420p", 10, {"preset": "ultrafast"})
+        out.add_attachment("Subs.ttf", "font/ttf", FONT)
+        out.start_encoding()
+        _encode_video(out, video, frames(96, 64, 4))
     return path
 
 

@@ -386,8 +386,26 @@ def test_cover_art_a_container_would_lose_is_an_error(tmp_path):
     src = corpus.cover(tmp_path / "cover.mp4")
     proc = clean(src, tmp_path / "out.mov")
     assert proc.returncode != 0
-    assert "mov cannot hold video stream 1 (mjpeg), a cover picture; write to a container that can (-o out.mkv or out.mp4) " \
-        "or pass --drop video" in flat(proc.stderr)
+    message = "mov cannot hold video stream 1 (mjpeg), a cover picture; write to a container that can " \
+        "(-o out.mkv or out.mp4) or pass --drop video"
+    assert message in flat(proc.stderr)
+
+
+def attachments(path: Path) -> list[tuple[str, str, bytes]]:
+    with av.open(str(path)) as c:
+        return [(s.metadata["filename"], s.metadata["mimetype"], bytes(s.data))
+                for s in c.streams if s.type == "attachment"]
+
+
+def test_a_font_attachment_is_kept_or_named_where_it_cannot_be(tmp_path):
+    """Kept in Matroska; MP4 cannot hold it, and the error and the warning name the file (they said 'unknown')."""
+    src = corpus.with_font(tmp_path / "font.mkv")
+    cleaned(src, tmp_path / "out.mkv")
+    assert attachments(tmp_path / "out.mkv") == attachments(src) == [("Subs.ttf", "font/ttf", corpus.FONT)]
+    proc = clean(src, tmp_path / "out.mp4")
+    assert proc.returncode != 0 and "mp4 cannot hold attachment stream 1 (Subs.ttf);" in flat(proc.stderr)
+    assert "warning: dropped attachment stream 1 (Subs.ttf) as --drop attachment asked" in \
+        cleaned(src, tmp_path / "out.mp4", "--drop", "attachment")
 
 
 def test_info_lists_every_stream_and_chapter(tmp_path):

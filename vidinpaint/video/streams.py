@@ -224,8 +224,10 @@ class Passthrough:
                               f"container that can (-o out.mkv) or pass --drop chapters")
 
     def _label(self, stream: av.stream.Stream) -> str:
+        """What the user knows a stream by: an attachment by its file name (it has no codec: 'unknown')."""
         lang = stream.metadata.get("language")
-        return f"{stream.type} stream {stream.index} ({codec_name(stream)}{', ' + lang if lang else ''})"
+        name = stream.metadata.get("filename") if stream.type == "attachment" else None
+        return f"{stream.type} stream {stream.index} ({name or codec_name(stream)}{', ' + lang if lang else ''})"
 
     def _plan(self, stream: av.stream.Stream, audio: str) -> None:
         label = self._label(stream)
