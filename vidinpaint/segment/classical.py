@@ -113,12 +113,15 @@ class GrabCutSegmenter:
         return np.s_[cy1:cy2, cx1:cx2], (x1 - cx1, y1 - cy1, x2 - x1, y2 - y1)
 
     def _pool(self) -> ThreadPoolExecutor:
-        """Threads that cut the boxes of a frame at once, as many as OpenCV may use: its GrabCut
-        runs on one core and lets go of the interpreter, and a frame of a crowd has a dozen boxes
-        (on a 16-core GPU node the segment stage took a third of the time, ``scripts/bench_gpu.sh``).
+        """Threads that cut the boxes of a frame at once: OpenCV's GrabCut runs on one core and
+        lets go of the interpreter, and a frame of a crowd has a dozen boxes (on a 16-core GPU
+        node the segment stage took a third of the time, ``scripts/bench_gpu.sh``). Half the
+        threads OpenCV may use, as torch gets half (:func:`~vidinpaint.devices.start_device`):
+        the other stages run at the same time, and on 2 cores two GrabCut threads made the
+        pipeline ~5 % slower at 720p (``scripts/bench_throughput.py``), so there it is one.
         Each cut seeds its thread's RNG, so the masks are those of one thread cutting in turn."""
         if self._threads is None:
-            self._threads = ThreadPoolExecutor(max(1, min(cv2.getNumThreads(), MAX_THREADS)),
+            self._threads = ThreadPoolExecutor(max(1, min(cv2.getNumThreads() // 2, MAX_THREADS)),
                                                thread_name_prefix="grabcut")
         return self._threads
 
