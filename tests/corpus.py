@@ -166,14 +166,15 @@ def cover(path: Path) -> Path:
     return path
 
 
-def surround(path: Path, layout: str = "5.1", codec: str = "flac") -> Path:
-    """Many-channel FLAC (or ``codec``) sound in MKV: WebM and MP4 outputs must re-encode it."""
+def sound(path: Path, layout: str = "5.1", codec: str = "flac") -> Path:
+    """0.4 s of ``codec`` sound in ``layout`` with as long a picture, in the container ``path`` names.
+    Many-channel FLAC (the default) in MKV: WebM and MP4 outputs must re-encode it."""
     with av.open(str(path), "w") as out:
         video = _video(out, "libx264", (96, 64), "yuv420p", 10, {"preset": "ultrafast"})
-        sound = _audio(out, codec, 0.4, layout=layout)
+        track = _audio(out, codec, 0.4, layout=layout)
         out.start_encoding()
         _encode_video(out, video, frames(96, 64, 4))
-        _mux_audio(out, sound, 0.4)
+        _mux_audio(out, track, 0.4)
     return path
 
 

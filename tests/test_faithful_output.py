@@ -285,7 +285,7 @@ def test_output_errors_are_one_line(tmp_path, out_name, extra, message):
 def test_re_encoded_sound_keeps_its_channels(tmp_path, layout, out_name, extra, note):
     """Six channels re-encoded to Opus (WebM refuses FLAC) or AAC stay six (they came out
     stereo); Opus takes no 5.1(side), AC-3's usual layout, and gets 5.1, which the line says."""
-    src = corpus.surround(tmp_path / "in.mkv", layout)
+    src = corpus.sound(tmp_path / "in.mkv", layout)
     out = tmp_path / out_name
     log = cleaned(src, out, *extra)
     assert note in log and ("as 5.1" in log) == ("as 5.1" in note)
@@ -295,7 +295,7 @@ def test_re_encoded_sound_keeps_its_channels(tmp_path, layout, out_name, extra, 
 
 def test_sound_no_encoder_layout_fits_is_mixed_down_with_a_warning(tmp_path):
     """16 channels of PCM to WebM: Opus takes at most 8, so stereo, and a warning says so."""
-    src = corpus.surround(tmp_path / "in.mkv", "hexadecagonal", "pcm_s16le")
+    src = corpus.sound(tmp_path / "in.mkv", "hexadecagonal", "pcm_s16le")
     log = cleaned(src, tmp_path / "out.webm")
     assert "warning:" in log and "mixed down to stereo" in log and "16 channels as stereo" in log
 
