@@ -185,6 +185,42 @@ def test_sound_before_the_first_picture_is_kept(tmp_path, name):
     assert audio_packets(out) == packets
 
 
+def sound_end(path: Path) -> tuple[float, float, float]:
+    """The first audio stream's end as its container states it (what FFmpeg and players read),
+    where its last packet ends, and the file's duration, all from the first picture. MP4 states
+    the end in the edit list (FFmpeg's start + duration), Matroska in the track's DURATION tag, on
+    the file's timeline: the muxer shifted the track by its codec delay, the demuxer shifts it back."""
+    first = first_picture(path)
+    with av.open(str(path)) as c:
+        s = c.streams.audio[0]
+        last = max((p for p in c.demux(s) if p.pts is not None), key=lambda p: p.pts)
+        if "DURATION" in s.metadata:
+            h, m, sec = s.metadata["DURATION"].split(":")
+            end = int(h) * 3600 + int(m) * 60 + float(sec) - s.codec_context.delay / s.codec_context.sample_rate
+        else:
+            end = float((s.start_time + s.duration) * s.time_base)
+        return end - first, float((last.pts + last.duration) * s.time_base) - first, c.duration / av.time_base - first
+
+
+@pytest.mark.parametrize("src_name,codec,out_name", [("in.mp4", "libmp3lame", "out.mp4"),
+                                                     ("in.mp4", "libmp3lame", "out.mkv"),
+                                                     ("in.mkv", "aac", "out.mkv"), ("in.mkv", "aac", "out.mp4")])
+def test_copied_sound_ends_where_the_input_says(tmp_path, src_name, codec, out_name):
+    """The input's last audio packet holds more sound than the track plays, and only the
+    container says where it stops; the demuxer gives the packet its full length, and the copy
+    ran longer (here MP3 in MP4 0.400 s became 0.408 s, AAC in MKV 0.400 s 0.405 s)."""
+    src = corpus.sound(tmp_path / src_name, "stereo", codec)
+    end, packets_end, duration = sound_end(src)
+    assert packets_end > end + 0.005  # the trim this is about
+    out = tmp_path / out_name
+    cleaned(src, out)
+    out_end, _, out_duration = sound_end(out)
+    assert out_end == pytest.approx(end, abs=1e-3)
+    if out.suffix == src.suffix:
+        assert out_duration == pytest.approx(duration, abs=1e-3)
+    assert audio_packets(out) == audio_packets(src)
+
+
 CLIPS = {
     "bt709_hd.mp4": lambda p: corpus.tagged(p, "libx264", (1280, 720), "yuv420p", 3, options={"preset": "ultrafast"},
                                             colorspace=1, color_primaries=1, color_trc=1, color_range=1),

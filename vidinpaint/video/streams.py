@@ -44,6 +44,7 @@ ALTERNATIVES = {"matroska": ".mkv", "mov": ".mov", "mp4": ".mp4", "mpegts": ".ts
 _OWN_TAGS = re.compile(r"^(encoder|major_brand|minor_version|compatible_brands|vendor_id|duration|bps.*|"
                        r"number_of_.*|_statistics_.*)$", re.IGNORECASE)
 _DISCARD_ALL = 48  # AVDISCARD_ALL: MP4 chapter text tracks (the chapters are copied as chapters)
+_MATROSKA_DURATION = re.compile(r"^(\d+):(\d\d):(\d\d(?:\.\d+)?)$")  # a track's 'DURATION' tag, 00:00:00.821000000
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,30 @@ def _accepts(fmt: str, stream: av.stream.Stream) -> bool:
         return True
     except (av.FFmpegError, ValueError, TypeError):
         return False
+
+
+def _stated_end(stream: av.stream.Stream) -> int | None:
+    """Where the container says ``stream`` ends, in its time base on the demuxer's timeline; None
+    where it says nothing. An audio track's last packet often holds more sound than the track
+    plays: MP4 trims it in the edit list (FFmpeg's start and duration), Matroska in the track's
+    ``DURATION`` tag (on the file's timeline, which the demuxer shifts back by the codec delay)."""
+    fmt, base = stream.container.format.name, stream.time_base
+    if fmt.startswith("mov"):
+        return stream.start_time + stream.duration if stream.start_time is not None and stream.duration else None
+    found = _MATROSKA_DURATION.match(stream.metadata.get("DURATION", "")) if "matroska" in fmt else None
+    if found is None or not base:
+        return None
+    hours, minutes, seconds = found.groups()
+    delay = Fraction(stream.codec_context.delay, stream.codec_context.sample_rate or 1)
+    return round((Fraction(int(hours) * 3600 + int(minutes) * 60) + Fraction(seconds)) / base) - round(delay / base)
+
+
+def _trimmed(packet: av.Packet, end: int) -> av.Packet:
+    """A stream's last ``packet``, made to end at ``end`` where that falls inside it. The demuxer
+    gives it its full length, and the copy played a few milliseconds longer than the input."""
+    if packet.pts is not None and packet.duration and packet.pts < end < packet.pts + packet.duration:
+        packet.duration = end - packet.pts
+    return packet
 
 
 @dataclass
@@ -308,17 +333,29 @@ class Passthrough:
         """Output packets of every planned stream, in the input's order, then the encoders' tails."""
         if not self.plans:
             return
+        # Copied sound whose container states its end: each packet waits for the next, so the last
+        # can be trimmed. Only sound: subtitles are sparse (one would wait for minutes) and pictures
+        # are reordered (their stated duration is no end).
+        ends = {index: end for index, plan in self.plans.items() if plan.mode == "copy"
+                and plan.source.type == "audio" and (end := _stated_end(plan.source)) is not None}
+        held: dict[int, av.Packet] = {}
         for packet in self.src.demux(*(p.source for p in self.plans.values())):
-            plan = self.plans[packet.stream.index]
+            index = packet.stream.index
+            plan = self.plans[index]
             if plan.mode == "copy":
                 if _holds(packet):
                     packet.stream = plan.out
-                    yield packet
+                    if index in ends:  # send the one before: this one may be the last
+                        packet, held[index] = held.get(index), packet
+                    if packet is not None:
+                        yield packet
             elif plan.mode == "encode":
                 for frame in packet.decode():
                     yield from plan.out.encode(frame)
             elif packet.dts is not None:
                 yield from self._convert(packet, plan)
+        for index, packet in held.items():
+            yield _trimmed(packet, ends[index])
         for plan in self.plans.values():
             if plan.mode == "encode":
                 yield from plan.out.encode(None)
