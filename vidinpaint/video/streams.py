@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
+import numpy as np
 
 from ..config import EncodeConfig
 from ..errors import OutputError, VidinpaintWarning
@@ -194,6 +195,22 @@ def _trimmed(packet: av.Packet, end: int) -> av.Packet:
     return packet
 
 
+def _cut(frame: av.AudioFrame, end: Fraction) -> av.AudioFrame | None:
+    """``frame`` without its samples from ``end`` (seconds) on; None when all are. Decoders give
+    the padding of a source's last packet as sound, and re-encoding it made the output's audio
+    end up to a frame later than the input's (AAC in MP4: 0.400 s became 0.405 s)."""
+    keep = round((end - frame.pts * frame.time_base) * frame.sample_rate)
+    if keep >= frame.samples:
+        return frame
+    if keep <= 0:
+        return None
+    width = keep if frame.format.is_planar else keep * frame.layout.nb_channels
+    cut = av.AudioFrame.from_ndarray(np.ascontiguousarray(frame.to_ndarray()[:, :width]),
+                                     format=frame.format.name, layout=frame.layout)
+    cut.sample_rate, cut.pts, cut.time_base = frame.sample_rate, frame.pts, frame.time_base
+    return cut
+
+
 @dataclass
 class _Plan:
     source: av.stream.Stream
@@ -333,10 +350,10 @@ class Passthrough:
         """Output packets of every planned stream, in the input's order, then the encoders' tails."""
         if not self.plans:
             return
-        # Copied sound whose container states its end: each packet waits for the next, so the last
-        # can be trimmed. Only sound: subtitles are sparse (one would wait for minutes) and pictures
-        # are reordered (their stated duration is no end).
-        ends = {index: end for index, plan in self.plans.items() if plan.mode == "copy"
+        # Sound whose container states its end: a copied packet waits for the next, so the last can
+        # be trimmed; re-encoded sound is cut there before the encoder. Only sound: subtitles are
+        # sparse (one would wait for minutes) and pictures are reordered (their stated duration is no end).
+        ends = {index: end for index, plan in self.plans.items() if plan.mode in ("copy", "encode")
                 and plan.source.type == "audio" and (end := _stated_end(plan.source)) is not None}
         held: dict[int, av.Packet] = {}
         for packet in self.src.demux(*(p.source for p in self.plans.values())):
@@ -351,7 +368,10 @@ class Passthrough:
                         yield packet
             elif plan.mode == "encode":
                 for frame in packet.decode():
-                    yield from plan.out.encode(frame)
+                    if index in ends:
+                        frame = _cut(frame, ends[index] * plan.source.time_base)
+                    if frame is not None:
+                        yield from plan.out.encode(frame)
             elif packet.dts is not None:
                 yield from self._convert(packet, plan)
         for index, packet in held.items():
