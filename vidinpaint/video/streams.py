@@ -198,7 +198,10 @@ def _trimmed(packet: av.Packet, end: int) -> av.Packet:
 def _cut(frame: av.AudioFrame, end: Fraction) -> av.AudioFrame | None:
     """``frame`` without its samples from ``end`` (seconds) on; None when all are. Decoders give
     the padding of a source's last packet as sound, and re-encoding it made the output's audio
-    end up to a frame later than the input's (AAC in MP4: 0.400 s became 0.405 s)."""
+    end up to a frame later than the input's (AAC in MP4: 0.400 s became 0.405 s). A frame
+    without a timestamp is left whole: nothing says where it lies."""
+    if frame.pts is None or frame.time_base is None:
+        return frame
     keep = round((end - frame.pts * frame.time_base) * frame.sample_rate)
     if keep >= frame.samples:
         return frame
