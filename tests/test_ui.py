@@ -313,6 +313,17 @@ def test_a_narrow_window_puts_the_side_panel_under_the_frame(page):
     assert layout["frame"]["width"] >= 300 and layout["overflow"] == 0
 
 
+def _tab_to(page, selector: str, tries: int, what: str) -> str:
+    """Press Tab until the element ``selector`` has the focus (at most ``tries`` times); returns
+    the script that says whether it still has it."""
+    focused = f"document.activeElement.matches(\"{selector}\")"
+    for _ in range(tries):
+        page.keyboard.press("Tab")
+        if page.evaluate(focused):
+            return focused
+    pytest.fail(f"Tab never reached {what}")
+
+
 def test_the_keyboard_reaches_and_toggles_a_track(page):
     """Tab reaches a track's toggle button and Enter or Space flips it, keeping the focus there
     (the table was rebuilt on each toggle and poll, which dropped the focus); aria-pressed says
@@ -321,13 +332,7 @@ def test_the_keyboard_reaches_and_toggles_a_track(page):
     button = f"#tracks button[data-id='{track}']"
     assert page.get_attribute(button, "aria-pressed") == "true"
     assert page.get_attribute(button, "aria-label").startswith(f"remove track {track} ")
-    focused = f"document.activeElement.matches(\"{button}\")"
-    for _ in range(50):
-        page.keyboard.press("Tab")
-        if page.evaluate(focused):
-            break
-    else:
-        pytest.fail("Tab never reached the track's button")
+    focused = _tab_to(page, button, 50, "the track's button")
     assert page.eval_on_selector(button, "(el) => el.matches(':focus-visible') && "
                                          "getComputedStyle(el).outlineStyle !== 'none'")
     page.keyboard.press("Space")
@@ -346,14 +351,8 @@ def test_the_keyboard_reaches_and_toggles_a_box_on_the_frame(page):
     assert page.get_attribute(box, "role") == "button" and page.get_attribute(box, "aria-pressed") == "true"
     assert page.get_attribute(box, "aria-label") == page.get_attribute(f"#tracks button[data-id='{track}']",
                                                                        "aria-label")
-    focused = f"document.activeElement.matches(\"{box}\")"
     page.focus("#open-path")
-    for _ in range(20):
-        page.keyboard.press("Tab")
-        if page.evaluate(focused):
-            break
-    else:
-        pytest.fail("Tab never reached the track's box on the frame")
+    focused = _tab_to(page, box, 20, "the track's box on the frame")
     assert page.eval_on_selector(box, "(el) => el.matches(':focus-visible')")
     for key, pressed, state in (("Space", "false", "keep"), ("Enter", "true", "remove")):
         page.keyboard.press(key)
