@@ -69,6 +69,13 @@ def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0, mirror: f
         raise ConfigError(str(err)) from None
 
 
+def _still(c: DetectConfig):
+    """The still-object rule as configured, or None when ``detect.still`` is 0."""
+    from .detect.still import StillObjects
+
+    return StillObjects(c.still_frames, c.still, c.still_score) if c.still > 0 else None
+
+
 def whole_nanodet(nanodet, c: DetectConfig):
     """``nanodet`` as the pipeline runs it on a frame: also on native-resolution tiles
     (``detect.tiles``), with the frame mirrored beyond its left and right edges (``detect.mirror``)."""
@@ -98,7 +105,7 @@ def build_detector(config: Config, device: str):
                 detector = _tiled(detector, c.imgsz, c)
             ignored = "detect.every ignored: ByteTrack needs every frame" if track and c.every > 1 else ""
             return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid,
-                               every=1 if track else c.every, note=ignored)
+                               every=1 if track else c.every, note=ignored, still=_still(c))
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)
@@ -110,7 +117,7 @@ def build_detector(config: Config, device: str):
             detector = whole_nanodet(NanoDet(_need("torch", _TORCH, "nanodet", root), classes,
                                              min(c.score, c.score_low), c.iou, device, c.precision), c)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
-                               every=c.every, confident=c.score if weak else None)
+                               every=c.every, confident=c.score if weak else None, still=_still(c))
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector
 

@@ -88,6 +88,13 @@ class DetectConfig:
                                                 "the whole frame's 416 px picture and the native-resolution tiles at "
                                                 "the frame's edges each by this share of their width (the frame's, "
                                                 "for tiles) in whole 32 px strides, at least one; 0 = off")
+    still: float = _opt(0.03, lo=0, hi=1, doc="leave alone objects whose box centre drifts less than this share of their "
+                                             "height over detect.still_frames frames while no detection of them "
+                                             "reaches detect.still_score: false detections of static things (cones, "
+                                             "signs, posts; a look-ahead of detect.still_frames frames); 0 = off")
+    still_frames: int = _opt(24, lo=3, doc="frames an object is watched before it can be judged still (detect.still)")
+    still_score: float = _opt(0.65, lo=0, hi=1, doc="an object detected with this confidence on some frame is never "
+                                                    "judged still (detect.still)")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")
     imgsz: int = _opt(640, lo=32, doc="YOLO inference size")
     batch: int = _opt(8, lo=1, doc="frames per YOLO call with detect.tracker=iou and detect.every 1 (ByteTrack, NanoDet "

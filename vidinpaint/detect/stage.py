@@ -4,6 +4,7 @@ between (:mod:`.keyframes`), plus track ids and gap bridging."""
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple, Protocol
 
@@ -13,6 +14,7 @@ from ..frames import Frame
 from .boxes import expand_boxes
 from .keyframes import Interpolator
 from .reid import Reidentifier
+from .still import StillObjects
 from .track import GapBridge, IouTracker
 
 
@@ -38,8 +40,9 @@ class Tracking:
     """Ids for detectors without them, re-identification after occlusions (``reid`` frames), then
     gap bridging; writes ``frame.boxes``/``frame.ids``."""
 
-    def __init__(self, max_gap: int, reid: int = 0, confident: float | None = None) -> None:
-        self.max_gap, self.shot, self.confident = max_gap, 0, confident
+    def __init__(self, max_gap: int, reid: int = 0, confident: float | None = None,
+                 still: StillObjects | None = None) -> None:
+        self.max_gap, self.shot, self.confident, self.still = max_gap, 0, confident, still
         self.last = -1  # index of the latest frame tracked
         self.tracker = IouTracker(max_age=max_gap)
         self.bridge = GapBridge(max_gap)
@@ -72,6 +75,8 @@ class Tracking:
         ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
         if self.reid:
             ids = self.reid.update(frame.rgb, found.boxes, ids, frame.index)
+        if self.still is not None:
+            self.still.add(frame.index, ids, found.boxes, found.scores)
         if found.classes is not None:
             self.classes.update(zip(np.asarray(ids).tolist(), np.asarray(found.classes).tolist()))
         boxes, ids = self.bridge.update(found.boxes, ids)
@@ -95,9 +100,9 @@ class DetectStage:
     name = "detect"
 
     def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "", reid: int = 0,
-                 every: int = 1, confident: float | None = None) -> None:
+                 every: int = 1, confident: float | None = None, still: StillObjects | None = None) -> None:
         self.detector, self.batch, self.note, self.every = detector, batch, note, every
-        self.tracking = Tracking(max_gap, reid, confident)
+        self.tracking = Tracking(max_gap, reid, confident, still)
         self.interpolator = Interpolator()
 
     @property
@@ -105,10 +110,25 @@ class DetectStage:
         when = f", keyframes every {self.every} frames, boxes interpolated between" if self.every > 1 else ""
         weak = (f", detections below {self.tracking.confident:g} only continue tracks"
                 if self.tracking.confident is not None else "")
-        return self.detector.backend + weak + when + (f" [{self.note}]" if self.note else "")
+        still = f"; {self.tracking.still.describe}" if self.tracking.still is not None else ""
+        return self.detector.backend + weak + when + still + (f" [{self.note}]" if self.note else "")
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        return self._every_frame(frames) if self.every == 1 else self._keyframes(frames)
+        tracked = self._every_frame(frames) if self.every == 1 else self._keyframes(frames)
+        return tracked if self.tracking.still is None else self._moving(tracked, self.tracking.still)
+
+    @staticmethod
+    def _moving(frames: Iterator[Frame], still: StillObjects) -> Iterator[Frame]:
+        """The frames ``still.frames`` frames late, without the boxes of still objects."""
+        waiting: deque[Frame] = deque()
+        for frame in itertools.chain(frames, [None]):
+            if frame is not None:
+                waiting.append(frame)
+            while waiting and (frame is None or len(waiting) > still.frames):
+                out = waiting.popleft()
+                keep = np.array([not still.still(i) for i in out.ids.tolist()], bool)
+                out.boxes, out.ids = out.boxes[keep].reshape(-1, 4), out.ids[keep]
+                yield out
 
     def _every_frame(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         source = iter(frames)

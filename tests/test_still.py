@@ -1,0 +1,108 @@
+"""detect.still: objects that stay put and are never confidently detected are left alone."""
+
+from fractions import Fraction
+
+import numpy as np
+
+from vidinpaint.detect.stage import Detections, DetectStage
+from vidinpaint.detect.still import StillObjects
+from vidinpaint.frames import Frame
+
+W, H = 320, 160
+CONE = (40, 100, 60, 125)  # 25 px tall, static
+WALKER_H = 80
+
+
+class Script:
+    """A detector that reads its boxes and scores from a script: frame index -> [(box, score)]."""
+
+    backend = "script"
+
+    def __init__(self, script) -> None:
+        self.script = script
+
+    def detect_batch(self, images):
+        out = []
+        for rgb in images:
+            found = self.script(int(rgb[0, 0, 0]))
+            boxes = np.array([b for b, _ in found], np.float32).reshape(-1, 4)
+            out.append(Detections(boxes, np.array([s for _, s in found], np.float32)))
+        return out
+
+
+def frames(n: int) -> list[Frame]:
+    out = []
+    for t in range(n):
+        rgb = np.zeros((H, W, 3), np.uint8)
+        rgb[0, 0, 0] = t
+        out.append(Frame(t, t, Fraction(1, 25), rgb))
+    return out
+
+
+def jitter(box, t: int, px: int = 2):
+    """``box`` moved by a few px back and forth, as a detector's boxes of a static object are."""
+    dx, dy = (t * 7 % (2 * px + 1)) - px, (t * 5 % (2 * px + 1)) - px
+    return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+
+
+def walker(t: int, speed: float):
+    x = 150 + speed * t
+    return (x, 40, x + 30, 40 + WALKER_H)
+
+
+def removed(script, n: int = 60, every: int = 1, **still) -> list[set[int]]:
+    """The ids each frame keeps, the frames out in order."""
+    stage = DetectStage(Script(script), max_gap=0, every=every, still=StillObjects(**still))
+    out = list(stage(frames(n)))
+    assert [f.index for f in out] == list(range(n))
+    return [set(f.ids.tolist()) for f in out]
+
+
+def test_a_static_lukewarm_detection_is_left_alone_a_walker_beside_it_is_not():
+    ids = removed(lambda t: [(jitter(CONE, t), 0.45), (walker(t, 1.0), 0.5)])
+    assert all(len(kept) == 1 for kept in ids)  # the walker, on every frame from the first
+    assert len(set().union(*ids)) == 1
+
+
+def test_a_still_object_confidently_detected_once_is_removed():
+    ids = removed(lambda t: [(CONE, 0.9 if t == 40 else 0.45)])  # a person standing still, mostly doubted
+    assert all(ids[16:])  # from the first frame judged with frame 40 in view (24 frames ahead) ...
+    assert not any(ids[:16])  # ... the frames before had gone by
+
+
+def test_a_slow_walker_is_removed_from_the_first_frame():
+    # 0.7 px a frame, 80 px tall: 11 px between the medians of its first and last 8 of 24 frames
+    ids = removed(lambda t: [(walker(t, 0.7), 0.45)])
+    assert all(len(kept) == 1 for kept in ids)
+
+
+def test_a_track_too_short_to_judge_is_removed():
+    ids = removed(lambda t: [(jitter(CONE, t), 0.45)] if 5 <= t < 25 else [])  # 20 frames of 24
+    assert all(len(kept) == 1 for kept in ids[5:25])
+
+
+def test_one_judged_still_that_walks_off_is_removed_before_it_walks():
+    def script(t):
+        x = 200 if t < 40 else 200 + 3 * (t - 40)  # stands still, doubted, walks off at frame 40
+        return [((x, 40, x + 30, 40 + WALKER_H), 0.4)]
+    ids = removed(script)
+    assert not any(ids[:10])  # left alone while nothing says it is more than a thing
+    assert all(ids[40:])  # removed once it walks, and the judgement, 24 frames late, sees it coming:
+    assert any(ids[20:40])  # from some frames before
+
+
+def test_keyframes_and_boxes_between_are_judged_alike():
+    ids = removed(lambda t: [(jitter(CONE, t), 0.45), (walker(t, 1.0), 0.5)], every=3)
+    assert all(len(kept) == 1 for kept in ids)
+
+
+def test_off_at_zero_and_the_frames_come_out_unchanged():
+    stage = DetectStage(Script(lambda t: [(CONE, 0.45)]), max_gap=0)
+    assert all(len(f.ids) == 1 for f in stage(frames(40)))
+
+
+def test_memory_is_bounded_by_the_tracks_in_view():
+    still = StillObjects(frames=6)
+    for t in range(200):
+        still.add(t, np.array([t // 10]), np.array([[t, 0, t + 10, 20]], np.float32), np.array([0.4]))
+    assert len(still.tracks) <= 4

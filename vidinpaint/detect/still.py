@@ -1,0 +1,79 @@
+"""Leave alone what stays put and is never confidently an object: the detector's false alarms on
+static things (a traffic cone, a sign, a rock: NanoDet calls each a person on the sample, scored
+0.3-0.6 frame after frame, and the pipeline then smeared them out of every frame).
+
+A track is *still* once it has been followed for ``frames`` frames, in that time no detection of
+it scored ``confident`` or more, and its box centre has not drifted: the median centre of its
+first ``frames // 3`` frames and that of its last ``frames // 3`` frames (and from then on its
+latest centre) are no more than ``drift`` of its height apart, at least ``MIN_DRIFT_PX``.
+Medians over thirds, not the extent: a small object's box jitters by a third of its height from
+frame to frame, while a walker, even a slow one, drifts steadily. A real person who stands still
+is scored high by the detector most of the time (0.7-0.9 on the sample) and is removed as before.
+
+Decisions need the future: :class:`StillObjects` sees the detections of every frame as they are
+tracked, and the stage asks about each frame ``frames`` frames later, so that a track's first
+frame is judged on its first ``frames`` frames (memory: that many frames, whatever the clip's
+length; per track a bounded list of centres). A track judged still that later moves or is found
+with confidence is removed from then on; its earlier frames have gone by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MIN_DRIFT_PX = 3.0  # below this, a drift is box jitter whatever the object's size
+
+
+@dataclass
+class _Track:
+    first: int
+    best: float = 0.0
+    height: float = 0.0  # the median height of its first frames
+    start: list[tuple[float, float, float]] = field(default_factory=list)  # (x, y, height) of its first frames
+    recent: list[tuple[float, float]] = field(default_factory=list)  # centres of its latest frames
+    last: int = 0
+    moved: bool = False
+
+
+class StillObjects:
+    """Per-track evidence of standing still, fed with every tracked frame's detections."""
+
+    def __init__(self, frames: int = 24, drift: float = 0.03, confident: float = 0.65) -> None:
+        self.frames, self.drift, self.confident = frames, drift, confident
+        self.tracks: dict[int, _Track] = {}
+
+    @property
+    def describe(self) -> str:
+        return (f"objects that stay within {self.drift:g} of their height for {self.frames} frames, never scored "
+                f">= {self.confident:g}, are left alone (false detections of signs, cones, posts)")
+
+    def add(self, index: int, ids: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> None:
+        """Detections of frame ``index`` (frames in order): ``N`` ids, ``Nx4`` boxes, ``N`` scores."""
+        third = max(self.frames // 3, 1)
+        for gone in [i for i, t in self.tracks.items() if t.last < index - 4 * self.frames]:
+            del self.tracks[gone]  # long lost: no frame still to be asked about shows it
+        for i, box, score in zip(np.asarray(ids).tolist(), np.asarray(boxes, np.float64).reshape(-1, 4),
+                                 np.asarray(scores, np.float64).reshape(-1)):
+            track = self.tracks.setdefault(i, _Track(first=index))
+            track.best = max(track.best, float(score))
+            track.last = index
+            x, y, h = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[3] - box[1]
+            if index - track.first < third:
+                track.start.append((x, y, h))
+                track.height = float(np.median([s[2] for s in track.start]))
+            track.recent = (track.recent + [(x, y)])[-third:]
+            if not track.moved and index - track.first >= self.frames - third:
+                track.moved = self._drift(track) > max(self.drift * track.height, MIN_DRIFT_PX)
+
+    @staticmethod
+    def _drift(track: _Track) -> float:
+        start = np.median(np.array([s[:2] for s in track.start]), axis=0)
+        return float(np.abs(np.median(np.array(track.recent), axis=0) - start).max())
+
+    def still(self, i: int) -> bool:
+        """Whether track ``i`` is, on what has been seen of it so far, a still false alarm."""
+        track = self.tracks.get(i)
+        return (track is not None and track.last - track.first >= self.frames - 1 and not track.moved
+                and track.best < self.confident)
