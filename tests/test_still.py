@@ -106,3 +106,13 @@ def test_memory_is_bounded_by_the_tracks_in_view():
     for t in range(200):
         still.add(t, np.array([t // 10]), np.array([[t, 0, t + 10, 20]], np.float32), np.array([0.4]))
     assert len(still.tracks) <= 4
+
+
+def test_the_run_says_which_objects_it_left_alone():
+    still = StillObjects()
+    stage = DetectStage(Script(lambda t: [(CONE, 0.45)] + ([(walker(t, 2.0), 0.5)] if t < 40 else [])),
+                        max_gap=0, still=still)
+    list(stage(frames(50)))
+    assert still.report.startswith("left alone as still: 1 object, id 1 (frames 0-49)")
+    assert "detect.still=0" in still.report
+    assert StillObjects().report == ""

@@ -293,6 +293,8 @@ def _report(results: list) -> None:
         err.print(f"[green]wrote[/] {escape(str(result.output))}  ({result.frames} frames in {result.seconds:.1f} s, "
                   f"{result.fps:.1f} fps)" + (f"  preview: {escape(str(result.preview))}" if result.preview else "")
                   + (f"  {result.shots}" if result.shots else ""))
+        if result.still:
+            err.print(escape(result.still))
 
 
 def _print_rows(rows: list[list[str]], title: str | None = None) -> None:
@@ -457,8 +459,8 @@ def list_tracks(
                           select)
         target = output or default_output(input, "tracks", ".json")
         with progress:
-            found = write_tracks(input, target, cfg, sheet=sheet, overwrite=overwrite, progress=advance,
-                                 on_start=on_start)
+            found, still = write_tracks(input, target, cfg, sheet=sheet, overwrite=overwrite, progress=advance,
+                                        on_start=on_start)
     if not quiet:
         for t in found:
             tallest = max(y1 - y0 for _, y0, _, y1 in t.boxes.values())
@@ -466,6 +468,8 @@ def list_tracks(
                       markup=False)
     err.print(f"[green]wrote[/] {escape(str(target))}  ({len(found)} tracks)"
               + (f"  sheet: {escape(str(sheet))}" if sheet else ""))
+    if still:
+        err.print(escape(still))
 
 
 @app.command()

@@ -27,6 +27,7 @@ from .allocator import tune_allocator
 from .atomic import atomic_folder, atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig, SelectConfig, as_dict
+from .detect.stage import DetectStage
 from .devices import start_device
 from .errors import ConfigError, InputError, OutputError, VidinpaintError
 from .frames import Frame
@@ -66,6 +67,7 @@ class CleanResult:
     backends: list[tuple[str, str]] = field(default_factory=list)
     preview: Path | None = None
     shots: str = ""  # what the shots stage found, e.g. "3 shots (cuts at 40, 81)"
+    still: str = ""  # which detected objects were left alone as still (detect.still), if any
     timings: list[tuple[str, float]] = field(default_factory=list)  # (stage, own seconds), pipeline order
 
     @property
@@ -134,6 +136,12 @@ def build_stages(config: Config, mask: Path | None, device: str, source: Path | 
 def shots_found(stages: Iterable[Stage]) -> str:
     """The shots stage's summary, once the frames went through (empty without one)."""
     return next((str(s.report) for s in stages if isinstance(s, ShotDetector)), "")
+
+
+def still_found(stages: Iterable[Stage]) -> str:
+    """Which detected objects the detect stage left alone as still, once the frames went through."""
+    still = next((s.tracking.still for s in stages if isinstance(s, DetectStage) and s.tracking.still), None)
+    return still.report if still is not None else ""
 
 
 def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]], Iterator[Frame]]],
@@ -219,7 +227,7 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     count = _encode(reader, output, frames, config.encode, backends, progress, on_start, overwrite, times,
                     gpu=device == "cuda")
     result = CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds(),
-                         shots=shots_found(stages))
+                         shots=shots_found(stages), still=still_found(stages))
     if sheet:
         result.preview = _save_preview(sheet, output, overwrite)
     return result

@@ -80,10 +80,12 @@ def object_class(config: Config, detector: object, track: int) -> str:
 
 
 def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], None] | None = None,
-                on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None) -> list[Track]:
-    """Every track of the video ``input`` under ``config``, ordered by id. Nothing is selected:
-    the ids are those the select options refer to."""
-    from .pipeline import _chain, tracking_stages
+                on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None
+                ) -> tuple[list[Track], str]:
+    """Every track of the video ``input`` under ``config``, ordered by id, and which objects the
+    detector left alone as still (``detect.still``; empty if none). Nothing is selected: the ids
+    are those the select options refer to."""
+    from .pipeline import _chain, still_found, tracking_stages
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
     device, line = start_device(config.device, config.torch_threads)
@@ -100,7 +102,7 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
                 progress(frame)
     for i, track in tracks.items():
         track.cls = object_class(config, detector, i)
-    return [tracks[i] for i in sorted(tracks)]
+    return [tracks[i] for i in sorted(tracks)], still_found(stages)
 
 
 def tracks_json(tracks: list[Track], **info: object) -> dict:
@@ -137,8 +139,10 @@ def dumps(document: dict) -> str:
 
 def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path | None = None,
                  overwrite: bool = False, progress: Callable[[Frame], None] | None = None,
-                 on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None) -> list[Track]:
-    """List the tracks of ``input`` and write them as JSON to ``output`` (and the sheet), atomically."""
+                 on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None
+                 ) -> tuple[list[Track], str]:
+    """List the tracks of ``input`` and write them as JSON to ``output`` (and the sheet), atomically;
+    returns them and :func:`list_tracks`' note on objects left alone."""
     input = Path(input)
     check_output_path(output, [input], overwrite)
     if sheet is not None:
@@ -152,7 +156,7 @@ def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path
         if progress:
             progress(frame)
 
-    tracks = list_tracks(input, config, seen, on_start)
+    tracks, still = list_tracks(input, config, seen, on_start)
     height, width = last[0].rgb.shape[:2] if last else (0, 0)
     document = tracks_json(tracks, input=str(input), width=width, height=height,
                            frames=last[0].index + 1 if last else 0)
@@ -160,4 +164,4 @@ def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path
         tmp.write_text(dumps(document))
     if sheet is not None:
         write_image(sheet, tracks_sheet(tracks), replace=overwrite)
-    return tracks
+    return tracks, still

@@ -127,6 +127,8 @@ class DetectStage:
             while waiting and (frame is None or len(waiting) > still.frames):
                 out = waiting.popleft()
                 keep = np.array([not still.still(i) for i in out.ids.tolist()], bool)
+                for i in out.ids[~keep].tolist():
+                    still.left.setdefault(i, [out.index, out.index])[1] = out.index
                 out.boxes, out.ids = out.boxes[keep].reshape(-1, 4), out.ids[keep]
                 yield out
 

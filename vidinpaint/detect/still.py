@@ -43,6 +43,18 @@ class StillObjects:
     def __init__(self, frames: int = 24, drift: float = 0.03, confident: float = 0.65) -> None:
         self.frames, self.drift, self.confident = frames, drift, confident
         self.tracks: dict[int, _Track] = {}
+        self.left: dict[int, list[int]] = {}  # id -> [first, last] frame left alone
+
+    @property
+    def report(self) -> str:
+        """Which objects were left alone, on which frames (empty if none), for the run's last line."""
+        if not self.left:
+            return ""
+        shown = [f"{i} (frames {a}-{b})" for i, (a, b) in sorted(self.left.items())]
+        more = f" and {len(shown) - 8} more" if len(shown) > 8 else ""
+        plural = "s" * (len(shown) > 1)
+        return (f"left alone as still: {len(shown)} object{plural}, id{plural} {', '.join(shown[:8])}{more} "
+                f"(--set detect.still=0 removes them too)")
 
     @property
     def describe(self) -> str:

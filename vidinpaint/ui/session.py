@@ -165,7 +165,7 @@ class Review:
             try:
                 from ..tracks import list_tracks
 
-                tracks = list_tracks(video.path, self.config, progress=task.step)
+                tracks, _ = list_tracks(video.path, self.config, progress=task.step)
             except Stopped:
                 task.state = "stopped"
                 return

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""What the still-object rule (``detect.still``) leaves alone on a clip, and a sheet to check it by eye.
+
+The clip's tracks as `vidinpaint tracks` lists them with the rule off (``detect.still 0``), then
+the same tracking stages with the configured rule: the ids are the same in both runs (the rule
+acts after tracking), so every object the rule left alone on some frame is one of the first run's
+tracks. Prints the machine line, both counts and, per object left alone, the frames it was left
+alone on out of the frames it was tracked; writes their thumbnails (as `tracks --sheet` draws
+them) to ``--sheet``. No ground truth: the sheet shows whether any of them is a person.
+
+Usage: python scripts/bench_still.py [--clip samples/vtest.mp4] [--sheet docs/figures/still_left_alone.png] [--set KEY=VALUE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import closing
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_models import machine  # noqa: E402  (scripts/ is on sys.path when run as a script)
+
+from vidinpaint.config import load_config  # noqa: E402
+from vidinpaint.detect.stage import DetectStage  # noqa: E402
+from vidinpaint.devices import start_device  # noqa: E402
+from vidinpaint.images import write_image  # noqa: E402
+from vidinpaint.pipeline import _chain, tracking_stages  # noqa: E402
+from vidinpaint.tracks import list_tracks, tracks_sheet  # noqa: E402
+from vidinpaint.video import VideoReader  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "vtest.mp4")
+    parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "figures" / "still_left_alone.png")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a configuration override, as for `vidinpaint clean --set` (repeatable)")
+    args = parser.parse_args()
+    config = load_config(None, args.overrides)
+    device, _ = start_device(config.device, config.torch_threads)
+    print(machine(device))
+    every, _ = list_tracks(args.clip, load_config(None, [*args.overrides, "detect.still=0"]))
+    stages = tracking_stages(config, device, args.clip)
+    with closing(_chain(VideoReader(args.clip), stages)) as frames:
+        kept = {i for frame in frames for i in frame.ids.tolist()}
+    detect = next(s for s in stages if isinstance(s, DetectStage))
+    if detect.tracking.still is None:
+        raise SystemExit("detect.still is 0: the rule is off")
+    left = detect.tracking.still.left
+    print(f"clip {args.clip.name}: {len(every)} tracks with detect.still 0; with {detect.tracking.still.describe}: "
+          f"{len(kept)} tracks removed on some frame, {len(left)} objects left alone on some frame")
+    tracked = {t.id: t for t in every}
+    for i, (first, last) in sorted(left.items()):
+        t = tracked[i]
+        tallest = max(y1 - y0 for _, y0, _, y1 in t.boxes.values())
+        print(f"  id {i:>3}: left alone on frames {first}-{last} of {t.first}-{t.last}, up to {tallest}px tall")
+    write_image(args.sheet, tracks_sheet([tracked[i] for i in sorted(left)]), replace=True)
+    print(f"sheet of the objects left alone: {args.sheet.relative_to(ROOT) if args.sheet.is_relative_to(ROOT) else args.sheet}")
+
+
+if __name__ == "__main__":
+    main()
