@@ -2,9 +2,8 @@
 """What the still-object rule (``detect.still``) leaves alone on a clip, and a sheet to check it by eye.
 
 The clip's tracks as `vidinpaint tracks` lists them with the rule off (``detect.still 0``), then
-the same tracking stages with the configured rule: the ids are the same in both runs (the rule
-acts after tracking), so every object the rule left alone on some frame is one of the first run's
-tracks. Prints the machine line, both counts and, per object left alone, the frames it was left
+with the configured rule: the ids are the same in both runs (the rule acts after tracking), so
+every object the rule left alone on some frame is one of the first run's tracks. Prints the machine line, both counts and, per object left alone, the frames it was left
 alone on out of the frames it was tracked; writes their thumbnails (as `tracks --sheet` draws
 them) to ``--sheet``. No ground truth: the sheet shows whether any of them is a person.
 
@@ -15,19 +14,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_models import machine  # noqa: E402  (scripts/ is on sys.path when run as a script)
 
 from vidinpaint.config import load_config  # noqa: E402
-from vidinpaint.detect.stage import DetectStage  # noqa: E402
+from vidinpaint.detect.still import StillObjects  # noqa: E402
 from vidinpaint.devices import start_device  # noqa: E402
 from vidinpaint.images import write_image  # noqa: E402
-from vidinpaint.pipeline import _chain, tracking_stages  # noqa: E402
 from vidinpaint.tracks import list_tracks, tracks_sheet  # noqa: E402
-from vidinpaint.video import VideoReader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,16 +38,18 @@ def main() -> None:
     config = load_config(None, args.overrides)
     device, _ = start_device(config.device, config.torch_threads)
     print(machine(device))
-    every, _ = list_tracks(args.clip, load_config(None, [*args.overrides, "detect.still=0"]))
-    stages = tracking_stages(config, device, args.clip)
-    with closing(_chain(VideoReader(args.clip), stages)) as frames:
-        kept = {i for frame in frames for i in frame.ids.tolist()}
-    detect = next(s for s in stages if isinstance(s, DetectStage))
-    if detect.tracking.still is None:
+    every = list_tracks(args.clip, load_config(None, [*args.overrides, "detect.still=0"])).tracks
+    if not config.detect.still:
         raise SystemExit("detect.still is 0: the rule is off")
-    left = detect.tracking.still.left
-    print(f"clip {args.clip.name}: {len(every)} tracks with detect.still 0; with {detect.tracking.still.describe}: "
-          f"{len(kept)} tracks removed on some frame, {len(left)} objects left alone on some frame")
+    listing = list_tracks(args.clip, config)
+    frames: dict[int, list[int]] = {}
+    for index, boxes in sorted(listing.left.items()):
+        for i in boxes:
+            frames.setdefault(i, []).append(index)
+    left = {i: (seen[0], seen[-1]) for i, seen in frames.items()}
+    rule = StillObjects(config.detect.still_frames, config.detect.still, config.detect.still_score).describe
+    print(f"clip {args.clip.name}: {len(every)} tracks with detect.still 0; with {rule}: "
+          f"{len(listing.tracks)} tracks removed on some frame, {len(left)} objects left alone on some frame")
     tracked = {t.id: t for t in every}
     for i, (first, last) in sorted(left.items()):
         t = tracked[i]

@@ -45,3 +45,16 @@ def test_objects_given_by_hand_keep_their_ids():
     stage = Relabel({3: {7: (10, 10, 50, 50)}})
     out = next(iter(stage([_frame(3, [[10, 10, 50, 50]], [PROMPT_BASE + 1])])))
     assert out.ids.tolist() == [PROMPT_BASE + 1]
+
+
+def test_what_the_whole_clip_left_alone_as_still_is_dropped_from_the_excerpt():
+    clip = {3: {7: (100, 10, 140, 90)}}
+    left = {3: {5: (10, 60, 30, 85)}}  # a cone the run left alone (detect.still): too few frames here to judge
+    stage = Relabel(clip, left=left)
+    out = next(iter(stage([_frame(3, [[11, 60, 31, 86], [101, 10, 141, 90]], [1, 2])])))
+    assert out.ids.tolist() == [7]
+    assert out.boxes.tolist() == [[101, 10, 141, 90]]
+    # a person passing the cone: the whole clip's track overlaps the box more, so it stays
+    clip = {3: {7: (8, 40, 34, 88)}}
+    out = next(iter(Relabel(clip, left=left)([_frame(3, [[9, 40, 35, 88]], [1])])))
+    assert out.ids.tolist() == [7]

@@ -116,3 +116,14 @@ def test_the_run_says_which_objects_it_left_alone():
     assert still.report.startswith("left alone as still: 1 object, id 1 (frames 0-49)")
     assert "detect.still=0" in still.report
     assert StillObjects().report == ""
+
+
+def test_the_boxes_left_alone_are_kept_frame_by_frame_only_when_asked():
+    def run(still: StillObjects) -> None:
+        list(DetectStage(Script(lambda t: [(CONE, 0.45)]), max_gap=0, still=still)(frames(30)))
+    still = StillObjects()
+    run(still)
+    assert still.boxes is None  # a run keeps nothing per frame
+    still.boxes = {}  # the track listing asks, for the review page's preview
+    run(still)
+    assert sorted(still.boxes) == list(range(30)) and all(b == {1: CONE} for b in still.boxes.values())

@@ -245,13 +245,14 @@ class Excerpt:
 
 
 def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: int = 8,
-                  track_boxes: BoxesByFrame | None = None) -> Excerpt:
+                  track_boxes: BoxesByFrame | None = None, left_boxes: BoxesByFrame | None = None) -> Excerpt:
     """Frame ``index`` cleaned by the real stages run on the ``context`` frames either side of it.
 
     A preview that costs ``2 * context + 1`` frames instead of the clip; the neighbours give the
     tracker, the mask hysteresis and the flow fill something to work with, so the frame looks as
     it will in the full run. ``track_boxes`` (the whole clip's tracks, frame -> id -> box) renames
-    the excerpt's track ids to the whole clip's, so a selection by id means the same objects.
+    the excerpt's track ids to the whole clip's, so a selection by id means the same objects, and
+    ``left_boxes`` (what that run left alone as still objects) drops them as the run does.
     """
     before: np.ndarray | None = None
 
@@ -262,7 +263,7 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
                 before = frame.rgb.copy()
             yield frame
 
-    relabel = [Relabel(track_boxes)] if track_boxes is not None else []
+    relabel = [Relabel(track_boxes, left=left_boxes)] if track_boxes is not None else []
     stream, backends, stages, _ = _run(keep_before(video.frames(index - context, index + context + 1)), config,
                                     None, None, StageTimes(), video.path, relabel)
     try:

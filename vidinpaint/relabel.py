@@ -24,12 +24,15 @@ class Relabel:
 
     An excerpt track keeps the id of its first match; until it matches (or if it never does: the
     whole-clip run missed it) it has an id above every whole-clip id, never mistaken for another.
+    ``left``: the boxes the whole-clip run left alone as still objects (``detect.still``), frame by
+    frame. The excerpt is too short to judge that, so a box that overlaps one of them more than any
+    whole-clip track's is dropped here, as the run drops it.
     """
 
     name = "relabel"
 
-    def __init__(self, boxes: BoxesByFrame, min_iou: float = 0.3) -> None:
-        self.boxes = boxes
+    def __init__(self, boxes: BoxesByFrame, min_iou: float = 0.3, left: BoxesByFrame | None = None) -> None:
+        self.boxes, self.left = boxes, left or {}
         self.min_iou = min_iou
         self.fresh = 1 + max((i for frame in boxes.values() for i in frame), default=0)
         self.mapping: dict[int, int] = {}
@@ -40,9 +43,18 @@ class Relabel:
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         for frame in frames:
+            keep = np.array([not self._left_alone(frame.index, box) for box in frame.boxes], bool)
+            frame.boxes, frame.ids = frame.boxes[keep].reshape(-1, 4), frame.ids[keep]
             frame.ids = np.array([self._id(frame, int(i), box) for i, box in zip(frame.ids, frame.boxes)],
                                  np.int64)
             yield frame
+
+    def _overlap(self, known: Mapping[int, tuple[int, int, int, int]], box: np.ndarray) -> float:
+        return float(box_iou(box, np.array(list(known.values()))).max()) if known else 0.0
+
+    def _left_alone(self, index: int, box: np.ndarray) -> bool:
+        left = self._overlap(self.left.get(index, {}), box)
+        return left >= self.min_iou and left > self._overlap(self.boxes.get(index, {}), box)
 
     def _id(self, frame: Frame, local: int, box: np.ndarray) -> int:
         if local >= PROMPT_BASE:  # an object given by hand: its id is the same in every run

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -54,6 +55,15 @@ class Track:
             self.thumb_area, self.thumb = area, _thumbnail(rgb, box)
 
 
+class Listing(NamedTuple):
+    """A clip's tracks, the line naming what was left alone as still (empty if nothing), and the
+    boxes left alone, frame -> id -> box."""
+
+    tracks: list[Track]
+    still: str
+    left: dict[int, dict[int, tuple[int, ...]]]
+
+
 def _thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The box with a little context, scaled to fit a ``THUMB`` px square."""
     h, w = rgb.shape[:2]
@@ -80,17 +90,19 @@ def object_class(config: Config, detector: object, track: int) -> str:
 
 
 def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], None] | None = None,
-                on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None
-                ) -> tuple[list[Track], str]:
-    """Every track of the video ``input`` under ``config``, ordered by id, and which objects the
-    detector left alone as still (``detect.still``; empty if none). Nothing is selected: the ids
-    are those the select options refer to."""
+                on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None) -> Listing:
+    """Every track of the video ``input`` under ``config``, ordered by id, and what the detector
+    left alone as still (``detect.still``). Nothing is selected: the ids are those the select
+    options refer to."""
     from .pipeline import _chain, still_found, tracking_stages
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
     device, line = start_device(config.device, config.torch_threads)
     stages = tracking_stages(config, device, Path(input))
     detector = next(s for s in stages if s.name == "detect")
+    still = getattr(getattr(detector, "tracking", None), "still", None)
+    if still is not None:
+        still.boxes = {}
     if on_start:
         on_start([("device", line), *((s.name, s.backend) for s in stages)], reader.info.estimated_frames)
     tracks: dict[int, Track] = {}
@@ -102,7 +114,7 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
                 progress(frame)
     for i, track in tracks.items():
         track.cls = object_class(config, detector, i)
-    return [tracks[i] for i in sorted(tracks)], still_found(stages)
+    return Listing([tracks[i] for i in sorted(tracks)], still_found(stages), still.boxes if still is not None else {})
 
 
 def tracks_json(tracks: list[Track], **info: object) -> dict:
@@ -156,7 +168,7 @@ def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path
         if progress:
             progress(frame)
 
-    tracks, still = list_tracks(input, config, seen, on_start)
+    tracks, still, _ = list_tracks(input, config, seen, on_start)
     height, width = last[0].rgb.shape[:2] if last else (0, 0)
     document = tracks_json(tracks, input=str(input), width=width, height=height,
                            frames=last[0].index + 1 if last else 0)

@@ -44,6 +44,9 @@ class StillObjects:
         self.frames, self.drift, self.confident = frames, drift, confident
         self.tracks: dict[int, _Track] = {}
         self.left: dict[int, list[int]] = {}  # id -> [first, last] frame left alone
+        # frame -> id -> box of what was left alone, kept only where a caller sets a dict here (the
+        # track listing, for the review page's preview; a run keeps nothing per frame)
+        self.boxes: dict[int, dict[int, tuple[int, ...]]] | None = None
 
     @property
     def report(self) -> str:

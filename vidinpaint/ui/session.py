@@ -103,6 +103,7 @@ class Review:
         self.video: FrameSeeker | None = None
         self.tracks: list = []
         self.track_boxes: BoxesByFrame = {}  # frame -> track id -> box: for the page and the preview
+        self.left_boxes: BoxesByFrame = {}  # the same for what the listing left alone as still: the preview drops it
         self.kept: set[int] = set()
         self.points: list[Prompt] = []
         self.boxes: list[Prompt] = []
@@ -128,7 +129,7 @@ class Review:
             if self.run_task.state == "running":
                 raise InputError("a run is in progress; open another clip when it has finished")
             self.listing.stop = True  # the old clip's tracks are no longer wanted
-            self.video, self.tracks, self.track_boxes = video, [], {}
+            self.video, self.tracks, self.track_boxes, self.left_boxes = video, [], {}, {}
             self.kept, self.points, self.boxes = set(), [], []
             self.run_task, self.run_info, self.backends = Task(), RunInfo(), []
         if previous is not None and previous.parent == self.workdir and previous.name.startswith("upload-") \
@@ -165,7 +166,7 @@ class Review:
             try:
                 from ..tracks import list_tracks
 
-                tracks, _ = list_tracks(video.path, self.config, progress=task.step)
+                tracks, _, left = list_tracks(video.path, self.config, progress=task.step)
             except Stopped:
                 task.state = "stopped"
                 return
@@ -178,7 +179,7 @@ class Review:
                     by_frame.setdefault(index, {})[track.id] = box
             with self._lock:
                 if self.video is video:
-                    self.tracks, self.track_boxes = tracks, by_frame
+                    self.tracks, self.track_boxes, self.left_boxes = tracks, by_frame, left
             task.state = "done"
 
         threading.Thread(target=work, name="list-tracks", daemon=True).start()
@@ -276,7 +277,7 @@ class Review:
         """Frame ``index`` before and after the real stages, run on ``context`` frames either side."""
         context = min(max(context, 0), MAX_CONTEXT)
         excerpt = clean_excerpt(self._need_video(), index, self.run_config(), context=context,
-                                track_boxes=self.track_boxes if self.tracks else None)
+                                track_boxes=self.track_boxes if self.tracks else None, left_boxes=self.left_boxes)
         self.backends = excerpt.backends
         return jpeg(excerpt.before), jpeg(excerpt.after)
 
