@@ -3,6 +3,7 @@
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
 from vidinpaint.detect.stage import Detections, DetectStage
 from vidinpaint.detect.still import StillObjects
@@ -127,3 +128,34 @@ def test_the_boxes_left_alone_are_kept_frame_by_frame_only_when_asked():
     still.boxes = {}  # the track listing asks, for the review page's preview
     run(still)
     assert sorted(still.boxes) == list(range(30)) and all(b == {1: CONE} for b in still.boxes.values())
+
+
+@pytest.mark.weights
+def test_on_the_sample_the_cones_and_sign_are_left_alone_and_named(tmp_path):
+    import itertools
+    import json
+    import re
+
+    from conftest import run_cli
+    from vidinpaint.synthetic import write_clip
+    from vidinpaint.video import VideoReader
+    from vidinpaint.weights import available
+
+    if not available("nanodet"):
+        pytest.skip("NanoDet weights not fetched (make test fetches them)")
+    short = tmp_path / "vtest30.mp4"
+    write_clip(short, [f.rgb for f in itertools.islice(VideoReader("samples/vtest.mp4"), 30)], fps=10)
+    listed, lines = {}, {}
+    for still in ("0.03", "0"):
+        result = run_cli("tracks", str(short), "-o", str(tmp_path / f"{still}.json"), "--set", "device=cpu",
+                         "--set", "detect.backend=nanodet", "--set", "detect.precision=fp32",
+                         "--set", f"detect.still={still}")
+        assert result.returncode == 0, result.stderr
+        listed[still] = {t["id"] for t in json.loads((tmp_path / f"{still}.json").read_text())["tracks"]}
+        lines[still] = [line for line in result.stderr.splitlines() if line.startswith("left alone as still:")]
+    assert not lines["0"]
+    [line] = lines["0.03"]
+    named = {int(i) for i in re.findall(r"(\d+) \(frames \d+-\d+\)", line)}
+    assert named <= listed["0"]
+    assert len(named - listed["0.03"]) >= 2  # the sign, a cone, the rock: left alone on every frame
+    assert listed["0"] - named <= listed["0.03"]  # everything else (the people) is still listed
