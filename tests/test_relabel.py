@@ -58,3 +58,11 @@ def test_what_the_whole_clip_left_alone_as_still_is_dropped_from_the_excerpt():
     clip = {3: {7: (8, 40, 34, 88)}}
     out = next(iter(Relabel(clip, left=left)([_frame(3, [[9, 40, 35, 88]], [1])])))
     assert out.ids.tolist() == [7]
+
+
+def test_an_object_given_by_hand_over_one_left_alone_is_kept():
+    from vidinpaint.prompts import PROMPT_BASE
+
+    stage = Relabel({3: {}}, left={3: {5: (10, 60, 30, 85)}})
+    out = next(iter(stage([_frame(3, [[10, 60, 30, 85]], [PROMPT_BASE + 1])])))
+    assert out.ids.tolist() == [PROMPT_BASE + 1]  # the user clicked the cone: it goes, as in the run
