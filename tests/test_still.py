@@ -159,3 +159,15 @@ def test_on_the_sample_the_cones_and_sign_are_left_alone_and_named(tmp_path):
     assert named <= listed["0"]
     assert len(named - listed["0.03"]) >= 2  # the sign, a cone, the rock: left alone on every frame
     assert listed["0"] - named <= listed["0.03"]  # everything else (the people) is still listed
+    # one of them given by hand is removed all the same; the others stay as they were
+    boxes = {t["id"]: t["boxes"]["0"] for t in json.loads((tmp_path / "0.json").read_text())["tracks"]
+             if t["id"] in named - listed["0.03"] and "0" in t["boxes"]}
+    (given, (x0, y0, x1, y1)), (_, other) = sorted(boxes.items())[:2]
+    out = tmp_path / "out.mp4"
+    result = run_cli("clean", str(short), "-o", str(out), "--box", f"{x0},{y0},{x1},{y1}@0", "--set", "device=cpu",
+                     "--set", "detect.backend=nanodet", "--set", "detect.precision=fp32")
+    assert result.returncode == 0, result.stderr
+    before, after = (next(itertools.islice(VideoReader(str(p)), 10, None)).rgb.astype(np.int16) for p in (short, out))
+    changed = np.abs(after - before).mean(axis=2)
+    assert changed[y0:y1, x0:x1].mean() > 8
+    assert changed[other[1]:other[3], other[0]:other[2]].mean() < 4
