@@ -58,6 +58,20 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
+def sample_start(path: Path, frames: int) -> Path:
+    """The shipped sample's first ``frames`` frames, written to ``path``, for tests of the real
+    detector (skipped where NanoDet's weights are not fetched)."""
+    import itertools
+
+    from vidinpaint.video import VideoReader
+    from vidinpaint.weights import available
+
+    if not available("nanodet"):
+        pytest.skip("NanoDet weights not fetched (make test fetches them)")
+    write_clip(path, [f.rgb for f in itertools.islice(VideoReader("samples/vtest.mp4"), frames)], fps=10)
+    return path
+
+
 @pytest.fixture
 def walker_clip(tmp_path: Path):
     """A 48-frame 160x120 clip at 24 fps with two walkers, a 2 s audio tone, and its truth."""

@@ -7,7 +7,6 @@ still sign S that no detector finds (the motion detector sees only what moves), 
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import decode_all, psnr, run_cli
+from conftest import decode_all, psnr, run_cli, sample_start
 from vidinpaint.synthetic import background, person_mask, write_clip
 
 W, H, N = 192, 144, 24
@@ -210,13 +209,7 @@ def test_keeping_a_track_the_video_does_not_have_is_warned_about(clip, tmp_path)
 
 @pytest.mark.weights
 def test_tracks_on_the_sample_lists_the_pedestrians(tmp_path):
-    from vidinpaint.video import VideoReader
-    from vidinpaint.weights import available
-
-    if not available("nanodet"):
-        pytest.skip("NanoDet weights not fetched (make test fetches them)")
-    short = tmp_path / "vtest12.mp4"
-    write_clip(short, [f.rgb for f in itertools.islice(VideoReader("samples/vtest.mp4"), 12)], fps=10)
+    short = sample_start(tmp_path / "vtest12.mp4", 12)
     result = run_cli("tracks", str(short), "-o", str(tmp_path / "t.json"), "--set", "detect.backend=nanodet",
                      "--set", "device=cpu")
     assert result.returncode == 0, result.stderr

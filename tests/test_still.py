@@ -136,15 +136,10 @@ def test_on_the_sample_the_cones_and_sign_are_left_alone_and_named(tmp_path):
     import json
     import re
 
-    from conftest import run_cli
-    from vidinpaint.synthetic import write_clip
+    from conftest import run_cli, sample_start
     from vidinpaint.video import VideoReader
-    from vidinpaint.weights import available
 
-    if not available("nanodet"):
-        pytest.skip("NanoDet weights not fetched (make test fetches them)")
-    short = tmp_path / "vtest30.mp4"
-    write_clip(short, [f.rgb for f in itertools.islice(VideoReader("samples/vtest.mp4"), 30)], fps=10)
+    short = sample_start(tmp_path / "vtest30.mp4", 30)
     listed, lines = {}, {}
     for still in ("0.03", "0"):
         result = run_cli("tracks", str(short), "-o", str(tmp_path / f"{still}.json"), "--set", "device=cpu",
