@@ -1,14 +1,14 @@
 """Leave alone what stays put and is never confidently an object: the detector's false alarms on
-static things (a traffic cone, a sign, a rock: NanoDet calls each a person on the sample, scored
-0.3-0.6 frame after frame, and the pipeline then smeared them out of every frame).
+static things (a traffic cone, a sign, a rock: NanoDet calls each a person on the sample, doubtfully
+but frame after frame, and the pipeline then smeared them out of every frame).
 
 A track is *still* once it has been followed for ``frames`` frames, in that time no detection of
 it scored ``confident`` or more, and its box centre has not drifted: the median centre of its
-first ``frames // 3`` frames and that of its last ``frames // 3`` frames (and from then on its
-latest centre) are no more than ``drift`` of its height apart, at least ``MIN_DRIFT_PX``.
-Medians over thirds, not the extent: a small object's box jitters by a third of its height from
-frame to frame, while a walker, even a slow one, drifts steadily. A real person who stands still
-is scored high by the detector most of the time (0.7-0.9 on the sample) and is removed as before.
+first ``frames // 3`` frames and that of its latest ``frames // 3`` (then and on every later
+frame) are no more than ``drift`` of its height apart, at least ``MIN_DRIFT_PX``. Medians over
+thirds, not the extent: a small object's box jitters from frame to frame, while a walker, even a
+slow one, drifts steadily. A person standing still whom the detector is sure of on some frame is
+removed as before.
 
 Decisions need the future: :class:`StillObjects` sees the detections of every frame as they are
 tracked, and the stage asks about each frame ``frames`` frames later, so that a track's first
