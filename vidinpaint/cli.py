@@ -459,8 +459,9 @@ def list_tracks(
                           select)
         target = output or default_output(input, "tracks", ".json")
         with progress:
-            found, still = write_tracks(input, target, cfg, sheet=sheet, overwrite=overwrite, progress=advance,
-                                        on_start=on_start)
+            listing = write_tracks(input, target, cfg, sheet=sheet, overwrite=overwrite, progress=advance,
+                                   on_start=on_start)
+    found = listing.tracks
     if not quiet:
         for t in found:
             tallest = max(y1 - y0 for _, y0, _, y1 in t.boxes.values())
@@ -468,8 +469,8 @@ def list_tracks(
                       markup=False)
     err.print(f"[green]wrote[/] {escape(str(target))}  ({len(found)} tracks)"
               + (f"  sheet: {escape(str(sheet))}" if sheet else ""))
-    if still:
-        err.print(escape(still))
+    if listing.still:
+        err.print(escape(listing.still))
 
 
 @app.command()

@@ -94,7 +94,7 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
     """Every track of the video ``input`` under ``config``, ordered by id, and what the detector
     left alone as still (``detect.still``). Nothing is selected: the ids are those the select
     options refer to."""
-    from .pipeline import _chain, still_found, tracking_stages
+    from .pipeline import _chain, tracking_stages
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
     device, line = start_device(config.device, config.torch_threads)
@@ -114,7 +114,8 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
                 progress(frame)
     for i, track in tracks.items():
         track.cls = object_class(config, detector, i)
-    return Listing([tracks[i] for i in sorted(tracks)], still_found(stages), still.boxes if still is not None else {})
+    ordered = [tracks[i] for i in sorted(tracks)]
+    return Listing(ordered, still.report, still.boxes) if still is not None else Listing(ordered, "", {})
 
 
 def tracks_json(tracks: list[Track], **info: object) -> dict:
@@ -151,10 +152,9 @@ def dumps(document: dict) -> str:
 
 def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path | None = None,
                  overwrite: bool = False, progress: Callable[[Frame], None] | None = None,
-                 on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None
-                 ) -> tuple[list[Track], str]:
+                 on_start: Callable[[list[tuple[str, str]], int | None], None] | None = None) -> Listing:
     """List the tracks of ``input`` and write them as JSON to ``output`` (and the sheet), atomically;
-    returns them and :func:`list_tracks`' note on objects left alone."""
+    returns the listing."""
     input = Path(input)
     check_output_path(output, [input], overwrite)
     if sheet is not None:
@@ -168,7 +168,8 @@ def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path
         if progress:
             progress(frame)
 
-    tracks, still, _ = list_tracks(input, config, seen, on_start)
+    listing = list_tracks(input, config, seen, on_start)
+    tracks = listing.tracks
     height, width = last[0].rgb.shape[:2] if last else (0, 0)
     document = tracks_json(tracks, input=str(input), width=width, height=height,
                            frames=last[0].index + 1 if last else 0)
@@ -176,4 +177,4 @@ def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path
         tmp.write_text(dumps(document))
     if sheet is not None:
         write_image(sheet, tracks_sheet(tracks), replace=overwrite)
-    return tracks, still
+    return listing
