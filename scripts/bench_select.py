@@ -42,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         listed = Path(tmp) / "tracks.json"
         cli("tracks", args.clip, "-o", str(listed))
-        tracks = json.loads(listed.read_text())["tracks"]
+        tracks = [t for t in json.loads(listed.read_text())["tracks"] if not t.get("still")]  # removed by default
         chosen = max(tracks, key=lambda t: len(t["boxes"]))
         out = Path(tmp) / "out.mp4"
         cli("clean", args.clip, "-o", str(out), "--tracks", str(chosen["id"]))

@@ -49,7 +49,8 @@ def main() -> None:
     left = {i: (seen[0], seen[-1]) for i, seen in frames.items()}
     rule = StillObjects(config.detect.still_frames, config.detect.still, config.detect.still_score).describe
     print(f"clip {args.clip.name}: {len(every)} tracks with detect.still 0; with {rule}: "
-          f"{len(listing.tracks)} tracks removed on some frame, {len(left)} objects left alone on some frame")
+          f"{sum(not t.still for t in listing.tracks)} tracks removed on some frame, {len(left)} objects left alone "
+          f"on some frame ({sum(t.still for t in listing.tracks)} of them on every frame)")
     tracked = {t.id: t for t in every}
     for i, (first, last) in sorted(left.items()):
         t = tracked[i]

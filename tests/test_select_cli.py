@@ -177,16 +177,33 @@ def test_batch_manifest_columns_select_per_clip(clip, tmp_path):
     (["--point", "1,2"], "select.points: '1,2' must look like 320,200@15"),
     (["--tracks", "1,2", "--keep-tracks", "2"], "select.tracks and select.keep_tracks (or the tracks file) both name track 2"),
     (["--tracks-file", "quoted.json"], 'track 1 has "remove": "false"; write true or false, without quotes'),
+    (["--tracks-file", "quoted-still.json"], 'track 2 has "still": "true"; write true or false, without quotes'),
 ])
 def test_bad_selection_is_one_error_line(clip, tmp_path, options, message):
     path, _ = clip
     out = tmp_path / "never.mp4"
     (tmp_path / "quoted.json").write_text('{"tracks": [{"id": 1, "remove": "false"}]}')  # read as true before
+    (tmp_path / "quoted-still.json").write_text('{"tracks": [{"id": 2, "remove": true, "still": "true"}]}')
     result = run_cli("clean", str(path), "-o", str(out), *options, *FAST, cwd=tmp_path)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_a_still_entry_of_the_tracks_file_is_removed_only_when_chosen(tmp_path):
+    from vidinpaint.config import SelectConfig
+    from vidinpaint.selection import Selection
+
+    entries = [{"id": 1}, {"id": 2, "remove": False}, {"id": 3, "still": True, "remove": False},
+               {"id": 4, "still": True, "remove": True}]
+    path = tmp_path / "tracks.json"
+    path.write_text(json.dumps({"tracks": entries}))
+    chosen = Selection.from_config(SelectConfig(tracks_file=str(path)))
+    # 3 is neither removed nor a kept track (the run never sees it: no "missing" warning); 4 is named
+    assert (chosen.listed, chosen.keep, chosen.named) == ({1, 4}, {2}, {4})
+    assert Selection.from_config(SelectConfig(tracks="3,5")).named == {3, 5}
+    assert Selection.from_config(SelectConfig(tracks="all")).named == frozenset()
 
 
 def test_a_sheet_that_is_no_image_is_an_error_before_any_work(clip, tmp_path):

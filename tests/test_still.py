@@ -119,6 +119,12 @@ def test_the_run_says_which_objects_it_left_alone():
     assert StillObjects().report == ""
 
 
+def test_an_object_named_by_id_is_never_left_alone():
+    script = lambda t: [(jitter(CONE, t), 0.45), (walker(t, 2.0), 0.5)]  # noqa: E731
+    assert all(ids == {2} for ids in removed(script, n=40))
+    assert all(ids == {1, 2} for ids in removed(script, n=40, named=frozenset({1})))
+
+
 def test_the_boxes_left_alone_are_kept_frame_by_frame_only_when_asked():
     def run(still: StillObjects) -> None:
         list(DetectStage(Script(lambda t: [(CONE, 0.45)]), max_gap=0, still=still)(frames(30)))
@@ -146,7 +152,8 @@ def test_on_the_sample_the_cones_and_sign_are_left_alone_and_named(tmp_path):
                          "--set", "detect.backend=nanodet", "--set", "detect.precision=fp32",
                          "--set", f"detect.still={still}")
         assert result.returncode == 0, result.stderr
-        listed[still] = {t["id"] for t in json.loads((tmp_path / f"{still}.json").read_text())["tracks"]}
+        entries = json.loads((tmp_path / f"{still}.json").read_text())["tracks"]
+        listed[still] = {t["id"] for t in entries if not t.get("still")}
         lines[still] = [line for line in result.stderr.splitlines() if line.startswith("left alone as still:")]
     assert not lines["0"]
     [line] = lines["0.03"]
@@ -154,15 +161,23 @@ def test_on_the_sample_the_cones_and_sign_are_left_alone_and_named(tmp_path):
     assert named <= listed["0"]
     assert len(named - listed["0.03"]) >= 2  # the sign, a cone, the rock: left alone on every frame
     assert listed["0"] - named <= listed["0.03"]  # everything else (the people) is still listed
-    # one of them given by hand is removed all the same; the others stay as they were
-    boxes = {t["id"]: t["boxes"]["0"] for t in json.loads((tmp_path / "0.json").read_text())["tracks"]
-             if t["id"] in named - listed["0.03"] and "0" in t["boxes"]}
+    # ... and listed as still, not removed unless chosen
+    document = json.loads((tmp_path / "0.03.json").read_text())
+    assert {t["id"]: t["remove"] for t in document["tracks"] if t.get("still")} == dict.fromkeys(named - listed["0.03"], False)
+    # one of them given by hand, or chosen in the tracks file, is removed all the same; the others stay as they were
+    boxes = {t["id"]: t["boxes"]["0"] for t in document["tracks"] if t.get("still") and "0" in t["boxes"]}
     (given, (x0, y0, x1, y1)), (_, other) = sorted(boxes.items())[:2]
-    out = tmp_path / "out.mp4"
-    result = run_cli("clean", str(short), "-o", str(out), "--box", f"{x0},{y0},{x1},{y1}@0", "--set", "device=cpu",
-                     "--set", "detect.backend=nanodet", "--set", "detect.precision=fp32")
-    assert result.returncode == 0, result.stderr
-    before, after = (next(itertools.islice(VideoReader(str(p)), 10, None)).rgb.astype(np.int16) for p in (short, out))
-    changed = np.abs(after - before).mean(axis=2)
-    assert changed[y0:y1, x0:x1].mean() > 8
-    assert changed[other[1]:other[3], other[0]:other[2]].mean() < 4
+    for entry in document["tracks"]:
+        entry["remove"] = entry["remove"] or entry["id"] == given
+    (tmp_path / "chosen.json").write_text(json.dumps(document))
+    for choice in (["--box", f"{x0},{y0},{x1},{y1}@0"], ["--tracks-file", str(tmp_path / "chosen.json")]):
+        out = tmp_path / "out.mp4"
+        result = run_cli("clean", str(short), "-o", str(out), *choice, "--overwrite", "--set", "device=cpu",
+                         "--set", "detect.backend=nanodet", "--set", "detect.precision=fp32")
+        assert result.returncode == 0, result.stderr
+        assert "no track" not in result.stderr  # the still entries kept are not taken for missing tracks
+        before, after = (next(itertools.islice(VideoReader(str(p)), 10, None)).rgb.astype(np.int16)
+                         for p in (short, out))
+        changed = np.abs(after - before).mean(axis=2)
+        assert changed[y0:y1, x0:x1].mean() > 8, choice
+        assert changed[other[1]:other[3], other[0]:other[2]].mean() < 4, choice

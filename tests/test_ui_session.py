@@ -72,11 +72,36 @@ def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
     select = review.select()
     document = json.loads(open(select["tracks_file"]).read())
     assert {e["id"]: e["remove"] for e in document["tracks"]} == {i: i != ids[0] for i in ids}
-    assert read_tracks_file(select["tracks_file"]) == (frozenset(ids[1:]), frozenset(ids[:1]))  # (remove, keep)
+    assert read_tracks_file(select["tracks_file"]) == (frozenset(ids[1:]), frozenset(ids[:1]), frozenset())
     assert review.run_config().select.tracks_file == select["tracks_file"]
     assert review.toggle(ids[0]) is True
     with pytest.raises(InputError, match="no track"):
         review.toggle(max(ids) + 100)
+
+
+def test_an_object_left_alone_as_still_is_offered_kept_and_can_be_chosen(review):
+    from vidinpaint.selection import read_tracks_file
+    from vidinpaint.tracks import Track
+
+    _listed(review)
+    ids = [t.id for t in review.tracks]
+    cone = Track(max(ids) + 1, "person", 0, 1, {0: (5, 5, 15, 30), 1: (5, 5, 15, 30)}, still=True)
+    review.tracks.append(cone)  # as the listing gives one: its boxes drawn, and left alone in the preview
+    for index, box in cone.boxes.items():
+        review.track_boxes.setdefault(index, {})[cone.id] = box
+    review.left_boxes = {index: {cone.id: box} for index, box in cone.boxes.items()}
+    shown = {t["id"]: t for t in review.state()["tracks"]}
+    assert shown[cone.id]["still"] and not shown[cone.id]["remove"] and shown[ids[0]]["remove"]
+    assert review.select() == {}  # as listed: nothing to say
+    boxes, left = review.preview_boxes()
+    assert cone.id not in boxes[0] and left[0] == {cone.id: cone.boxes[0]}
+    assert review.toggle(cone.id) is True
+    assert [b["remove"] for b in review.boxes_at(0) if b["id"] == cone.id] == [True]
+    path = review.select()["tracks_file"]
+    assert read_tracks_file(path) == (frozenset([*ids, cone.id]), frozenset(), frozenset([cone.id]))
+    assert "--tracks-file" in review.command()
+    boxes, left = review.preview_boxes()
+    assert boxes[0][cone.id] == cone.boxes[0] and left[0] == {}
 
 
 def test_opening_another_clip_stops_the_old_listing(review, tmp_path):

@@ -69,11 +69,15 @@ def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0, mirror: f
         raise ConfigError(str(err)) from None
 
 
-def _still(c: DetectConfig):
-    """The still-object rule as configured, or None when ``detect.still`` is 0."""
+def _still(config: Config):
+    """The still-object rule as configured, or None when ``detect.still`` is 0; the objects the
+    selection names by id are never left alone."""
     from .detect.still import StillObjects
+    from .selection import Selection
 
-    return StillObjects(c.still_frames, c.still, c.still_score) if c.still > 0 else None
+    c = config.detect
+    named = Selection.from_config(config.select).named
+    return StillObjects(c.still_frames, c.still, c.still_score, named) if c.still > 0 else None
 
 
 def whole_nanodet(nanodet, c: DetectConfig):
@@ -105,7 +109,7 @@ def build_detector(config: Config, device: str):
                 detector = _tiled(detector, c.imgsz, c)
             ignored = "detect.every ignored: ByteTrack needs every frame" if track and c.every > 1 else ""
             return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid,
-                               every=1 if track else c.every, note=ignored, still=_still(c))
+                               every=1 if track else c.every, note=ignored, still=_still(config))
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)
@@ -117,7 +121,7 @@ def build_detector(config: Config, device: str):
             detector = whole_nanodet(NanoDet(_need("torch", _TORCH, "nanodet", root), classes,
                                              min(c.score, c.score_low), c.iou, device, c.precision), c)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
-                               every=c.every, confident=c.score if weak else None, still=_still(c))
+                               every=c.every, confident=c.score if weak else None, still=_still(config))
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector
 

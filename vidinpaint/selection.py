@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,8 +60,19 @@ def check_inside(x: int, y: int, width: int, height: int, what: str) -> None:
         raise ConfigError(f"{what} lies outside the {width}x{height} frame")
 
 
-def read_tracks_file(path: str) -> tuple[frozenset[int], frozenset[int]]:
-    """Ids a tracks.json marks for removal (entries without ``"remove": false``) and to keep."""
+class TracksFile(NamedTuple):
+    """What a tracks.json asks for: ids to remove (entries without ``"remove": false``), ids to
+    keep, and the objects left alone as still (``"still": true``) that it removes all the same."""
+
+    remove: frozenset[int]
+    keep: frozenset[int]
+    still: frozenset[int]
+
+
+def read_tracks_file(path: str) -> TracksFile:
+    """The ids a tracks.json removes and keeps. An entry marked ``"still": true`` (an object the
+    detector left alone, listed with ``"remove": false``) is not a kept track: it was never one,
+    and the run would warn that it is missing; flipped to ``true``, it is removed."""
     key = "select.tracks_file"
     try:
         data = json.loads(Path(path).read_text())
@@ -75,12 +87,14 @@ def read_tracks_file(path: str) -> tuple[frozenset[int], frozenset[int]]:
                                                 for e in entries):
         raise ConfigError(f"{key}: {path} has no \"tracks\" list of entries with an integer \"id\" "
                           f"(write one with `vidinpaint tracks`)")
-    odd = next((e for e in entries if not isinstance(e.get("remove", True), bool)), None)
-    if odd is not None:  # "false" in quotes would be read as true, and the track removed
-        raise ConfigError(f"{key}: {path}: track {odd['id']} has \"remove\": {json.dumps(odd['remove'])}; "
-                          f"write true or false, without quotes")
-    keep = frozenset(e["id"] for e in entries if e.get("remove", True) is False)
-    return frozenset(e["id"] for e in entries) - keep, keep
+    for flag in ("remove", "still"):
+        odd = next((e for e in entries if not isinstance(e.get(flag, True), bool)), None)
+        if odd is not None:  # "false" in quotes would be read as true, and the track removed
+            raise ConfigError(f"{key}: {path}: track {odd['id']} has \"{flag}\": {json.dumps(odd[flag])}; "
+                              f"write true or false, without quotes")
+    removed = frozenset(e["id"] for e in entries if e.get("remove", True))
+    still = frozenset(e["id"] for e in entries if e.get("still", False))
+    return TracksFile(removed, frozenset(e["id"] for e in entries) - removed - still, removed & still)
 
 
 def chooses(config: SelectConfig) -> bool:
@@ -101,6 +115,7 @@ class Selection:
     tracks: frozenset[int] | None = None
     keep: frozenset[int] = frozenset()
     listed: frozenset[int] | None = None
+    named: frozenset[int] = frozenset()  # ids asked for one by one: removed even if the detector left them alone
     region: tuple[int, int, int, int] | None = None
     min_height: int = 0
     prompted: frozenset[int] = frozenset()
@@ -111,7 +126,8 @@ class Selection:
         """Parse and check every option now, so a bad value fails before any frame is decoded."""
         from .prompts import parse_prompts
 
-        listed, kept = read_tracks_file(config.tracks_file) if config.tracks_file else (None, frozenset())
+        file = read_tracks_file(config.tracks_file) if config.tracks_file else None
+        listed, kept = (file.remove, file.keep) if file else (None, frozenset())
         everything = config.tracks.strip() == "all"
         prompted = frozenset(p.id for p in parse_prompts(config))
         tracks = parse_ids(config.tracks, "select.tracks") if config.tracks and not everything else None
@@ -124,6 +140,7 @@ class Selection:
             tracks=tracks,
             keep=keep | kept,
             listed=listed,
+            named=(tracks or frozenset()) | (file.still if file else frozenset()),
             region=parse_region(config.region) if config.region else None,
             min_height=config.min_height,
             prompted=prompted,

@@ -3,6 +3,8 @@
 The tracks come from the same stages `clean` and `masks` run before selection (shots, detect
 with track ids), so one config gives the same ids in all three. The JSON lists each track's
 per-frame boxes; a thumbnail sheet shows one picture per id, taken where the object is largest.
+Objects the detector left alone as still (``detect.still``) are listed too, marked ``"still":
+true`` and ``"remove": false``, so that one can be chosen like any other track.
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ COLUMNS = 8
 @dataclass
 class Track:
     """One tracked object: its id, class, first and last frame, and its box on each frame
-    (``x0, y0, x1, y1``, end exclusive, frame pixels)."""
+    (``x0, y0, x1, y1``, end exclusive, frame pixels); ``still``: left alone on every frame it
+    was seen on, which a run keeps unless the selection names it."""
 
     id: int
     cls: str
     first: int
     last: int
     boxes: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    still: bool = False
     thumb: np.ndarray | None = field(default=None, repr=False, compare=False)  # RGB, where its box was largest
     thumb_area: int = field(default=0, repr=False, compare=False)
 
@@ -56,8 +60,8 @@ class Track:
 
 
 class Listing(NamedTuple):
-    """A clip's tracks, the line naming what was left alone as still (empty if nothing), and the
-    boxes left alone, frame -> id -> box."""
+    """A clip's tracks (those left alone as still among them), the line naming what was left
+    alone (empty if nothing), and the boxes left alone, frame -> id -> box."""
 
     tracks: list[Track]
     still: str
@@ -106,12 +110,18 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
     if on_start:
         on_start([("device", line), *((s.name, s.backend) for s in stages)], reader.info.estimated_frames)
     tracks: dict[int, Track] = {}
+    left: dict[int, Track] = {}
     with closing(_chain(reader, stages)) as chain:  # the stage threads stop even if this fails
         for frame in chain:
             for box, i in zip(frame.boxes.tolist(), frame.ids.tolist()):
                 tracks.setdefault(i, Track(i, "", frame.index, frame.index)).add(frame.index, tuple(box), frame.rgb)
+            # the detect stage records a frame's boxes left alone before it hands the frame on
+            for i, box in (still.boxes.get(frame.index, {}) if still is not None else {}).items():
+                left.setdefault(i, Track(i, "", frame.index, frame.index, still=True)).add(frame.index, box, frame.rgb)
             if progress:
                 progress(frame)
+    # an object removed on some frames is a track as it was: the run leaves it alone where it was still
+    tracks.update((i, track) for i, track in left.items() if i not in tracks)
     for i, track in tracks.items():
         track.cls = object_class(config, detector, i)
     ordered = [tracks[i] for i in sorted(tracks)]
@@ -120,10 +130,12 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
 
 def tracks_json(tracks: list[Track], **info: object) -> dict:
     """The tracks.json document: ``info`` (input, size, frames) then a ``"tracks"`` list; each
-    entry says ``"remove": true``, which a person (or the UI) may turn to false."""
+    entry says ``"remove": true``, which a person (or the UI) may turn to false; an object left
+    alone as still says ``"still": true, "remove": false``, and is removed if turned to true."""
     return {**info, "tracks": [
         {"id": t.id, "class": t.cls, "first": t.first, "last": t.last,
-         "boxes": {str(k): list(v) for k, v in sorted(t.boxes.items())}, "remove": True}
+         "boxes": {str(k): list(v) for k, v in sorted(t.boxes.items())}, "remove": not t.still,
+         **({"still": True} if t.still else {})}
         for t in tracks]}
 
 
@@ -139,7 +151,7 @@ def tracks_sheet(tracks: list[Track]) -> np.ndarray:
             y, x = top + (THUMB - th) // 2, left + (THUMB - tw) // 2
             sheet[y:y + th, x:x + tw] = track.thumb
         cv2.rectangle(sheet, (left, top), (left + THUMB - 1, top + THUMB - 1), (90, 90, 90), 1)
-        label(sheet, str(track.id), (left + 4, top + 16))
+        label(sheet, f"{track.id} still" if track.still else str(track.id), (left + 4, top + 16))
     return sheet
 
 

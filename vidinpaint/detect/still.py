@@ -14,7 +14,9 @@ Decisions need the future: :class:`StillObjects` sees the detections of every fr
 tracked, and the stage asks about each frame ``frames`` frames later, so that a track's first
 frame is judged on its first ``frames`` frames (memory: that many frames, whatever the clip's
 length; per track a bounded list of centres). A track judged still that later moves or is found
-with confidence is removed from then on; its earlier frames have gone by.
+with confidence is removed from then on; its earlier frames have gone by. An object the user
+asks for by id (``named``: ``--tracks``, or a tracks.json entry marked still and flipped to
+``"remove": true``) is never left alone: its id was in the run's last line, or in the listing.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ class _Track:
 class StillObjects:
     """Per-track evidence of standing still, fed with every tracked frame's detections."""
 
-    def __init__(self, frames: int = 24, drift: float = 0.03, confident: float = 0.65) -> None:
-        self.frames, self.drift, self.confident = frames, drift, confident
+    def __init__(self, frames: int = 24, drift: float = 0.03, confident: float = 0.65,
+                 named: frozenset[int] = frozenset()) -> None:
+        self.frames, self.drift, self.confident, self.named = frames, drift, confident, named
         self.tracks: dict[int, _Track] = {}
         self.left: dict[int, list[int]] = {}  # id -> [first, last] frame left alone
         # frame -> id -> box of what was left alone, kept only where a caller sets a dict here (the
@@ -57,7 +60,7 @@ class StillObjects:
         more = f" and {len(shown) - 8} more" if len(shown) > 8 else ""
         plural = "s" * (len(shown) > 1)
         return (f"left alone as still: {len(shown)} object{plural}, id{plural} {', '.join(shown[:8])}{more} "
-                f"(--set detect.still=0 removes them too)")
+                f"(--set detect.still=0 removes them all; `vidinpaint tracks` lists each one to choose)")
 
     @property
     def describe(self) -> str:
@@ -91,4 +94,4 @@ class StillObjects:
         """Whether track ``i`` is, on what has been seen of it so far, a still false alarm."""
         track = self.tracks.get(i)
         return (track is not None and track.last - track.first >= self.frames - 1 and not track.moved
-                and track.best < self.confident)
+                and track.best < self.confident and i not in self.named)

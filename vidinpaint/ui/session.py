@@ -104,7 +104,7 @@ class Review:
         self.tracks: list = []
         self.track_boxes: BoxesByFrame = {}  # frame -> track id -> box: for the page and the preview
         self.left_boxes: BoxesByFrame = {}  # the same for what the listing left alone as still: the preview drops it
-        self.kept: set[int] = set()
+        self.flipped: set[int] = set()  # tracks the user turned from the listing's choice: kept, or still and removed
         self.points: list[Prompt] = []
         self.boxes: list[Prompt] = []
         self.listing = Task()
@@ -130,7 +130,7 @@ class Review:
                 raise InputError("a run is in progress; open another clip when it has finished")
             self.listing.stop = True  # the old clip's tracks are no longer wanted
             self.video, self.tracks, self.track_boxes, self.left_boxes = video, [], {}, {}
-            self.kept, self.points, self.boxes = set(), [], []
+            self.flipped, self.points, self.boxes = set(), [], []
             self.run_task, self.run_info, self.backends = Task(), RunInfo(), []
         if previous is not None and previous.parent == self.workdir and previous.name.startswith("upload-") \
                 and previous != path.parent:  # the last upload's copy is no longer wanted
@@ -186,17 +186,22 @@ class Review:
 
     def boxes_at(self, index: int) -> list[dict]:
         """The tracks seen on frame ``index``: id, class, box, and whether it goes."""
-        classes = {t.id: t.cls for t in self.tracks}
-        return [{"id": i, "cls": classes[i], "box": list(box), "remove": i not in self.kept}
+        tracks = {t.id: t for t in self.tracks}
+        return [{"id": i, "cls": tracks[i].cls, "box": list(box), "remove": self._removes(tracks[i])}
                 for i, box in self.track_boxes.get(index, {}).items()]
+
+    def _removes(self, track) -> bool:
+        """Whether ``track`` goes: as listed (removed, or left alone as still), unless flipped."""
+        return (track.id in self.flipped) == track.still
 
     def toggle(self, track: int) -> bool:
         """Flip a track between remove and keep; returns whether it is now removed."""
         with self._lock:
-            if track not in {t.id for t in self.tracks}:
+            found = next((t for t in self.tracks if t.id == track), None)
+            if found is None:
                 raise InputError(f"no track {track} in this clip")
-            self.kept ^= {track}
-            return track not in self.kept
+            self.flipped ^= {track}
+            return self._removes(found)
 
     # -- objects the user adds ------------------------------------------------------------------
 
@@ -229,14 +234,14 @@ class Review:
         video = self._need_video()
         width, height = video.info.display_size
         document = tracks_json(self.tracks, input=str(video.path), width=width, height=height, frames=len(video))
-        for entry in document["tracks"]:
-            entry["remove"] = entry["id"] not in self.kept
+        for entry, track in zip(document["tracks"], self.tracks):
+            entry["remove"] = self._removes(track)
         return document
 
     def select(self) -> dict:
         """The ``select`` settings of this selection; empty when it is the default (remove all)."""
         select: dict[str, str] = {}
-        if self.kept:
+        if self.flipped:
             path = self.workdir / TRACKS_NAME
             with atomic_path(path, replace=True) as tmp:
                 Path(tmp).write_text(json.dumps(self.tracks_document(), indent=1))
@@ -253,7 +258,7 @@ class Review:
         """Whether the selection must say ``tracks all``: the page shows every track removed, but
         with objects given by hand and nothing else choosing (no kept track, nothing in the
         server's own settings), clean removes only those objects."""
-        return bool(self.points or self.boxes) and not self.kept and not chooses(self.config.select)
+        return bool(self.points or self.boxes) and not self.flipped and not chooses(self.config.select)
 
     def run_config(self) -> Config:
         select = self.select()
@@ -264,7 +269,7 @@ class Review:
         if self.video is None:
             return ""
         words = ["vidinpaint", "clean", shlex.quote(str(self.video.path)), *self.settings]
-        if self.kept:
+        if self.flipped:
             words += ["--tracks-file", TRACKS_NAME]
         elif self._all_tracks():
             words += ["--tracks", "all"]
@@ -276,10 +281,19 @@ class Review:
     def preview(self, index: int, context: int) -> tuple[bytes, bytes]:
         """Frame ``index`` before and after the real stages, run on ``context`` frames either side."""
         context = min(max(context, 0), MAX_CONTEXT)
+        boxes, left = self.preview_boxes()
         excerpt = clean_excerpt(self._need_video(), index, self.run_config(), context=context,
-                                track_boxes=self.track_boxes if self.tracks else None, left_boxes=self.left_boxes)
+                                track_boxes=boxes if self.tracks else None, left_boxes=left)
         self.backends = excerpt.backends
         return jpeg(excerpt.before), jpeg(excerpt.after)
+
+    def preview_boxes(self) -> tuple[BoxesByFrame, BoxesByFrame]:
+        """The tracks' boxes an excerpt's ids are matched to, and the boxes it drops as left alone
+        as still: a still object the user chose to remove moves from the second to the first."""
+        still = {t.id: self._removes(t) for t in self.tracks if t.still}
+        boxes = {f: {i: b for i, b in d.items() if still.get(i, True)} for f, d in self.track_boxes.items()}
+        left = {f: {i: b for i, b in d.items() if not still.get(i, False)} for f, d in self.left_boxes.items()}
+        return boxes, left
 
     def default_output(self) -> str:
         return str(default_output(self.video.path)) if self.video else ""
@@ -343,8 +357,8 @@ class Review:
                     "fps": float(info.average_rate) if info.average_rate else None}
         return {
             "clip": clip,
-            "tracks": [{"id": t.id, "cls": t.cls, "first": t.first, "last": t.last, "remove": t.id not in self.kept}
-                       for t in self.tracks],
+            "tracks": [{"id": t.id, "cls": t.cls, "first": t.first, "last": t.last, "remove": self._removes(t),
+                        "still": t.still} for t in self.tracks],
             "listing": self.listing.shown(),
             "points": [p.text() for p in self.points],
             "boxes": [b.text() for b in self.boxes],
