@@ -8,6 +8,7 @@ still sign S that no detector finds (the motion detector sees only what moves), 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import cv2
@@ -193,6 +194,7 @@ def test_bad_selection_is_one_error_line(clip, tmp_path, options, message):
 
 def test_a_still_entry_of_the_tracks_file_is_removed_only_when_chosen(tmp_path):
     from vidinpaint.config import SelectConfig
+    from vidinpaint.errors import ConfigError
     from vidinpaint.selection import Selection
 
     entries = [{"id": 1}, {"id": 2, "remove": False}, {"id": 3, "still": True, "remove": False},
@@ -204,6 +206,30 @@ def test_a_still_entry_of_the_tracks_file_is_removed_only_when_chosen(tmp_path):
     assert (chosen.listed, chosen.keep, chosen.named) == ({1, 4}, {2}, {4})
     assert Selection.from_config(SelectConfig(tracks="3,5")).named == {3, 5}
     assert Selection.from_config(SelectConfig(tracks="all")).named == frozenset()
+    # asked for by id while the file leaves it alone: one of the two is wrong, as for a kept track
+    with pytest.raises(ConfigError, match="both name track 3"):
+        Selection.from_config(SelectConfig(tracks="3", tracks_file=str(path)))
+
+
+def test_keeping_an_object_left_alone_as_still_is_no_missing_track():
+    """The detect stage drops what it leaves alone before selection: the ids are there all the same."""
+    from fractions import Fraction
+
+    from vidinpaint.detect.still import StillObjects
+    from vidinpaint.frames import Frame
+    from vidinpaint.selection import Selection, SelectStage
+
+    still = StillObjects()
+    still.left[5] = [0, 9]
+    frames = [Frame(i, i, Fraction(1, 25), np.zeros((8, 8, 3), np.uint8)) for i in range(3)]
+    for frame in frames:
+        frame.boxes, frame.ids = np.array([[0, 0, 4, 4]], np.int32), np.array([1])
+    for left, expected in ((still, []), (None, ["no track 5"])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            list(SelectStage(Selection(keep=frozenset({5})), left)(frames))
+        assert [m for m in expected if any(m in str(w.message) for w in caught)] == expected
+        assert len(caught) == len(expected)
 
 
 def test_a_sheet_that_is_no_image_is_an_error_before_any_work(clip, tmp_path):

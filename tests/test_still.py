@@ -181,3 +181,33 @@ def test_on_the_sample_the_cones_and_sign_are_left_alone_and_named(tmp_path):
         changed = np.abs(after - before).mean(axis=2)
         assert changed[y0:y1, x0:x1].mean() > 8, choice
         assert changed[other[1]:other[3], other[0]:other[2]].mean() < 4, choice
+
+
+@pytest.mark.weights
+def test_a_still_object_chosen_on_the_review_page_goes_in_a_long_preview(tmp_path):
+    """A preview of ``detect.still_frames`` frames or more judged still objects on its own ids,
+    before renaming them, and dropped the one the page had chosen (the run removed it)."""
+    import time
+
+    import cv2
+
+    from conftest import sample_start
+    from vidinpaint.config import load_config
+    from vidinpaint.ui.session import Review
+
+    settings = ["device=cpu", "detect.backend=nanodet", "detect.precision=fp32", "segment.backend=box",
+                "fill.backend=off"]
+    review = Review(load_config(None, settings), tmp_path)
+    review.open(sample_start(tmp_path / "vtest80.mp4", 80))
+    deadline = time.monotonic() + 300
+    while review.listing.state == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert review.listing.state == "done", review.listing.error
+    frame = 60
+    # the last listed: the excerpt, from frame 30, gives it another id than the clip's
+    cone = max((t for t in review.tracks if t.still and frame in t.boxes), key=lambda t: t.id)
+    assert review.toggle(cone.id) is True
+    before, after = (cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).astype(np.int16)
+                     for jpeg in review.preview(frame, 30))  # 50 frames: the excerpt could judge it
+    x0, y0, x1, y1 = cone.boxes[frame]
+    assert np.abs(after - before).mean(axis=2)[y0:y1, x0:x1].mean() > 8

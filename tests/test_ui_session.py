@@ -72,7 +72,7 @@ def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
     select = review.select()
     document = json.loads(open(select["tracks_file"]).read())
     assert {e["id"]: e["remove"] for e in document["tracks"]} == {i: i != ids[0] for i in ids}
-    assert read_tracks_file(select["tracks_file"]) == (frozenset(ids[1:]), frozenset(ids[:1]), frozenset())
+    assert read_tracks_file(select["tracks_file"]) == (frozenset(ids[1:]), frozenset(ids[:1]), frozenset(), frozenset())
     assert review.run_config().select.tracks_file == select["tracks_file"]
     assert review.toggle(ids[0]) is True
     with pytest.raises(InputError, match="no track"):
@@ -98,7 +98,7 @@ def test_an_object_left_alone_as_still_is_offered_kept_and_can_be_chosen(review)
     assert review.toggle(cone.id) is True
     assert [b["remove"] for b in review.boxes_at(0) if b["id"] == cone.id] == [True]
     path = review.select()["tracks_file"]
-    assert read_tracks_file(path) == (frozenset([*ids, cone.id]), frozenset(), frozenset([cone.id]))
+    assert read_tracks_file(path) == (frozenset([*ids, cone.id]), frozenset(), frozenset([cone.id]), frozenset())
     assert "--tracks-file" in review.command()
     boxes, left = review.preview_boxes()
     assert boxes[0][cone.id] == cone.boxes[0] and left[0] == {}

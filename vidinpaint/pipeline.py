@@ -15,7 +15,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +28,7 @@ from .atomic import atomic_folder, atomic_path, check_output_path
 from .backends import build_detector, build_fill, build_inpainter, build_segmenter
 from .config import Config, EncodeConfig, SelectConfig, as_dict
 from .detect.stage import DetectStage
+from .detect.still import StillObjects
 from .devices import start_device
 from .errors import ConfigError, InputError, OutputError, VidinpaintError
 from .frames import Frame
@@ -128,7 +129,7 @@ def build_stages(config: Config, mask: Path | None, device: str, source: Path | 
         return shots + [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
     selection = Selection.from_config(config.select)
     stages = tracking_stages(config, device, source, detect=selection.detected) + [*after_detect]
-    stages += [SelectStage(selection)] if selection.active else []
+    stages += [SelectStage(selection, _still_rule(stages))] if selection.active else []
     stages += [build_segmenter(config, device), MaskBuilder(config.mask, config.detect.margin)]
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
 
@@ -138,9 +139,14 @@ def shots_found(stages: Iterable[Stage]) -> str:
     return next((str(s.report) for s in stages if isinstance(s, ShotDetector)), "")
 
 
+def _still_rule(stages: Iterable[Stage]) -> StillObjects | None:
+    """The detect stage's still-object rule, if it has one."""
+    return next((s.tracking.still for s in stages if isinstance(s, DetectStage) and s.tracking.still), None)
+
+
 def still_found(stages: Iterable[Stage]) -> str:
     """Which detected objects the detect stage left alone as still, once the frames went through."""
-    still = next((s.tracking.still for s in stages if isinstance(s, DetectStage) and s.tracking.still), None)
+    still = _still_rule(stages)
     return still.report if still is not None else ""
 
 
@@ -252,7 +258,10 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
     tracker, the mask hysteresis and the flow fill something to work with, so the frame looks as
     it will in the full run. ``track_boxes`` (the whole clip's tracks, frame -> id -> box) renames
     the excerpt's track ids to the whole clip's, so a selection by id means the same objects, and
-    ``left_boxes`` (what that run left alone as still objects) drops them as the run does.
+    ``left_boxes`` (what that run left alone as still objects) drops them as the run does. With
+    them, the excerpt does not judge still objects itself: on a context of ``detect.still_frames``
+    or more it would, on its own ids, before they are renamed, and drop an object the selection
+    names by the whole clip's id.
     """
     before: np.ndarray | None = None
 
@@ -264,6 +273,8 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
             yield frame
 
     relabel = [Relabel(track_boxes, left=left_boxes)] if track_boxes is not None else []
+    if relabel:
+        config = replace(config, detect=replace(config.detect, still=0.0))
     stream, backends, stages, _ = _run(keep_before(video.frames(index - context, index + context + 1)), config,
                                     None, None, StageTimes(), video.path, relabel)
     try:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .config import SelectConfig
+from .detect.still import StillObjects
 from .errors import ConfigError, VidinpaintWarning
 from .frames import Frame
 
@@ -62,11 +63,13 @@ def check_inside(x: int, y: int, width: int, height: int, what: str) -> None:
 
 class TracksFile(NamedTuple):
     """What a tracks.json asks for: ids to remove (entries without ``"remove": false``), ids to
-    keep, and the objects left alone as still (``"still": true``) that it removes all the same."""
+    keep, the objects left alone as still (``"still": true``) that it removes all the same, and
+    those it leaves alone."""
 
     remove: frozenset[int]
     keep: frozenset[int]
     still: frozenset[int]
+    idle: frozenset[int]
 
 
 def read_tracks_file(path: str) -> TracksFile:
@@ -94,7 +97,7 @@ def read_tracks_file(path: str) -> TracksFile:
                               f"write true or false, without quotes")
     removed = frozenset(e["id"] for e in entries if e.get("remove", True))
     still = frozenset(e["id"] for e in entries if e.get("still", False))
-    return TracksFile(removed, frozenset(e["id"] for e in entries) - removed - still, removed & still)
+    return TracksFile(removed, frozenset(e["id"] for e in entries) - removed - still, removed & still, still - removed)
 
 
 def chooses(config: SelectConfig) -> bool:
@@ -132,7 +135,7 @@ class Selection:
         prompted = frozenset(p.id for p in parse_prompts(config))
         tracks = parse_ids(config.tracks, "select.tracks") if config.tracks and not everything else None
         keep = parse_ids(config.keep_tracks, "select.keep_tracks") if config.keep_tracks else frozenset()
-        both = sorted((tracks or frozenset()) & (keep | kept))
+        both = sorted((tracks or frozenset()) & (keep | kept | (file.idle if file else frozenset())))
         if both:
             raise ConfigError(f"select.tracks and select.keep_tracks (or the tracks file) both name track "
                               f"{','.join(map(str, both))}; give each id to one of them")
@@ -189,8 +192,8 @@ class SelectStage:
 
     name = "select"
 
-    def __init__(self, selection: Selection) -> None:
-        self.selection = selection
+    def __init__(self, selection: Selection, still: StillObjects | None = None) -> None:
+        self.selection, self.still = selection, still  # ``still``: the detect stage's, whose ids it never sees
 
     @property
     def backend(self) -> str:
@@ -207,6 +210,7 @@ class SelectStage:
             chosen = self.selection.removes(frame.boxes, frame.ids)
             frame.boxes, frame.ids = frame.boxes[chosen], frame.ids[chosen]
             yield frame
+        seen.update(self.still.left if self.still is not None else ())  # there, but left alone before this stage
         named = (("select.tracks", self.selection.tracks), ("select.keep_tracks / the tracks file", self.selection.keep),
                  ("the tracks file", self.selection.listed))
         for key, ids in named:
