@@ -246,3 +246,14 @@ def test_every_loopback_address_is_local_to_the_server_and_to_the_cli_line():
 
     assert is_local("127.0.0.2") and is_local("::1") and not is_local("0.0.0.0") and not is_local("192.168.1.5")
     assert _answered_hosts("127.0.0.2", ()) is not None and _answered_hosts("10.0.0.1", ()) is None
+
+
+def test_each_change_the_user_makes_counts_so_the_page_can_drop_older_answers(review):
+    _listed(review)
+    versions = [review.state()["version"]]
+    review.toggle(review.tracks[0].id)
+    review.add_prompt(3, [10, 20])
+    review.clear_prompts()
+    versions += [review.state()["version"]]
+    assert versions[1] == versions[0] + 3
+    assert review.state()["session"] != Review(review.config, review.workdir).state()["session"]

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import tempfile
 import threading
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -113,6 +114,10 @@ class Review:
         self.backends: list[tuple[str, str]] = []
         self._run_thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # counts the user's changes; the page drops a state older than the one it shows (a poll
+        # answered after a toggle's own answer put the toggle back on screen, the server unchanged),
+        # from this server: one started again counts from 0
+        self.version, self.session = 0, uuid.uuid4().hex
 
     # -- the clip -------------------------------------------------------------------------------
 
@@ -131,6 +136,7 @@ class Review:
             self.listing.stop = True  # the old clip's tracks are no longer wanted
             self.video, self.tracks, self.track_boxes, self.left_boxes = video, [], {}, {}
             self.flipped, self.points, self.boxes = set(), [], []
+            self.version += 1
             self.run_task, self.run_info, self.backends = Task(), RunInfo(), []
         if previous is not None and previous.parent == self.workdir and previous.name.startswith("upload-") \
                 and previous != path.parent:  # the last upload's copy is no longer wanted
@@ -201,6 +207,7 @@ class Review:
             if found is None:
                 raise InputError(f"no track {track} in this clip")
             self.flipped ^= {track}
+            self.version += 1
             return self._removes(found)
 
     # -- objects the user adds ------------------------------------------------------------------
@@ -221,9 +228,11 @@ class Review:
             self.boxes.append(Prompt(frame, box))
         else:
             self.points.append(Prompt(frame, tuple(coords)))
+        self.version += 1
 
     def clear_prompts(self) -> None:
         self.points, self.boxes = [], []
+        self.version += 1
 
     # -- the selection as configuration ---------------------------------------------------------
 
@@ -309,6 +318,7 @@ class Review:
             task = self.run_task = Task()
             task.start(len(video))
             self.run_info = RunInfo(output=str(target))
+            self.version += 1
 
         def on_start(backends: list[tuple[str, str]], total: int | None) -> None:
             self.backends = list(backends)
@@ -356,6 +366,8 @@ class Review:
             clip = {"path": str(video.path), "frames": len(video), "width": width, "height": height,
                     "fps": float(info.average_rate) if info.average_rate else None}
         return {
+            "session": self.session,
+            "version": self.version,
             "clip": clip,
             "tracks": [{"id": t.id, "cls": t.cls, "first": t.first, "last": t.last, "remove": self._removes(t),
                         "still": t.still} for t in self.tracks],
