@@ -57,6 +57,16 @@ def test_unknown_preset_and_bad_yaml(tmp_path):
         load_config(bad)
 
 
+def test_a_config_in_another_encoding_is_read_or_one_line(tmp_path):
+    notepad = tmp_path / "utf16.yaml"
+    notepad.write_bytes("detect:\n  margin: 12  # café\n".encode("utf-16"))  # with its byte-order mark
+    assert load_config(notepad).detect.margin == 12
+    latin = tmp_path / "latin1.yaml"
+    latin.write_bytes("# café\ndetect:\n  margin: 12\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.yaml is not UTF-8 text \(byte 5\): save it as UTF-8"):
+        load_config(latin)
+
+
 def test_parse_override_nests():
     assert parse_override("a.b.c=1") == {"a": {"b": {"c": 1}}}
 

@@ -258,7 +258,9 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
                               list("tTfF"))
 
 
-def _yaml(text: str):
+def _yaml(text: str | bytes):
+    """YAML from text, or from a file's bytes: UTF-8, or UTF-16 with its byte-order mark (as
+    Notepad saves it), whatever the locale; other bytes are a YAMLError naming the position."""
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
@@ -316,9 +318,11 @@ def _merge(obj: Any, data: Any, prefix: str) -> None:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = _yaml(path.read_text())
+        data = _yaml(path.read_bytes())
     except OSError as err:
         raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
+    except yaml.reader.ReaderError as err:  # a YAMLError too, whose first line reads like a syntax error
+        raise ConfigError(f"config {path} is not UTF-8 text (byte {err.position}): save it as UTF-8") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config {path} is not valid YAML: {str(err).splitlines()[0]}") from None
     return data or {}
