@@ -30,6 +30,20 @@ def test_mask_video_roundtrips_through_clean(walker_clip, tmp_path):
     assert cleaned.frames == 48
 
 
+def test_an_odd_sized_clip_gives_a_mask_video_and_webm_a_reason(tmp_path):
+    from vidinpaint.synthetic import walkers, write_clip
+
+    odd = tmp_path / "odd.mp4"
+    write_clip(odd, (rgb[:119, :159] for rgb, _, _ in walkers(160, 120, 8, people=1, seed=2)), fps=24, pix_fmt="yuv444p")
+    cfg = load_config(None, ["detect.backend=motion", "detect.window=8", "segment.backend=box"])
+    out = tmp_path / "odd.masks.mkv"
+    assert export_masks(odd, out, cfg).frames == 8  # 4:2:0 needs even sides: "width not divisible by 2"
+    frames, _ = decode_all(out)
+    assert frames[0].shape[:2] == (119, 159)
+    with pytest.raises(OutputError, match="WebM cannot hold; give .mp4, .mkv or .mov"):
+        export_masks(odd, tmp_path / "m.webm", cfg)  # named --codec libx264, which nobody gave
+
+
 def test_png_folder_export(walker_clip, tmp_path):
     src, _, _ = walker_clip
     cfg = load_config(None, ["detect.backend=motion", "detect.window=24", "segment.backend=grabcut"])
@@ -50,6 +64,10 @@ def test_png_folder_export(walker_clip, tmp_path):
     with pytest.raises(OutputError, match="give a folder name without an image extension"):
         export_masks(src, tmp_path / "masks.png", cfg)  # a folder named masks.png was made
     assert not (tmp_path / "masks.png").exists()
+    (tmp_path / "masks").write_bytes(b"a file")  # meant as a video, without its extension
+    with pytest.raises(OutputError, match="masks is a file, not a folder: masks go to a video"):
+        export_masks(src, tmp_path / "masks", cfg, overwrite=True)  # said after the whole clip, and wrongly
+    assert (tmp_path / "masks").read_bytes() == b"a file"
 
 
 def test_png_export_keeps_a_folder_that_appeared_and_what_other_runs_are_writing(walker_clip, tmp_path):

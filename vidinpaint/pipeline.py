@@ -303,7 +303,8 @@ def _save_preview(sheet: ContactSheet, output: Path, overwrite: bool) -> Path:
 
 
 MASK_PNG = re.compile(r"\d{6}\.png")  # the names _write_pngs gives
-MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="yuv420p", audio="none")
+# lossless; pix_fmt as the input's, 4:4:4 where 4:2:0 cannot be (odd sizes), as for `clean`
+MASK_VIDEO = EncodeConfig(codec="libx264", crf=0, preset="ultrafast", pix_fmt="auto", audio="none")
 
 
 def _mask_frames(frames: Iterator[Frame]) -> Iterator[Frame]:
@@ -325,6 +326,13 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     if not video and is_image(output):  # a folder named mask.png was made
         raise OutputError(f"output {output}: masks go to a video (.mp4, ...) or a folder of PNGs; "
                           f"give a folder name without an image extension")
+    if output.suffix.lower() == ".webm":  # WebM takes VP8/VP9/AV1 only, none of them lossless here
+        raise OutputError(f"output {output}: a mask video is lossless H.264, which WebM cannot hold; "
+                          f"give .mp4, .mkv or .mov, or a folder for PNGs")
+    if not video and (output.exists() or output.is_symlink()) and not output.is_dir():
+        # a folder cannot replace it, --overwrite or not: said now, not after the whole clip
+        raise OutputError(f"output {output} is a file, not a folder: masks go to a video (.mp4, ...) or "
+                          f"a folder of PNGs; give a video extension or another name")
     if not video and output.is_dir() and not output.is_symlink():  # replaced whole, only when asked, only masks
         if not overwrite:
             raise OutputError(f"output {output} exists; pass --overwrite to replace it")
