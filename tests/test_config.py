@@ -40,6 +40,7 @@ def test_api_sections_override_and_a_config_object_is_copied():
     ("encode.crf=99", "above the maximum"),
     ("detect.margin=-1", "below the minimum"),
     ("inpaint.backend=magic", "not one of auto, gated, telea, ns, patchmatch"),
+    ("encode.preset=bogus", "encode.preset: 'bogus' is not one of ultrafast,"),  # was MPEG-4 output, exit 0
     ("encode=3", "encode: expected a mapping"),
     ("nonsense", "section.key=value"),
 ])
