@@ -22,6 +22,9 @@ from .reader import VideoInfo, _open, stored
 from .streams import Passthrough, kept_metadata
 
 
+MOV_MUXERS = {"mp4", "mov", "ipod", "3gp", "3g2", "psp", "ismv", "f4v"}  # FFmpeg's movenc, one timeline rule
+
+
 class VideoWriter:
     """Write :class:`Frame` objects to ``path`` with the timing, rotation, colour and other streams of ``info``.
 
@@ -60,6 +63,7 @@ class VideoWriter:
         self._other_packets = self.others.packets()
         self._pending: av.Packet | None = None
         self._durations: dict[int, int] = {}  # pts -> duration of frames the encoder holds
+        self._first_dts: int | None = None  # of the first video packet muxed
         self._sink: Sink[Frame] = Sink(self._encode, config.queue_size, name="encode")
 
     @property
@@ -107,7 +111,7 @@ class VideoWriter:
 
     def _encode(self, frame: Frame | None) -> None:
         if frame is None:
-            packets = self._video.encode(None)
+            packets = self._ending(self._timed(self._video.encode(None)))
         else:
             rotation, colour = self.info.rotation, self.encoder.colour
             deep = stored(frame.deep, rotation) if frame.deep is not None else None
@@ -121,15 +125,32 @@ class VideoWriter:
                 self._durations[frame.pts] = frame.duration
             packets = self._video.encode(vf)
             self._mux_others_until(frame.seconds)
-        self._out.mux(self._timed(packets))
+        self._out.mux(packets if frame is None else self._timed(packets))
 
     def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
         """``packets`` with the durations of their frames. Encoders leave them unsaid, and the
         muxer then gives a frame one period of the average rate: the held last frame of a
         variable-rate clip, and so the whole clip, came out longer or shorter than the input."""
         for packet in packets:
+            if self._first_dts is None and packet.dts is not None:
+                self._first_dts = packet.dts
             if packet.pts is not None and (duration := self._durations.pop(packet.pts, 0)):
                 packet.duration = duration
+        return packets
+
+    def _ending(self, packets: list[av.Packet]) -> list[av.Packet]:
+        """The encoder's last ``packets``, the very last one lasting until the input's video ends
+        where both are MP4/MOV. Their samples last from one decode timestamp to the next, and
+        the last one as its packet says, but an encoder that reorders frames ends on a picture
+        shown earlier: with its own length the track came out longer or shorter (a variable-rate
+        clip, 0.88 -> 0.92 s). The input's own length is counted the same way."""
+        info, last = self.info, packets[-1] if packets else None
+        if last is None or last.dts is None or self._first_dts is None or not info.duration_s \
+                or not info.format_name.startswith("mov") or self._out.format.name not in MOV_MUXERS:
+            return packets
+        length = round(info.duration_s / info.time_base) - (last.dts - self._first_dts)
+        if length > 0:
+            last.duration = length
         return packets
 
     def write(self, frame: Frame) -> None:
