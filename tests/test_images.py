@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import vidinpaint
-from vidinpaint.errors import InputError
+from vidinpaint.errors import InputError, VidinpaintWarning
 from vidinpaint.synthetic import background
 
 
@@ -61,3 +61,33 @@ def test_a_bad_image_in_a_folder_fails_alone(photo, tmp_path):
     with pytest.raises(InputError, match="2 of 2 images failed, 0 written"):
         vidinpaint.clean(folder, tmp_path / "never", mask=photo[1])
     assert not (tmp_path / "never").exists()
+
+
+def test_transparency_and_greyscale_are_kept_and_what_cannot_be_is_named(photo, tmp_path):
+    """An RGBA PNG came out opaque, a grey one RGB, 16 bits 8, EXIF and TIFF pages gone, all
+    without a word."""
+    import warnings
+
+    _, mask = photo
+    img = cv2.cvtColor(background(120, 80, seed=9), cv2.COLOR_RGB2BGR)
+    alpha = np.tile(np.linspace(0, 255, 120).astype(np.uint8), (80, 1))
+    cv2.imwrite(str(tmp_path / "rgba.png"), np.dstack([img, alpha]))
+    cv2.imwrite(str(tmp_path / "grey16.png"), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257)
+    cv2.imwritemulti(str(tmp_path / "pages.tif"), [img, img])
+    tiff = b"II*\x00\x08\x00\x00\x00" + b"\x00\x00" + b"\x00\x00\x00\x00"  # an empty EXIF directory
+    app1 = b"Exif\x00\x00" + tiff
+    jpeg = cv2.imencode(".jpg", img)[1].tobytes()
+    (tmp_path / "camera.jpg").write_bytes(jpeg[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + jpeg[2:])
+    cases = {"rgba.png": ("rgba.clean.png", []), "rgba.png ": ("rgba.jpg", ["transparency (.jpg has none"]),
+             "grey16.png": ("grey16.clean.png", ["16-bit samples (written as 8-bit)"]),
+             "pages.tif": ("pages.clean.tif", ["pages after the first (of 2)"]),
+             "camera.jpg": ("camera.clean.jpg", ["EXIF metadata"])}
+    for name, (out, lost) in cases.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            vidinpaint.clean(tmp_path / name.strip(), tmp_path / out, mask=mask, overwrite=True)
+        said = [str(w.message) for w in caught if issubclass(w.category, VidinpaintWarning)]
+        assert len(said) == len(lost) and all(words in line for words, line in zip(lost, said)), said
+    kept = cv2.imread(str(tmp_path / "rgba.clean.png"), cv2.IMREAD_UNCHANGED)
+    assert kept.shape == (80, 120, 4) and (kept[..., 3] == alpha).all()
+    assert cv2.imread(str(tmp_path / "grey16.clean.png"), cv2.IMREAD_UNCHANGED).shape == (80, 120)  # still grey

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
@@ -30,9 +31,9 @@ from .config import Config, EncodeConfig, SelectConfig, as_dict
 from .detect.stage import DetectStage
 from .detect.still import StillObjects
 from .devices import start_device
-from .errors import ConfigError, InputError, OutputError, VidinpaintError
+from .errors import ConfigError, InputError, OutputError, VidinpaintError, VidinpaintWarning
 from .frames import Frame
-from .images import is_image, read_image, write_image
+from .images import image_extras, is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks
 from .preview import ContactSheet
 from .relabel import BoxesByFrame, Relabel
@@ -388,11 +389,15 @@ def _only_masks(folder: Path) -> bool:
 def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None = None,
                 preview: bool = False, overwrite: bool = False, progress: ProgressFn | None = None,
                 on_start: StartFn | None = None) -> CleanResult:
-    """Remove the masked objects from one still image."""
+    """Remove the masked objects from one still image, keeping its transparency and greyscale
+    where the output can; a warning names what it cannot keep."""
     rgb = read_image(input)
     _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
     if not is_image(output):
         raise OutputError(f"output {output} must be an image file (.jpg, .png, ...)")
+    extras = image_extras(input)
+    for lost in extras.lost(output):
+        warnings.warn(f"{input}: {output.name} does not keep {lost}", VidinpaintWarning, stacklevel=2)
     sheet = ContactSheet(config.preview, 1) if preview else None
     start = time.perf_counter()
     frame = Frame(index=0, pts=0, time_base=Fraction(1), rgb=rgb)
@@ -401,7 +406,7 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     if on_start:
         on_start(backends, 1)
     [result_frame] = list(frames)  # to the end: every stage thread has finished, and its time is in
-    write_image(output, result_frame.rgb, replace=overwrite)
+    write_image(output, result_frame.rgb, replace=overwrite, extras=extras)
     if progress:
         progress(result_frame)
     result = CleanResult(input, output, 1, time.perf_counter() - start, backends, timings=times.seconds())
