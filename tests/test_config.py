@@ -58,6 +58,13 @@ def test_unknown_preset_and_bad_yaml(tmp_path):
         load_config(bad)
 
 
+def test_a_config_file_without_an_extension_is_read(tmp_path):
+    plain = tmp_path / "myconf"
+    plain.write_text("detect:\n  margin: 12\n")
+    assert load_config(plain).detect.margin == 12  # was "unknown preset"
+    assert load_config("fast").detect.tiles == "off"  # a preset's name is still the preset
+
+
 def test_a_config_in_another_encoding_is_read_or_one_line(tmp_path):
     notepad = tmp_path / "utf16.yaml"
     notepad.write_bytes("detect:\n  margin: 12  # café\n".encode("utf-16"))  # with its byte-order mark

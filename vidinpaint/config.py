@@ -368,9 +368,10 @@ def load_config(preset: str | Path | Config | None = None, overrides: typing.Ite
         path = Path(preset)
         if not path.suffix:
             known = presets()
-            if str(preset) not in known:
-                raise ConfigError(f"unknown preset '{preset}' (known: {', '.join(known)})")
-            path = known[str(preset)]
+            if str(preset) in known:  # a name first: a file called fast in the folder does not shadow it
+                path = known[str(preset)]
+            elif not path.is_file():  # a YAML file saved without an extension is taken as it is
+                raise ConfigError(f"unknown preset '{preset}' (known: {', '.join(known)}), and no such file")
         _merge(config, _read_yaml(path), "")
     for text in overrides:
         _merge(config, parse_override(text), "")
