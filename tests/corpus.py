@@ -166,12 +166,14 @@ def cover(path: Path) -> Path:
     return path
 
 
-def sound(path: Path, layout: str = "5.1", codec: str = "flac") -> Path:
-    """0.4 s of ``codec`` sound in ``layout`` with as long a picture, in the container ``path`` names.
+def sound(path: Path, layout: str = "5.1", codec: str = "flac", sound_first: bool = False) -> Path:
+    """0.4 s of ``codec`` sound in ``layout`` with as long a picture, in the container ``path`` names
+    (``sound_first``: the sound is stream 0, as some cameras write it).
     Many-channel FLAC (the default) in MKV: WebM and MP4 outputs must re-encode it."""
     with av.open(str(path), "w") as out:
+        track = _audio(out, codec, 0.4, layout=layout) if sound_first else None
         video = _video(out, "libx264", (96, 64), "yuv420p", 10, {"preset": "ultrafast"})
-        track = _audio(out, codec, 0.4, layout=layout)
+        track = track or _audio(out, codec, 0.4, layout=layout)
         out.start_encoding()
         _encode_video(out, video, frames(96, 64, 4))
         _mux_audio(out, track, 0.4)

@@ -221,6 +221,18 @@ def test_copied_sound_ends_where_the_input_says(tmp_path, src_name, codec, out_n
     assert audio_packets(out) == audio_packets(src)
 
 
+@pytest.mark.parametrize("out_name", ["out.mp4", "out.mkv"])
+def test_the_streams_keep_their_order(tmp_path, out_name):
+    """Scripts pick tracks by index: an input with its sound first came out with the picture first."""
+    src = corpus.sound(tmp_path / "in.mp4", "stereo", "aac", sound_first=True)
+    out = tmp_path / out_name
+    cleaned(src, out)
+    for path in (src, out):
+        with av.open(str(path)) as c:
+            assert [s.type for s in c.streams] == ["audio", "video"], path.name
+    assert audio_packets(out) == audio_packets(src)
+
+
 def samples(path: Path) -> int:
     """How many samples the first audio stream decodes to."""
     with av.open(str(path)) as c:

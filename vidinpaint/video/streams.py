@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -230,10 +230,14 @@ class Passthrough:
         video_index: the input stream that is re-encoded (skipped here).
         config: ``audio`` (copy/aac/none) and ``drop`` (kinds to leave out) are read.
         picture_only: plan nothing (a mask video holds the masks alone).
+        place_video: adds the picture's output stream; called where the input has it, so that the
+            output's streams come in the input's order (scripts pick tracks by index: an input with
+            its sound first came out with the picture first).
     """
 
     def __init__(self, src: av.container.InputContainer, out: av.container.OutputContainer, video_index: int,
-                 config: EncodeConfig, picture_only: bool = False) -> None:
+                 config: EncodeConfig, picture_only: bool = False,
+                 place_video: Callable[[], object] = lambda: None) -> None:
         self.src, self.out = src, out
         self.fmt = out.format.name
         self.mov = src.format.name.startswith("mov")
@@ -245,9 +249,13 @@ class Passthrough:
         video = src.streams[video_index]
         if picture_only:
             self.notes.append("picture only")
+            place_video()
             return
         for stream in src.streams:
-            if stream.index == video_index or stream.discard == _DISCARD_ALL:
+            if stream.index == video_index:
+                place_video()
+                continue
+            if stream.discard == _DISCARD_ALL:
                 continue
             if stream.type == "data" and "timecode" in stream.metadata and "timecode" in video.metadata:
                 # A QuickTime timecode track: MOV/MP4 muxers rebuild it from the video's tag.

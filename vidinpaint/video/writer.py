@@ -54,8 +54,7 @@ class VideoWriter:
             self._src.close()
             raise OutputError(f"cannot create {path}: {err}") from None
         try:
-            self._video = self._add_video()
-            self.others = Passthrough(self._src, self._out, info.index, config, picture_only)
+            self.others = Passthrough(self._src, self._out, info.index, config, picture_only, self._place_video)
         except BaseException:
             self._out.close()
             self._src.close()
@@ -74,6 +73,9 @@ class VideoWriter:
     def backend(self) -> str:
         """One line saying what the encoder really does, and what happened to every other stream."""
         return f"{self.encoder.describe()}; {self.others.summary}"
+
+    def _place_video(self) -> None:
+        self._video = self._add_video()
 
     def _add_video(self) -> av.video.stream.VideoStream:
         info = self.info
