@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -146,6 +148,16 @@ def test_output_in_unwritable_place_is_refused(tmp_path, mask_png):
     blocker.write_text("x")
     result = run_cli("clean", str(src), "-o", str(blocker / "out.mp4"), "--mask", str(mask_png))
     assert_clean_failure(result, tmp_path, "does not exist")
+
+
+def test_a_pipe_as_output_is_refused_even_with_overwrite(tmp_path, mask_png):
+    """Renamed onto, the pipe another program reads became a plain file."""
+    src = make_video(tmp_path / "clip.mp4")
+    pipe = tmp_path / "to-player.mp4"
+    os.mkfifo(pipe)
+    result = run_cli("clean", str(src), "-o", str(pipe), "--mask", str(mask_png), "--overwrite")
+    assert_clean_failure(result, tmp_path, "is not a regular file (a pipe or a device)")
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
 
 
 def test_existing_output_needs_overwrite(tmp_path, mask_png):

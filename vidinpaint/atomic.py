@@ -37,6 +37,8 @@ def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None
             raise OutputError(f"output {output} is the input file; choose another --output")
     if output.is_dir():
         raise OutputError(f"output {output} is a directory; give a file name")
+    if output.exists() and not output.is_file():  # renamed onto, a FIFO or device would become a plain file
+        raise OutputError(f"output {output} is not a regular file (a pipe or a device); give a file name")
     if output.exists() and not overwrite:
         raise OutputError(f"output {output} exists; pass --overwrite to replace it")
     parent = output.parent if str(output.parent) else Path(".")
