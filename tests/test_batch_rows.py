@@ -56,21 +56,21 @@ def test_a_row_that_cannot_be_read_fails_alone(tmp_path):
     clip(tmp_path / "a.mp4")
     keep = clip(tmp_path / "v" / "two.mp4")
     before = keep.read_bytes()
-    lines = ['{"input": "a.mp4"}', '{"input": "a.mp4", "outp', '["a.mp4"]', '{"input": 5}',
+    lines = ['{"input": "a.mp4"}', '{"input": "a.mp4", "outp', '["a.mp4"]', '{"input": 5}', "",
              '{"input": "a.mp4", "output": "t.mp4", "trakcs": "1"}',
-             '{"input": "a.mp4", "output": "../v/two.mp4"}']
+             '{"input": "a.mp4", "output": "../v/two.mp4"}']  # named by their lines, the blank one counted
     manifest = tmp_path / "jobs.jsonl"
     manifest.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
     result = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
-    row = f"failed: {manifest} row"
+    row = f"failed: {manifest} line"
     assert failed == [f"{row} 2: not JSON (Unterminated string starting at: line 1 column 20 (char 19))",
                       f"{row} 3: not an object with an 'input'", f"{row} 4: 'input' must be text, not 5",
-                      f"{row} 5: unknown column 'trakcs' (columns: input, output, mask, classes, set, tracks, "
+                      f"{row} 6: unknown column 'trakcs' (columns: input, output, mask, classes, set, tracks, "
                       "keep_tracks, tracks_file, region, min_height, points, boxes)",
-                      f"{row} 6: output ../v/two.mp4 is outside the output folder {out}"], result.stderr
+                      f"{row} 7: output ../v/two.mp4 is outside the output folder {out}"], result.stderr
     assert "6 clips: 1 done, 0 skipped (already done), 5 failed" in result.stderr
     assert keep.read_bytes() == before and not (out / "t.mp4").exists()
 
@@ -200,9 +200,10 @@ def test_manifests_as_spreadsheets_write_them(tmp_path):
     with pytest.raises(InputError, match=r'not UTF-8 text; save it as UTF-8 \(Excel: "CSV UTF-8"\)'):
         discover([latin], tmp_path / "out")
     sheet = tmp_path / "sheet.csv"
-    sheet.write_text("input,region,\na.mp4,10,20,300,400\nb.mp4,,\n")
+    sheet.write_text("input,region,\n\na.mp4,10,20,300,400\nb.mp4,,\n")
     jobs = discover([sheet], tmp_path / "out")
     assert jobs[0].error is not None and "more fields than the header; quote values" in jobs[0].error
+    assert "sheet.csv line 3:" in jobs[0].error  # the file's line, the blank one counted: it said row 1
     assert jobs[1].error is None and jobs[1].input.name == "b.mp4"
     for folder in ("b", "c"):
         (tmp_path / folder).mkdir()

@@ -55,7 +55,7 @@ def _media(folder: Path, outdir: Path) -> list[Path]:
 COLUMNS = ("input", "output", "mask", "classes", "set", *SELECT_COLUMNS)
 
 
-def _manifest_rows(path: Path) -> list[object]:
+def _manifest_rows(path: Path) -> list[tuple[int, object]]:
     """The rows of a manifest, as read: a line that is not JSON becomes the reason it is not.
     CSV may start with a byte-order mark (Excel's "CSV UTF-8")."""
     try:
@@ -63,20 +63,22 @@ def _manifest_rows(path: Path) -> list[object]:
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; save it as UTF-8 (Excel: \"CSV UTF-8\")") from None
     if path.suffix.lower() == ".jsonl":
-        rows: list[object] = []
-        for line in text.splitlines():
+        rows: list[tuple[int, object]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    rows.append((number, json.loads(line)))
                 except json.JSONDecodeError as err:
-                    rows.append(f"not JSON ({err})")
+                    rows.append((number, f"not JSON ({err})"))
         return rows
     rows = []
-    for row in csv.DictReader(io.StringIO(text, newline="")):
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for row in reader:  # reader.line_num: the file's line where the row ends (blank lines are skipped)
         if None in row:  # more fields than the header has
-            rows.append("more fields than the header; quote values that hold commas (\"10,20,300,400\")")
+            rows.append((reader.line_num,
+                         "more fields than the header; quote values that hold commas (\"10,20,300,400\")"))
         else:  # an empty header column (a trailing comma, as Excel writes) is no column
-            rows.append({k: v for k, v in row.items() if k.strip() or v})
+            rows.append((reader.line_num, {k: v for k, v in row.items() if k.strip() or v}))
     return rows
 
 
@@ -110,10 +112,10 @@ def _from_manifest(path: Path, outdir: Path) -> list[Job]:
     (``tracks``, ``region``... as the ``select`` options). Relative inputs, masks and tracks files
     are relative to the manifest. A row that cannot be read is a job that fails with the reason."""
     jobs = []
-    for n, row in enumerate(_manifest_rows(path), start=1):
+    for n, row in _manifest_rows(path):  # n: its line in the file, as an editor numbers them
         problem = _row_problem(row, outdir)
         if problem is not None:
-            label = path.parent / f"{path.name} row {n}"
+            label = path.parent / f"{path.name} line {n}"
             unique = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]  # manifests of one name
             jobs.append(Job(label, outdir / f".{path.name}.{unique}.row{n}", error=f"{label}: {problem}"))
             continue
