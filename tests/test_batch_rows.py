@@ -75,6 +75,21 @@ def test_a_row_that_cannot_be_read_fails_alone(tmp_path):
     assert keep.read_bytes() == before and not (out / "t.mp4").exists()
 
 
+def test_two_rows_with_one_output_fail_alone(tmp_path):
+    """They stopped the whole batch before any clip ran ("two inputs would both be written")."""
+    clip(tmp_path / "a.mp4")
+    clip(tmp_path / "b.mp4")
+    manifest = tmp_path / "jobs.jsonl"
+    manifest.write_text('{"input": "a.mp4", "output": "x.mp4"}\n{"input": "b.mp4", "output": "x.mp4"}\n'
+                        '{"input": "a.mp4", "output": "y.mp4"}\n')
+    out = tmp_path / "out"
+    result = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
+    assert result.returncode == 1 and len(failed) == 2, result.stderr
+    assert all("x.mp4 is another job's output too; give each its own output" in line for line in failed)
+    assert (out / "y.mp4").exists() and not (out / "x.mp4").exists()
+
+
 def test_an_excel_csv_and_an_edited_mask(tmp_path):
     """A CSV saved by Excel starts with a byte-order mark (its first column was not 'input'); and
     a rerun redoes a row whose mask file changed (its path alone was compared)."""

@@ -18,8 +18,9 @@ import os
 import signal
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .config import Config, SelectConfig, as_dict, load_config
@@ -146,11 +147,11 @@ def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
             jobs += _from_manifest(item, outdir)
         else:
             jobs.append(Job(item, outdir / item.name))
+    # two jobs writing one file fail alone, as a bad row does; the whole batch stopped before
     outputs = [j.output.resolve() for j in jobs]
-    clash = next((o for o in outputs if outputs.count(o) > 1), None)
-    if clash:
-        raise InputError(f"two inputs would both be written to {clash}; give them distinct outputs")
-    return jobs
+    shared = {o for o, n in Counter(outputs).items() if n > 1}
+    return [replace(j, error=f"{j.input}: {o} is another job's output too; give each its own output")
+            if o in shared and j.error is None else j for j, o in zip(jobs, outputs)]
 
 
 def _stamp(path: Path | None) -> list | None:
