@@ -69,14 +69,11 @@ def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0, mirror: f
         raise ConfigError(str(err)) from None
 
 
-def _still(config: Config):
-    """The still-object rule as configured, or None when ``detect.still`` is 0; the objects the
-    selection names by id are never left alone."""
+def _still(c: DetectConfig, named: frozenset[int]):
+    """The still-object rule as configured, or None when ``detect.still`` is 0; the ``named`` ids
+    (those the selection asks for one by one) are never left alone."""
     from .detect.still import StillObjects
-    from .selection import Selection
 
-    c = config.detect
-    named = Selection.from_config(config.select).named
     return StillObjects(c.still_frames, c.still, c.still_score, named) if c.still > 0 else None
 
 
@@ -88,8 +85,9 @@ def whole_nanodet(nanodet, c: DetectConfig):
     return _tiled(nanodet, SIZE, c, c.tile_side, c.mirror)
 
 
-def build_detector(config: Config, device: str):
-    """The detection stage for ``config`` (see module docstring for the fallback order)."""
+def build_detector(config: Config, device: str, named: frozenset[int] = frozenset()):
+    """The detection stage for ``config`` (see module docstring for the fallback order); ``named``:
+    the ids the selection asks for one by one (``Selection.named``), never left alone as still."""
     c, root = config.detect, config.weights_dir
     try:
         classes = class_ids(c.classes)
@@ -109,7 +107,7 @@ def build_detector(config: Config, device: str):
                 detector = _tiled(detector, c.imgsz, c)
             ignored = "detect.every ignored: ByteTrack needs every frame" if track and c.every > 1 else ""
             return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid,
-                               every=1 if track else c.every, note=ignored, still=_still(config))
+                               every=1 if track else c.every, note=ignored, still=_still(c, named))
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)
@@ -121,7 +119,7 @@ def build_detector(config: Config, device: str):
             detector = whole_nanodet(NanoDet(_need("torch", _TORCH, "nanodet", root), classes,
                                              min(c.score, c.score_low), c.iou, device, c.precision), c)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
-                               every=c.every, confident=c.score if weak else None, still=_still(config))
+                               every=c.every, confident=c.score if weak else None, still=_still(c, named))
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector
 

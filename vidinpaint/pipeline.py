@@ -102,13 +102,15 @@ def _decoded(source: Path, config: Config) -> Iterable[Frame]:
     return ShotDetector(config.shots)(frames) if config.shots.backend != "off" else frames
 
 
-def tracking_stages(config: Config, device: str, source: Path | None = None, detect: bool = True) -> list[Stage]:
+def tracking_stages(config: Config, device: str, source: Path | None = None, detect: bool = True,
+                    named: frozenset[int] = frozenset()) -> list[Stage]:
     """Shot boundaries (the tracker resets at them), detection with track ids and the objects
     given by hand (a pre-pass over ``source`` follows them): the stages that decide the ids,
     shared by `clean`, `masks` and `tracks` so all three give the same ids. ``detect`` False
-    leaves the detector out (only prompted objects are removed)."""
+    leaves the detector out (only prompted objects are removed); ``named``: the ids the
+    selection asks for one by one (``Selection.named``), never left alone as still."""
     shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
-    stages = shots + ([build_detector(config, device)] if detect else [])
+    stages = shots + ([build_detector(config, device, named)] if detect else [])
     if config.select.points or config.select.boxes:
         if source is None:
             raise ConfigError("select.points and select.boxes need the input's path")
@@ -129,7 +131,7 @@ def build_stages(config: Config, mask: Path | None, device: str, source: Path | 
         shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
         return shots + [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
     selection = Selection.from_config(config.select)
-    stages = tracking_stages(config, device, source, detect=selection.detected) + [*after_detect]
+    stages = tracking_stages(config, device, source, selection.detected, selection.named) + [*after_detect]
     stages += [SelectStage(selection, _still_rule(stages))] if selection.active else []
     stages += [build_segmenter(config, device), MaskBuilder(config.mask, config.detect.margin)]
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])

@@ -99,10 +99,11 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
     left alone as still (``detect.still``). Nothing is selected: the ids are those the select
     options refer to."""
     from .pipeline import _chain, tracking_stages
+    from .selection import Selection
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
     device, line = start_device(config.device, config.torch_threads)
-    stages = tracking_stages(config, device, Path(input))
+    stages = tracking_stages(config, device, Path(input), named=Selection.from_config(config.select).named)
     detector = next(s for s in stages if s.name == "detect")
     still = getattr(getattr(detector, "tracking", None), "still", None)
     if still is not None:

@@ -125,9 +125,9 @@ class VideoWriter:
             vf.time_base = frame.time_base
             if frame.duration:
                 self._durations[frame.pts] = frame.duration
-            packets = self._video.encode(vf)
+            packets = self._timed(self._video.encode(vf))
             self._mux_others_until(frame.seconds)
-        self._out.mux(packets if frame is None else self._timed(packets))
+        self._out.mux(packets)
 
     def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
         """``packets`` with the durations of their frames. Encoders leave them unsaid, and the
