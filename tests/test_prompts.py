@@ -47,6 +47,9 @@ def test_a_box_is_followed_both_ways_to_its_shot_start_and_no_further(tmp_path, 
     (SelectConfig(points="1,2@x"), "select.points: '1,2@x' must look like"),
     (SelectConfig(boxes="5,5,2,9@0"), "x0 < x1"),
     (SelectConfig(points="1,2,3@0"), "must be 2 numbers"),
+    (SelectConfig(points="inf,5@5"), "must be 2 numbers"),  # OverflowError, a traceback before
+    (SelectConfig(boxes="1e999,0,5,5@0"), "must be 4 numbers"),
+    (SelectConfig(points="100,100@\u00b2"), "must look like"),  # "²".isdigit(), but int("²") fails
 ])
 def test_malformed_prompts_name_the_key(config, message):
     with pytest.raises(ConfigError, match=message):

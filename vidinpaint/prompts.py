@@ -11,6 +11,7 @@ not grow with the clip beyond that. The main pass then gets the boxes as a track
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def parse_prompts(config: SelectConfig) -> list[Prompt]:
     prompts = []
     for n, (key, text, count, example) in enumerate(items, start=1):
         where, at, frame = text.partition("@")
-        if not at or not frame.strip().isdigit():
+        if not at or not re.fullmatch(r"[0-9]+", frame.strip()):  # isdigit() takes "²", int() does not
             raise ConfigError(f"{key}: {text!r} must look like {example} (pixels, then @ and a frame number)")
         values = parse_numbers(where, count, key, example)
         if count == 4 and (values[2] <= values[0] or values[3] <= values[1]):

@@ -40,7 +40,7 @@ def parse_numbers(text: str, count: int, key: str, example: str) -> tuple[int, .
     parts = text.split(",")
     try:
         values = tuple(int(round(float(p))) for p in parts)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number; inf or 1e999 (no pixel is that far)
         values = ()
     if len(values) != count or len(parts) != count:
         raise ConfigError(f"{key}: {text!r} must be {count} numbers such as {example}")
