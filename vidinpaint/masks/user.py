@@ -14,6 +14,7 @@ almost certainly a mistake (a grey of 100 reads as "keep"), and gets a warning.
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
@@ -35,14 +36,11 @@ ASPECT_TOLERANCE = 0.01
 
 
 def mask_files(folder: Path) -> list[Path]:
-    """Image files of ``folder`` in natural order (``2.png`` before ``10.png``)."""
-    def key(p: Path) -> list:
-        return [int(t) if t.isdigit() else t for t in _split_digits(p.stem)]
-    return sorted((p for p in folder.iterdir() if is_image(p)), key=key)
-
-
-def _split_digits(text: str) -> list[str]:
-    return ["".join(g) for _, g in itertools.groupby(text, str.isdigit)]
+    """Image files of ``folder`` in natural order (``2.png`` before ``10.png``); hidden files
+    (a Mac's ``._0.png``) are not masks, as they are not stills in a folder of stills."""
+    def key(p: Path) -> list[tuple[int, int, str]]:  # numbers before text wherever they meet: one order
+        return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"([0-9]+)", p.stem) if t]
+    return sorted((p for p in folder.iterdir() if is_image(p) and not p.name.startswith(".")), key=key)
 
 
 def binarize(image: np.ndarray) -> np.ndarray:
