@@ -63,6 +63,42 @@ def test_a_bad_image_in_a_folder_fails_alone(photo, tmp_path):
     assert not (tmp_path / "never").exists()
 
 
+def test_an_option_one_image_of_a_folder_cannot_take_fails_that_image_alone(photo, tmp_path):
+    """A box outside the smaller of two images stopped the whole folder, naming neither image."""
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    big = cv2.imread(str(photo[0]))
+    cv2.imwrite(str(folder / "a.png"), big)
+    cv2.imwrite(str(folder / "b.png"), cv2.resize(big, (big.shape[1] // 4, big.shape[0] // 4)))
+    x, y = big.shape[1] // 2, big.shape[0] // 2
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"1 of 2 images failed, 1 written to .*: b\.png: .*outside the"):
+        vidinpaint.clean(folder, out, settings={"select": {"boxes": f"{x},{y},{x + 20},{y + 20}@0"}})
+    assert [p.name for p in out.iterdir()] == ["a.png"]
+
+
+def test_each_still_of_a_folder_takes_the_mask_named_as_it(photo, tmp_path):
+    """Every still took the mask folder's first mask, silently."""
+    folder, masks = tmp_path / "shots", tmp_path / "masks"
+    folder.mkdir()
+    masks.mkdir()
+    img = cv2.imread(str(photo[0]))
+    h, w = img.shape[:2]
+    for name, half in (("a", np.s_[:, : w // 2]), ("b", np.s_[:, w // 2:])):
+        cv2.imwrite(str(folder / f"{name}.png"), img)
+        mask = np.zeros((h, w), np.uint8)
+        mask[half] = 255
+        cv2.imwrite(str(masks / f"{name}.png"), mask)
+    vidinpaint.clean(folder, tmp_path / "out", mask=masks)
+    for name, changed, kept in (("a", np.s_[:, : w // 2], np.s_[:, w // 2 + 16:]),
+                                ("b", np.s_[:, w // 2:], np.s_[:, : w // 2 - 16])):  # 16: past mask.dilate
+        diff = np.abs(cv2.imread(str(tmp_path / "out" / f"{name}.png")).astype(int) - img).max(axis=2)
+        assert diff[changed].mean() > 5 and diff[kept].max() <= 2, name
+    cv2.imwrite(str(masks / "c.png"), np.zeros((h, w), np.uint8))
+    with pytest.raises(InputError, match="holds 3 masks and none named photo"):
+        vidinpaint.clean(photo[0], tmp_path / "one.png", mask=masks)
+
+
 def test_transparency_and_greyscale_are_kept_and_what_cannot_be_is_named(photo, tmp_path):
     """An RGBA PNG came out opaque, a grey one RGB, 16 bits 8, EXIF and TIFF pages gone, all
     without a word."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from vidinpaint.config import MaskConfig
-from vidinpaint.errors import InputError
+from vidinpaint.errors import InputError, VidinpaintWarning
 from vidinpaint.frames import Frame
 from vidinpaint.masks import MaskBuilder, UserMasks, dilate, mask_files
 
@@ -47,6 +47,8 @@ def test_mask_folder_is_in_natural_order_and_must_be_long_enough(tmp_path):
     assert [f.mask.any() for f in out] == [False, False, True]
     with pytest.raises(InputError, match="fewer masks than the video has frames"):
         list(UserMasks(tmp_path)(frames(4)))
+    with pytest.warns(VidinpaintWarning, match=r"holds 3 masks for 2 frames; the last 1 \(from mask10.png\)"):
+        list(UserMasks(tmp_path)(frames(2)))  # more masks than frames went unsaid
 
 
 def test_a_mask_folder_with_text_names_and_hidden_files_sorts(tmp_path):

@@ -34,7 +34,7 @@ from .devices import start_device
 from .errors import ConfigError, InputError, OutputError, VidinpaintError, VidinpaintWarning
 from .frames import Frame
 from .images import image_extras, is_image, read_image, write_image
-from .masks import MaskBuilder, UserMasks
+from .masks import MaskBuilder, UserMasks, mask_files
 from .preview import ContactSheet
 from .relabel import BoxesByFrame, Relabel
 from .selection import Selection, SelectStage
@@ -395,6 +395,7 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     where the output can; a warning names what it cannot keep."""
     rgb = read_image(input)
     _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
+    mask = still_mask(mask, input) if mask is not None and mask.is_dir() else mask
     if not is_image(output):
         raise OutputError(f"output {output} must be an image file (.jpg, .png, ...)")
     extras = image_extras(input)
@@ -415,6 +416,17 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     if sheet:
         result.preview = _save_preview(sheet, output, overwrite)
     return result
+
+
+def still_mask(folder: Path, image: Path) -> Path:
+    """The mask of the still ``image`` in the mask folder ``folder``: the one named as the image
+    (any image extension), or the folder's only mask. Each still took the folder's first mask."""
+    masks = mask_files(folder)
+    named = [p for p in masks if p.stem == image.stem]
+    if named or len(masks) == 1:
+        return (named or masks)[0]
+    raise InputError(f"--mask {folder}: holds {len(masks)} masks and none named {image.stem} "
+                     f"(a still takes the mask named as it, e.g. {image.stem}.png, or a folder's only mask)")
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -439,19 +451,21 @@ def _clean_images(images: list[Path], out: Path, config: Config, **options) -> l
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     results: list[CleanResult] = []
-    failed: list[str] = []
+    failed: dict[str, list[Path]] = {}  # reason -> the images it stopped
     try:
         for path in images:
             try:
                 results.append(clean_image(path, out / path.name, config, **options))
-            except (InputError, OutputError) as err:
-                failed.append(str(err))
+            except (InputError, OutputError, ConfigError) as err:  # a box outside a smaller image, too
+                failed.setdefault(str(err), []).append(path)
     finally:
         if created and not results:
             shutil.rmtree(out, ignore_errors=True)
-    if failed:
-        raise InputError(f"{len(failed)} of {len(images)} images failed, {len(results)} written to {out}: "
-                         + "; ".join(dict.fromkeys(failed)))  # a reason common to all, once
+    if failed:  # each reason once, naming the images it stopped unless it names its image itself
+        reasons = [why if len(paths) == len(images) or (len(paths) == 1 and str(paths[0]) in why) else
+                   f"{', '.join(p.name for p in paths)}: {why}" for why, paths in failed.items()]
+        raise InputError(f"{sum(map(len, failed.values()))} of {len(images)} images failed, {len(results)} "
+                         f"written to {out}: " + "; ".join(reasons))
     return results
 
 

@@ -114,12 +114,18 @@ class UserMasks:
 
     def _by_index(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
         masks = itertools.repeat(self.still) if self.kind == "image" else (read_mask(p) for p in self.files)
+        count = 0
         for frame in frames:
             mask = next(masks, None)
             if mask is None:
                 raise InputError(f"--mask {self.path}: has fewer masks than the video has frames "
                                  f"(ran out at frame {frame.index})")
+            count += 1
             yield frame, mask
+        if self.kind == "folder" and len(self.files) > count:  # masks for another clip, or misnumbered
+            warnings.warn(f"--mask {self.path}: holds {len(self.files)} masks for {count} frames; the last "
+                          f"{len(self.files) - count} (from {self.files[count].name}) were not used",
+                          VidinpaintWarning, stacklevel=2)
 
     def _by_time(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
         reader = VideoReader(self.path)
