@@ -110,6 +110,9 @@ def test_transparency_and_greyscale_are_kept_and_what_cannot_be_is_named(photo, 
     cv2.imwrite(str(tmp_path / "rgba.png"), np.dstack([img, alpha]))
     cv2.imwrite(str(tmp_path / "grey16.png"), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257)
     cv2.imwritemulti(str(tmp_path / "pages.tif"), [img, img])
+    animation = cv2.Animation()
+    animation.frames, animation.durations = [img, img[::-1].copy(), img], [100] * 3
+    cv2.imwriteanimation(str(tmp_path / "moving.webp"), animation)  # came out as its first frame, unsaid
     tiff = b"II*\x00\x08\x00\x00\x00" + b"\x00\x00" + b"\x00\x00\x00\x00"  # an empty EXIF directory
     app1 = b"Exif\x00\x00" + tiff
     jpeg = cv2.imencode(".jpg", img)[1].tobytes()
@@ -117,6 +120,7 @@ def test_transparency_and_greyscale_are_kept_and_what_cannot_be_is_named(photo, 
     cases = {"rgba.png": ("rgba.clean.png", []), "rgba.png ": ("rgba.jpg", ["transparency (.jpg has none"]),
              "grey16.png": ("grey16.clean.png", ["16-bit samples (written as 8-bit)"]),
              "pages.tif": ("pages.clean.tif", ["pages after the first (of 2)"]),
+             "moving.webp": ("moving.clean.webp", ["frames after the first (of 3: an animation; convert it to a video"]),
              "camera.jpg": ("camera.clean.jpg", ["EXIF metadata"])}
     for name, (out, lost) in cases.items():
         with warnings.catch_warnings(record=True) as caught:

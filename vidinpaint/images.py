@@ -44,6 +44,7 @@ class Extras:
     depth: int = 8
     exif: bool = False
     pages: int = 1
+    animated: bool = False  # the pages are an animation's frames (WebP, APNG), not a TIFF's pages
 
     def lost(self, output: Path) -> list[str]:
         """What writing to ``output`` leaves out, one phrase each (OpenCV writes 8-bit, no EXIF)."""
@@ -54,7 +55,9 @@ class Extras:
             lost.append("its transparency (with EXIF, which may turn the picture, not kept)")
         if self.exif:
             lost.append("its EXIF metadata (camera, date, place)")
-        if self.pages > 1:
+        if self.pages > 1 and self.animated:
+            lost.append(f"its frames after the first (of {self.pages}: an animation; convert it to a video such as .mp4 to clean every frame)")
+        elif self.pages > 1:
             lost.append(f"its pages after the first (of {self.pages})")
         return lost
 
@@ -73,8 +76,12 @@ def image_extras(path: Path) -> Extras:
         alpha = raw[..., 3]
         if alpha.dtype != np.uint8:
             alpha = (alpha.astype(np.float64) * 255 / np.iinfo(alpha.dtype).max + 0.5).astype(np.uint8)
+    try:  # an animated WebP or PNG came out as its first frame without a word
+        pages = cv2.imcount(str(path))
+    except cv2.error:
+        pages = 1
     return Extras(alpha=alpha, transparent=channels == 4, grey=channels == 1, depth=8 * raw.dtype.itemsize,
-                  exif=exif, pages=cv2.imcount(str(path)) if path.suffix.lower() in (".tif", ".tiff") else 1)
+                  exif=exif, pages=pages, animated=path.suffix.lower() not in (".tif", ".tiff"))
 
 
 def write_image(path: Path, rgb: np.ndarray, replace: bool = True, extras: Extras = Extras()) -> None:
