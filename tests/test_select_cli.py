@@ -202,13 +202,62 @@ def test_a_still_entry_of_the_tracks_file_is_removed_only_when_chosen(tmp_path):
     path = tmp_path / "tracks.json"
     path.write_text(json.dumps({"tracks": entries}))
     chosen = Selection.from_config(SelectConfig(tracks_file=str(path)))
-    # 3 is neither removed nor a kept track (the run never sees it: no "missing" warning); 4 is named
-    assert (chosen.listed, chosen.keep, chosen.named) == ({1, 4}, {2}, {4})
+    # 3 is neither removed nor a kept track (the run never sees it: no "missing" warning); 1 and 4
+    # are named: an entry a person wrote, {"id": 1}, removes an object left alone as still too
+    assert (chosen.listed, chosen.keep, chosen.named) == ({1, 4}, {2}, {1, 4})
     assert Selection.from_config(SelectConfig(tracks="3,5")).named == {3, 5}
     assert Selection.from_config(SelectConfig(tracks="all")).named == frozenset()
     # asked for by id while the file leaves it alone: one of the two is wrong, as for a kept track
     with pytest.raises(ConfigError, match="both name track 3"):
         Selection.from_config(SelectConfig(tracks="3", tracks_file=str(path)))
+
+
+@pytest.mark.parametrize("entries, message", [
+    ([{"id": True}], "no \"tracks\" list of entries with an integer \"id\""),  # was track 1
+    ([{"id": 1, "remove": False}, {"id": 1}], "lists track 1 twice"),  # the second won
+    ([{"id": 1000001}], "track 1000001 is an object given by hand"),  # silently removed nothing
+])
+def test_a_tracks_file_that_cannot_mean_what_it_says_is_an_error(tmp_path, entries, message):
+    from vidinpaint.config import SelectConfig
+    from vidinpaint.errors import ConfigError
+    from vidinpaint.selection import Selection
+
+    path = tmp_path / "tracks.json"
+    path.write_text(json.dumps({"tracks": entries}))
+    with pytest.raises(ConfigError, match=message):
+        Selection.from_config(SelectConfig(tracks_file=str(path)))
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"tracks": [{"id": 1}]}).encode())  # Notepad's BOM: "not JSON"
+    assert Selection.from_config(SelectConfig(tracks_file=str(path))).listed == {1}
+
+
+def test_a_tracks_file_of_another_clip_or_other_settings_is_said(tmp_path):
+    """Another clip's file kept this clip's walkers (its ids marked still there) with no word."""
+    from fractions import Fraction
+
+    from vidinpaint.config import Config, SelectConfig, as_dict
+    from vidinpaint.errors import ConfigError
+    from vidinpaint.frames import Frame
+    from vidinpaint.selection import Selection, SelectStage, tracking_key
+
+    key = tracking_key(as_dict(Config()))
+    frames = [Frame(i, i, Fraction(1, 25), np.zeros((8, 12, 3), np.uint8)) for i in range(3)]
+    for frame in frames:
+        frame.boxes, frame.ids = np.array([[0, 0, 4, 4]], np.int32), np.array([1])
+    path = tmp_path / "tracks.json"
+
+    def run(**made):
+        path.write_text(json.dumps({**made, "tracks": [{"id": 1}]}))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            list(SelectStage(Selection.from_config(SelectConfig(tracks_file=str(path))), None, key)(frames))
+        return [str(w.message) for w in caught]
+
+    assert run(width=12, height=8, frames=3, tracking=key) == []
+    with pytest.raises(ConfigError, match="lists the tracks of a 16x8 video .*, this one is 12x8"):
+        run(width=16, height=8, frames=3, tracking=key)
+    assert ["a video of 30 frames" in m for m in run(width=12, height=8, frames=30, tracking=key)] == [True]
+    assert ["other shots/detect settings" in m for m in run(width=12, height=8, frames=3, tracking="0" * 12)] == [True]
+    assert run() == []  # a file a person wrote says nothing of its clip
 
 
 def test_keeping_an_object_left_alone_as_still_is_no_missing_track():

@@ -62,7 +62,8 @@ def test_an_image_is_not_for_the_page(review, tmp_path):
 
 
 def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
-    from vidinpaint.selection import read_tracks_file
+    from vidinpaint.config import as_dict
+    from vidinpaint.selection import read_tracks_file, tracking_key
 
     _listed(review)
     ids = [t.id for t in review.tracks]
@@ -72,7 +73,9 @@ def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
     select = review.select()
     document = json.loads(open(select["tracks_file"]).read())
     assert {e["id"]: e["remove"] for e in document["tracks"]} == {i: i != ids[0] for i in ids}
-    assert read_tracks_file(select["tracks_file"]) == (frozenset(ids[1:]), frozenset(ids[:1]), frozenset(), frozenset())
+    listed = read_tracks_file(select["tracks_file"])
+    assert listed[:3] == (frozenset(ids[1:]), frozenset(ids[:1]), frozenset())
+    assert listed.made["frames"] == 24 and listed.made["tracking"] == tracking_key(as_dict(review.config))
     assert review.run_config().select.tracks_file == select["tracks_file"]
     assert review.toggle(ids[0]) is True
     with pytest.raises(InputError, match="no track"):

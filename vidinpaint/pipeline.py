@@ -37,7 +37,7 @@ from .images import image_extras, is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks, mask_files
 from .preview import ContactSheet
 from .relabel import BoxesByFrame, Relabel
-from .selection import Selection, SelectStage
+from .selection import Selection, SelectStage, tracking_key
 from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
 from .threads import Abort, close_iterator, prefetch
@@ -132,7 +132,9 @@ def build_stages(config: Config, mask: Path | None, device: str, source: Path | 
         return shots + [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
     selection = Selection.from_config(config.select)
     stages = tracking_stages(config, device, source, selection.detected, selection.named) + [*after_detect]
-    stages += [SelectStage(selection, _still_rule(stages))] if selection.active else []
+    # an excerpt (``after_detect``) is a few frames of the clip the tracks file lists: not another clip
+    tracking = tracking_key(as_dict(config)) if not after_detect else None
+    stages += [SelectStage(selection, _still_rule(stages), tracking)] if selection.active else []
     stages += [build_segmenter(config, device), MaskBuilder(config.mask, config.detect.margin)]
     return stages + ([MaskHysteresis(config.mask.hold)] if config.mask.hold > 1 else [])
 

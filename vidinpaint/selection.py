@@ -9,8 +9,10 @@ frame's box, so an object is removed while it is inside the region (or tall enou
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,14 +64,23 @@ def check_inside(x: int, y: int, width: int, height: int, what: str) -> None:
 
 
 class TracksFile(NamedTuple):
-    """What a tracks.json asks for: ids to remove (entries without ``"remove": false``), ids to
-    keep, the objects left alone as still (``"still": true``) that it removes all the same, and
-    those it leaves alone."""
+    """What a tracks.json asks for: ids to remove (entries without ``"remove": false``, objects
+    left alone as still among them when turned to true), ids to keep, the objects left alone as
+    still that it leaves alone, and what it says of the clip it was made from (``input``,
+    ``width``, ``height``, ``frames``, ``tracking``: :func:`tracking_key` of its settings)."""
 
     remove: frozenset[int]
     keep: frozenset[int]
-    still: frozenset[int]
     idle: frozenset[int]
+    made: dict
+
+
+def tracking_key(sections: dict) -> str:
+    """A short hash of the settings that decide track ids (the ``shots`` and ``detect`` sections
+    of a config as a dict): another value gives other ids to the same objects."""
+    chosen = {"shots": sections["shots"], "detect": {k: v for k, v in sections["detect"].items()
+                                                     if not k.startswith("still")}}  # ids come before that rule
+    return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def read_tracks_file(path: str) -> TracksFile:
@@ -78,7 +89,7 @@ def read_tracks_file(path: str) -> TracksFile:
     and the run would warn that it is missing; flipped to ``true``, it is removed."""
     key = "select.tracks_file"
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # Notepad's byte-order mark
     except FileNotFoundError:
         raise ConfigError(f"{key}: no such file {path}") from None
     except OSError as err:
@@ -86,8 +97,8 @@ def read_tracks_file(path: str) -> TracksFile:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{key}: {path} is not JSON ({err})") from None
     entries = data.get("tracks") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("id"), int)
-                                                for e in entries):
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and type(e.get("id")) is int
+                                                for e in entries):  # type: true is an int to isinstance
         raise ConfigError(f"{key}: {path} has no \"tracks\" list of entries with an integer \"id\" "
                           f"(write one with `vidinpaint tracks`)")
     for flag in ("remove", "still"):
@@ -95,9 +106,13 @@ def read_tracks_file(path: str) -> TracksFile:
         if odd is not None:  # "false" in quotes would be read as true, and the track removed
             raise ConfigError(f"{key}: {path}: track {odd['id']} has \"{flag}\": {json.dumps(odd[flag])}; "
                               f"write true or false, without quotes")
+    twice = sorted(i for i, n in Counter(e["id"] for e in entries).items() if n > 1)
+    if twice:  # which of the two entries counts was left to chance
+        raise ConfigError(f"{key}: {path} lists track {twice[0]} twice; keep one entry per id")
     removed = frozenset(e["id"] for e in entries if e.get("remove", True))
     still = frozenset(e["id"] for e in entries if e.get("still", False))
-    return TracksFile(removed, frozenset(e["id"] for e in entries) - removed - still, removed & still, still - removed)
+    made = {k: v for k, v in data.items() if k != "tracks"}
+    return TracksFile(removed, frozenset(e["id"] for e in entries) - removed - still, still - removed, made)
 
 
 def chooses(config: SelectConfig) -> bool:
@@ -119,6 +134,7 @@ class Selection:
     keep: frozenset[int] = frozenset()
     listed: frozenset[int] | None = None
     named: frozenset[int] = frozenset()  # ids asked for one by one: removed even if the detector left them alone
+    made: tuple[str, dict] | None = None  # the tracks file and what it says of the clip it was made from
     region: tuple[int, int, int, int] | None = None
     min_height: int = 0
     prompted: frozenset[int] = frozenset()
@@ -127,12 +143,16 @@ class Selection:
     @classmethod
     def from_config(cls, config: SelectConfig) -> Selection:
         """Parse and check every option now, so a bad value fails before any frame is decoded."""
-        from .prompts import parse_prompts
+        from .prompts import PROMPT_BASE, parse_prompts
 
         file = read_tracks_file(config.tracks_file) if config.tracks_file else None
         listed, kept = (file.remove, file.keep) if file else (None, frozenset())
         everything = config.tracks.strip() == "all"
         prompted = frozenset(p.id for p in parse_prompts(config))
+        by_hand = sorted(i for i in listed or () if i >= PROMPT_BASE and i not in prompted)
+        if by_hand:  # the file lists what a prompt found; it cannot find it again (nothing was removed)
+            raise ConfigError(f"select.tracks_file: track {by_hand[0]} is an object given by hand (--point or "
+                              f"--box, with `vidinpaint tracks`); give the same prompts again with the tracks file")
         tracks = parse_ids(config.tracks, "select.tracks") if config.tracks and not everything else None
         keep = parse_ids(config.keep_tracks, "select.keep_tracks") if config.keep_tracks else frozenset()
         both = sorted((tracks or frozenset()) & (keep | kept | (file.idle if file else frozenset())))
@@ -143,7 +163,8 @@ class Selection:
             tracks=tracks,
             keep=keep | kept,
             listed=listed,
-            named=(tracks or frozenset()) | (file.still if file else frozenset()),
+            named=(tracks or frozenset()) | (listed or frozenset()),
+            made=(config.tracks_file, file.made) if file else None,
             region=parse_region(config.region) if config.region else None,
             min_height=config.min_height,
             prompted=prompted,
@@ -192,24 +213,50 @@ class SelectStage:
 
     name = "select"
 
-    def __init__(self, selection: Selection, still: StillObjects | None = None) -> None:
+    def __init__(self, selection: Selection, still: StillObjects | None = None, tracking: str | None = None) -> None:
         self.selection, self.still = selection, still  # ``still``: the detect stage's, whose ids it never sees
+        self.tracking = tracking  # :func:`tracking_key` of this run's settings; None: the tracks file is not checked
 
     @property
     def backend(self) -> str:
         return self.selection.describe()
 
+    def _check_made(self, width: int, height: int) -> None:
+        """An error if the tracks file lists another size of video, a warning if its ids came
+        from other settings: either way its ids name other objects (a walker was kept because
+        another clip's file marked his id still, with no word but a missing id)."""
+        path, made = self.selection.made
+        size = (made.get("width"), made.get("height"))
+        if all(isinstance(v, int) and v > 0 for v in size) and size != (width, height):
+            raise ConfigError(f"select.tracks_file: {path} lists the tracks of a {size[0]}x{size[1]} video "
+                              f"({made.get('input', 'unnamed')}), this one is {width}x{height}: its ids name other "
+                              f"objects; run `vidinpaint tracks` on this clip")
+        if made.get("tracking") not in (None, self.tracking):
+            warnings.warn(f"select.tracks_file: {path} was made with other shots/detect settings than this run's, "
+                          f"which give the same objects other ids; run `vidinpaint tracks` with the settings you "
+                          f"clean with", VidinpaintWarning, stacklevel=3)
+
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         seen: set[int] = set()
+        count = 0
         for frame in frames:
             if frame.index == 0 and self.selection.region is not None:
                 h, w = frame.rgb.shape[:2]
                 x0, y0, x1, y1 = self.selection.region
                 check_inside(x0, y0, w, h, f"select.region {x0},{y0},{x1},{y1}")
+            if count == 0 and self.selection.made is not None and self.tracking is not None:
+                self._check_made(frame.rgb.shape[1], frame.rgb.shape[0])
+            count += 1
             seen.update(frame.ids.tolist())
             chosen = self.selection.removes(frame.boxes, frame.ids)
             frame.boxes, frame.ids = frame.boxes[chosen], frame.ids[chosen]
             yield frame
+        if self.selection.made is not None and self.tracking is not None \
+                and self.selection.made[1].get("frames") not in (None, count):
+            path, made = self.selection.made
+            warnings.warn(f"select.tracks_file: {path} lists the tracks of a video of {made['frames']} frames "
+                          f"({made.get('input', 'unnamed')}), this one has {count}: its ids may name other objects",
+                          VidinpaintWarning, stacklevel=2)
         seen.update(self.still.left if self.still is not None else ())  # there, but left alone before this stage
         named = (("select.tracks", self.selection.tracks), ("select.keep_tracks / the tracks file", self.selection.keep),
                  ("the tracks file", self.selection.listed))

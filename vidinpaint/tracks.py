@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_path, check_output_path
-from .config import Config
+from .config import Config, as_dict
 from .detect.coco import COCO_CLASSES, class_ids
 from .devices import start_device
 from .frames import Frame
@@ -28,6 +28,7 @@ from .errors import OutputError
 from .images import IMAGE_EXTENSIONS, is_image, write_image
 from .preview import label
 from .prompts import PROMPT_BASE
+from .selection import tracking_key
 from .video import VideoReader
 
 THUMB = 96  # px, side of a thumbnail cell on the sheet
@@ -185,7 +186,7 @@ def write_tracks(input: str | Path, output: Path, config: Config, *, sheet: Path
     tracks = listing.tracks
     height, width = last[0].rgb.shape[:2] if last else (0, 0)
     document = tracks_json(tracks, input=str(input), width=width, height=height,
-                           frames=last[0].index + 1 if last else 0)
+                           frames=last[0].index + 1 if last else 0, tracking=tracking_key(as_dict(config)))
     with atomic_path(output, replace=overwrite) as tmp:
         tmp.write_text(dumps(document))
     if sheet is not None:

@@ -20,12 +20,12 @@ import cv2
 import numpy as np
 
 from ..atomic import atomic_path
-from ..config import Config, load_config
+from ..config import Config, as_dict, load_config
 from ..errors import InputError, user_message
 from ..images import is_image
 from ..pipeline import CleanResult, check_input, clean_excerpt, clean_path, default_output
 from ..relabel import BoxesByFrame
-from ..selection import chooses
+from ..selection import chooses, tracking_key
 from ..video.seek import FrameSeeker
 
 TRACKS_NAME = "tracks.json"
@@ -242,7 +242,8 @@ class Review:
 
         video = self._need_video()
         width, height = video.info.display_size
-        document = tracks_json(self.tracks, input=str(video.path), width=width, height=height, frames=len(video))
+        document = tracks_json(self.tracks, input=str(video.path), width=width, height=height, frames=len(video),
+                               tracking=tracking_key(as_dict(self.config)))
         for entry, track in zip(document["tracks"], self.tracks):
             entry["remove"] = self._removes(track)
         return document
