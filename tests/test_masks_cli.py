@@ -14,6 +14,17 @@ from vidinpaint.errors import OutputError
 from vidinpaint.pipeline import export_masks
 
 
+def used_masks(src, masks) -> list[np.ndarray]:
+    """The masks ``clean src --mask masks`` removes, frame by frame."""
+    from vidinpaint.pipeline import build_stages
+    from vidinpaint.video import VideoReader
+
+    frames = VideoReader(src)
+    for stage in build_stages(load_config(None), masks, "cpu"):
+        frames = stage(frames)
+    return [f.mask for f in frames]
+
+
 def test_mask_video_roundtrips_through_clean(walker_clip, tmp_path):
     src, masks, _ = walker_clip
     out = tmp_path / "walk.masks.mp4"
@@ -28,6 +39,9 @@ def test_mask_video_roundtrips_through_clean(walker_clip, tmp_path):
     assert set(np.unique(np.stack(frames))) <= {0, 255}  # lossless: pure black and white
     cleaned = vidinpaint.clean(src, tmp_path / "c.mp4", mask=out)
     assert cleaned.frames == 48
+    # what clean --mask removes is what was exported, not that grown by mask.dilate once more
+    assert all((used == exported).all() for used, exported in zip(used_masks(src, out), got))
+    assert "exported masks, as they are" in dict(cleaned.backends)["mask"]
 
 
 def test_an_odd_sized_clip_gives_a_mask_video_and_webm_a_reason(tmp_path):
@@ -51,6 +65,8 @@ def test_png_folder_export(walker_clip, tmp_path):
     files = sorted((tmp_path / "pngs").glob("*.png"))
     assert result.frames == 48 and len(files) == 48 and files[0].name == "000000.png"
     assert cv2.imread(str(files[10]), cv2.IMREAD_GRAYSCALE).max() == 255
+    exported = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) > 127 for f in files]
+    assert all((used == mask).all() for used, mask in zip(used_masks(src, tmp_path / "pngs"), exported))
     assert not list(tmp_path.glob(".pngs.*"))  # no temporary folder left
     with pytest.raises(OutputError, match="exists; pass --overwrite"):
         export_masks(src, tmp_path / "pngs", cfg)

@@ -21,7 +21,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 from .allocator import tune_allocator
@@ -35,6 +34,7 @@ from .errors import ConfigError, InputError, OutputError, VidinpaintError, Vidin
 from .frames import Frame
 from .images import image_extras, is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks, mask_files
+from .masks.user import exported_comment, tagged_png
 from .preview import ContactSheet
 from .relabel import BoxesByFrame, Relabel
 from .selection import Selection, SelectStage, tracking_key
@@ -129,7 +129,10 @@ def build_stages(config: Config, mask: Path | None, device: str, source: Path | 
         if as_dict(config.select) != as_dict(SelectConfig()):
             raise ConfigError("the select options choose among detected objects; --mask skips detection")
         shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
-        return shots + [UserMasks(mask), MaskBuilder(config.mask, source="user masks")]
+        given = UserMasks(mask)
+        if given.exported:  # what a run removed, grown already: not grown again
+            return shots + [given, MaskBuilder(replace(config.mask, dilate=0), source="exported masks, as they are")]
+        return shots + [given, MaskBuilder(config.mask, source="user masks")]
     selection = Selection.from_config(config.select)
     stages = tracking_stages(config, device, source, selection.detected, selection.named) + [*after_detect]
     # an excerpt (``after_detect``) is a few frames of the clip the tracks file lists: not another clip
@@ -190,14 +193,14 @@ StartFn = Callable[[list[tuple[str, str]], "int | None"], None]
 def _encode(reader: VideoReader, output: Path, frames: Iterator[Frame], encode: EncodeConfig,
             backends: list[tuple[str, str]], progress: ProgressFn | None,
             on_start: StartFn | None, overwrite: bool, times: StageTimes, picture_only: bool = False,
-            gpu: bool = False) -> int:
+            gpu: bool = False, comment: str = "") -> int:
     """Encode ``frames`` to ``output`` atomically; returns the number of frames written.
-    ``picture_only``: none of the input's other streams, chapters or metadata (mask videos);
-    ``gpu``: the run is on CUDA, so the default encoder may be NVENC."""
+    ``picture_only``: none of the input's other streams, chapters or metadata (mask videos), and
+    ``comment`` as the file's; ``gpu``: the run is on CUDA, so the default encoder may be NVENC."""
     count = 0
     container_format(output)  # an error that names the output, not its temporary file
     with atomic_path(output, replace=overwrite) as tmp:
-        writer = VideoWriter(tmp, reader.info, encode, picture_only=picture_only, gpu=gpu)
+        writer = VideoWriter(tmp, reader.info, encode, picture_only=picture_only, gpu=gpu, comment=comment)
         try:
             info = reader.info
             backends.insert(0, ("decode", f"PyAV {info.codec} {info.pix_fmt} {info.width}x{info.height}, "
@@ -354,16 +357,17 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
     start = time.perf_counter()
     if output.suffix.lower() in VIDEO_EXTENSIONS:
         count = _encode(reader, output, frames, MASK_VIDEO, backends, progress, on_start, overwrite, times,
-                        picture_only=True)
+                        picture_only=True, comment=exported_comment(config.mask.dilate))
     else:
-        count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start, overwrite)
+        count = _write_pngs(output, frames, backends, reader.info.estimated_frames, progress, on_start, overwrite,
+                            exported_comment(config.mask.dilate))
     return CleanResult(input, output, count, time.perf_counter() - start, backends, timings=times.seconds())
 
 
 def _write_pngs(folder: Path, frames: Iterator[Frame], backends: list[tuple[str, str]], total: int | None,
-                progress: ProgressFn | None, on_start: StartFn | None, overwrite: bool) -> int:
-    """Masks as ``000000.png``... in a folder that appears only when complete; a folder there
-    is replaced only with ``overwrite`` and only if it holds masks alone."""
+                progress: ProgressFn | None, on_start: StartFn | None, overwrite: bool, comment: str) -> int:
+    """Masks as ``000000.png``..., each with ``comment``, in a folder that appears only when
+    complete; a folder there is replaced only with ``overwrite`` and only if it holds masks alone."""
     count = 0
     try:
         with atomic_folder(folder, lambda found: overwrite and _only_masks(found)) as tmp:
@@ -371,7 +375,7 @@ def _write_pngs(folder: Path, frames: Iterator[Frame], backends: list[tuple[str,
             if on_start:
                 on_start(backends, total)
             for frame in frames:
-                cv2.imwrite(str(tmp / f"{frame.index:06d}.png"), frame.rgb[..., 0])
+                (tmp / f"{frame.index:06d}.png").write_bytes(tagged_png(frame.rgb[..., 0], comment))
                 count += 1
                 if progress:
                     progress(frame)

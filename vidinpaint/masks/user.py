@@ -9,6 +9,12 @@ clip puts it in the wrong place. A mask video is matched to the clip by time, no
 frame takes the last mask frame at or before its time (both counted from their first frame), so a
 50 fps mask fits a 25 fps clip. A mask that removes nothing, or everything, on every frame is
 almost certainly a mistake (a grey of 100 reads as "keep"), and gets a warning.
+
+Masks that `vidinpaint masks` wrote are what a run removed, already grown by ``mask.dilate``: they
+say so in a comment (the video's container metadata, each PNG's ``tEXt`` chunk), and are then used
+as they are. Grown again, every round trip through ``masks`` and ``clean --mask`` widened them (by
+12 px at the default) and the output was not the one ``clean`` gave. An editor that drops the comment
+makes them masks drawn by hand again, grown like any other.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 import itertools
 import re
 import warnings
+import zlib
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -33,6 +41,46 @@ THRESHOLD = 128
 
 ASPECT_TOLERANCE = 0.01
 """Relative aspect-ratio difference still taken as the same shape (rounding of scaled sizes)."""
+
+EXPORTED = "vidinpaint masks"
+"""How the comment of masks `vidinpaint masks` wrote begins (it goes on with their dilation)."""
+
+
+def exported_comment(dilate: int) -> str:
+    """The comment written into exported masks."""
+    return f"{EXPORTED}, as removed (mask.dilate {dilate}px applied)"
+
+
+def tagged_png(grey: np.ndarray, comment: str) -> bytes:
+    """``grey`` as PNG bytes with a ``tEXt`` chunk ``Comment`` right after the header (OpenCV
+    writes no text chunks)."""
+    data = cv2.imencode(".png", grey)[1].tobytes()
+    body = b"tEXt" + b"Comment\0" + comment.encode("latin-1")
+    chunk = (len(body) - 4).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+    return data[:33] + chunk + data[33:]  # 8 bytes of signature, then the 25 of the IHDR chunk
+
+
+def png_comment(path: Path) -> str:
+    """The ``Comment`` text chunk of a PNG before its image data ("" if none, or not a PNG)."""
+    with open(path, "rb") as file:
+        head = file.read(65536)
+    pos = 8
+    while head.startswith(b"\x89PNG") and pos + 8 <= len(head) and head[pos + 4:pos + 8] != b"IDAT":
+        size = int.from_bytes(head[pos:pos + 4], "big")
+        if head[pos + 4:pos + 8] == b"tEXt":
+            key, _, value = head[pos + 8:pos + 8 + size].partition(b"\0")
+            if key == b"Comment":
+                return value.decode("latin-1")
+        pos += 12 + size
+    return ""
+
+
+def _video_comment(path: Path) -> str:
+    try:
+        with av.open(str(path)) as container:
+            return next((str(v) for k, v in container.metadata.items() if k.lower() == "comment"), "")  # MKV: COMMENT
+    except (av.FFmpegError, OSError):
+        return ""  # the reader says what is wrong with it
 
 
 def mask_files(folder: Path) -> list[Path]:
@@ -101,16 +149,21 @@ class UserMasks:
             self.files = mask_files(self.path)
             if not self.files:
                 raise InputError(f"--mask {self.path}: folder holds no mask images")
+            comment = png_comment(self.files[0])
         elif is_image(self.path):
             self.kind = "image"
             self.still = read_mask(self.path)
+            comment = png_comment(self.path)
         else:
             self.kind = "video"
+            comment = _video_comment(self.path)
+        self.exported = comment.startswith(EXPORTED)  # already grown by mask.dilate: used as they are
 
     @property
     def backend(self) -> str:
         matched = ", matched by time" if self.kind == "video" else ""
-        return f"skipped: user masks from {self.kind} {self.path}{matched} (>= {THRESHOLD} of 255 removes)"
+        whose = "masks exported by `vidinpaint masks`" if self.exported else "user masks"
+        return f"skipped: {whose} from {self.kind} {self.path}{matched} (>= {THRESHOLD} of 255 removes)"
 
     def _by_index(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
         masks = itertools.repeat(self.still) if self.kind == "image" else (read_mask(p) for p in self.files)

@@ -34,6 +34,7 @@ class VideoWriter:
         config: encoder settings.
         container_format: muxer name, when ``path``'s extension does not say it.
         picture_only: write the picture alone, none of the input's other streams (mask videos).
+        comment: the file's comment (metadata), if any.
 
     Raises:
         OutputError: an extension that is not a video container, a requested encoder that does not
@@ -41,7 +42,8 @@ class VideoWriter:
     """
 
     def __init__(self, path: Path, info: VideoInfo, config: EncodeConfig,
-                 container_format: str | None = None, picture_only: bool = False, gpu: bool = False) -> None:
+                 container_format: str | None = None, picture_only: bool = False, gpu: bool = False,
+                 comment: str = "") -> None:
         self.info = info
         self.config = config
         self.frames_written = 0
@@ -59,6 +61,8 @@ class VideoWriter:
             self._out.close()
             self._src.close()
             raise
+        if comment:
+            self._out.metadata["comment"] = comment
         self._other_packets = self.others.packets()
         self._pending: av.Packet | None = None
         self._durations: dict[int, int] = {}  # pts -> duration of frames the encoder holds
