@@ -43,6 +43,23 @@ def test_a_box_is_followed_both_ways_to_its_shot_start_and_no_further(tmp_path, 
         assert np.abs(np.array(box) - square(i)).max() <= 2, (i, box)
 
 
+@pytest.mark.parametrize("box", [(-6, -5, 30, 20), (W - 20, H - 15, W + 6, H + 5)])
+def test_a_box_past_any_edge_is_cut_there(tmp_path, box):
+    """Past the top or left it was refused ("outside the frame"), past the bottom or right cut."""
+    rgb = background(W, H, 3)
+    x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], W), min(box[3], H)
+    rgb[y0 + 2:y1 - 2, x0 + 2:x1 - 2] = (250, 230, 40)
+    path = tmp_path / "still.mp4"
+    write_clip(path, [rgb] * 3, fps=25)
+    given = parse_prompts(SelectConfig(boxes="{},{},{},{}@1".format(*box)))
+    found = follow_prompts(list(VideoReader(path)), given, GrabCutSegmenter(), GrabCutSegmenter(margin=2), path)
+    for got in found[PROMPT_BASE + 1].values():
+        assert abs(got[0] - x0) <= 4 and abs(got[1] - y0) <= 4 and abs(got[2] - x1) <= 4 and abs(got[3] - y1) <= 4
+    with pytest.raises(ConfigError, match=f"lies outside the {W}x{H} frame"):
+        follow_prompts(list(VideoReader(path)), parse_prompts(SelectConfig(boxes="-9,0,-1,9@1")),
+                       GrabCutSegmenter(), GrabCutSegmenter(margin=2), path)
+
+
 @pytest.mark.parametrize("config, message", [
     (SelectConfig(points="1,2@x"), "select.points: '1,2@x' must look like"),
     (SelectConfig(boxes="5,5,2,9@0"), "x0 < x1"),

@@ -24,7 +24,7 @@ import numpy as np
 from .config import Config, SelectConfig
 from .errors import ConfigError, VidinpaintWarning
 from .frames import Frame
-from .selection import check_inside, parse_numbers
+from .selection import check_inside, check_overlaps, parse_numbers
 from .temporal.flow import dis_calc, downscale
 
 PROMPT_BASE = 1_000_000  # prompt n has id PROMPT_BASE + n: detectors count from 1 and never get there
@@ -123,7 +123,7 @@ def first_mask(rgb: np.ndarray, prompt: Prompt, segmenter, cutter) -> np.ndarray
     if prompt.box is not None:
         h, w = rgb.shape[:2]
         x0, y0, x1, y1 = prompt.box
-        return segmenter.segment(rgb, np.array([[x0, y0, min(x1, w), min(y1, h)]]))[0]
+        return segmenter.segment(rgb, np.array([[max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)]]))[0]
     x, y = prompt.point
     return (segmenter if hasattr(segmenter, "segment_point") else cutter).segment_point(rgb, x, y)
 
@@ -153,7 +153,7 @@ def follow_prompts(frames: Iterable[Frame], prompts: list[Prompt], segmenter, cu
         if frame.index == 0:
             size = (w, h)
             for p in prompts:
-                check_inside(*(p.point or p.box[:2]), w, h, p.text)
+                check_inside(*p.point, w, h, p.text) if p.box is None else check_overlaps(p.box, w, h, p.text)
         if frame.shot != shot:
             shot, start, shot_pts = frame.shot, frame.index, []
         shot_pts.append(frame.pts)

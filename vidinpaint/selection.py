@@ -57,6 +57,14 @@ def parse_region(text: str, key: str = "select.region") -> tuple[int, int, int, 
     return x0, y0, x1, y1
 
 
+def check_overlaps(box: tuple[int, int, int, int], width: int, height: int, what: str) -> None:
+    """An error if the box ``x0, y0, x1, y1`` has no pixel in the frame; one reaching past any
+    edge is cut there (one past the top or left was refused, one past the bottom or right cut)."""
+    x0, y0, x1, y1 = box
+    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+        raise ConfigError(f"{what} lies outside the {width}x{height} frame")
+
+
 def check_inside(x: int, y: int, width: int, height: int, what: str) -> None:
     """An error if the pixel ``x, y`` (a point, a box's top-left corner) is not in the frame."""
     if not (0 <= x < width and 0 <= y < height):
