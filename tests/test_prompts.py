@@ -60,6 +60,19 @@ def test_a_box_past_any_edge_is_cut_there(tmp_path, box):
                        GrabCutSegmenter(), GrabCutSegmenter(margin=2), path)
 
 
+def test_a_point_that_cuts_out_a_speck_is_warned_about(tmp_path):
+    """A point on a walker's edge gave a 1 px object, followed on one frame, with no word."""
+    from vidinpaint.errors import VidinpaintWarning
+
+    rgb = background(W, H, 4)
+    rgb[40:43, 60:63] = (255, 0, 255)
+    path = tmp_path / "speck.mp4"
+    write_clip(path, [rgb] * 3, fps=25, pix_fmt="yuv444p")
+    with pytest.warns(VidinpaintWarning, match=r"points 61,41@1: the object there is only \d+ px"):
+        follow_prompts(list(VideoReader(path)), parse_prompts(SelectConfig(points="61,41@1")),
+                       GrabCutSegmenter(), GrabCutSegmenter(margin=2), path)
+
+
 @pytest.mark.parametrize("config, message", [
     (SelectConfig(points="1,2@x"), "select.points: '1,2@x' must look like"),
     (SelectConfig(boxes="5,5,2,9@0"), "x0 < x1"),

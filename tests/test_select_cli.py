@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import decode_all, psnr, run_cli, sample_start
+from vidinpaint.errors import VidinpaintWarning
 from vidinpaint.synthetic import background, person_mask, write_clip
 
 W, H, N = 192, 144, 24
@@ -279,6 +280,24 @@ def test_keeping_an_object_left_alone_as_still_is_no_missing_track():
             list(SelectStage(Selection(keep=frozenset({5})), left)(frames))
         assert [m for m in expected if any(m in str(w.message) for w in caught)] == expected
         assert len(caught) == len(expected)
+
+
+def test_a_selection_that_removes_nothing_is_warned_about():
+    """``--min-height 1000`` wrote the input re-encoded without a word."""
+    from fractions import Fraction
+
+    from vidinpaint.frames import Frame
+    from vidinpaint.selection import Selection, SelectStage
+
+    frames = [Frame(i, i, Fraction(1, 25), np.zeros((8, 8, 3), np.uint8)) for i in range(3)]
+    for frame in frames:
+        frame.boxes, frame.ids = np.array([[0, 0, 4, 4]], np.int32), np.array([1])
+    with pytest.warns(VidinpaintWarning, match=r"removes none of the 1 objects found, so the video is only re-encoded"):
+        list(SelectStage(Selection(min_height=1000), None, "settings")(frames))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(SelectStage(Selection(min_height=2), None, "settings")(frames))
+        list(SelectStage(Selection(min_height=1000), None, None)(frames))  # an excerpt: not judged
 
 
 def test_a_sheet_that_is_no_image_is_an_error_before_any_work(clip, tmp_path):

@@ -31,6 +31,7 @@ PROMPT_BASE = 1_000_000  # prompt n has id PROMPT_BASE + n: detectors count from
 SIDE = 480  # px, longest side of the frames the pre-pass follows objects on
 BLOCK = 32  # frames decoded at a time when following backwards
 RECUT = 4  # frames between GrabCut re-cuts of a followed mask
+TINY = 16  # px: a prompted object smaller than this is most likely a failed cut
 
 Box = tuple[int, int, int, int]
 
@@ -164,6 +165,9 @@ def follow_prompts(frames: Iterable[Frame], prompts: list[Prompt], segmenter, cu
                 mask = first_mask(frame.rgb, item.prompt, segmenter, cutter)
                 if not mask.any():
                     raise ConfigError(f"{item.prompt.text}: nothing to segment there")
+                if mask.sum() < TINY:  # a point on a walker's edge cut out one pixel, followed for one frame
+                    warnings.warn(f"{item.prompt.text}: the object there is only {int(mask.sum())} px; if it "
+                                  f"is more, put the point inside it or give a box", VidinpaintWarning, stacklevel=2)
                 small = downscale(frame.rgb, SIDE) if small is None else small
                 little = cv2.resize(mask.astype(np.uint8), small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0
                 little = little if little.any() else cv2.resize(mask.astype(np.uint8), small.shape[1::-1],

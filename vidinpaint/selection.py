@@ -223,7 +223,9 @@ class SelectStage:
 
     def __init__(self, selection: Selection, still: StillObjects | None = None, tracking: str | None = None) -> None:
         self.selection, self.still = selection, still  # ``still``: the detect stage's, whose ids it never sees
-        self.tracking = tracking  # :func:`tracking_key` of this run's settings; None: the tracks file is not checked
+        # :func:`tracking_key` of this run's settings; None for an excerpt of a clip (the review page's
+        # preview), on which neither the tracks file's clip nor a selection that removes nothing is judged
+        self.tracking = tracking
 
     @property
     def backend(self) -> str:
@@ -246,7 +248,7 @@ class SelectStage:
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         seen: set[int] = set()
-        count = 0
+        count, removed = 0, False
         for frame in frames:
             if frame.index == 0 and self.selection.region is not None:
                 h, w = frame.rgb.shape[:2]
@@ -257,6 +259,7 @@ class SelectStage:
             count += 1
             seen.update(frame.ids.tolist())
             chosen = self.selection.removes(frame.boxes, frame.ids)
+            removed |= bool(chosen.any())
             frame.boxes, frame.ids = frame.boxes[chosen], frame.ids[chosen]
             yield frame
         if self.selection.made is not None and self.tracking is not None \
@@ -268,6 +271,9 @@ class SelectStage:
         seen.update(self.still.left if self.still is not None else ())  # there, but left alone before this stage
         named = (("select.tracks", self.selection.tracks), ("select.keep_tracks / the tracks file", self.selection.keep),
                  ("the tracks file", self.selection.listed))
+        if seen and not removed and self.tracking is not None:  # the output is the input re-encoded: say so
+            warnings.warn(f"the selection ({self.selection.describe()}) removes none of the {len(seen)} objects "
+                          f"found, so the video is only re-encoded", VidinpaintWarning, stacklevel=2)
         for key, ids in named:
             missing = sorted((ids or frozenset()) - seen)
             if missing:  # a track kept that is not there keeps nothing: the user should know
