@@ -29,6 +29,18 @@ def test_gap_bridge_fills_a_short_gap_along_the_velocity_then_gives_up():
     assert len(ids) == 0
 
 
+def test_a_bridged_box_moves_but_keeps_its_size():
+    """A track whose box jumped to a taller one (a probe clip's walker, 43 -> 63 px, at a
+    keyframe) was bridged as a box growing 23 px a frame, up to the frame's top (frames 22-27)."""
+    bridge = GapBridge(max_gap=5)
+    bridge.update(np.array([[218, 115, 233, 158]]), np.array([1]))
+    bridge.update(np.array([[203, 92, 226, 155]]), np.array([1]))
+    for missed in range(1, 6):
+        boxes, _ = bridge.update(np.zeros((0, 4)), np.zeros(0, np.int64))
+        moved = np.array([203, 92, 226, 155]) + missed * np.array([-11, -13, -11, -13])
+        assert boxes[0].tolist() == moved.tolist()
+
+
 def test_id_continuity_across_a_detection_gap():
     """A detector that misses frame 2: the tracker keeps the id and the bridge keeps the box."""
     tracker, bridge = IouTracker(max_age=3), GapBridge(max_gap=3)

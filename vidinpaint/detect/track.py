@@ -44,9 +44,15 @@ class _Seen:
 
     @staticmethod
     def seen_again(previous: _Seen | None, box: np.ndarray) -> _Seen:
-        """The track at ``box`` now, its velocity averaged over the frames it was missed."""
-        velocity = (box - previous.box) / (previous.missed + 1) if previous else np.zeros(4)
-        return _Seen(box, velocity)
+        """The track at ``box`` now, its velocity averaged over the frames it was missed: the
+        motion of its centre, the same for all four sides, so a predicted box keeps its size. With
+        each side's own velocity, a track whose box jumped to a larger one (a keyframe linking it
+        to a taller detection) was bridged as a box growing 23 px a frame, up to the frame's top."""
+        if previous is None:
+            return _Seen(box, np.zeros(4))
+        step = (box - previous.box) / (previous.missed + 1)
+        centre = np.array([(step[0] + step[2]) / 2, (step[1] + step[3]) / 2])
+        return _Seen(box, np.tile(centre, 2))
 
 
 class IouTracker:
