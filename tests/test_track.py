@@ -29,16 +29,16 @@ def test_gap_bridge_fills_a_short_gap_along_the_velocity_then_gives_up():
     assert len(ids) == 0
 
 
-def test_a_bridged_box_moves_but_keeps_its_size():
-    """A track whose box jumped to a taller one (a probe clip's walker, 43 -> 63 px, at a
-    keyframe) was bridged as a box growing 23 px a frame, up to the frame's top (frames 22-27)."""
+def test_a_bridged_box_keeps_its_size_and_its_pace_after_a_jump():
+    """A walker's box (5 px a frame to the left) jumped to a taller one nearby, someone else's,
+    at a keyframe of a probe clip (43 -> 63 px), then was missed: it was bridged as a box growing
+    23 px a frame, up to the frame's top (frames 22-27)."""
     bridge = GapBridge(max_gap=5)
-    bridge.update(np.array([[218, 115, 233, 158]]), np.array([1]))
-    bridge.update(np.array([[203, 92, 226, 155]]), np.array([1]))
+    for box in ([228, 115, 243, 158], [223, 115, 238, 158], [218, 115, 233, 158], [203, 92, 226, 155]):
+        bridge.update(np.array([box]), np.array([1]))
     for missed in range(1, 6):
         boxes, _ = bridge.update(np.zeros((0, 4)), np.zeros(0, np.int64))
-        moved = np.array([203, 92, 226, 155]) + missed * np.array([-11, -13, -11, -13])
-        assert boxes[0].tolist() == moved.tolist()
+        assert boxes[0].tolist() == (np.array([203, 92, 226, 155]) + missed * np.array([-5, 0, -5, 0])).tolist()
 
 
 def test_id_continuity_across_a_detection_gap():

@@ -36,23 +36,28 @@ def _best_first(iou: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
     return [(int(t), int(d)) for t, d in zip(*np.unravel_index(order, iou.shape))]
 
 
+STEPS = 3  # a track's velocity is the median of its centre's last this many steps
+
+
 @dataclass
 class _Seen:
     box: np.ndarray
     velocity: np.ndarray
     missed: int = 0
+    steps: tuple[np.ndarray, ...] = ()
 
     @staticmethod
     def seen_again(previous: _Seen | None, box: np.ndarray) -> _Seen:
-        """The track at ``box`` now, its velocity averaged over the frames it was missed: the
-        motion of its centre, the same for all four sides, so a predicted box keeps its size. With
-        each side's own velocity, a track whose box jumped to a larger one (a keyframe linking it
-        to a taller detection) was bridged as a box growing 23 px a frame, up to the frame's top."""
+        """The track at ``box`` now. Its velocity: the median of its centre's last ``STEPS``
+        steps (a step over frames it was missed averaged over them), the same for all four sides,
+        so a predicted box keeps its size and one jump does not send it off. With each side's own
+        last step, a track whose box jumped to a taller one nearby (a keyframe linked it to
+        someone else's detection) was bridged as a box growing 23 px a frame to the frame's top."""
         if previous is None:
             return _Seen(box, np.zeros(4))
         step = (box - previous.box) / (previous.missed + 1)
-        centre = np.array([(step[0] + step[2]) / 2, (step[1] + step[3]) / 2])
-        return _Seen(box, np.tile(centre, 2))
+        steps = (*previous.steps, np.array([(step[0] + step[2]) / 2, (step[1] + step[3]) / 2]))[-STEPS:]
+        return _Seen(box, np.tile(np.median(np.stack(steps), axis=0), 2), steps=steps)
 
 
 class IouTracker:
