@@ -90,6 +90,41 @@ def test_two_rows_with_one_output_fail_alone(tmp_path):
     assert (out / "y.mp4").exists() and not (out / "x.mp4").exists()
 
 
+def test_a_row_writing_another_rows_input_fails_alone_and_the_input_is_kept(tmp_path):
+    """Row 1 (a -> b.mp4) replaced b.mp4, row 2's input, before row 2 ran: both said done."""
+    from vidinpaint.batch import discover
+
+    out = tmp_path / "out"
+    clip(out / "a.mp4")
+    clip(out / "b.mp4", frames=8)
+    before = (out / "b.mp4").read_bytes()
+    manifest = out / "jobs.csv"
+    manifest.write_text("input,output\na.mp4,b.mp4\nb.mp4,b_out.mp4\n")
+    jobs = discover([manifest], out)
+    assert jobs[0].error == f"{out / 'a.mp4'}: its output {out / 'b.mp4'} is a job's input or mask; give it another output"
+    assert jobs[1].error is None
+    result = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
+    assert result.returncode == 1 and (out / "b.mp4").read_bytes() == before, result.stderr
+    assert (out / "b_out.mp4").exists()
+
+
+def test_a_file_the_job_log_does_not_know_is_not_replaced_unless_asked(tmp_path):
+    """A batch replaced files at its outputs that it had not written, without a word."""
+    clip(tmp_path / "in" / "clip.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "clip.mp4").write_text("precious")
+    result = run_cli("batch", str(tmp_path / "in"), "-o", str(out), "-j", "1", *FAST)
+    assert result.returncode == 1 and (out / "clip.mp4").read_text() == "precious", result.stderr
+    assert f"failed: {tmp_path / 'in' / 'clip.mp4'}: output {out / 'clip.mp4'} exists and is not in the job log" \
+        in result.stderr, result.stderr
+    assert run_cli("batch", str(tmp_path / "in"), "-o", str(out), "-j", "1", "--overwrite", *FAST).returncode == 0
+    assert (out / "clip.mp4").stat().st_size > 100
+    (tmp_path / "in" / "clip.mp4").touch()  # a changed input: the log knows this output, so it is redone
+    again = run_cli("batch", str(tmp_path / "in"), "-o", str(out), "-j", "1", *FAST)
+    assert again.returncode == 0 and "1 done" in again.stderr, again.stderr
+
+
 def test_an_excel_csv_and_an_edited_mask(tmp_path):
     """A CSV saved by Excel starts with a byte-order mark (its first column was not 'input'); and
     a rerun redoes a row whose mask file changed (its path alone was compared)."""

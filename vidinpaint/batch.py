@@ -150,8 +150,12 @@ def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
     # two jobs writing one file fail alone, as a bad row does; the whole batch stopped before
     outputs = [j.output.resolve() for j in jobs]
     shared = {o for o, n in Counter(outputs).items() if n > 1}
-    return [replace(j, error=f"{j.input}: {o} is another job's output too; give each its own output")
-            if o in shared and j.error is None else j for j, o in zip(jobs, outputs)]
+    # a job writing what another reads: that one's clip was replaced before it ran (inputs are never touched)
+    read = {p.resolve() for j in jobs if j.error is None for p in (j.input, j.mask) if p is not None}
+    return [j if j.error is not None else
+            replace(j, error=f"{j.input}: {o} is another job's output too; give each its own output") if o in shared
+            else replace(j, error=f"{j.input}: its output {o} is a job's input or mask; give it another output")
+            if o in read else j for j, o in zip(jobs, outputs)]
 
 
 def _stamp(path: Path | None) -> list | None:

@@ -645,6 +645,8 @@ def batch(
     device: Optional[Device] = typer.Option(None, "--device", help="Where neural stages run (default: auto)."),
     strict: bool = typer.Option(False, "--strict", help="Missing weights are an error, not a fallback."),
     weights_dir: Optional[Path] = typer.Option(None, "--weights-dir", help="Weights cache folder."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace output files the job log does not know (else those clips fail)."),
 ) -> None:
     """Clean many clips: resumable (rerun skips finished clips), one bad clip does not stop the rest."""
     from .batch import LOG_NAME, discover, failure
@@ -685,7 +687,8 @@ def batch(
     stopped: KeyboardInterrupt | None = None
     with progress, _user_errors():
         try:
-            summary = run_batch(jobs, cfg, log_path, workers=n, use_ray=ray, ray_address=ray_address, events=events)
+            summary = run_batch(jobs, cfg, log_path, workers=n, use_ray=ray, ray_address=ray_address, events=events,
+                                overwrite=overwrite)
         except KeyboardInterrupt as stop:
             stopped = stop
     if stopped is not None:

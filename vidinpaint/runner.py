@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .batch import Job, Summary, append_log, is_done, job_entry, read_log, run_job, worker_init
@@ -58,12 +58,19 @@ def default_workers() -> int:
     return cpu
 
 
-def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary) -> list[Job]:
+def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, overwrite: bool) -> list[Job]:
+    """The jobs not done yet. One whose output is a file the log does not know (not written by a
+    batch with this log) fails alone, unless ``overwrite``: a batch replaced such files silently."""
     log = read_log(log_path)
+    ours = {str(e.get("output")) for e in log}
     todo = []
     for job in jobs:
         if is_done(job, config, log):
             summary.skipped += 1
+        elif not overwrite and job.error is None and (job.output.exists() or job.output.is_symlink()) \
+                and str(job.output.resolve()) not in ours:
+            todo.append(replace(job, error=f"{job.input}: output {job.output} exists and is not in the job log "
+                                           f"{log_path}; move it away, or pass --overwrite to replace it"))
         else:
             todo.append(job)
     return todo
@@ -76,12 +83,13 @@ def _record(entry: dict, log_path: Path, summary: Summary, events: Events) -> No
 
 
 def run_batch(jobs: list[Job], config: Config, log_path: Path, workers: int = 1, use_ray: bool = False,
-              ray_address: str | None = None, events: Events | None = None) -> Summary:
-    """Clean every job not already done; returns the summary (``failed`` lists the errors)."""
+              ray_address: str | None = None, events: Events | None = None, overwrite: bool = False) -> Summary:
+    """Clean every job not already done; returns the summary (``failed`` lists the errors).
+    ``overwrite``: replace outputs the job log does not know, too."""
     events = events or Events()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     summary = Summary(total=len(jobs))
-    todo = _pending(jobs, config, log_path, summary)
+    todo = _pending(jobs, config, log_path, summary, overwrite)
     events.skipped(summary.skipped)
     start = time.time()
     try:
