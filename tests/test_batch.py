@@ -85,6 +85,25 @@ def test_sigkill_then_rerun_finishes_everything_once(tmp_path):
     assert sorted(done) == sorted(set(done)) and len(done) == 6  # each clip done exactly once
 
 
+def test_a_worker_killed_mid_batch_fails_its_clip_alone(tmp_path):
+    """One killed worker broke the pool: both clips in flight failed, the batch stopped with a
+    BrokenProcessPool traceback, and the clips after them never ran."""
+    from pool_tasks import dies_on_poison
+
+    from vidinpaint.batch import Job, read_log
+    from vidinpaint.config import Config
+    from vidinpaint.runner import Events, Summary, _run_pool
+
+    jobs = [Job(tmp_path / f"{name}.mp4", tmp_path / "out" / f"{name}.mp4") for name in ("a", "poison", "b", "c", "d")]
+    summary, notices = Summary(total=len(jobs)), []
+    _run_pool(jobs, Config(), tmp_path / "log.jsonl", summary, Events(notice=notices.append), 2, dies_on_poison)
+    status = {Path(e["input"]).name: e["status"] for e in read_log(tmp_path / "log.jsonl")}
+    assert status == {"a.mp4": "done", "poison.mp4": "failed", "b.mp4": "done", "c.mp4": "done", "d.mp4": "done"}
+    assert [e["error"] for e in read_log(tmp_path / "log.jsonl") if e["status"] == "failed"][0].startswith(
+        "worker died while cleaning this clip alone")
+    assert notices and "a worker died" in notices[0]
+
+
 def test_a_corrupt_clip_is_logged_and_the_rest_complete(tmp_path):
     make_clips(tmp_path / "in", ["a.mp4", "c.mp4"])
     (tmp_path / "in" / "b.mp4").write_bytes(b"\x00garbage" * 500)

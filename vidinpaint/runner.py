@@ -11,8 +11,10 @@ import multiprocessing as mp
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -129,7 +131,12 @@ def _pool_job(job: Job, config: Config, queue) -> dict:
 
 
 def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary, events: Events,
-              workers: int) -> None:
+              workers: int, task: Callable[[Job, Config, object], dict] = _pool_job) -> None:
+    """The jobs on ``workers`` processes. A worker that dies (killed, out of memory) breaks the
+    whole pool, failing every clip in flight, and nothing says which clip killed it: the pool is
+    made again and those clips run once more, one at a time, and the one that breaks a pool
+    running alone fails; then the rest go on as before (the batch stopped with a traceback, and
+    every clip after them never ran). ``task``: what a worker runs."""
     ctx = mp.get_context("spawn")  # no forked torch/FFmpeg state in workers
     manager = ctx.Manager()
     queue = manager.Queue()
@@ -140,24 +147,33 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
         n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     except ImportError:
         n_gpus = 0
-    for i in range(workers):
-        gpus.put(i % n_gpus if n_gpus else "")
     threads = max(1, (os.cpu_count() or 1) // workers)
+
+    def new_pool() -> ProcessPoolExecutor:
+        for i in range(workers):  # each worker takes one GPU id (a dead one never gives its id back)
+            gpus.put(i % n_gpus if n_gpus else "")
+        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init, initargs=(gpus, threads))
+
     stop = threading.Event()
     drainer = threading.Thread(target=_drain, args=(queue, events, stop), daemon=True)
     drainer.start()
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init, initargs=(gpus, threads))
+    pool = new_pool()
     futures: dict[Future, Job] = {}
     submitted: dict[Future, float] = {}
-    jobs = iter(todo)
-    stopping = False
+    pending = deque(todo)
+    suspects: deque[Job] = deque()  # in flight when a pool broke: run again one at a time
+    alone: set[Future] = set()  # submitted with nothing else in flight
+    stopping = broken = False
     try:
         while True:
-            while not stopping and len(futures) < workers:
-                job = next(jobs, None)
-                if job is None:
-                    break
-                future = pool.submit(_pool_job, job, config, queue)
+            if not stopping and not broken and suspects and not futures:
+                job = suspects.popleft()
+                future = pool.submit(task, job, config, queue)
+                futures[future], submitted[future] = job, time.time()
+                alone.add(future)
+            while not stopping and not broken and not suspects and len(futures) < workers and pending:
+                job = pending.popleft()
+                future = pool.submit(task, job, config, queue)
                 futures[future], submitted[future] = job, time.time()
             if not futures:
                 break
@@ -173,10 +189,23 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
                 job, started = futures.pop(future), submitted.pop(future)
                 try:
                     entry = future.result()
-                except Exception as err:  # noqa: BLE001 - a worker died (killed, out of memory)
-                    entry = job_entry(job, status="failed", error=f"worker died: {type(err).__name__}: {err}",
+                except BrokenProcessPool as err:
+                    broken = True
+                    if future not in alone:
+                        suspects.append(job)
+                        continue
+                    entry = job_entry(job, status="failed", error=f"worker died while cleaning this clip alone "
+                                                                  f"(killed, or out of memory?): {err}",
                                       started=started, finished=time.time())
+                except Exception as err:  # noqa: BLE001 - whatever else a worker's result raised
+                    entry = job_entry(job, status="failed", error=f"worker failed: {type(err).__name__}: {err}",
+                                      started=started, finished=time.time())
+                alone.discard(future)
                 _record(entry, log_path, summary, events)
+            if broken and not futures:  # every clip of the broken pool is back: a new pool for them
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool, broken = new_pool(), False
+                events.notice("a worker died; the clips it may have been cleaning run again, one at a time")
         if stopping:
             raise KeyboardInterrupt
     except KeyboardInterrupt:
