@@ -187,6 +187,45 @@ def test_report_counts_the_time_the_batch_ran_not_the_night_between_two_runs(tmp
                                                  "260 frames in 6.0 s (43.3 frames/s overall)")
 
 
+def test_report_lists_each_clip_once_as_the_summary_counts_it(tmp_path):
+    """The table listed every attempt (a clip failed twice and done once: three rows, under a
+    summary of one clip), by a base name two folders' x.mp4 shared."""
+    day = 1_795_892_440.0
+    entry = {"status": "done", "frames": 10, "seconds": 1.0, "fps": 10.0, "started": day, "finished": day + 1}
+    entries = [{**entry, "input": "/x/a/x.mp4", "output": str(tmp_path / "a" / "x.mp4"), "status": "failed",
+                "error": "bad"},
+               {**entry, "input": "/x/a/x.mp4", "output": str(tmp_path / "a" / "x.mp4")},
+               {**entry, "input": "/x/b/x.mp4", "output": str(tmp_path / "b" / "x.mp4")}]
+    (tmp_path / LOG_NAME).write_text("".join(json.dumps(e) + "\n" for e in entries))
+    result = run_cli("report", str(tmp_path / LOG_NAME))
+    assert result.stdout.splitlines()[0].startswith("2 clips: 2 done"), result.stdout
+    rows = [line.split()[:2] for line in result.stdout.splitlines() if "x.mp4" in line]
+    assert rows == [[str(Path("a") / "x.mp4"), "done"], [str(Path("b") / "x.mp4"), "done"]], result.stdout
+
+
+def test_an_entry_after_a_torn_line_is_on_its_own_line(tmp_path):
+    """Glued to a line a kill had torn, a finished clip's entry was lost and the clip redone."""
+    from vidinpaint.batch import append_log
+
+    log = tmp_path / LOG_NAME
+    log.write_text('{"input": "/x/a.mp4", "status": "done"}\n{"input": "/x/b.mp4", "outp')
+    append_log(log, {"input": "/x/c.mp4", "output": "/y/c.mp4", "status": "done"})
+    assert [e["input"] for e in read_log(log)] == ["/x/a.mp4", "/x/c.mp4"]
+
+
+def test_a_job_log_that_cannot_be_written_is_one_line_before_any_clip(tmp_path):
+    """The first clip was cleaned, then writing its entry raised a PermissionError traceback."""
+    from vidinpaint.batch import Job
+    from vidinpaint.config import Config
+    from vidinpaint.errors import OutputError
+    from vidinpaint.runner import run_batch
+
+    (tmp_path / "file").write_text("a file where the log's folder should be")
+    with pytest.raises(OutputError, match="cannot write the job log .*file.*jobs.jsonl"):
+        run_batch([Job(clip(tmp_path / "a.mp4"), tmp_path / "out" / "a.mp4")], Config(), tmp_path / "file" / "jobs.jsonl")
+    assert not (tmp_path / "out").exists()
+
+
 def test_outputs_inside_the_input_folder_are_never_taken_as_inputs(tmp_path):
     src = tmp_path / "shoot"
     clip(src / "a.mp4")

@@ -222,9 +222,11 @@ def read_log(path: Path) -> list[dict]:
 
 
 def append_log(path: Path, entry: dict) -> None:
-    """One JSON line, flushed and fsynced, so a finished clip is never forgotten."""
-    with open(path, "a") as fh:
-        fh.write(json.dumps(entry) + "\n")
+    """One JSON line, flushed and fsynced, so a finished clip is never forgotten; on a line of
+    its own after a line a kill tore (glued to it, the entry was lost and its clip redone)."""
+    with open(path, "ab+") as fh:
+        torn = fh.seek(0, os.SEEK_END) > 0 and fh.seek(-1, os.SEEK_END) >= 0 and fh.read(1) != b"\n"
+        fh.write((("\n" if torn else "") + json.dumps(entry) + "\n").encode())
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -357,17 +359,24 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def summarize_log(path: Path) -> Summary:
-    """The state of a job log: the last entry of every input and output pair."""
+def latest_entries(path: Path) -> list[dict]:
+    """The last entry of every input and output pair of a job log (a rerun's entries replace
+    the earlier attempts'), in the order the pairs first appear."""
     latest: dict[tuple[str, str], dict] = {}
     for entry in read_log(path):
         latest[entry.get("input", "?"), entry.get("output", "?")] = entry
+    return list(latest.values())
+
+
+def summarize_log(path: Path) -> Summary:
+    """The state of a job log: the last entry of every input and output pair."""
+    latest = latest_entries(path)
     summary = Summary(total=len(latest))
-    for entry in latest.values():
+    for entry in latest:
         summary.add(entry)
     # Each entry's span, even for entries without "started" (older logs): a missing start once
     # counted as 1970 and the wall time came out as 56 years.
-    spans = [(e["finished"] - entry_seconds(e), e["finished"]) for e in latest.values() if _number(e.get("finished"))]
+    spans = [(e["finished"] - entry_seconds(e), e["finished"]) for e in latest if _number(e.get("finished"))]
     summary.wall = _covered(spans)
     return summary
 

@@ -168,7 +168,8 @@ def _user_errors() -> Iterator[None]:
         _fail(user_message(error))
     except KeyboardInterrupt as stop:
         signum = getattr(stop, "signum", signal.SIGINT)
-        _fail(f"interrupted by {signal.Signals(signum).name}; no output was written", 128 + signum)
+        _fail(f"interrupted by {signal.Signals(signum).name}; what was not finished was not written "
+              f"(files finished before are kept)", 128 + signum)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -637,7 +638,7 @@ def batch(
     outdir: Path = typer.Option(..., "--output", "-o", help="Output folder; outputs mirror the input tree."),
     config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML file."),
     set_: list[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Overrides, as for clean."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j",
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1,
                                           help="Local worker processes (default: cores/4, at least one per GPU, at most one per 4 GiB of its memory)."),
     ray: bool = typer.Option(False, "--ray", help="Run each clip as a Ray task (pip install 'vidinpaint[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: local)."),
@@ -705,19 +706,22 @@ def batch(
 @app.command()
 def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-jobs.jsonl).")) -> None:
     """Summarise a batch job log: clips, frames, throughput, failures with reasons."""
-    from .batch import entry_seconds, read_log, summarize_log
+    from .batch import entry_seconds, latest_entries, summarize_log
 
     if not log.is_file():
         _fail(f"{log}: no such job log")
     with _user_errors():
         summary = summarize_log(log)
-        entries = read_log(log)
+        entries = latest_entries(log)  # as the summary counts them: a rerun's entry, not every attempt
     for line in summary.lines():
         out.print(line, soft_wrap=True, markup=False)
     if entries:
-        table = _Rows("clip", "status", "frames", "seconds", "fps")
+        table = _Rows("output", "status", "frames", "seconds", "fps")
+        home = log.resolve().parent
         for e in entries:
             fps = e.get("fps")
-            table.add_row(Path(e["input"]).name, e["status"], str(e.get("frames", "-")),
+            output = Path(str(e.get("output", "?")))  # beside the log, as the folder shows it; else in full
+            table.add_row(str(output.relative_to(home)) if output.is_relative_to(home) else str(output),
+                          str(e.get("status", "?")), str(e.get("frames", "-")),
                           f"{entry_seconds(e):.1f}", f"{fps:.1f}" if isinstance(fps, (int, float)) else "-")
         _print_rows(table.rows, "clips")

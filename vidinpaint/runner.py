@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .batch import Job, Summary, append_log, is_done, job_entry, read_log, run_job, worker_init
 from .config import Config
-from .errors import ConfigError, Terminated
+from .errors import ConfigError, OutputError, Terminated
 
 
 @dataclass
@@ -89,7 +89,11 @@ def run_batch(jobs: list[Job], config: Config, log_path: Path, workers: int = 1,
     """Clean every job not already done; returns the summary (``failed`` lists the errors).
     ``overwrite``: replace outputs the job log does not know, too."""
     events = events or Events()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # found now, not after the first clip's work (a PermissionError traceback, the clip unlogged)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        open(log_path, "a").close()
+    except OSError as err:
+        raise OutputError(f"cannot write the job log {log_path}: {err.strerror or err}") from None
     summary = Summary(total=len(jobs))
     todo = _pending(jobs, config, log_path, summary, overwrite)
     events.skipped(summary.skipped)
