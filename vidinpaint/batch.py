@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .config import Config, SelectConfig, as_dict, load_config
-from .errors import InputError, VidinpaintError, VidinpaintWarning
+from .errors import ConfigError, InputError, VidinpaintError, VidinpaintWarning
 from .images import IMAGE_EXTENSIONS
 from .pipeline import VIDEO_EXTENSIONS, clean_path
+from .selection import Selection
 
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
 LOG_NAME = "vidinpaint-jobs.jsonl"
@@ -130,8 +131,20 @@ def _from_manifest(path: Path, outdir: Path) -> list[Job]:
             row = {**row, "tracks_file": str((path.parent / row["tracks_file"]).resolve())}
         overrides = [*overrides, *(f"select.{key}={row[key]}" for key in SELECT_COLUMNS if row.get(key) not in (None, ""))]
         mask = (path.parent / row["mask"]).resolve() if row.get("mask") else None
-        jobs.append(Job(src, outdir / (row.get("output") or src.name), mask, tuple(overrides)))
+        problem = _values_problem(overrides)  # named by its line: several rows may share an input
+        jobs.append(Job(src, outdir / (row.get("output") or src.name), mask, tuple(overrides),
+                        error=f"{path.parent / path.name} line {n}: {problem}" if problem else None))
     return jobs
+
+
+def _values_problem(overrides: list[str]) -> str | None:
+    """Why a row's settings and selection cannot be used, or None (read against the defaults:
+    whether a value can be read does not depend on the batch's own config)."""
+    try:
+        Selection.from_config(load_config(None, overrides).select)
+    except ConfigError as err:
+        return str(err)
+    return None
 
 
 def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
