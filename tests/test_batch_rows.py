@@ -227,6 +227,38 @@ def test_a_job_log_that_cannot_be_written_is_one_line_before_any_clip(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_frames_drain_ends_quietly_when_the_manager_goes_away():
+    """SIGTERM to the process group killed the manager: the drain thread died on a BrokenPipeError
+    traceback (and with the broad except it had, a dead manager would have spun it forever)."""
+    import threading
+
+    from vidinpaint.runner import Events, _drain
+
+    class Gone:
+        def get(self, timeout):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def empty(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    thread = threading.Thread(target=_drain, args=(Gone(), Events(), threading.Event()), daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_an_idle_worker_told_to_stop_exits_quietly():
+    """A SIGTERM landing in a worker's exit finalizers printed "Exception ignored ... SystemExit: 143"."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, os, signal, time\nfrom vidinpaint.batch import _unwind\n"
+            "signal.signal(signal.SIGTERM, _unwind)\n"
+            "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGTERM), time.sleep(5)))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + signal.SIGTERM and done.stderr == "", done.stderr
+
+
 def test_outputs_inside_the_input_folder_are_never_taken_as_inputs(tmp_path):
     src = tmp_path / "shoot"
     clip(src / "a.mp4")

@@ -270,11 +270,16 @@ def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = N
     Everything that reads the row (the input's size, its ``set`` overrides) happens inside the
     ``try``: a missing input or a bad value is this row's failure, not the batch's traceback.
     """
+    global _cleaning
     start = time.time()
     entry = job_entry(job, started=start)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VidinpaintWarning)
-        _run_job(job, config, progress, entry)
+        _cleaning = True
+        try:
+            _run_job(job, config, progress, entry)
+        finally:
+            _cleaning = False
     notes = [str(w.message) for w in caught if issubclass(w.category, VidinpaintWarning)]
     if notes:
         entry["warnings"] = notes
@@ -300,7 +305,15 @@ def _run_job(job: Job, config: Config, progress: Callable[[int], None] | None, e
         entry.update(status="failed", error=f"{type(err).__name__}: {err}")
 
 
+_cleaning = False  # a worker is cleaning a clip (and has a temporary file to remove if stopped)
+
+
 def _unwind(signum: int, _frame: object) -> None:
+    """A worker's SIGTERM: unwind a clip in progress, so its temporary file goes; an idle worker
+    (finishing, or between clips) just exits: raised inside its exit's finalizers, the SystemExit
+    was printed as "Exception ignored in <Finalize object>"."""
+    if not _cleaning:
+        os._exit(128 + signum)
     raise SystemExit(128 + signum)
 
 

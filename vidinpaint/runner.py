@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
+from queue import Empty
 
 from .batch import Job, Summary, append_log, is_done, job_entry, read_log, run_job, worker_init
 from .config import Config
@@ -111,12 +112,18 @@ def run_batch(jobs: list[Job], config: Config, log_path: Path, workers: int = 1,
     return summary
 
 
-def _drain(queue, events: Events, stop: threading.Event) -> None:
-    while not stop.is_set() or not queue.empty():
+def _drain(frames, events: Events, stop: threading.Event) -> None:
+    """Pass the workers' frame counts on until ``stop``; the manager process going away (a
+    SIGTERM or SIGHUP to the whole process group) ends it quietly (a BrokenPipeError traceback)."""
+    while True:
         try:
-            events.frames(queue.get(timeout=0.1))
-        except Exception:  # noqa: BLE001 - queue.Empty, or the manager going away at shutdown
+            if stop.is_set() and frames.empty():
+                return
+            events.frames(frames.get(timeout=0.1))
+        except Empty:
             continue
+        except (OSError, EOFError):
+            return
 
 
 def _pool_job(job: Job, config: Config, queue) -> dict:
