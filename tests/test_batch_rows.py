@@ -119,6 +119,8 @@ def test_a_file_the_job_log_does_not_know_is_not_replaced_unless_asked(tmp_path)
     assert result.returncode == 1 and (out / "clip.mp4").read_text() == "precious", result.stderr
     assert f"failed: {tmp_path / 'in' / 'clip.mp4'}: output {out / 'clip.mp4'} exists and is not in the job log" \
         in result.stderr, result.stderr
+    again = run_cli("batch", str(tmp_path / "in"), "-o", str(out), "-j", "1", *FAST)  # its failure is logged now
+    assert again.returncode == 1 and (out / "clip.mp4").read_text() == "precious", again.stderr
     assert run_cli("batch", str(tmp_path / "in"), "-o", str(out), "-j", "1", "--overwrite", *FAST).returncode == 0
     assert (out / "clip.mp4").stat().st_size > 100
     (tmp_path / "in" / "clip.mp4").touch()  # a changed input: the log knows this output, so it is redone

@@ -65,7 +65,7 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
     """The jobs not done yet. One whose output is a file the log does not know (not written by a
     batch with this log) fails alone, unless ``overwrite``: a batch replaced such files silently."""
     log = read_log(log_path)
-    ours = {str(e.get("output")) for e in log}
+    ours = {str(e.get("output")) for e in log if e.get("status") == "done"}  # a failure wrote nothing there
     todo = []
     for job in jobs:
         if is_done(job, config, log):
@@ -177,16 +177,27 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
     stopping = broken = False
     try:
         while True:
-            if not stopping and not broken and suspects and not futures:
-                job = suspects.popleft()
-                future = pool.submit(task, job, config, queue)
-                futures[future], submitted[future] = job, time.time()
-                alone.add(future)
-            while not stopping and not broken and not suspects and len(futures) < workers and pending:
-                job = pending.popleft()
-                future = pool.submit(task, job, config, queue)
-                futures[future], submitted[future] = job, time.time()
+            if broken and not futures:  # every clip of the broken pool is back: a new pool for them
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool, broken = new_pool(), False
+                events.notice("a worker died; the pool was made again" + (
+                    f", and the {len(suspects)} clip(s) it may have been cleaning run again, one at a time"
+                    if suspects else ""))
+            try:
+                if not stopping and suspects and not futures:
+                    job = suspects[0]
+                    future = pool.submit(task, job, config, queue)
+                    suspects.popleft()
+                    futures[future], submitted[future] = job, time.time()
+                    alone.add(future)
+                while not stopping and not suspects and len(futures) < workers and pending:
+                    future = pool.submit(task, pending[0], config, queue)
+                    futures[future], submitted[future] = pending.popleft(), time.time()
+            except BrokenProcessPool:  # a worker died since the last wait: the pool takes nothing more
+                broken = True
             if not futures:
+                if broken:
+                    continue
                 break
             try:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -213,10 +224,6 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
                                       started=started, finished=time.time())
                 alone.discard(future)
                 _record(entry, log_path, summary, events)
-            if broken and not futures:  # every clip of the broken pool is back: a new pool for them
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool, broken = new_pool(), False
-                events.notice("a worker died; the clips it may have been cleaning run again, one at a time")
         if stopping:
             raise KeyboardInterrupt
     except KeyboardInterrupt:
