@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import vidinpaint
-from vidinpaint.errors import InputError, VidinpaintWarning
+from vidinpaint.errors import InputError, OutputError, VidinpaintWarning
 from vidinpaint.synthetic import background
 
 
@@ -95,8 +95,14 @@ def test_each_still_of_a_folder_takes_the_mask_named_as_it(photo, tmp_path):
         diff = np.abs(cv2.imread(str(tmp_path / "out" / f"{name}.png")).astype(int) - img).max(axis=2)
         assert diff[changed].mean() > 5 and diff[kept].max() <= 2, name
     cv2.imwrite(str(masks / "c.png"), np.zeros((h, w), np.uint8))
-    with pytest.raises(InputError, match="holds 3 masks and none named photo"):
+    with pytest.raises(InputError, match=r"holds 3 mask\(s\) and none named photo"):
         vidinpaint.clean(photo[0], tmp_path / "one.png", mask=masks)
+    for name in ("b.png", "c.png"):
+        (masks / name).unlink()
+    with pytest.raises(InputError, match=r"1 of 2 images failed.*holds 1 mask\(s\) and none named b"):
+        vidinpaint.clean(folder, tmp_path / "again", mask=masks)  # a's mask is not b's
+    with pytest.raises(OutputError, match="is the input file"):  # the still's own mask, not just its folder
+        vidinpaint.clean(folder / "a.png", masks / "a.png", mask=masks, overwrite=True)
 
 
 def test_transparency_and_greyscale_are_kept_and_what_cannot_be_is_named(photo, tmp_path):

@@ -53,9 +53,9 @@ def test_mask_folder_is_in_natural_order_and_must_be_long_enough(tmp_path):
 
 def test_a_mask_folder_with_text_names_and_hidden_files_sorts(tmp_path):
     """``10.png`` beside ``README.png`` compared an int with a str (a traceback); a Mac's ``._0.png`` is no mask."""
-    for name in ("10.png", "2.png", "README.png", "._0.png", "b2.png", "b10.png"):
+    for name in ("10.png", "2.png", "README.png", "._0.png", "b2.png", "b10.png", "\u00b2.png"):
         cv2.imwrite(str(tmp_path / name), np.zeros((4, 4), np.uint8))
-    assert [p.name for p in mask_files(tmp_path)] == ["2.png", "10.png", "README.png", "b2.png", "b10.png"]
+    assert [p.name for p in mask_files(tmp_path)] == ["2.png", "10.png", "README.png", "b2.png", "b10.png", "\u00b2.png"]
 
 
 def test_missing_or_empty_mask_sources(tmp_path):

@@ -400,8 +400,8 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     """Remove the masked objects from one still image, keeping its transparency and greyscale
     where the output can; a warning names what it cannot keep."""
     rgb = read_image(input)
-    _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)
-    mask = still_mask(mask, input) if mask is not None and mask.is_dir() else mask
+    mask = still_mask(mask, input, only=True) if mask is not None and mask.is_dir() else mask
+    _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)  # the mask file, not its folder
     if not is_image(output):
         raise OutputError(f"output {output} must be an image file (.jpg, .png, ...)")
     extras = image_extras(input)
@@ -424,15 +424,17 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     return result
 
 
-def still_mask(folder: Path, image: Path) -> Path:
+def still_mask(folder: Path, image: Path, only: bool) -> Path:
     """The mask of the still ``image`` in the mask folder ``folder``: the one named as the image
-    (any image extension), or the folder's only mask. Each still took the folder's first mask."""
+    (any image extension), or with ``only`` (one still cleaned, not a folder of them) the
+    folder's only mask. Each still of a folder took the mask folder's first mask."""
     masks = mask_files(folder)
     named = [p for p in masks if p.stem == image.stem]
-    if named or len(masks) == 1:
+    if named or (only and len(masks) == 1):
         return (named or masks)[0]
-    raise InputError(f"--mask {folder}: holds {len(masks)} masks and none named {image.stem} "
-                     f"(a still takes the mask named as it, e.g. {image.stem}.png, or a folder's only mask)")
+    alone = ", or a folder's only mask" if only else ""
+    raise InputError(f"--mask {folder}: holds {len(masks)} mask(s) and none named {image.stem} (a still "
+                     f"takes the mask named as it, e.g. {image.stem}.png{alone})")
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -459,8 +461,11 @@ def _clean_images(images: list[Path], out: Path, config: Config, **options) -> l
     results: list[CleanResult] = []
     failed: dict[str, list[Path]] = {}  # reason -> the images it stopped
     try:
+        mask = options.get("mask")
         for path in images:
             try:
+                if mask is not None and mask.is_dir():  # named as the still: the only mask is not another's
+                    options["mask"] = still_mask(mask, path, only=False)
                 results.append(clean_image(path, out / path.name, config, **options))
             except (InputError, OutputError, ConfigError) as err:  # a box outside a smaller image, too
                 failed.setdefault(str(err), []).append(path)

@@ -87,7 +87,8 @@ def mask_files(folder: Path) -> list[Path]:
     """Image files of ``folder`` in natural order (``2.png`` before ``10.png``); hidden files
     (a Mac's ``._0.png``) are not masks, as they are not stills in a folder of stills."""
     def key(p: Path) -> list[tuple[int, int, str]]:  # numbers before text wherever they meet: one order
-        return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"([0-9]+)", p.stem) if t]
+        return [(0, int(t), "") if t.isascii() and t.isdigit() else (1, 0, t)  # "²".isdigit(), int("²") fails
+                for t in re.split(r"([0-9]+)", p.stem) if t]
     return sorted((p for p in folder.iterdir() if is_image(p) and not p.name.startswith(".")), key=key)
 
 
