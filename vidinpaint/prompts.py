@@ -166,8 +166,9 @@ def follow_prompts(frames: Iterable[Frame], prompts: list[Prompt], segmenter, cu
                 if not mask.any():
                     raise ConfigError(f"{item.prompt.text}: nothing to segment there")
                 if mask.sum() < TINY:  # a point on a walker's edge cut out one pixel, followed for one frame
+                    advice = "put the point inside it or give a box" if item.prompt.box is None else "give a closer box"
                     warnings.warn(f"{item.prompt.text}: the object there is only {int(mask.sum())} px; if it "
-                                  f"is more, put the point inside it or give a box", VidinpaintWarning, stacklevel=2)
+                                  f"is more, {advice}", VidinpaintWarning, stacklevel=2)
                 small = downscale(frame.rgb, SIDE) if small is None else small
                 little = cv2.resize(mask.astype(np.uint8), small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0
                 little = little if little.any() else cv2.resize(mask.astype(np.uint8), small.shape[1::-1],

@@ -71,6 +71,9 @@ def check_inside(x: int, y: int, width: int, height: int, what: str) -> None:
         raise ConfigError(f"{what} lies outside the {width}x{height} frame")
 
 
+FRAMES_SLACK = 2  # frames a tracks file's count may differ by: the review page counts packets, a few more than frames
+
+
 class TracksFile(NamedTuple):
     """What a tracks.json asks for: ids to remove (entries without ``"remove": false``, objects
     left alone as still among them when turned to true), ids to keep, the objects left alone as
@@ -83,11 +86,14 @@ class TracksFile(NamedTuple):
     made: dict
 
 
+NOT_IDS = ("margin", "batch", "precision", "still", "still_frames", "still_score")  # detect settings ids do not
+# follow: the box margin and batch act after tracking, the precision is the machine's, still objects are judged after
+
+
 def tracking_key(sections: dict) -> str:
     """A short hash of the settings that decide track ids (the ``shots`` and ``detect`` sections
-    of a config as a dict): another value gives other ids to the same objects."""
-    chosen = {"shots": sections["shots"], "detect": {k: v for k, v in sections["detect"].items()
-                                                     if not k.startswith("still")}}  # ids come before that rule
+    of a config as a dict, but ``NOT_IDS``): another value gives other ids to the same objects."""
+    chosen = {"shots": sections["shots"], "detect": {k: v for k, v in sections["detect"].items() if k not in NOT_IDS}}
     return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -262,8 +268,8 @@ class SelectStage:
             removed |= bool(chosen.any())
             frame.boxes, frame.ids = frame.boxes[chosen], frame.ids[chosen]
             yield frame
-        if self.selection.made is not None and self.tracking is not None \
-                and self.selection.made[1].get("frames") not in (None, count):
+        frames = self.selection.made[1].get("frames") if self.selection.made is not None else None
+        if self.tracking is not None and isinstance(frames, int) and abs(frames - count) > FRAMES_SLACK:
             path, made = self.selection.made
             warnings.warn(f"select.tracks_file: {path} lists the tracks of a video of {made['frames']} frames "
                           f"({made.get('input', 'unnamed')}), this one has {count}: its ids may name other objects",

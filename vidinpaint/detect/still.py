@@ -15,8 +15,9 @@ tracked, and the stage asks about each frame ``frames`` frames later, so that a 
 frame is judged on its first ``frames`` frames (memory: that many frames, whatever the clip's
 length; per track a bounded list of centres). A track judged still that later moves or is found
 with confidence is removed from then on; its earlier frames have gone by. An object the user
-asks for by id (``named``: ``--tracks``, or a tracks.json entry marked still and flipped to
-``"remove": true``) is never left alone: its id was in the run's last line, or in the listing.
+asks for by id (``named``: ``--tracks``, or any tracks.json entry that removes, such as one marked
+still and flipped to ``"remove": true``) is never left alone: its id was in the run's last line,
+or in the listing.
 """
 
 from __future__ import annotations
