@@ -11,16 +11,17 @@ import vidinpaint
 from conftest import decode_all, run_cli
 from vidinpaint.config import load_config
 from vidinpaint.errors import OutputError
+from vidinpaint.masks import dilate
 from vidinpaint.pipeline import export_masks
 
 
-def used_masks(src, masks) -> list[np.ndarray]:
+def used_masks(src, masks, overrides=()) -> list[np.ndarray]:
     """The masks ``clean src --mask masks`` removes, frame by frame."""
     from vidinpaint.pipeline import build_stages
     from vidinpaint.video import VideoReader
 
     frames = VideoReader(src)
-    for stage in build_stages(load_config(None), masks, "cpu"):
+    for stage in build_stages(load_config(None, list(overrides)), masks, "cpu"):
         frames = stage(frames)
     return [f.mask for f in frames]
 
@@ -41,7 +42,9 @@ def test_mask_video_roundtrips_through_clean(walker_clip, tmp_path):
     assert cleaned.frames == 48
     # what clean --mask removes is what was exported, not that grown by mask.dilate once more
     assert all((used == exported).all() for used, exported in zip(used_masks(src, out), got))
-    assert "exported masks, as they are" in dict(cleaned.backends)["mask"]
+    assert "exported masks, grown 6px already, dilate 0px" in dict(cleaned.backends)["mask"]
+    wider = used_masks(src, out, ["mask.dilate=10"])  # asked for more: grown by the 4 px beyond the 6
+    assert all((used == dilate(exported, 4)).all() for used, exported in zip(wider, got))
 
 
 def test_an_odd_sized_clip_gives_a_mask_video_and_webm_a_reason(tmp_path):
@@ -67,6 +70,8 @@ def test_png_folder_export(walker_clip, tmp_path):
     assert cv2.imread(str(files[10]), cv2.IMREAD_GRAYSCALE).max() == 255
     exported = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) > 127 for f in files]
     assert all((used == mask).all() for used, mask in zip(used_masks(src, tmp_path / "pngs"), exported))
+    cv2.imwrite(str(files[5]), cv2.imread(str(files[5]), cv2.IMREAD_GRAYSCALE))  # redrawn: its comment gone
+    assert not (used_masks(src, tmp_path / "pngs")[10] == exported[10]).all()  # hand-drawn masks again: grown
     assert not list(tmp_path.glob(".pngs.*"))  # no temporary folder left
     with pytest.raises(OutputError, match="exists; pass --overwrite"):
         export_masks(src, tmp_path / "pngs", cfg)

@@ -130,8 +130,9 @@ def build_stages(config: Config, mask: Path | None, device: str, source: Path | 
             raise ConfigError("the select options choose among detected objects; --mask skips detection")
         shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
         given = UserMasks(mask)
-        if given.exported:  # what a run removed, grown already: not grown again
-            return shots + [given, MaskBuilder(replace(config.mask, dilate=0), source="exported masks, as they are")]
+        if given.grown is not None:  # what a run removed, grown already: only by what is asked beyond that
+            grow = replace(config.mask, dilate=max(0, config.mask.dilate - given.grown))
+            return shots + [given, MaskBuilder(grow, source=f"exported masks, grown {given.grown}px already")]
         return shots + [given, MaskBuilder(config.mask, source="user masks")]
     selection = Selection.from_config(config.select)
     stages = tracking_stages(config, device, source, selection.detected, selection.named) + [*after_detect]

@@ -11,10 +11,11 @@ frame takes the last mask frame at or before its time (both counted from their f
 almost certainly a mistake (a grey of 100 reads as "keep"), and gets a warning.
 
 Masks that `vidinpaint masks` wrote are what a run removed, already grown by ``mask.dilate``: they
-say so in a comment (the video's container metadata, each PNG's ``tEXt`` chunk), and are then used
-as they are. Grown again, every round trip through ``masks`` and ``clean --mask`` widened them (by
-12 px at the default) and the output was not the one ``clean`` gave. An editor that drops the comment
-makes them masks drawn by hand again, grown like any other.
+say so, and by how much, in a comment (the video's container metadata, each PNG's ``tEXt`` chunk),
+and are grown only by what ``mask.dilate`` asks beyond that. Grown again, every round trip through
+``masks`` and ``clean --mask`` widened them (by 12 px at the default) and the output was not the one
+``clean`` gave. An editor that drops the comment (of any PNG of a folder) makes them masks drawn by
+hand again, grown like any other.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ class UserMasks:
             self.files = mask_files(self.path)
             if not self.files:
                 raise InputError(f"--mask {self.path}: folder holds no mask images")
-            comment = png_comment(self.files[0])
+            comments = {png_comment(p) for p in self.files}  # one frame redrawn in an editor drops its comment
+            comment = comments.pop() if len(comments) == 1 else ""
         elif is_image(self.path):
             self.kind = "image"
             self.still = read_mask(self.path)
@@ -158,12 +160,13 @@ class UserMasks:
         else:
             self.kind = "video"
             comment = _video_comment(self.path)
-        self.exported = comment.startswith(EXPORTED)  # already grown by mask.dilate: used as they are
+        grown = re.search(r"mask\.dilate (\d+)px", comment) if comment.startswith(EXPORTED) else None
+        self.grown = int(grown.group(1)) if grown else None  # exported masks: px they were grown by already
 
     @property
     def backend(self) -> str:
         matched = ", matched by time" if self.kind == "video" else ""
-        whose = "masks exported by `vidinpaint masks`" if self.exported else "user masks"
+        whose = "masks exported by `vidinpaint masks`" if self.grown is not None else "user masks"
         return f"skipped: {whose} from {self.kind} {self.path}{matched} (>= {THRESHOLD} of 255 removes)"
 
     def _by_index(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
