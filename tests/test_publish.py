@@ -179,3 +179,20 @@ def test_only_the_outputs_own_temporaries_are_stale(tmp_path):
         path.write_bytes(b"partial")
     assert remove_stale(tmp_path / "clip.mp4") == [mine]
     assert theirs.exists() and not mine.exists()
+
+
+def test_an_output_named_to_the_file_systems_limit_is_written(tmp_path):
+    """A name of 241-255 bytes is valid, but its temporary's, 15-20 bytes longer, was not: "File
+    name too long". A killed run's temporary of such a name is still found as stale."""
+    from vidinpaint.atomic import atomic_folder, atomic_path, remove_stale
+
+    stem = "é" * 120  # 240 bytes of UTF-8
+    with atomic_path(tmp_path / f"{stem}.mp4") as tmp:
+        tmp.write_bytes(b"done")
+    assert (tmp_path / f"{stem}.mp4").read_bytes() == b"done"
+    with atomic_folder(tmp_path / ("f" * 250), lambda found: False) as folder:
+        (folder / "000000.png").write_bytes(b"mask")
+    assert (tmp_path / ("f" * 250) / "000000.png").exists()
+    left = tmp_path / f".{'é' * 100}.ab12cd34.tmp.mp4"  # what a killed run leaves: its stem cut to 200 bytes
+    left.write_bytes(b"partial")
+    assert remove_stale(tmp_path / f"{stem}.mp4") == [left]

@@ -105,6 +105,15 @@ def _held(path: Path) -> bool:
         os.close(fd)  # also releases the lock just taken
 
 
+TEMP_NAME_BYTES = 200  # of an output's name kept in its temporary's, which adds 15-20 bytes to it
+
+
+def _short(name: str) -> str:
+    """``name`` cut to ``TEMP_NAME_BYTES`` bytes (whole characters), for its temporary's name: an
+    output named with 241-255 bytes, a valid name, failed with "File name too long"."""
+    return name.encode()[:TEMP_NAME_BYTES].decode(errors="ignore")
+
+
 def remove_stale(output: Path, folders: bool = False) -> list[Path]:
     """Remove the temporaries of ``output``'s name that no run holds (left by a run that was
     killed); returns them. Only ``output``'s own: mkstemp's 8 random characters exactly, so
@@ -112,7 +121,7 @@ def remove_stale(output: Path, folders: bool = False) -> list[Path]:
     :func:`atomic_folder` instead of files."""
     parent = output.parent if str(output.parent) else Path(".")
     suffix = "" if folders else output.suffix
-    stem = output.name if folders else output.stem
+    stem = _short(output.name if folders else output.stem)
     pattern = f".{glob.escape(stem)}.{'[a-z0-9_]' * 8}.tmp{glob.escape(suffix)}"
     stale = [p for p in parent.glob(pattern) if (p.is_dir() if folders else p.is_file()) and not _held(p)]
     for path in stale:
@@ -167,7 +176,8 @@ def atomic_folder(folder: Path, replaceable: Callable[[Path], bool]) -> Iterator
     """
     parent = folder.parent if str(folder.parent) else Path(".")
     remove_stale(folder, folders=True)
-    fd, tmp = _locked_temporary(lambda: tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp-", dir=parent), folder)
+    fd, tmp = _locked_temporary(lambda: tempfile.mkdtemp(prefix=f".{_short(folder.name)}.", suffix=".tmp-",
+                                                                    dir=parent), folder)
     try:
         _usual_permissions(tmp, 0o777)  # mkdtemp makes 0700
         yield tmp
@@ -197,7 +207,7 @@ def atomic_path(output: Path, replace: bool = True, sweep: bool = True) -> Itera
     parent = output.parent if str(output.parent) else Path(".")
     if sweep:
         remove_stale(output)
-    fd, tmp = _locked_temporary(lambda: _made(tempfile.mkstemp(prefix=f".{output.stem}.",
+    fd, tmp = _locked_temporary(lambda: _made(tempfile.mkstemp(prefix=f".{_short(output.stem)}.",
                                                               suffix=f".tmp{output.suffix}-", dir=parent)), output)
     try:
         _usual_permissions(tmp, 0o666)  # mkstemp makes 0600
