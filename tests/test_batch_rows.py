@@ -261,6 +261,14 @@ def test_an_idle_worker_told_to_stop_exits_quietly():
     assert done.returncode == 128 + signal.SIGTERM and done.stderr == "", done.stderr
 
 
+def test_the_input_folder_as_the_output_folder_says_why_nothing_was_found(tmp_path):
+    clip(tmp_path / "shoot" / "a.mp4")
+    result = run_cli("batch", str(tmp_path / "shoot"), "-o", str(tmp_path / "shoot"), *FAST)
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == (
+        f"error: no videos or images found in the inputs outside the output folder {tmp_path / 'shoot'} "
+        f"(files under it are outputs, never inputs)"), result.stderr
+
+
 def test_outputs_inside_the_input_folder_are_never_taken_as_inputs(tmp_path):
     src = tmp_path / "shoot"
     clip(src / "a.mp4")

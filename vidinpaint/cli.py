@@ -657,7 +657,9 @@ def batch(
         cfg = load_config(config, [*set_, *_overrides(device=device, strict=strict or None, weights_dir=weights_dir)])
         jobs = discover(inputs, outdir)
         if not jobs:
-            _fail("no videos or images found in the inputs")
+            inside = any(p.is_dir() and outdir.resolve().is_relative_to(p.resolve()) for p in inputs)
+            _fail("no videos or images found in the inputs" + (
+                f" outside the output folder {outdir} (files under it are outputs, never inputs)" if inside else ""))
     log_path = log or outdir / LOG_NAME
     if outdir.exists() and not outdir.is_dir():
         _fail(f"output {outdir} is a file; -o takes a folder")
