@@ -176,8 +176,8 @@ def atomic_folder(folder: Path, replaceable: Callable[[Path], bool]) -> Iterator
     """
     parent = folder.parent if str(folder.parent) else Path(".")
     remove_stale(folder, folders=True)
-    fd, tmp = _locked_temporary(lambda: tempfile.mkdtemp(prefix=f".{_short(folder.name)}.", suffix=".tmp-",
-                                                                    dir=parent), folder)
+    fd, tmp = _locked_temporary(
+        lambda: tempfile.mkdtemp(prefix=f".{_short(folder.name)}.", suffix=".tmp-", dir=parent), folder)
     try:
         _usual_permissions(tmp, 0o777)  # mkdtemp makes 0700
         yield tmp

@@ -723,6 +723,8 @@ def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-job
         for e in entries:
             fps = e.get("fps")
             output = Path(str(e.get("output", "?")))  # beside the log, as the folder shows it; else in full
+            if output.name.startswith("."):  # a manifest row that could not be read has no output: its line
+                output = Path(str(e.get("input", "?")))
             table.add_row(str(output.relative_to(home)) if output.is_relative_to(home) else str(output),
                           str(e.get("status", "?")), str(e.get("frames", "-")),
                           f"{entry_seconds(e):.1f}", f"{fps:.1f}" if isinstance(fps, (int, float)) else "-")

@@ -56,7 +56,8 @@ class Extras:
         if self.exif:
             lost.append("its EXIF metadata (camera, date, place)")
         if self.pages > 1 and self.animated:
-            lost.append(f"its frames after the first (of {self.pages}: an animation; convert it to a video such as .mp4 to clean every frame)")
+            lost.append(f"its frames after the first (of {self.pages}: an animation; convert it to a video "
+                        f"such as .mp4 to clean every frame)")
         elif self.pages > 1:
             lost.append(f"its pages after the first (of {self.pages})")
         return lost

@@ -79,7 +79,8 @@ def png_comment(path: Path) -> str:
 def _video_comment(path: Path) -> str:
     try:
         with av.open(str(path)) as container:
-            return next((str(v) for k, v in container.metadata.items() if k.lower() == "comment"), "")  # MKV: COMMENT
+            # MP4 says "comment", Matroska "COMMENT"
+            return next((str(v) for k, v in container.metadata.items() if k.lower() == "comment"), "")
     except (av.FFmpegError, OSError):
         return ""  # the reader says what is wrong with it
 
