@@ -14,7 +14,7 @@ import json
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -148,7 +148,8 @@ class Selection:
     keep: frozenset[int] = frozenset()
     listed: frozenset[int] | None = None
     named: frozenset[int] = frozenset()  # ids asked for one by one: removed even if the detector left them alone
-    made: tuple[str, dict] | None = None  # the tracks file and what it says of the clip it was made from
+    # the tracks file and what it says of the clip it was made from (a dict: not part of the hash)
+    made: tuple[str, dict] | None = field(default=None, hash=False)
     region: tuple[int, int, int, int] | None = None
     min_height: int = 0
     prompted: frozenset[int] = frozenset()
