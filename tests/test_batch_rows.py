@@ -190,6 +190,14 @@ def test_report_counts_the_time_the_batch_ran_not_the_night_between_two_runs(tmp
                                                  "260 frames in 6.0 s (43.3 frames/s overall)")
 
 
+def test_report_reads_a_log_edited_by_hand(tmp_path):
+    """A done entry with "frames": "ten" made report print a TypeError traceback."""
+    now = 1_795_892_440.0
+    entries = [{"input": "/x/a.mp4", "status": "done", "frames": "ten", "seconds": "4", "started": now - 4.0,
+                "finished": now}]
+    assert report_summary(tmp_path, entries).startswith("1 clips: 1 done")
+
+
 def test_report_lists_each_clip_once_as_the_summary_counts_it(tmp_path):
     """The table listed every attempt (a clip failed twice and done once: three rows, under a
     summary of one clip), by a base name two folders' x.mp4 shared."""

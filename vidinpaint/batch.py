@@ -346,8 +346,9 @@ class Summary:
     def add(self, entry: dict) -> None:
         if entry.get("status") == "done":
             self.done += 1
-            self.frames += entry.get("frames", 0)
-            self.seconds += entry.get("seconds", 0.0)
+            frames = entry.get("frames")  # a log edited by hand may say anything ("ten": a traceback)
+            self.frames += frames if _number(frames) else 0
+            self.seconds += entry_seconds(entry)
         else:
             self.failed.append((entry.get("input", "?"), failure(entry)))
 
