@@ -161,6 +161,8 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
     threads = max(1, (os.cpu_count() or 1) // workers)
 
     def new_pool() -> ProcessPoolExecutor:
+        while not gpus.empty():  # ids a broken pool's workers never took: each pool's start evenly
+            gpus.get_nowait()
         for i in range(workers):  # each worker takes one GPU id (a dead one never gives its id back)
             gpus.put(i % n_gpus if n_gpus else "")
         return ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init, initargs=(gpus, threads))
