@@ -401,7 +401,7 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     """Remove the masked objects from one still image, keeping its transparency and greyscale
     where the output can; a warning names what it cannot keep."""
     rgb = read_image(input)
-    mask = still_mask(mask, input, only=True) if mask is not None and mask.is_dir() else mask
+    mask = still_mask(mask, mask_files(mask), input, only=True) if mask is not None and mask.is_dir() else mask
     _check_outputs(output, [input] + ([mask] if mask else []), overwrite, preview)  # the mask file, not its folder
     if not is_image(output):
         raise OutputError(f"output {output} must be an image file (.jpg, .png, ...)")
@@ -425,11 +425,10 @@ def clean_image(input: Path, output: Path, config: Config, *, mask: Path | None 
     return result
 
 
-def still_mask(folder: Path, image: Path, only: bool) -> Path:
-    """The mask of the still ``image`` in the mask folder ``folder``: the one named as the image
-    (any image extension), or with ``only`` (one still cleaned, not a folder of them) the
-    folder's only mask. Each still of a folder took the mask folder's first mask."""
-    masks = mask_files(folder)
+def still_mask(folder: Path, masks: list[Path], image: Path, only: bool) -> Path:
+    """The mask of the still ``image`` among ``masks``, the mask folder ``folder``'s files: the one
+    named as the image (any image extension), or with ``only`` (one still cleaned, not a folder of
+    them) the folder's only mask. Each still of a folder took the mask folder's first mask."""
     named = [p for p in masks if p.stem == image.stem]
     if named or (only and len(masks) == 1):
         return (named or masks)[0]
@@ -463,10 +462,11 @@ def _clean_images(images: list[Path], out: Path, config: Config, **options) -> l
     failed: dict[str, list[Path]] = {}  # reason -> the images it stopped
     try:
         mask = options.get("mask")
+        masks = mask_files(mask) if mask is not None and mask.is_dir() else None  # listed once, not per still
         for path in images:
             try:
-                if mask is not None and mask.is_dir():  # named as the still: the only mask is not another's
-                    options["mask"] = still_mask(mask, path, only=False)
+                if masks is not None:  # named as the still: the only mask is not another's
+                    options["mask"] = still_mask(mask, masks, path, only=False)
                 results.append(clean_image(path, out / path.name, config, **options))
             except (InputError, OutputError, ConfigError) as err:  # a box outside a smaller image, too
                 failed.setdefault(str(err), []).append(path)

@@ -175,7 +175,7 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
     submitted: dict[Future, float] = {}
     pending = deque(todo)
     suspects: deque[Job] = deque()  # in flight when a pool broke: run again one at a time
-    alone: set[Future] = set()  # submitted with nothing else in flight
+    alone: Future | None = None  # a suspect's, submitted with nothing else in flight
     stopping = broken = False
     try:
         while True:
@@ -191,7 +191,7 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
                     future = pool.submit(task, job, config, queue)
                     suspects.popleft()
                     futures[future], submitted[future] = job, time.time()
-                    alone.add(future)
+                    alone = future
                 while not stopping and not suspects and len(futures) < workers and pending:
                     future = pool.submit(task, pending[0], config, queue)
                     futures[future], submitted[future] = pending.popleft(), time.time()
@@ -215,7 +215,7 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
                     entry = future.result()
                 except BrokenProcessPool as err:
                     broken = True
-                    if future not in alone:
+                    if future is not alone:
                         suspects.append(job)
                         continue
                     entry = job_entry(job, status="failed", error=f"worker died while cleaning this clip alone "
@@ -224,7 +224,6 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
                 except Exception as err:  # noqa: BLE001 - whatever else a worker's result raised
                     entry = job_entry(job, status="failed", error=f"worker failed: {type(err).__name__}: {err}",
                                       started=started, finished=time.time())
-                alone.discard(future)
                 _record(entry, log_path, summary, events)
         if stopping:
             raise KeyboardInterrupt

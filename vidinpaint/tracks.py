@@ -28,7 +28,7 @@ from .errors import OutputError
 from .images import IMAGE_EXTENSIONS, is_image, write_image
 from .preview import label
 from .prompts import PROMPT_BASE
-from .selection import tracking_key
+from .selection import Selection, tracking_key
 from .video import VideoReader
 
 THUMB = 96  # px, side of a thumbnail cell on the sheet
@@ -100,7 +100,6 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
     left alone as still (``detect.still``). Nothing is selected: the ids are those the select
     options refer to."""
     from .pipeline import _chain, tracking_stages
-    from .selection import Selection
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
     device, line = start_device(config.device, config.torch_threads)

@@ -62,9 +62,11 @@ def tagged_png(grey: np.ndarray, comment: str) -> bytes:
 
 
 def png_comment(path: Path) -> str:
-    """The ``Comment`` text chunk of a PNG before its image data ("" if none, or not a PNG)."""
+    """The ``Comment`` text chunk of a PNG among its first 4 KiB, before its image data ("" if
+    none, or not a PNG). Exported masks have it right after the header; every mask of a folder is
+    asked before the run, so not the whole file."""
     with open(path, "rb") as file:
-        head = file.read(65536)
+        head = file.read(4096)
     pos = 8
     while head.startswith(b"\x89PNG") and pos + 8 <= len(head) and head[pos + 4:pos + 8] != b"IDAT":
         size = int.from_bytes(head[pos:pos + 4], "big")
