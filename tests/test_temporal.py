@@ -237,6 +237,33 @@ def test_frames_far_from_any_hole_cost_no_flow():
     assert 0 < len(calls) <= 2 * (3 + 5), len(calls)  # against 2 x 29 pairs if every pair were made
 
 
+def test_the_fill_measures_each_pair_as_its_frames_arrive():
+    """The flows into a frame with a hole are needed when that frame is filled (the carry comes
+    along them), so they are measured as the frame arrives, while the look-ahead fills and the
+    stages upstream still work on later frames. Made on first use, a whole window of them waited
+    for the look-ahead to fill and then ran alone, with a core idle (scripts/bench_throughput.py)."""
+    rgb = occluded_clip(1)[0][2]
+    made = []
+
+    class Counting:
+        backend = "exact (static), counted"
+
+        def small(self, a, b):
+            made.append(1)
+            return constant_flow(120, 200, 0, 0)
+
+    def hole(t: int) -> np.ndarray:  # frame 0's hole is background from frame 2 on (frame 1 is its neighbour)
+        mask = np.zeros((120, 200), bool)
+        (mask[40:80, 20:40] if t == 0 else mask[40:80, 140:160]).fill(True)
+        return mask
+
+    frames = [Frame(t, t, Fraction(1, 25), rgb.copy(), mask=hole(t)) for t in range(12)]
+    out = FlowFill(Counting(), window=6)(frames)
+    first = next(out)
+    assert not first.mask.any()  # filled from frame 2, which on first use needs 2 pairs
+    assert len(made) == 2 * 6  # both flows of the 6 pairs in the look-ahead, before the first frame is out
+
+
 def test_the_fill_takes_the_backward_flow_the_segment_stage_measured():
     """One flow per frame pair: the segment stage's flow (current -> previous, carrying masks)
     is the fill's backward flow of that pair, so the fill measures only the forward one, and the

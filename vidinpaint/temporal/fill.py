@@ -258,7 +258,9 @@ class FlowFill:
     def _pending(self, a: Frame, b: Frame) -> Callable[[], _Pair]:
         """The flows between ``a`` and ``b``, computed on first use: most pairs of a clip where
         people come and go are never asked for (no hole looks that far, the carry has nothing to
-        carry). Keeps the frames' own pictures and masks, which :meth:`_fill` replaces rather
+        carry). One the carry will ask for (``b`` has a hole or boxes) :meth:`__call__` makes as
+        ``b`` arrives, so that it overlaps the stages upstream instead of waiting, with a core
+        idle, for the look-ahead to fill. Keeps the frames' own pictures and masks, which :meth:`_fill` replaces rather
         than changes, so later stages cannot alter them. The backward flow is taken from ``b``
         when an earlier stage measured it with the same method (the segment stage, carrying
         masks); :meth:`__call__` drops it from every frame it passes on."""
@@ -424,7 +426,10 @@ class FlowFill:
                     exhausted = True
                     break
                 if ahead:  # no flow across a shot boundary: it would match unrelated pictures
-                    pairs.append(self._pending(ahead[-1], nxt) if _same_shot(ahead[-1], nxt) else None)
+                    pair = self._pending(ahead[-1], nxt) if _same_shot(ahead[-1], nxt) else None
+                    if pair is not None and (len(nxt.boxes) or _hole(nxt).any()):
+                        pair()  # the carry will ask for it (see _pending)
+                    pairs.append(pair)
                 ahead.append(nxt)
             if not ahead:
                 return
