@@ -60,12 +60,34 @@ def test_a_50_fps_mask_video_is_matched_to_a_25_fps_clip_by_time(tmp_path):
 
 
 def test_a_mask_video_shorter_than_the_clip_is_an_error(tmp_path):
+    """A frame short: refused where the masks end (a declared length can be a frame off)."""
     src = moving_square_clip(tmp_path / "clip.mp4")
-    write_clip(tmp_path / "short.mp4", [mask_image(W, H, box(0))] * 10, fps=25)
+    write_clip(tmp_path / "short.mp4", [mask_image(W, H, box(0))] * 15, fps=25)
     result = run_cli("clean", str(src), "--mask", str(tmp_path / "short.mp4"))
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith(f"error: --mask {tmp_path / 'short.mp4'}: the mask video "
-                                                     f"ends at 0.400 s, before the clip (frame 10 at 0.400 s)")
+                                                     f"ends at 0.600 s, before the clip (frame 15 at 0.600 s)")
+
+
+def test_masks_far_shorter_than_the_clip_are_refused_before_any_work(tmp_path):
+    """Masks for another clip failed only where they ran out, after every frame before was
+    detected, filled and encoded; now before the first frame (no stage line is printed)."""
+    src = moving_square_clip(tmp_path / "clip.mp4", frames=30)
+    write_clip(tmp_path / "short.mp4", [mask_image(W, H, box(0))] * 10, fps=25)
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i in range(10):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), mask_image(W, H, box(i)))
+    video = run_cli("clean", str(src), "--mask", str(tmp_path / "short.mp4"))
+    pngs = run_cli("clean", str(src), "--mask", str(folder))
+    assert video.returncode == pngs.returncode == 1
+    assert video.stderr.splitlines()[-1] == (f"error: --mask {tmp_path / 'short.mp4'}: the mask video lasts "
+                                             "0.400 s but the clip 1.200 s; masks are matched to the clip by time")
+    assert pngs.stderr.splitlines()[-1] == (f"error: --mask {folder}: holds 10 masks but the video declares 30 "
+                                            "frames; give one mask per frame (in natural order: 0.png, 1.png, "
+                                            "... 10.png)")
+    for result in (video, pngs):
+        assert "  fill " not in result.stderr and not list(tmp_path.glob("clip.clean*")), result.stderr
 
 
 def test_a_mask_folder_shorter_than_the_clip_is_an_error_not_a_traceback(tmp_path):
@@ -75,12 +97,12 @@ def test_a_mask_folder_shorter_than_the_clip_is_an_error_not_a_traceback(tmp_pat
     src = moving_square_clip(tmp_path / "clip.mp4", frames=30)
     folder = tmp_path / "masks"
     folder.mkdir()
-    for i in range(10):
+    for i in range(28):  # not so few that they are refused up front
         cv2.imwrite(str(folder / f"{i:06d}.png"), mask_image(W, H, box(i)))
     result = run_cli("clean", str(src), "--mask", str(folder), "-c", "fast")
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.splitlines()[-1] == (f"error: --mask {folder}: has fewer masks than the video has frames "
-                                              "(ran out at frame 10)")
+                                              "(ran out at frame 28)")
 
 
 def rotated_clip(path: Path) -> Path:

@@ -34,7 +34,7 @@ from .errors import ConfigError, InputError, OutputError, VidinpaintError, Vidin
 from .frames import Frame
 from .images import image_extras, is_image, read_image, write_image
 from .masks import MaskBuilder, UserMasks, mask_files
-from .masks.user import exported_comment, tagged_png
+from .masks.user import check_length, exported_comment, tagged_png
 from .preview import ContactSheet
 from .relabel import BoxesByFrame, Relabel
 from .selection import Selection, SelectStage, tracking_key
@@ -235,6 +235,8 @@ def clean_video(input: Path, output: Path, config: Config, *, mask: Path | None 
     if not output.suffix:
         raise OutputError(f"output {output} has no file extension, so its format is unknown; "
                           f"add one, e.g. {output}.mp4")
+    if mask is not None:
+        check_length(mask, reader.info)
     sheet = ContactSheet(config.preview, reader.info.estimated_frames) if preview else None
     start = time.perf_counter()
     times = StageTimes()

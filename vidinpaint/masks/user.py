@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import InputError, VidinpaintWarning
 from ..frames import Frame
 from ..images import is_image
-from ..video import VideoReader
+from ..video import VideoInfo, VideoReader, probe
 
 THRESHOLD = 128
 """Grey level (of 255) from which a mask pixel means "remove"."""
@@ -126,6 +126,33 @@ def fit(mask: np.ndarray, width: int, height: int, source: Path) -> np.ndarray:
                          f"another shape (stretching would move the mask); draw masks over the video as a "
                          f"player shows it (same aspect ratio; rotation applied)")
     return cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+SHORT = 0.9
+"""Masks for less than this share of the frames (or the time) the video declares are refused up front."""
+
+
+def _declared_s(info: VideoInfo) -> float | None:
+    """How long the video stream says it is, from its own frame count and rate (a container's
+    duration may be its longest stream's, the sound's)."""
+    return info.frames / float(info.average_rate) if info.frames and info.average_rate else None
+
+
+def check_length(path: Path, video: VideoInfo) -> None:
+    """Refuse, before any frame is decoded, masks far shorter than ``video`` declares it is:
+    masks for another clip would otherwise fail only where they ran out, after all the work
+    before. Masks a few frames short (a declared count can be off the decoded one) are not
+    refused here: they run, and fail at the frame where they end."""
+    if path.is_dir():
+        count = len(mask_files(path))
+        if count and video.frames and count < SHORT * video.frames:
+            raise InputError(f"--mask {path}: holds {count} masks but the video declares {video.frames} frames; "
+                             f"give one mask per frame (in natural order: 0.png, 1.png, ... 10.png)")
+    elif not is_image(path) and (clip_s := _declared_s(video)):
+        masks_s = _declared_s(probe(path))
+        if masks_s and masks_s < SHORT * clip_s:
+            raise InputError(f"--mask {path}: the mask video lasts {masks_s:.3f} s but the clip {clip_s:.3f} s; "
+                             f"masks are matched to the clip by time")
 
 
 def _start(frame: Frame, origin: Fraction | None) -> tuple[Fraction, Fraction]:
