@@ -174,7 +174,8 @@ def test_batch_manifest_columns_select_per_clip(clip, tmp_path):
     (["--tracks-file", "no-such.json"], "select.tracks_file: no such file no-such.json"),
     (["--min-height", "-3"], "select.min_height: -3 is below the minimum"),
     (["--point", "500,5@3"], f"select.points 500,5@3 lies outside the {W}x{H} frame"),
-    (["--point", "5,5@99"], f"select.points 5,5@99: the clip has {N} frames"),
+    (["--point", "5,5@99"], f"select.points 5,5@99: the video declares {N} frames (0 to {N - 1})"),  # before decoding
+    (["--point", f"5,5@{N}"], f"select.points 5,5@{N}: the clip has {N} frames"),  # as the clip decodes
     (["--box", "1,2,3@4"], "select.boxes: '1,2,3' must be 4 numbers"),
     (["--point", "1,2"], "select.points: '1,2' must look like 320,200@15"),
     (["--tracks", "1,2", "--keep-tracks", "2"], "select.tracks and select.keep_tracks (or the tracks file) both name track 2"),

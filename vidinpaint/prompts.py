@@ -24,14 +24,18 @@ import numpy as np
 from .config import Config, SelectConfig
 from .errors import ConfigError, VidinpaintWarning
 from .frames import Frame
+from .images import is_image
 from .selection import check_inside, check_overlaps, parse_numbers
 from .temporal.flow import dis_calc, downscale
+from .video import probe
 
 PROMPT_BASE = 1_000_000  # prompt n has id PROMPT_BASE + n: detectors count from 1 and never get there
 SIDE = 480  # px, longest side of the frames the pre-pass follows objects on
 BLOCK = 32  # frames decoded at a time when following backwards
 RECUT = 4  # frames between GrabCut re-cuts of a followed mask
 TINY = 16  # px: a prompted object smaller than this is most likely a failed cut
+LATE = 2  # a prompt this many frames past the count the video declares is refused before decoding (a
+# declared count can be a frame off the decoded one; nearer ones are checked as the clip decodes)
 
 Box = tuple[int, int, int, int]
 
@@ -261,6 +265,10 @@ def prompt_stage(config: Config, device: str, frames: Iterable[Frame], source: P
     from .segment import GrabCutSegmenter
 
     prompts = parse_prompts(config.select)
+    declared = probe(source).frames if source is not None and not is_image(source) else 0
+    for prompt in prompts:  # a typo'd frame number, found now, not after decoding the whole clip
+        if declared and prompt.frame >= declared + LATE:
+            raise ConfigError(f"{prompt.text}: the video declares {declared} frames (0 to {declared - 1})")
     # a user's box or point may hold any object, loosely: GrabCut's rules for a detector's boxes of
     # people (a collapsed cut keeps the box, a cut reaches the box's bottom) are off; margin, iterations
     # and ring as measured for prompts before the detector's ring became 0.15
