@@ -194,6 +194,35 @@ def test_bad_selection_is_one_error_line(clip, tmp_path, options, message):
     assert "Traceback" not in result.stderr and not out.exists()
 
 
+def test_a_bad_selection_fails_before_torch_loads(clip, tmp_path):
+    """A mistyped option was an error only once the device had started, and with it torch, which
+    takes seconds to load: `clean`, `masks` and `tracks` now check the selection first."""
+    import subprocess
+    import sys
+
+    path, _ = clip
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from vidinpaint.config import load_config\n"
+        "from vidinpaint.errors import ConfigError\n"
+        "from vidinpaint.pipeline import clean_path, export_masks\n"
+        "from vidinpaint.tracks import list_tracks\n"
+        "config = load_config(None, ['select.tracks=3,x'])\n"
+        "src, out = Path(sys.argv[1]), Path(sys.argv[2])\n"
+        "for run in (lambda: clean_path(src, out / 'a.mp4', config), lambda: export_masks(src, out / 'm.mp4', config),\n"
+        "            lambda: list_tracks(src, config)):\n"
+        "    try:\n"
+        "        run()\n"
+        "    except ConfigError as error:\n"
+        "        print(error)\n"
+        "print('torch' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path)], capture_output=True, text=True,
+                            timeout=120)
+    lines = result.stdout.splitlines()
+    assert lines == ["select.tracks: '3,x' is not a list of track ids such as 3,7"] * 3 + ["False"], result.stderr
+
+
 def test_a_still_entry_of_the_tracks_file_is_removed_only_when_chosen(tmp_path):
     from vidinpaint.config import SelectConfig
     from vidinpaint.errors import ConfigError

@@ -120,21 +120,36 @@ def tracking_stages(config: Config, device: str, source: Path | None = None, det
     return stages
 
 
+def _selection(config: Config, mask: Path | None) -> Selection | None:
+    """The selection, every option parsed and checked (None with the user's ``mask``, which
+    takes none)."""
+    if mask is None:
+        return Selection.from_config(config.select)
+    if as_dict(config.select) != as_dict(SelectConfig()):
+        raise ConfigError("the select options choose among detected objects; --mask skips detection")
+    return None
+
+
+def _start(config: Config, mask: Path | None) -> tuple[str, str]:
+    """The device the stages will run on and its line, the selection checked first: a mistyped
+    option is an error within a second, not once torch has loaded (several seconds)."""
+    _selection(config, mask)
+    return start_device(config.device, config.torch_threads)
+
+
 def build_stages(config: Config, mask: Path | None, device: str, source: Path | None = None,
                  after_detect: Sequence[Stage] = ()) -> list[Stage]:
     """Mask stages for this configuration: shot boundaries first (every later stage resets at
     them), then detect + select + segment + mask, or the user's masks. ``after_detect``: stages
     that see the detections before the selection (an excerpt's :class:`~vidinpaint.relabel.Relabel`)."""
-    if mask is not None:
-        if as_dict(config.select) != as_dict(SelectConfig()):
-            raise ConfigError("the select options choose among detected objects; --mask skips detection")
+    selection = _selection(config, mask)
+    if selection is None:
         shots = [ShotDetector(config.shots)] if config.shots.backend != "off" else []
         given = UserMasks(mask)
         if given.grown is not None:  # what a run removed, grown already: only by what is asked beyond that
             grow = replace(config.mask, dilate=max(0, config.mask.dilate - given.grown))
             return shots + [given, MaskBuilder(grow, source=f"exported masks, grown {given.grown}px already")]
         return shots + [given, MaskBuilder(config.mask, source="user masks")]
-    selection = Selection.from_config(config.select)
     stages = tracking_stages(config, device, source, selection.detected, selection.named) + [*after_detect]
     # an excerpt (``after_detect``) is a few frames of the clip the tracks file lists: not another clip
     tracking = tracking_key(as_dict(config)) if not after_detect else None
@@ -177,7 +192,7 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: Cont
          times: StageTimes, source: Path, after_detect: Sequence[Stage] = ()
          ) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage], str]:
     """The stages' output stream, their backend lines, the mask stages and the device they run on."""
-    device, line = start_device(config.device, config.torch_threads)
+    device, line = _start(config, mask)
     masks = build_stages(config, mask, device, source, after_detect)
     inpaint = build_inpainter(config, device)
     fill = build_fill(config, device, inpaint.inpaint)
@@ -352,7 +367,7 @@ def export_masks(input: Path, output: Path, config: Config, *, overwrite: bool =
             raise OutputError(f"cannot write {output}: folder {output.parent} is not writable")
     else:
         check_output_path(output, [input], overwrite)
-    device, line = start_device(config.device, config.torch_threads)
+    device, line = _start(config, None)
     stages = build_stages(config, None, device, input)
     backends = [("device", line), *((s.name, s.backend) for s in stages)]
     times = StageTimes()

@@ -102,8 +102,9 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
     from .pipeline import _chain, tracking_stages
 
     reader = VideoReader(Path(input), queue_size=config.decode.queue_size, threads=config.decode.threads)
+    named = Selection.from_config(config.select).named  # checked before torch loads, as for clean
     device, line = start_device(config.device, config.torch_threads)
-    stages = tracking_stages(config, device, Path(input), named=Selection.from_config(config.select).named)
+    stages = tracking_stages(config, device, Path(input), named=named)
     detector = next(s for s in stages if s.name == "detect")
     still = getattr(getattr(detector, "tracking", None), "still", None)
     if still is not None:
