@@ -260,10 +260,10 @@ class FlowFill:
         people come and go are never asked for (no hole looks that far, the carry has nothing to
         carry). One the carry will ask for (``b`` has a hole or boxes) :meth:`__call__` makes as
         ``b`` arrives, so that it overlaps the stages upstream instead of waiting, with a core
-        idle, for the look-ahead to fill. Keeps the frames' own pictures and masks, which :meth:`_fill` replaces rather
-        than changes, so later stages cannot alter them. The backward flow is taken from ``b``
-        when an earlier stage measured it with the same method (the segment stage, carrying
-        masks); :meth:`__call__` drops it from every frame it passes on."""
+        idle, for the look-ahead to fill. Keeps the frames' own pictures and masks, which
+        :meth:`_fill` replaces rather than changes, so later stages cannot alter them. The
+        backward flow is taken from ``b`` when an earlier stage measured it with the same method
+        (the segment stage, carrying masks); :meth:`__call__` drops it from every frame it passes on."""
         measured = b.flow_back[1] if b.flow_back is not None and b.flow_back[0] == self.flow.backend else None
         return functools.cache(functools.partial(self._pair, a.rgb, _hole(a), b.rgb, _hole(b), measured))
 
