@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +49,7 @@ def test_prompts_become_points_and_boxes(review):
     (30, [10, 10], "outside the clip"),
     (0, [160, 10], "outside the 160x120 frame"),
     (0, [1, 2, 3], "a point x,y or a box"),
+    (0, [10, 10, 10, 40], "no width or no height"),  # accepted, then refused by every preview and run
 ])
 def test_bad_prompts_are_errors(review, frame, coords, message):
     with pytest.raises(InputError, match=message):
@@ -76,7 +78,9 @@ def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
     listed = read_tracks_file(select["tracks_file"])
     assert listed[:3] == (frozenset(ids[1:]), frozenset(ids[:1]), frozenset())
     assert listed.made["frames"] == 24 and listed.made["tracking"] == tracking_key(as_dict(review.config))
-    assert review.run_config().select.tracks_file == select["tracks_file"]
+    with review.selected() as config:  # a preview's or a run's own file, removed after
+        assert read_tracks_file(config.select.tracks_file)[:3] == listed[:3]
+    assert not Path(config.select.tracks_file).exists()
     assert review.toggle(ids[0]) is True
     with pytest.raises(InputError, match="no track"):
         review.toggle(max(ids) + 100)
@@ -130,7 +134,8 @@ def test_the_command_line_carries_the_servers_settings_and_choice(tmp_path, revi
     again.add_prompt(3, [10, 20])
     assert again.command() == (f"vidinpaint clean {review.video.path} --set detect.backend=motion --set "
                                "select.tracks=1 --point 10,20@3")
-    assert again.run_config().select.tracks == "1"
+    with again.selected() as config:
+        assert config.select.tracks == "1"
     _listed(again)
 
 
@@ -260,3 +265,100 @@ def test_each_change_the_user_makes_counts_so_the_page_can_drop_older_answers(re
     versions += [review.state()["version"]]
     assert versions[1] == versions[0] + 3
     assert review.state()["session"] != Review(review.config, review.workdir).state()["session"]
+
+
+def test_a_run_keeps_the_selection_it_was_started_with(review, monkeypatch, tmp_path):
+    """A toggle and a preview made just after Run rewrote the one tracks file the run's thread had
+    yet to read: the run removed the other selection. Each preview and run now has its own."""
+    import threading
+
+    from vidinpaint.selection import read_tracks_file
+    from vidinpaint.ui import session
+
+    _listed(review)
+    ids = [t.id for t in review.tracks]
+    assert len(ids) >= 2, ids
+    started, go, read = threading.Event(), threading.Event(), []
+
+    def clean_path(input, output, config, **options):  # the run, held until the page has moved on
+        started.set()
+        go.wait(60)
+        read.append(read_tracks_file(config.select.tracks_file).keep)
+        raise session.Stopped
+
+    monkeypatch.setattr(session, "clean_path", clean_path)
+    review.toggle(ids[0])
+    review.run(str(tmp_path / "out.mp4"), overwrite=False)
+    assert started.wait(60)
+    review.toggle(ids[1])  # the page goes on: another choice, as a preview writes it
+    review.select()
+    go.set()
+    review.stop()
+    assert read == [frozenset({ids[0]})]
+    assert not list(review.workdir.glob("tracks-*"))  # each one removed after use
+
+
+def test_an_uploaded_clips_result_is_not_written_where_the_server_removes_it(review, tmp_path, monkeypatch):
+    """An uploaded clip's copy is in the server's work folder, which the next clip opened (or the
+    server's end) removes: the default output went there too, and the result with it."""
+    from vidinpaint.ui.server import build_app
+
+    monkeypatch.chdir(tmp_path)
+    clip = review.video.path.read_bytes()
+    status, answer = _call(build_app(review), "POST", "/api/upload", clip, headers={"x-vidinpaint": "page"},
+                           query=b"name=sent.mp4")
+    assert status == 200 and json.loads(answer)["output"] == str(tmp_path / "sent.clean.mp4")
+    assert review.state()["output"] == str(tmp_path / "sent.clean.mp4")
+    _listed(review)
+
+
+def test_bad_requests_a_script_can_send_are_400_not_500(review, tmp_path):
+    """Each of these gave a 500 and a traceback in the server's log, or did something else."""
+    from vidinpaint.ui.server import build_app
+
+    _listed(review)
+    app = build_app(review)
+    page = {"x-vidinpaint": "page"}
+    long = "a" * 300 + ".mp4"
+    for method, path, body, query, message in [
+        ("GET", "/api/preview/0", b"", "context=\u00b2".encode(), "context must be 0-50"),  # "²".isdigit()
+        ("POST", "/api/toggle", b'{"id": 1.5}', b"", "id must be a whole number"),  # toggled track 2
+        ("POST", "/api/run", b'{"output": "x.mp4", "overwrite": "true"}', b"", "overwrite must be true or false"),
+        ("POST", "/api/upload", b"x", b"name=a%00b.mp4", "not a file name here"),
+        ("POST", "/api/upload", b"x", f"name={long}".encode(), "not a file name here"),
+        ("POST", "/api/open", json.dumps({"path": "a" * 5000 + ".mp4"}).encode(), b"", "too long for the file system"),
+        ("POST", "/api/open", b'{"path": ""}', b"", "no path given"),
+        ("POST", "/api/run", json.dumps({"output": str(tmp_path / long)}).encode(), b"", "too long"),
+        ("POST", "/api/run", b'{"output": "a\\u0000b.mp4"}', b"", "NUL"),
+        ("GET", "/api/frame/24.jpg", b"", b"", "frame 24 is outside the clip (0-23)"),  # the last frame, before
+    ]:
+        status, answer = _call(app, method, path, body, headers=page, query=query)
+        assert status == 400 and message in json.loads(answer)["error"], (path, body, query, answer)
+    assert review.run_task.state == "idle"  # the run's output was refused before it started
+    empty = Review(review.config, review.workdir)
+    with pytest.raises(InputError, match="no clip open"):
+        empty.toggle(1)
+
+
+def test_an_upload_the_sender_abandons_is_removed_quietly(review):
+    """A closed tab mid-upload raised ClientDisconnect out of the app: a traceback in the log."""
+    import asyncio
+
+    from vidinpaint.ui.server import build_app
+
+    app = build_app(review)
+    scope = {"type": "http", "method": "POST", "path": "/api/upload", "raw_path": b"/api/upload",
+             "query_string": b"name=gone.mp4", "headers": [(b"host", b"127.0.0.1:8765"), (b"x-vidinpaint", b"p")],
+             "scheme": "http", "server": ("127.0.0.1", 8765), "client": ("127.0.0.1", 1), "http_version": "1.1",
+             "root_path": "", "asgi": {"version": "3.0"}}
+    messages = [{"type": "http.request", "body": b"\0" * 1000, "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400 and not list(review.workdir.glob("upload-*"))

@@ -166,6 +166,10 @@ def _user_errors() -> Iterator[None]:
         yield
     except (VidinpaintError, av.FFmpegError) as error:
         _fail(user_message(error))
+    except OSError as error:  # those the user causes (a name too long); any other is a bug: its traceback
+        if user_message(error) is None:
+            raise
+        _fail(user_message(error))
     except KeyboardInterrupt as stop:
         signum = getattr(stop, "signum", signal.SIGINT)
         _fail(f"interrupted by {signal.Signals(signum).name}; what was not finished was not written "

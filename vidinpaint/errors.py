@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import av
 
 
@@ -45,4 +47,11 @@ def user_message(error: BaseException) -> str | None:
         return one_line(str(error))
     if isinstance(error, av.FFmpegError):
         return one_line(f"FFmpeg: {error}")
+    if isinstance(error, OSError) and error.errno == errno.ENAMETOOLONG:  # from any path check, input or output
+        return one_line(f"{shortened(str(error.filename or ''))}: the name is too long for the file system")
     return None
+
+
+def shortened(name: str, most: int = 80) -> str:
+    """``name`` if it is at most ``most`` characters, else its start and end around an ellipsis."""
+    return name if len(name) <= most else f"{name[:most // 2]}...{name[-(most // 2 - 3):]}"

@@ -283,6 +283,8 @@ class SelectStage:
                           f"found, so the video is only re-encoded", VidinpaintWarning, stacklevel=2)
         for key, ids in named:
             missing = sorted((ids or frozenset()) - seen)
-            if missing:  # a track kept that is not there keeps nothing: the user should know
+            # a track kept that is not there keeps nothing: the user should know; a few frames of
+            # the clip (a review page's preview, ``tracking`` None) need not show every track
+            if missing and self.tracking is not None:
                 warnings.warn(f"{key}: no track {','.join(map(str, missing))} in this video "
                               f"(list them with `vidinpaint tracks`)", VidinpaintWarning, stacklevel=2)

@@ -8,18 +8,23 @@ and the comparison in docs/ARCHITECTURE.md, from scripts/ui_weight.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+import re
 import shutil
+import signal
 import socket
 import warnings
 from collections.abc import Callable
 from importlib.resources import files
+from types import FrameType
 
 import av
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -44,6 +49,13 @@ def _user_errors(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": user_message(error)}, status_code=400)
 
 
+def _os_errors(request: Request, error: Exception) -> JSONResponse:
+    """An OSError the user caused (a name too long) as :func:`_user_errors`; any other is a bug."""
+    if user_message(error) is None:
+        raise error
+    return _user_errors(request, error)
+
+
 class BadRequest(Exception):
     """A request the page never sends (a value of the wrong type, JSON that is not)."""
 
@@ -63,12 +75,21 @@ async def _body(request: Request) -> dict:
     return body
 
 
-def _number(value: object, key: str) -> int:
+def _number(value: object, key: str, whole: bool = False) -> int:
     """``value`` (the request's ``key``) as an int, from an int or a finite float (not a string,
-    not a bool)."""
+    not a bool); ``whole``: a float must be a whole number (an id or a frame, not a position)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 2**31:
         raise BadRequest(f"{key} must be a number, not {value!r}")
+    if whole and value != int(value):  # 1.5 toggled track 2
+        raise BadRequest(f"{key} must be a whole number, not {value!r}")
     return int(round(value))
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):  # "true" was taken as false
+        raise BadRequest(f"{key} must be true or false, not {value!r}")
+    return value
 
 
 def _text(body: dict, key: str) -> str:
@@ -127,13 +148,18 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
         await _threaded(review.open, _text(body, "path"))
         return JSONResponse(review.state())
 
-    async def upload(request: Request) -> JSONResponse:
+    async def upload(request: Request) -> Response:
         target = review.upload_path(request.query_params.get("name", ""))
         try:
             with atomic_path(target, replace=True) as tmp, open(tmp, "wb") as file:
                 async for chunk in request.stream():  # chunk by chunk: a long clip never sits in memory
                     file.write(chunk)
             await _threaded(review.open, target)
+        except (ClientDisconnect, asyncio.CancelledError):
+            # the sender went away (a closed tab), or stalled while the server stops (cancelled after
+            # STOP_WAIT): the upload is removed, and nothing is logged, since nothing went wrong here
+            shutil.rmtree(target.parent, ignore_errors=True)
+            return Response(status_code=400)
         except BaseException:
             shutil.rmtree(target.parent, ignore_errors=True)  # its own folder: nothing else is in it
             raise
@@ -147,7 +173,7 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
         return JSONResponse(review.boxes_at(int(request.path_params["index"])))
 
     async def toggle(request: Request) -> JSONResponse:
-        review.toggle(_number((await _body(request)).get("id"), "id"))
+        review.toggle(_number((await _body(request)).get("id"), "id", whole=True))
         return JSONResponse(review.state())
 
     async def prompt(request: Request) -> JSONResponse:
@@ -158,13 +184,13 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
             coords = body.get("coords")
             if not isinstance(coords, list):
                 raise BadRequest(f"coords must be a list of numbers, not {coords!r}")
-            review.add_prompt(_number(body.get("frame"), "frame"), [_number(v, "coords") for v in coords])
+            review.add_prompt(_number(body.get("frame"), "frame", whole=True), [_number(v, "coords") for v in coords])
         return JSONResponse(review.state())
 
     def preview(request: Request) -> JSONResponse:
         index = int(request.path_params["index"])
         context = request.query_params.get("context", "4")
-        if not context.isdigit() or int(context) > 50:
+        if not re.fullmatch(r"[0-9]{1,2}", context) or int(context) > 50:  # isdigit() takes "²", int() does not
             raise BadRequest(f"context must be 0-50 frames, not {context!r}")
         context = int(context)
         before, after = review.preview(index, context)
@@ -173,7 +199,7 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
 
     async def run(request: Request) -> JSONResponse:
         body = await _body(request)
-        review.run(_text(body, "output"), body.get("overwrite") is True)
+        review.run(_text(body, "output"), _flag(body, "overwrite"))
         return JSONResponse(review.state())
 
     def result(_: Request) -> FileResponse:
@@ -201,7 +227,7 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
         Route("/api/tracks.json", tracks_file),
     ]
     app = Starlette(routes=routes, exception_handlers={VidinpaintError: _user_errors, av.FFmpegError: _user_errors,
-                                                       BadRequest: _bad_request})
+                                                       OSError: _os_errors, BadRequest: _bad_request})
     return guarded(app, hosts)
 
 
@@ -248,11 +274,37 @@ def _answered_hosts(host: str, allow_hosts: tuple[str, ...]) -> tuple[str, ...] 
     return None
 
 
+STOP_WAIT = 3.0  # s a stopping server waits for requests in flight: a stalled upload held it forever
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which takes over SIGINT and SIGTERM while it serves, stops on them and
+    raises them again once stopped; a SIGINT the process was started ignoring (a job a script
+    put in the background) stays ignored, as the shell asked: uvicorn stopped on it and raised it
+    again into the ignore, so the page ended without a word and a run's temporary output stayed."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ignores_int = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not (sig == signal.SIGINT and self.ignores_int):
+            super().handle_exit(sig, frame)
+
+
+def _not_cancelling(record: logging.LogRecord) -> bool:
+    """uvicorn's error line for the requests it cancels once :data:`STOP_WAIT` is over: the page's
+    own line says the server stopped, and the upload it cancels is removed."""
+    return not record.getMessage().startswith("Cancel ")
+
+
 def serve(review: Review, sock: socket.socket, allow_hosts: tuple[str, ...] = ()) -> None:
-    """Serve the page until Ctrl-C. ``allow_hosts``: see :func:`_answered_hosts`."""
+    """Serve the page until Ctrl-C or SIGTERM. ``allow_hosts``: see :func:`_answered_hosts`."""
     hosts = _answered_hosts(sock.getsockname()[0], allow_hosts)
-    config = uvicorn.Config(build_app(review, hosts), log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    config = uvicorn.Config(build_app(review, hosts), log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=STOP_WAIT)
+    logging.getLogger("uvicorn.error").addFilter(_not_cancelling)
+    _Server(config).run(sockets=[sock])
 
 
 __all__ = ["LOOPBACK", "bind", "build_app", "serve", "url_of"]

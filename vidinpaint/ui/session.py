@@ -8,20 +8,23 @@ section of the configuration, exactly as ``clean --tracks-file/--point/--box`` w
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, check_output_path
 from ..config import Config, as_dict, load_config
-from ..errors import InputError, user_message
+from ..errors import InputError, OutputError, shortened, user_message
 from ..images import is_image
 from ..pipeline import CleanResult, check_input, clean_excerpt, clean_path, default_output
 from ..relabel import BoxesByFrame
@@ -30,6 +33,7 @@ from ..video.seek import FrameSeeker
 
 TRACKS_NAME = "tracks.json"
 MAX_CONTEXT = 30  # frames either side of a preview: the fill's look-ahead is 20 by default
+NAME_BYTES = 255  # the longest file name most file systems take
 
 
 def jpeg(rgb: np.ndarray, quality: int = 88) -> bytes:
@@ -123,6 +127,8 @@ class Review:
 
     def open(self, path: str | Path) -> None:
         """Open a video (same checks and messages as ``clean``) and start listing its tracks."""
+        if not str(path).strip():
+            raise InputError("no path given: type the path of a video, or upload one")
         path = Path(path)
         check_input(path)
         if path.is_dir() or is_image(path):
@@ -148,6 +154,8 @@ class Review:
         base = Path(name).name
         if not base or base in (".", ".."):
             raise InputError(f"upload {name!r}: no file name")
+        if "\0" in base or len(os.fsencode(base)) > NAME_BYTES:
+            raise InputError(f"upload {shortened(repr(name))}: not a file name here (a NUL, or over {NAME_BYTES} bytes)")
         # a folder per upload: a second upload of the same name that fails to open must not
         # have replaced the clip that is open
         folder = Path(tempfile.mkdtemp(prefix="upload-", dir=self.workdir))
@@ -159,7 +167,10 @@ class Review:
         return self.video
 
     def frame_jpeg(self, index: int) -> bytes:
-        return jpeg(self._need_video().frame(index).rgb)
+        video = self._need_video()
+        if not 0 <= index < len(video):  # the seeker gives the last frame for any later one
+            raise InputError(f"frame {index} is outside the clip (0-{len(video) - 1})")
+        return jpeg(video.frame(index).rgb)
 
     # -- tracks ---------------------------------------------------------------------------------
 
@@ -202,6 +213,7 @@ class Review:
 
     def toggle(self, track: int) -> bool:
         """Flip a track between remove and keep; returns whether it is now removed."""
+        self._need_video()
         with self._lock:
             found = next((t for t in self.tracks if t.id == track), None)
             if found is None:
@@ -216,7 +228,7 @@ class Review:
         """A click (2 numbers) or a dragged box (4 numbers) on ``frame``."""
         video = self._need_video()
         if len(coords) not in (2, 4):
-            raise InputError(f"a prompt is a point x,y or a box x0,y0,x1,y1, got {coords}")
+            raise InputError(f"a prompt is a point x,y or a box x0,y0,x1,y1, got {len(coords)} numbers")
         if not 0 <= frame < len(video):
             raise InputError(f"frame {frame} is outside the clip (0-{len(video) - 1})")
         width, height = video.info.display_size
@@ -225,6 +237,8 @@ class Review:
             raise InputError(f"prompt {coords} is outside the {width}x{height} frame")
         if len(coords) == 4:
             box = (min(xs), min(ys), max(xs), max(ys))
+            if box[0] == box[2] or box[1] == box[3]:  # refused here, not by every later preview and run
+                raise InputError(f"box {coords} has no width or no height")
             self.boxes.append(Prompt(frame, box))
         else:
             self.points.append(Prompt(frame, tuple(coords)))
@@ -248,11 +262,12 @@ class Review:
             entry["remove"] = self._removes(track)
         return document
 
-    def select(self) -> dict:
-        """The ``select`` settings of this selection; empty when it is the default (remove all)."""
+    def select(self, tracks_file: Path | None = None) -> dict:
+        """The ``select`` settings of this selection; empty when it is the default (remove all).
+        The kept tracks go in ``tracks_file`` (written here), which the caller removes."""
         select: dict[str, str] = {}
         if self.flipped:
-            path = self.workdir / TRACKS_NAME
+            path = tracks_file or self.workdir / TRACKS_NAME
             with atomic_path(path, replace=True) as tmp:
                 Path(tmp).write_text(json.dumps(self.tracks_document(), indent=1))
             select["tracks_file"] = str(path)
@@ -270,9 +285,27 @@ class Review:
         server's own settings), clean removes only those objects."""
         return bool(self.points or self.boxes) and not self.flipped and not chooses(self.config.select)
 
-    def run_config(self) -> Config:
-        select = self.select()
-        return load_config(self.config, settings={"select": select} if select else None)
+    def _config(self) -> tuple[Config, Path]:
+        """The configuration of this selection for one preview or run, and its tracks file (the
+        caller removes it), which no other preview or run writes: with one shared file, a preview
+        made just after Run rewrote it before the run's thread read it, and the run removed what
+        the page had shown when Run was pressed."""
+        tracks = self.workdir / f"tracks-{uuid.uuid4().hex}.json"
+        try:
+            select = self.select(tracks)
+            return load_config(self.config, settings={"select": select} if select else None), tracks
+        except BaseException:
+            tracks.unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def selected(self) -> Iterator[Config]:
+        """:meth:`_config` for the time of a ``with`` block."""
+        config, tracks = self._config()
+        try:
+            yield config
+        finally:
+            tracks.unlink(missing_ok=True)
 
     def command(self) -> str:
         """The same selection as a command line (for scripts, and to show it is the same API)."""
@@ -292,8 +325,9 @@ class Review:
         """Frame ``index`` before and after the real stages, run on ``context`` frames either side."""
         context = min(max(context, 0), MAX_CONTEXT)
         boxes, left = self.preview_boxes()
-        excerpt = clean_excerpt(self._need_video(), index, self.run_config(), context=context,
-                                track_boxes=boxes if self.tracks else None, left_boxes=left)
+        with self.selected() as config:
+            excerpt = clean_excerpt(self._need_video(), index, config, context=context,
+                                    track_boxes=boxes if self.tracks else None, left_boxes=left)
         self.backends = excerpt.backends
         return jpeg(excerpt.before), jpeg(excerpt.after)
 
@@ -306,15 +340,26 @@ class Review:
         return boxes, left
 
     def default_output(self) -> str:
-        return str(default_output(self.video.path)) if self.video else ""
+        """Beside the clip; for an uploaded clip in the folder the server was started in: its
+        copy is in the server's work folder, which the next clip opened (or the server's end)
+        removes, result and all."""
+        if self.video is None:
+            return ""
+        output = default_output(self.video.path)
+        return str(Path.cwd() / output.name if self.workdir in output.parents else output)
 
     def run(self, output: str, overwrite: bool) -> None:
         """Clean the whole clip in a background thread; the page polls :meth:`state`."""
         video = self._need_video()
-        config = self.run_config()  # selection errors show now, not in the thread
-        target = Path(output) if output else default_output(video.path)
+        if "\0" in output:
+            raise OutputError("the output's name holds a NUL character")
+        target = Path(output or self.default_output())
+        # the output and the selection are checked now, so that a mistake is the answer to Run
+        check_output_path(target, [video.path], overwrite)
+        config, tracks = self._config()  # removed when the run's thread ends
         with self._lock:
             if self.run_task.state == "running":
+                tracks.unlink(missing_ok=True)
                 raise InputError("a run is already in progress")
             task = self.run_task = Task()
             task.start(len(video))
@@ -335,6 +380,8 @@ class Review:
             except Exception as error:  # noqa: BLE001 - shown in the page, as the CLI would print it
                 task.state, task.error = "failed", _user_error(error)
                 return
+            finally:
+                tracks.unlink(missing_ok=True)
             self.run_info = RunInfo(str(result.output), result.frames, round(result.seconds, 2), result.shots)
             task.state = "done"
 

@@ -79,6 +79,8 @@ def _check_path(path: Path) -> None:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, expected a video file")
+    if not path.is_file():  # its size says nothing: a pipe's is 0, as an empty file's
+        raise InputError(f"{path}: not a regular file (a pipe or a device); give a video file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty")
 
