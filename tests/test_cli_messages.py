@@ -143,3 +143,26 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path):
     assert "Traceback" not in err, err
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "error: interrupted by SIGINT; nothing was written", err
+
+
+def test_ctrl_c_while_adapt_loads_torch_is_one_line(tmp_path):
+    """`adapt` loads torch inside the command, before its work: a Ctrl-C then was turned into a
+    silent exit 130 by the command-line library; now it is the same line as later."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "40"}
+    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "vidinpaint", "adapt", str(tmp_path / "none.mp4")],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:  # -X importtime: a line as each module is loaded
+        lines.append(line)
+        if line.split("|")[-1].strip() == "torch._C":  # torch is loading, inside the command
+            proc.send_signal(signal.SIGINT)
+            break
+    out, rest = proc.communicate(timeout=120)
+    err = [line for line in ("".join(lines) + rest).splitlines() if not line.startswith("import time:")]
+    assert proc.returncode == 130 and "Traceback" not in "\n".join(err), err
+    assert err and err[-1].startswith("error: interrupted by SIGINT"), err  # it said nothing

@@ -43,6 +43,11 @@ def test_api_sections_override_and_a_config_object_is_copied():
     ("encode.preset=bogus", "encode.preset: 'bogus' is not one of ultrafast,"),  # was MPEG-4 output, exit 0
     ("encode=3", "encode: expected a mapping"),
     ("nonsense", "section.key=value"),
+    ("detect.score=.nan", "detect.score: expected a finite number"),  # NaN passed the 0-1 range check
+    ("fill.tolerance=.inf", "fill.tolerance: expected a finite number"),
+    ("mask.dilate=100000", "above the maximum"),  # accepted, then 40 GB asked of OpenCV
+    ("detect.margin=010", "detect.margin: expected int, got '010'"),  # YAML 1.1 read 8
+    ("detect.margin=1:30", "detect.margin: expected int, got '1:30'"),  # YAML 1.1 read 90
 ])
 def test_bad_overrides_name_the_key(override, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
@@ -102,3 +107,17 @@ def test_yaml_words_like_off_stay_strings(tmp_path):
     path.write_text("fill:\n  backend: off\nstrict: true\n")
     cfg = load_config(path)
     assert cfg.fill.backend == "off" and cfg.strict is True
+
+
+def test_values_are_read_as_yaml_1_2_not_1_1(tmp_path):
+    """PyYAML's YAML 1.1 read ``--tracks 010`` as track 8, a folder ``2024_01`` as 202401, and
+    refused ``1e-4`` as a number."""
+    cfg = load_config(None, ["select.tracks=010", "weights_dir=2024_01", "detect.min_area=1e-4",
+                             "inpaint.weights=0x1F", "select.keep_tracks=1:2"])
+    assert (cfg.select.tracks, cfg.weights_dir, cfg.detect.min_area) == ("010", "2024_01", 1e-4)
+    assert load_config(None, ["weights_dir=#x"]).weights_dir == "#x"  # a comment to YAML: None, an error
+    assert (cfg.inpaint.weights, cfg.select.keep_tracks) == ("0x1F", "1:2")
+    path = tmp_path / "c.yaml"
+    path.write_text("detect:\n  margin: 12\n  score: 5.0e-1\n  min_area: 2E-4\nfill:\n  agree: -0.0\n")
+    cfg = load_config(path)
+    assert (cfg.detect.margin, cfg.detect.score, cfg.detect.min_area, cfg.fill.agree) == (12, 0.5, 2e-4, 0.0)

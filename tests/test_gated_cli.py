@@ -57,3 +57,27 @@ def test_adapt_then_clean_with_the_adapted_weights(walker_clip, tmp_path):
     assert "DeepFillv2 gated conv (start.pth adapted to walk.mp4)" in lines
     assert "what no frame shows inpainted and carried along the flow (weight 1 on the carried pixels)" in lines
     assert len(decode_all(out)[0]) == len(decode_all(clip)[0])
+
+
+def test_adapt_never_replaces_a_file_with_its_loss_curve(walker_clip, tmp_path):
+    """The loss curves go to <output>.losses.png: an input of that name (a still) was replaced by
+    the plot, and so was any file there, without --overwrite; --lr nan trained a NaN checkpoint."""
+    import numpy as np
+
+    from vidinpaint.images import write_image
+
+    clip, _, _ = walker_clip
+    still = tmp_path / "m.losses.png"
+    write_image(still, np.zeros((120, 160, 3), np.uint8))
+    before = still.read_bytes()
+    there = tmp_path / "other.losses.png"
+    there.write_bytes(b"keep")
+    as_input = run_cli("adapt", str(still), "-o", str(tmp_path / "m.pth"), "--steps", "1", "-q")
+    existing = run_cli("adapt", str(clip), "-o", str(tmp_path / "other.pth"), "--steps", "1", "-q")
+    nan = run_cli("adapt", str(clip), "-o", str(tmp_path / "n.pth"), "--lr", "nan", "-q")
+    assert as_input.returncode == existing.returncode == nan.returncode == 1
+    assert f"output {still} is the input file" in as_input.stderr
+    assert f"output {there} exists" in existing.stderr
+    assert "--lr must be a positive number, got nan" in nan.stderr
+    assert still.read_bytes() == before and there.read_bytes() == b"keep"
+    assert not [p.name for p in tmp_path.glob("*.pth")]

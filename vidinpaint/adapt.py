@@ -10,6 +10,7 @@ measures whether it does here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .backends import weights_path
 from .config import Config
 from .devices import resolve_device
 from .errors import ConfigError
-from .inpaint.train import Samples, TrainConfig, Trainer, train
+from .inpaint.train import Samples, TrainConfig, Trainer, losses_path, train
 from .pipeline import _chain, build_stages
 from .video import VideoReader
 from .weights import WeightsMissing
@@ -66,10 +67,18 @@ def _start_weights(name_or_path: str, config: Config) -> Path | None:
 def adapt(clip: Path, output: Path, config: Config, train_config: TrainConfig, *, steps: int, frames: int,
           start: str | None = None, mask: Path | None = None, overwrite: bool = False,
           progress: Callable[[dict[str, float]], None] | None = None) -> AdaptResult:
-    """Fine-tune from ``start`` (default ``inpaint.weights``) on ``clip`` and write the checkpoint to ``output``."""
-    check_output_path(output, [clip], overwrite)
+    """Fine-tune from ``start`` (default ``inpaint.weights``) on ``clip`` and write the checkpoint to
+    ``output``, and its loss curves beside it (:func:`losses_path`: checked as an output too, as it
+    replaced an input or another file of that name without a word)."""
+    inputs = [clip, *([mask] if mask is not None else [])]
+    check_output_path(output, inputs, overwrite)
+    check_output_path(losses_path(output), inputs, overwrite)
     if train_config.size % 8:
         raise ConfigError(f"--size must be a multiple of 8, got {train_config.size}")
+    if not (math.isfinite(train_config.lr) and train_config.lr > 0):  # NaN trained to a NaN checkpoint
+        raise ConfigError(f"--lr must be a positive number, got {train_config.lr}")
+    if not (math.isfinite(train_config.gan_weight) and train_config.gan_weight >= 0):
+        raise ConfigError(f"--gan-weight must be a number from 0 up, got {train_config.gan_weight}")
     device = resolve_device(config.device)
     name = start or config.inpaint.weights
     path = _start_weights(name, config)

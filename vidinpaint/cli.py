@@ -505,9 +505,10 @@ def adapt(
 
     Use the result with: vidinpaint clean INPUT --inpaint gated --set inpaint.weights=<output>
     """
-    from .adapt import adapt as run_adapt
-    from .inpaint.train import TrainConfig, losses_path
-    from .pipeline import default_output
+    with _user_errors():  # torch loads here (seconds): a Ctrl-C now is the same one line as later
+        from .adapt import adapt as run_adapt
+        from .inpaint.train import TrainConfig, losses_path
+        from .pipeline import default_output
 
     progress = Meter(err, TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                      TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), TextColumn("ETA"),
@@ -528,8 +529,8 @@ def adapt(
             err.print(f"  [bold]{name:<8}[/] {escape(backend)}")
     out.print(f"wrote {result.output} ({result.steps} steps on {result.frames} frames; L1 {result.l1_first:.4f} -> "
               f"{result.l1_last:.4f}; loss curve {losses_path(result.output)})", soft_wrap=True, markup=False)
-    out.print(f"use it: vidinpaint clean {input} --inpaint gated --set inpaint.weights={result.output}",
-              soft_wrap=True, markup=False)
+    out.print(f"use it: vidinpaint clean {shlex.quote(str(input))} --inpaint gated "
+              f"--set {shlex.quote(f'inpaint.weights={result.output}')}", soft_wrap=True, markup=False)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import re
 import typing
 from dataclasses import dataclass, field, fields
@@ -61,7 +62,7 @@ class DetectConfig:
                                                   "a track going that a confident detection started, never start one "
                                                   "(as ByteTrack; >= detect.score turns it off)")
     iou: float = _opt(0.5, lo=0, hi=1, doc="non-maximum suppression IoU")
-    margin: int = _opt(8, lo=0, doc="pixels added around boxes where a box becomes a mask or a GrabCut region")
+    margin: int = _opt(8, lo=0, hi=512, doc="pixels added around boxes where a box becomes a mask or a GrabCut region")
     tiles: str = _opt("auto", choices=("off", "auto", "on"),
                       doc="also run the detector at full resolution, for far people: NanoDet on the frame "
                           "itself (tiles of up to detect.tile_side), others on tiles of their input size "
@@ -171,7 +172,7 @@ class SelectConfig:
 class MaskConfig:
     """Turning detections (or user masks) into the per-frame removal mask."""
 
-    dilate: int = _opt(6, lo=0, doc="pixels to grow every mask by")
+    dilate: int = _opt(6, lo=0, hi=512, doc="pixels to grow every mask by")
     shadow: float = _opt(1.0, lo=0, hi=3, doc="add the cast shadow attached to an object's feet (darker ground of the "
                                               "same colour), searched this many box heights around the feet; 0 = off")
     hold: int = _opt(3, lo=1, doc="a pixel is unmasked only after this many unmasked frames (1 = no smoothing)")
@@ -250,15 +251,23 @@ class Config:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false. YAML 1.1 would read ``backend: off`` as False."""
+    """YAML 1.2's booleans and numbers. YAML 1.1 (PyYAML's) would read ``backend: off`` as False,
+    ``010`` as 8 and ``1:30`` as 90 (and ``--tracks 010`` removed track 8), ``2024_01`` as
+    202401 (a folder's name), and ``1e-4`` as text; a number with leading zeros is text here."""
 
 
+_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    key: [(tag, regexp) for tag, regexp in resolvers if tag not in _REPLACED]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                               list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+)"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+.0123456789"))
 
 
 def _yaml(text: str | bytes):
@@ -288,6 +297,8 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
             return value
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # NaN passed every range check
+                raise ConfigError(f"{key}: expected a finite number, got {value!r}")
             return float(value)
     elif kind is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -340,6 +351,8 @@ def parse_override(text: str) -> dict:
         value = _yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    if value is None:  # text YAML reads as nothing (a folder named "#x" or "null"): the text itself
+        value = raw.strip()
     nested: dict = {}
     node = nested
     parts = key.strip().split(".")
