@@ -131,3 +131,23 @@ def test_raft_entries_match_torchvisions_weights():
         weights = enum[entry.meta["variant"]]
         assert entry.files[0].url == weights.url
         assert f"{weights.meta['num_params'] / 1e6:.1f}M params" in entry.description
+
+
+def test_a_cache_that_is_not_a_folder_or_holds_no_file_is_one_error(tiny, tmp_path):
+    """A file where the folder should be, a folder where a weight file should be, and an empty
+    file under an entry with no published checksum were tracebacks, or (the empty file) verified."""
+    register, cache = tiny
+    register()
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    with pytest.raises(WeightsError, match=f"cannot keep weights in {taken}: File exists"):
+        weights.fetch("tiny", taken)
+    (cache / "tiny.bin").mkdir(parents=True)
+    with pytest.raises(WeightsError, match="not a file"):
+        weights.locate("tiny", cache)
+    register(sha="", size=None)  # as DeepFillv2's, published without a checksum
+    (cache / "tiny.bin").rmdir()
+    (cache / "tiny.bin").write_bytes(b"")
+    with pytest.raises(WeightsError, match="an empty file"):
+        weights.locate("tiny", cache)
+    assert not list(cache.glob(".*verified"))

@@ -174,6 +174,8 @@ def verify(path: Path, wf: WeightFile) -> None:
     cache can be written: a read-only cache (a shared mount, a container image) is hashed each time.
     """
     stat = path.stat()
+    if not stat.st_size:  # whatever its checksum says (none is published for some): a download cut short
+        raise WeightsError(f"{path}: an empty file (a download cut short?); delete it and fetch again")
     key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": wf.sha256}
     stamp = _stamp(path)
     if _read_stamp(stamp) == key:
@@ -212,6 +214,8 @@ def locate(name: str, root: str | Path | None = None) -> Path:
         path = folder / wf.filename
         if not path.exists():
             raise WeightsMissing(missing_message(s, root))
+        if not path.is_file():
+            raise WeightsError(f"{path}: not a file (a folder?) where weights '{name}' should be; remove it and fetch again")
         verify(path, wf)
     return folder / s.main.filename
 
@@ -263,10 +267,15 @@ def fetch(name: str, root: str | Path | None = None, progress: Progress | None =
     """Download ``name`` into the cache (atomically, verified) unless already there."""
     s = spec(name)
     folder = weights_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    if available(name, root):
-        return folder / s.main.filename
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".fetch-") as tmp:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if available(name, root):
+            return folder / s.main.filename
+        scratch = tempfile.TemporaryDirectory(dir=folder, prefix=".fetch-")
+    except OSError as err:  # a file where the folder should be, a folder that cannot be written
+        raise WeightsError(f"cannot keep weights in {folder}: {err.strerror or err}; choose another "
+                           f"--weights-dir (or $VIDINPAINT_HOME)") from None
+    with scratch as tmp:
         tmp = Path(tmp)
         if s.npm:
             tarball = _npm_pack(s.npm, tmp)

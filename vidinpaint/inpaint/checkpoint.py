@@ -51,7 +51,8 @@ def read(path: Path) -> dict[str, Any]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise WeightsError(f"{path} is not a readable PyTorch checkpoint: {str(err).splitlines()[0]}") from None
+        why = (str(err).splitlines() or [type(err).__name__])[0]  # an empty file's error has no text
+        raise WeightsError(f"{path} is not a readable PyTorch checkpoint: {why}") from None
     if not isinstance(data, dict):
         raise WeightsError(f"{path}: expected a dict of tensors, got {type(data).__name__}")
     return data if "G" in data else {"G": data}
