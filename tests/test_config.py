@@ -121,3 +121,21 @@ def test_values_are_read_as_yaml_1_2_not_1_1(tmp_path):
     path.write_text("detect:\n  margin: 12\n  score: 5.0e-1\n  min_area: 2E-4\nfill:\n  agree: -0.0\n")
     cfg = load_config(path)
     assert (cfg.detect.margin, cfg.detect.score, cfg.detect.min_area, cfg.fill.agree) == (12, 0.5, 2e-4, 0.0)
+
+
+def test_a_config_that_is_no_file_or_no_yaml_says_what_and_where(tmp_path):
+    """A folder said "unknown preset ..., and no such file", a pipe blocked the run for good, and
+    a YAML error kept only its first line ("while scanning for the next token": no what, no where)."""
+    import os
+
+    tab = tmp_path / "tab.yaml"
+    tab.write_text("detect:\n\tmargin: 3\n")
+    with pytest.raises(ConfigError, match=r"found character '\\t' that cannot start any token; line 2, column 1"):
+        load_config(tab)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    for path in (folder, pipe):
+        with pytest.raises(ConfigError, match="is not a regular file"):
+            load_config(path)

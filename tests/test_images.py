@@ -137,3 +137,16 @@ def test_transparency_and_greyscale_are_kept_and_what_cannot_be_is_named(photo, 
     kept = cv2.imread(str(tmp_path / "rgba.clean.png"), cv2.IMREAD_UNCHANGED)
     assert kept.shape == (80, 120, 4) and (kept[..., 3] == alpha).all()
     assert cv2.imread(str(tmp_path / "grey16.clean.png"), cv2.IMREAD_UNCHANGED).shape == (80, 120)  # still grey
+
+
+def test_info_on_a_still_says_it_is_one(tmp_path):
+    """FFmpeg reads a still as a one-frame stream at its default 25 fps: `info` printed "frame rate
+    25.000 fps" and "frames not declared (~None)" for a PNG."""
+    from conftest import run_cli
+
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), background(60, 40))
+    done = run_cli("info", str(still))
+    assert done.returncode == 0, done.stderr
+    assert "none (a still image)" in done.stdout and "frames     1\n" in done.stdout, done.stdout
+    assert "None" not in done.stdout and "25.000" not in done.stdout, done.stdout

@@ -27,6 +27,7 @@ from rich.text import Text
 from . import __version__
 from .config import EncodeConfig, as_dict, describe, load_config, presets
 from .errors import Terminated, VidinpaintError, VidinpaintWarning, one_line, user_message
+from .images import is_image
 from .pipeline import clean_path
 from .timing import format_times, sum_timings
 from .progress import Meter
@@ -381,9 +382,11 @@ def info(input: Optional[Path] = typer.Argument(None, help="A video to describe;
         "colour": meta.colour.describe() + (", HDR10 mastering metadata" if meta.colour.mastering else "")
                   + (", content light level" if meta.colour.light else ""),
         "frame rate": f"{rate} fps (time base {meta.time_base})",
-        "frames": str(meta.frames or f"not declared (~{meta.estimated_frames})"),
+        "frames": str(meta.frames or "not declared" + (f" (~{meta.estimated_frames})" if meta.estimated_frames else "")),
         "duration": f"{meta.duration_s:.3f} s" if meta.duration_s else "unknown",
     }
+    if is_image(input):  # FFmpeg reads a still as a one-frame stream at its default 25 fps
+        rows.update({"frame rate": "none (a still image)", "frames": "1", "duration": "none (a still image)"})
     lines = [f"{key:<11}{value}" for key, value in rows.items()]
     lines += [f"{'stream':<11}{_stream_line(s)}" for s in meta.streams]
     lines += [f"{'chapter':<11}{c.start_s:.3f}-{c.end_s:.3f} s {c.title}" for c in meta.chapters]

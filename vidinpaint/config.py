@@ -331,12 +331,18 @@ def _merge(obj: Any, data: Any, prefix: str) -> None:
 
 
 def _read_yaml(path: Path) -> dict:
+    if path.exists() and not path.is_file():  # a pipe would block the read; a folder is no config
+        raise ConfigError(f"config {path} is not a regular file (a folder, a pipe or a device); give a YAML file")
     try:
         data = _yaml(path.read_bytes())
     except OSError as err:
         raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
     except yaml.reader.ReaderError as err:  # a YAMLError too, whose first line reads like a syntax error
         raise ConfigError(f"config {path} is not UTF-8 text (byte {err.position}): save it as UTF-8") from None
+    except yaml.MarkedYAMLError as err:  # what is wrong and where: the first line alone said neither
+        where = f"line {err.problem_mark.line + 1}, column {err.problem_mark.column + 1}" if err.problem_mark else ""
+        what = "; ".join(filter(None, (err.context, err.problem, where)))
+        raise ConfigError(f"config {path} is not valid YAML: {what}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config {path} is not valid YAML: {str(err).splitlines()[0]}") from None
     return data or {}
@@ -383,7 +389,7 @@ def load_config(preset: str | Path | Config | None = None, overrides: typing.Ite
             known = presets()
             if str(preset) in known:  # a name first: a file called fast in the folder does not shadow it
                 path = known[str(preset)]
-            elif not path.is_file():  # a YAML file saved without an extension is taken as it is
+            elif not path.exists():  # a YAML file saved without an extension is taken as it is
                 raise ConfigError(f"unknown preset '{preset}' (known: {', '.join(known)}), and no such file")
         _merge(config, _read_yaml(path), "")
     for text in overrides:
