@@ -101,6 +101,17 @@ def test_tables_are_whole_at_40_columns():
     assert any(line.startswith("presets ") for line in environment.stdout.splitlines())
 
 
+def test_config_options_show_what_a_preset_and_set_give():
+    """`config --options fast --set detect.margin=abc` printed the built-in defaults, exit 0."""
+    chosen = run_cli("config", "--options", "fast", "--set", "detect.margin=12")
+    bad = run_cli("config", "--options", "--set", "detect.margin=abc")
+    assert chosen.returncode == 0, chosen.stderr
+    rows = {line.split()[0]: line.split()[1] for line in chosen.stdout.splitlines()[1:]}
+    assert chosen.stdout.split()[:2] == ["option", "value"]
+    assert (rows["detect.margin"], rows["detect.tiles"], rows["encode.preset"]) == ("12", "off", "ultrafast")
+    assert bad.returncode == 1 and bad.stderr.strip() == "error: detect.margin: expected int, got 'abc'"
+
+
 def test_report_on_a_file_that_is_no_job_log_is_a_one_line_error(tmp_path):
     video = clip(tmp_path / "in.mp4")
     tracks = tmp_path / "t.json"

@@ -401,10 +401,15 @@ def show_config(
     options: bool = typer.Option(False, "--options", help="List every option with its default and meaning."),
 ) -> None:
     """Print the effective configuration as YAML (or, with --options, what every option means)."""
-    if options:
-        table = _Rows("option", "default", "meaning")
+    if options:  # with a preset or --set, the values they give (both were ignored without a word)
+        try:
+            chosen = as_dict(load_config(config, set_)) if config or set_ else None
+        except VidinpaintError as error:
+            _fail(str(error))
+        table = _Rows("option", "value" if chosen else "default", "meaning")
         for key, default, doc in describe():
-            table.add_row(key, str(default), doc)
+            table.add_row(key, str(functools.reduce(dict.__getitem__, key.split("."), chosen) if chosen else default),
+                          doc)
         _print_rows(table.rows)
         return
     try:
