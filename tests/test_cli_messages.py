@@ -132,48 +132,41 @@ def test_starting_the_cli_does_not_load_torch():
     assert done.stdout.strip() == "False", done.stderr
 
 
-def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path):
-    """Ctrl-C in the first second (the imports) was a KeyboardInterrupt traceback and a death by
-    signal; later it was one line and exit 130. Now it is one line then too."""
+def _interrupted_while_loading(args: list[str], module: str) -> tuple[int, str]:
+    """``vidinpaint ARGS`` sent SIGINT once ``module`` has loaded (``-X importtime`` prints a line
+    as each module is loaded: however busy the machine, the signal comes during the imports);
+    its exit status and stderr without the import lines."""
     import os
     import signal
     import subprocess
     import sys
 
     env = {**os.environ, "COLUMNS": "40"}
-    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "vidinpaint", "clean", str(tmp_path / "none.mp4")],
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "vidinpaint", *args], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = []
-    for line in proc.stderr:  # -X importtime: a line as each module is loaded
+    for line in proc.stderr:
         lines.append(line)
-        if "typer" in line:  # inside the command line's imports, however busy the machine is
+        if line.split("|")[-1].strip() == module:
             proc.send_signal(signal.SIGINT)
             break
-    out, rest = proc.communicate(timeout=120)
-    err = "".join(lines) + rest
-    assert "Traceback" not in err, err
-    assert proc.returncode == 130, err
+    _, rest = proc.communicate(timeout=120)
+    said = [line for line in ("".join(lines) + rest).splitlines() if not line.startswith("import time:")]
+    return proc.returncode, "\n".join(said)
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path):
+    """Ctrl-C in the first second (the imports) was a KeyboardInterrupt traceback and a death by
+    signal; later it was one line and exit 130. Now it is one line then too."""
+    code, err = _interrupted_while_loading(["clean", str(tmp_path / "none.mp4")], "typer")
+    assert "Traceback" not in err and code == 130, err
     assert err.strip().splitlines()[-1] == "error: interrupted by SIGINT; nothing was written", err
 
 
 def test_ctrl_c_while_adapt_loads_torch_is_one_line(tmp_path):
     """`adapt` loads torch inside the command, before its work: a Ctrl-C then was turned into a
     silent exit 130 by the command-line library; now it is the same line as later."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    env = {**os.environ, "COLUMNS": "40"}
-    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "vidinpaint", "adapt", str(tmp_path / "none.mp4")],
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    for line in proc.stderr:  # -X importtime: a line as each module is loaded
-        lines.append(line)
-        if line.split("|")[-1].strip() == "torch._C":  # torch is loading, inside the command
-            proc.send_signal(signal.SIGINT)
-            break
-    out, rest = proc.communicate(timeout=120)
-    err = [line for line in ("".join(lines) + rest).splitlines() if not line.startswith("import time:")]
-    assert proc.returncode == 130 and "Traceback" not in "\n".join(err), err
-    assert err and err[-1].startswith("error: interrupted by SIGINT"), err  # it said nothing
+    code, err = _interrupted_while_loading(["adapt", str(tmp_path / "none.mp4")], "torch._C")
+    assert code == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1:] == ["error: interrupted by SIGINT; what was not finished was not written "
+                                             "(files finished before are kept)"], err  # it said nothing

@@ -218,23 +218,29 @@ def test_dis_prepares_each_picture_once_in_a_stream(monkeypatch):
     np.testing.assert_array_equal(flows[-1][1], again.small(pictures[-1], pictures[-2]))
 
 
+class Counted(Zero):
+    """:class:`Zero`, counting the flows asked of it."""
+
+    backend = "exact (static), counted"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def small(self, a, b):
+        self.calls += 1
+        return super().small(a, b)
+
+
 def test_frames_far_from_any_hole_cost_no_flow():
     clip = occluded_clip(30, 0)
-    calls = []
-
-    class Counting:
-        backend = "exact (static), counted"
-
-        def small(self, a, b):
-            calls.append(1)
-            return constant_flow(120, 200, 0, 0)
 
     frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole if i < 3 else None)
               for i, (rgb, hole, _) in enumerate(clip)]
-    out = list(FlowFill(Counting(), window=5)(frames))
+    flow = Counted()
+    out = list(FlowFill(flow, window=5)(frames))
     assert len(out) == 30 and all(not f.mask.any() for f in out[3:])
     # holes in frames 0-2 look at most 5 frames ahead; the carry needs flow only next to a mask
-    assert 0 < len(calls) <= 2 * (3 + 5), len(calls)  # against 2 x 29 pairs if every pair were made
+    assert 0 < flow.calls <= 2 * (3 + 5), flow.calls  # against 2 x 29 pairs if every pair were made
 
 
 def test_the_fill_measures_each_pair_as_its_frames_arrive():
@@ -243,14 +249,6 @@ def test_the_fill_measures_each_pair_as_its_frames_arrive():
     stages upstream still work on later frames. Made on first use, a whole window of them waited
     for the look-ahead to fill and then ran alone, with a core idle (scripts/bench_throughput.py)."""
     rgb = occluded_clip(1)[0][2]
-    made = []
-
-    class Counting:
-        backend = "exact (static), counted"
-
-        def small(self, a, b):
-            made.append(1)
-            return constant_flow(120, 200, 0, 0)
 
     def hole(t: int) -> np.ndarray:  # frame 0's hole is background from frame 2 on (frame 1 is its neighbour)
         mask = np.zeros((120, 200), bool)
@@ -258,10 +256,11 @@ def test_the_fill_measures_each_pair_as_its_frames_arrive():
         return mask
 
     frames = [Frame(t, t, Fraction(1, 25), rgb.copy(), mask=hole(t)) for t in range(12)]
-    out = FlowFill(Counting(), window=6)(frames)
+    flow = Counted()
+    out = FlowFill(flow, window=6)(frames)
     first = next(out)
     assert not first.mask.any()  # filled from frame 2, which on first use needs 2 pairs
-    assert len(made) == 2 * 6  # both flows of the 6 pairs in the look-ahead, before the first frame is out
+    assert flow.calls == 2 * 6  # both flows of the 6 pairs in the look-ahead, before the first frame is out
 
 
 def test_the_fill_takes_the_backward_flow_the_segment_stage_measured():

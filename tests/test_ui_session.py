@@ -184,15 +184,16 @@ def test_the_state_holds_only_what_the_page_reads(review):
 
 
 def _call(app, method: str, path: str, body: bytes = b"", host: str = "127.0.0.1:8765",
-          headers: dict[str, str] | None = None, query: bytes = b"") -> tuple[int, bytes]:
-    """One HTTP request straight to the ASGI app: (status, body)."""
+          headers: dict[str, str] | None = None, query: bytes = b"", abandoned: bool = False) -> tuple[int, bytes]:
+    """One HTTP request straight to the ASGI app: (status, body); ``abandoned``: the sender goes
+    away after ``body``, with more of it announced."""
     import asyncio
 
     pairs = [(b"host", host.encode())] + [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query,
              "headers": pairs, "scheme": "http", "server": ("127.0.0.1", 8765), "client": ("127.0.0.1", 1),
              "http_version": "1.1", "root_path": "", "asgi": {"version": "3.0"}}
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    messages = [{"type": "http.request", "body": body, "more_body": abandoned}]
     sent: list[dict] = []
 
     async def receive() -> dict:
@@ -342,23 +343,8 @@ def test_bad_requests_a_script_can_send_are_400_not_500(review, tmp_path):
 
 def test_an_upload_the_sender_abandons_is_removed_quietly(review):
     """A closed tab mid-upload raised ClientDisconnect out of the app: a traceback in the log."""
-    import asyncio
-
     from vidinpaint.ui.server import build_app
 
-    app = build_app(review)
-    scope = {"type": "http", "method": "POST", "path": "/api/upload", "raw_path": b"/api/upload",
-             "query_string": b"name=gone.mp4", "headers": [(b"host", b"127.0.0.1:8765"), (b"x-vidinpaint", b"p")],
-             "scheme": "http", "server": ("127.0.0.1", 8765), "client": ("127.0.0.1", 1), "http_version": "1.1",
-             "root_path": "", "asgi": {"version": "3.0"}}
-    messages = [{"type": "http.request", "body": b"\0" * 1000, "more_body": True}, {"type": "http.disconnect"}]
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    assert sent[0]["status"] == 400 and not list(review.workdir.glob("upload-*"))
+    status, _ = _call(build_app(review), "POST", "/api/upload", bytes(1000), headers={"x-vidinpaint": "p"},
+                      query=b"name=gone.mp4", abandoned=True)
+    assert status == 400 and not list(review.workdir.glob("upload-*"))
