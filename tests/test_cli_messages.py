@@ -170,3 +170,14 @@ def test_ctrl_c_while_adapt_loads_torch_is_one_line(tmp_path):
     assert code == 130 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1:] == ["error: interrupted by SIGINT; what was not finished was not written "
                                              "(files finished before are kept)"], err  # it said nothing
+
+
+def test_a_name_too_long_for_the_file_system_is_one_line_for_every_command(tmp_path):
+    """An input, output, config, log or weights folder name over the file system's 255 bytes was
+    an OSError traceback."""
+    long = str(tmp_path / ("a" * 300))
+    for args in (["clean", long + ".mp4"], ["info", long + ".mp4"], ["config", long + ".yaml"],
+                 ["report", long + ".jsonl"], ["weights", "list", "--weights-dir", long]):
+        done = run_cli(*args)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, (args, done.stderr)
+        assert done.stderr.strip().endswith("the name is too long for the file system"), (args, done.stderr)

@@ -13,6 +13,7 @@ from vidinpaint.errors import InputError
 from vidinpaint.synthetic import walkers, write_clip
 from vidinpaint.ui.session import Review
 
+TRACKS = "tracks.json"  # where these tests have the selection's kept tracks written
 MOTION = ["detect.backend=motion", "detect.window=12", "detect.stride=2", "segment.backend=box"]
 
 
@@ -39,10 +40,10 @@ def test_prompts_become_points_and_boxes(review):
     review.add_prompt(5, [50, 60, 30, 40])  # dragged up and left: stored as x0 < x1, y0 < y1
     # every detected track stays removed, as the page shows them (with objects given by hand alone,
     # clean removes only those)
-    assert review.select() == {"tracks": "all", "points": "10,20@3", "boxes": "30,40,50,60@5"}
+    assert review.select(review.workdir / TRACKS) == {"tracks": "all", "points": "10,20@3", "boxes": "30,40,50,60@5"}
     assert "--tracks all --point 10,20@3 --box 30,40,50,60@5" in review.command()
     review.clear_prompts()
-    assert review.select() == {}
+    assert review.select(review.workdir / TRACKS) == {}
 
 
 @pytest.mark.parametrize("frame, coords, message", [
@@ -70,9 +71,9 @@ def test_kept_tracks_become_a_tracks_file_that_clean_reads(review):
     _listed(review)
     ids = [t.id for t in review.tracks]
     assert ids, "the motion detector found no track in the walkers clip"
-    assert review.select() == {}  # the default: every track goes
+    assert review.select(review.workdir / TRACKS) == {}  # the default: every track goes
     assert review.toggle(ids[0]) is False
-    select = review.select()
+    select = review.select(review.workdir / TRACKS)
     document = json.loads(open(select["tracks_file"]).read())
     assert {e["id"]: e["remove"] for e in document["tracks"]} == {i: i != ids[0] for i in ids}
     listed = read_tracks_file(select["tracks_file"])
@@ -99,12 +100,12 @@ def test_an_object_left_alone_as_still_is_offered_kept_and_can_be_chosen(review)
     review.left_boxes = {index: {cone.id: box} for index, box in cone.boxes.items()}
     shown = {t["id"]: t for t in review.state()["tracks"]}
     assert shown[cone.id]["still"] and not shown[cone.id]["remove"] and shown[ids[0]]["remove"]
-    assert review.select() == {}  # as listed: nothing to say
+    assert review.select(review.workdir / TRACKS) == {}  # as listed: nothing to say
     boxes, left = review.preview_boxes()
     assert cone.id not in boxes[0] and left[0] == {cone.id: cone.boxes[0]}
     assert review.toggle(cone.id) is True
     assert [b["remove"] for b in review.boxes_at(0) if b["id"] == cone.id] == [True]
-    path = review.select()["tracks_file"]
+    path = review.select(review.workdir / TRACKS)["tracks_file"]
     assert read_tracks_file(path)[:3] == (frozenset([*ids, cone.id]), frozenset(), frozenset())
     assert "--tracks-file" in review.command()
     boxes, left = review.preview_boxes()
@@ -291,8 +292,9 @@ def test_a_run_keeps_the_selection_it_was_started_with(review, monkeypatch, tmp_
     review.toggle(ids[0])
     review.run(str(tmp_path / "out.mp4"), overwrite=False)
     assert started.wait(60)
-    review.toggle(ids[1])  # the page goes on: another choice, as a preview writes it
-    review.select()
+    review.toggle(ids[1])  # the page goes on: another choice, previewed
+    with review.selected():
+        pass
     go.set()
     review.stop()
     assert read == [frozenset({ids[0]})]
@@ -348,3 +350,18 @@ def test_an_upload_the_sender_abandons_is_removed_quietly(review):
     status, _ = _call(build_app(review), "POST", "/api/upload", bytes(1000), headers={"x-vidinpaint": "p"},
                       query=b"name=gone.mp4", abandoned=True)
     assert status == 400 and not list(review.workdir.glob("upload-*"))
+
+
+def test_a_bad_selection_in_the_servers_settings_is_the_answer_to_run(review, tmp_path):
+    """It showed as a run that failed, at the next poll."""
+    from vidinpaint.errors import ConfigError
+
+    bad = Review(load_config(None, [*MOTION, "select.tracks=3,x"]), review.workdir)
+    bad.open(review.video.path)
+    with pytest.raises(ConfigError, match="select.tracks: '3,x'"):
+        bad.run(str(tmp_path / "out.mp4"), overwrite=False)
+    assert bad.run_task.state == "idle" and not list(review.workdir.glob("tracks-*"))
+    deadline = time.monotonic() + 120
+    while bad.listing.state == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert bad.listing.error.endswith("select.tracks: '3,x' is not a list of track ids such as 3,7")

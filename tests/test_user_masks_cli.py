@@ -176,3 +176,12 @@ def test_the_alpha_of_an_rgba_mask_is_the_mask(tmp_path):
     original = decode_all(src)[0]
     outside = np.abs(frames[0][:, 60:].astype(int) - original[0][:, 60:].astype(int)).mean()
     assert outside < 3  # the transparent part is kept
+
+
+def test_a_missing_mask_video_is_named_as_the_mask(tmp_path):
+    """The up-front length check probed a missing mask video itself: "error: PATH: no such file",
+    without saying it was the --mask."""
+    src = moving_square_clip(tmp_path / "clip.mp4")
+    result = run_cli("clean", str(src), "--mask", str(tmp_path / "missing.mp4"))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"error: --mask {tmp_path / 'missing.mp4'}: no such file or folder"

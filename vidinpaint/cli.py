@@ -366,10 +366,8 @@ def info(input: Optional[Path] = typer.Argument(None, help="A video to describe;
     if input is None:
         _print_rows(_environment(), "vidinpaint environment")
         return
-    try:
+    with _user_errors():
         meta = probe(input)
-    except VidinpaintError as error:
-        _fail(str(error))
     rate = f"{float(meta.average_rate):.3f}" if meta.average_rate else "unknown"
     rows = {
         "file": str(input),
@@ -382,7 +380,8 @@ def info(input: Optional[Path] = typer.Argument(None, help="A video to describe;
         "colour": meta.colour.describe() + (", HDR10 mastering metadata" if meta.colour.mastering else "")
                   + (", content light level" if meta.colour.light else ""),
         "frame rate": f"{rate} fps (time base {meta.time_base})",
-        "frames": str(meta.frames or "not declared" + (f" (~{meta.estimated_frames})" if meta.estimated_frames else "")),
+        "frames": str(meta.frames or "not declared"
+                      + (f" (~{meta.estimated_frames})" if meta.estimated_frames else "")),
         "duration": f"{meta.duration_s:.3f} s" if meta.duration_s else "unknown",
     }
     if is_image(input):  # FFmpeg reads a still as a one-frame stream at its default 25 fps
@@ -402,22 +401,18 @@ def show_config(
 ) -> None:
     """Print the effective configuration as YAML (or, with --options, what every option means)."""
     if options:  # with a preset or --set, the values they give (both were ignored without a word)
-        try:
+        with _user_errors():
             chosen = as_dict(load_config(config, set_)) if config or set_ else None
-        except VidinpaintError as error:
-            _fail(str(error))
         table = _Rows("option", "value" if chosen else "default", "meaning")
         for key, default, doc in describe():
             table.add_row(key, str(functools.reduce(dict.__getitem__, key.split("."), chosen) if chosen else default),
                           doc)
         _print_rows(table.rows)
         return
-    try:
+    with _user_errors():
         # Plain text: YAML piped into a file must not be wrapped, nor its [lists] read as markup.
         out.print(yaml.safe_dump(as_dict(load_config(config, set_)), sort_keys=False), end="", soft_wrap=True,
                   markup=False)
-    except VidinpaintError as error:
-        _fail(str(error))
 
 
 @app.command()
@@ -609,6 +604,10 @@ def weights_list(weights_dir: Optional[Path] = typer.Option(None, "--weights-dir
             status = "missing"
         except WeightsError:
             status = "corrupt"
+        except OSError as error:  # a folder name too long for the file system; any other is a bug
+            if user_message(error) is None:
+                raise
+            _fail(user_message(error))
         size = sum(f.size or 0 for f in s.files)
         digests = {len(f.sha256) for f in s.files}
         check = " (unverified: no published sha256)" if 0 in digests else \
@@ -723,9 +722,9 @@ def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-job
     """Summarise a batch job log: clips, frames, throughput, failures with reasons."""
     from .batch import entry_seconds, latest_entries, summarize_log
 
-    if not log.is_file():
-        _fail(f"{log}: no such job log")
     with _user_errors():
+        if not log.is_file():
+            _fail(f"{log}: no such job log")
         summary = summarize_log(log)
         entries = latest_entries(log)  # as the summary counts them: a rerun's entry, not every attempt
     for line in summary.lines():

@@ -251,12 +251,14 @@ class Config:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML 1.2's booleans and numbers. YAML 1.1 (PyYAML's) would read ``backend: off`` as False,
-    ``010`` as 8 and ``1:30`` as 90 (and ``--tracks 010`` removed track 8), ``2024_01`` as
-    202401 (a folder's name), and ``1e-4`` as text; a number with leading zeros is text here."""
+    """YAML 1.2's booleans and decimal numbers, no dates. YAML 1.1 (PyYAML's) would read
+    ``backend: off`` as False, ``010`` as 8 and ``1:30`` as 90 (and ``--tracks 010`` removed track
+    8), ``2024_01`` as 202401 (a folder's name), and ``1e-4`` as text. Unlike YAML 1.2, hex and
+    octal (``0x1F``, ``0o17``) and a number with leading zeros are text."""
 
 
-_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+             "tag:yaml.org,2002:timestamp"}  # not in YAML 1.2's core schema: a folder 2024-01-02 is text
 _Loader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag not in _REPLACED]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -316,6 +318,8 @@ def _merge(obj: Any, data: Any, prefix: str) -> None:
         if key not in known:
             raise ConfigError(f"unknown config key '{path}' (known: {', '.join(known)})")
         kind = hints[key]
+        if isinstance(value, _Typed):
+            value = value.strip() if kind is str else value.read()
         if dataclasses.is_dataclass(kind):
             _merge(getattr(obj, key), value, f"{path}.")
             continue
@@ -348,17 +352,26 @@ def _read_yaml(path: Path) -> dict:
     return data or {}
 
 
+class _Typed(str):
+    """A ``--set`` value as typed, read when its key's type is known (:func:`_merge`): a text
+    option keeps it as written (YAML read ``1e5`` as 100000.0, a folder ``#x`` as nothing)."""
+
+    def read(self) -> Any:
+        """The value as YAML reads it, for an option that is not text (or a section)."""
+        try:
+            value = _yaml(self) if self.strip() else ""
+        except yaml.YAMLError:
+            return str(self)
+        return self.strip() if value is None else value
+
+
 def parse_override(text: str) -> dict:
-    """``"detect.margin=12"`` -> ``{"detect": {"margin": 12}}`` (value parsed as YAML)."""
+    """``"detect.margin=12"`` -> ``{"detect": {"margin": "12"}}``, the value as typed (a
+    :class:`_Typed`), read for its key's type when merged."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} must look like section.key=value")
-    try:
-        value = _yaml(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    if value is None:  # text YAML reads as nothing (a folder named "#x" or "null"): the text itself
-        value = raw.strip()
+    value = _Typed(raw)
     nested: dict = {}
     node = nested
     parts = key.strip().split(".")

@@ -48,7 +48,8 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, av.FFmpegError):
         return one_line(f"FFmpeg: {error}")
     if isinstance(error, OSError) and error.errno == errno.ENAMETOOLONG:  # from any path check, input or output
-        return one_line(f"{shortened(str(error.filename or ''))}: the name is too long for the file system")
+        name = shortened(str(error.filename)) if error.filename else "a name"
+        return one_line(f"{name}: the name is too long for the file system")
     return None
 
 

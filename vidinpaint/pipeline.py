@@ -189,13 +189,16 @@ def _chain(frames: Iterable[Frame], stages: Iterable[Callable[[Iterable[Frame]],
 
 
 def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: ContactSheet | None,
-         times: StageTimes, source: Path, after_detect: Sequence[Stage] = ()
+         times: StageTimes, source: Path, after_detect: Sequence[Stage] = (), excerpt: bool = False
          ) -> tuple[Iterator[Frame], list[tuple[str, str]], list[Stage], str]:
-    """The stages' output stream, their backend lines, the mask stages and the device they run on."""
+    """The stages' output stream, their backend lines, the mask stages and the device they run on;
+    ``excerpt``: only the middle frame of ``frames`` is wanted (a preview)."""
     device, line = _start(config, mask)
     masks = build_stages(config, mask, device, source, after_detect)
     inpaint = build_inpainter(config, device)
     fill = build_fill(config, device, inpaint.inpaint)
+    if fill is not None and excerpt:
+        fill.eager = False
     fills = [fill, inpaint] if fill else [inpaint]
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
@@ -302,7 +305,7 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
     if relabel:
         config = replace(config, detect=replace(config.detect, still=0.0))
     stream, backends, stages, _ = _run(keep_before(video.frames(index - context, index + context + 1)), config,
-                                    None, None, StageTimes(), video.path, relabel)
+                                    None, None, StageTimes(), video.path, relabel, excerpt=True)
     try:
         after = next((frame for frame in stream if frame.index == index), None)
     finally:

@@ -206,6 +206,12 @@ def missing_message(s: WeightSpec, root: str | Path | None = None) -> str:
             f"$VIDINPAINT_HOME choose another folder)")
 
 
+def _check_file(path: Path, name: str) -> None:
+    """Refuse what is at ``path`` if it is there and not a file (a folder where weights go)."""
+    if path.exists() and not path.is_file():
+        raise WeightsError(f"{path}: not a file (a folder?) where weights '{name}' go; remove it, then fetch them")
+
+
 def locate(name: str, root: str | Path | None = None) -> Path:
     """Path of ``name``'s main file in the cache, verified; raises with what to do if missing."""
     s = spec(name)
@@ -214,8 +220,7 @@ def locate(name: str, root: str | Path | None = None) -> Path:
         path = folder / wf.filename
         if not path.exists():
             raise WeightsMissing(missing_message(s, root))
-        if not path.is_file():
-            raise WeightsError(f"{path}: not a file (a folder?) where weights '{name}' should be; remove it and fetch again")
+        _check_file(path, name)
         verify(path, wf)
     return folder / s.main.filename
 
@@ -267,6 +272,8 @@ def fetch(name: str, root: str | Path | None = None, progress: Progress | None =
     """Download ``name`` into the cache (atomically, verified) unless already there."""
     s = spec(name)
     folder = weights_dir(root)
+    for wf in s.files:  # one would be downloaded, then fail to take its place
+        _check_file(folder / wf.filename, name)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if available(name, root):

@@ -148,8 +148,11 @@ def check_length(path: Path, video: VideoInfo) -> None:
         if count and video.frames and count < SHORT * video.frames:
             raise InputError(f"--mask {path}: holds {count} masks but the video declares {video.frames} frames; "
                              f"give one mask per frame (in natural order: 0.png, 1.png, ... 10.png)")
-    elif not is_image(path) and (clip_s := _declared_s(video)):
-        masks_s = _declared_s(probe(path))
+    elif path.is_file() and not is_image(path) and (clip_s := _declared_s(video)):
+        try:
+            masks_s = _declared_s(probe(path))
+        except InputError:  # said by the mask stage, as about any --mask
+            return
         if masks_s and masks_s < SHORT * clip_s:
             raise InputError(f"--mask {path}: the mask video lasts {masks_s:.3f} s but the clip {clip_s:.3f} s; "
                              f"masks are matched to the clip by time")

@@ -215,6 +215,9 @@ class FlowFill:
         self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
         self.source_margin, self.agree, self.limb, self.box_margin = source_margin, agree, limb, box_margin
         self.spatial, self.stable = spatial, stable
+        # flows made as frames arrive (see _pending); off for a preview, which stops at its middle
+        # frame: the look-ahead's later pairs would be made for nothing
+        self.eager = True
 
     @property
     def backend(self) -> str:
@@ -427,7 +430,7 @@ class FlowFill:
                     break
                 if ahead:  # no flow across a shot boundary: it would match unrelated pictures
                     pair = self._pending(ahead[-1], nxt) if _same_shot(ahead[-1], nxt) else None
-                    if pair is not None and (len(nxt.boxes) or _hole(nxt).any()):
+                    if self.eager and pair is not None and (len(nxt.boxes) or _hole(nxt).any()):
                         pair()  # the carry will ask for it (see _pending)
                     pairs.append(pair)
                 ahead.append(nxt)

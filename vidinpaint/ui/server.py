@@ -86,6 +86,7 @@ def _number(value: object, key: str, whole: bool = False) -> int:
 
 
 def _flag(body: dict, key: str) -> bool:
+    """The request's ``key`` as a JSON boolean (false when absent)."""
     value = body.get(key, False)
     if not isinstance(value, bool):  # "true" was taken as false
         raise BadRequest(f"{key} must be true or false, not {value!r}")
@@ -156,8 +157,9 @@ def build_app(review: Review, hosts: tuple[str, ...] | None = LOOPBACK) -> Calla
                     file.write(chunk)
             await _threaded(review.open, target)
         except (ClientDisconnect, asyncio.CancelledError):
-            # the sender went away (a closed tab), or stalled while the server stops (cancelled after
-            # STOP_WAIT): the upload is removed, and nothing is logged, since nothing went wrong here
+            # the sender went away (a closed tab), or stalled while the server stops (only then is a
+            # request cancelled: after STOP_WAIT): the upload is removed, and nothing is logged,
+            # since nothing went wrong here (re-raised, uvicorn logs a traceback)
             shutil.rmtree(target.parent, ignore_errors=True)
             return Response(status_code=400)
         except BaseException:

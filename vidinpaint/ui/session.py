@@ -28,7 +28,7 @@ from ..errors import InputError, OutputError, shortened, user_message
 from ..images import is_image
 from ..pipeline import CleanResult, check_input, clean_excerpt, clean_path, default_output
 from ..relabel import BoxesByFrame
-from ..selection import chooses, tracking_key
+from ..selection import Selection, chooses, tracking_key
 from ..video.seek import FrameSeeker
 
 TRACKS_NAME = "tracks.json"
@@ -155,7 +155,8 @@ class Review:
         if not base or base in (".", ".."):
             raise InputError(f"upload {name!r}: no file name")
         if "\0" in base or len(os.fsencode(base)) > NAME_BYTES:
-            raise InputError(f"upload {shortened(repr(name))}: not a file name here (a NUL, or over {NAME_BYTES} bytes)")
+            raise InputError(f"upload {shortened(repr(name))}: not a file name here (a NUL, or over "
+                             f"{NAME_BYTES} bytes)")
         # a folder per upload: a second upload of the same name that fails to open must not
         # have replaced the clip that is open
         folder = Path(tempfile.mkdtemp(prefix="upload-", dir=self.workdir))
@@ -262,15 +263,14 @@ class Review:
             entry["remove"] = self._removes(track)
         return document
 
-    def select(self, tracks_file: Path | None = None) -> dict:
+    def select(self, tracks_file: Path) -> dict:
         """The ``select`` settings of this selection; empty when it is the default (remove all).
         The kept tracks go in ``tracks_file`` (written here), which the caller removes."""
         select: dict[str, str] = {}
         if self.flipped:
-            path = tracks_file or self.workdir / TRACKS_NAME
-            with atomic_path(path, replace=True) as tmp:
+            with atomic_path(tracks_file, replace=True) as tmp:
                 Path(tmp).write_text(json.dumps(self.tracks_document(), indent=1))
-            select["tracks_file"] = str(path)
+            select["tracks_file"] = str(tracks_file)
         elif self._all_tracks():
             select["tracks"] = "all"
         if self.points:
@@ -293,7 +293,9 @@ class Review:
         tracks = self.workdir / f"tracks-{uuid.uuid4().hex}.json"
         try:
             select = self.select(tracks)
-            return load_config(self.config, settings={"select": select} if select else None), tracks
+            config = load_config(self.config, settings={"select": select} if select else None)
+            Selection.from_config(config.select)  # a mistake in it is the answer to Run, not a failed run
+            return config, tracks
         except BaseException:
             tracks.unlink(missing_ok=True)
             raise
