@@ -118,6 +118,7 @@ def test_values_are_read_as_yaml_1_2_not_1_1(tmp_path):
     texts = load_config(None, ["weights_dir=#x", "inpaint.weights=1e5", "select.tracks_file=2024-01-02.json"])
     assert (texts.weights_dir, texts.inpaint.weights) == ("#x", "1e5")  # YAML: nothing, 100000.0
     assert texts.select.tracks_file == "2024-01-02.json"
+    assert load_config(None, ["encode.codec='libx264'"]).encode.codec == "libx264"  # quoted as YAML quotes
     assert (cfg.inpaint.weights, cfg.select.keep_tracks) == ("0x1F", "1:2")
     path = tmp_path / "c.yaml"
     path.write_text("detect:\n  margin: 12\n  score: 5.0e-1\n  min_area: 2E-4\nfill:\n  agree: -0.0\n"

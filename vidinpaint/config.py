@@ -319,7 +319,7 @@ def _merge(obj: Any, data: Any, prefix: str) -> None:
             raise ConfigError(f"unknown config key '{path}' (known: {', '.join(known)})")
         kind = hints[key]
         if isinstance(value, _Typed):
-            value = value.strip() if kind is str else value.read()
+            value = value.text() if kind is str else value.read()
         if dataclasses.is_dataclass(kind):
             _merge(getattr(obj, key), value, f"{path}.")
             continue
@@ -355,6 +355,14 @@ def _read_yaml(path: Path) -> dict:
 class _Typed(str):
     """A ``--set`` value as typed, read when its key's type is known (:func:`_merge`): a text
     option keeps it as written (YAML read ``1e5`` as 100000.0, a folder ``#x`` as nothing)."""
+
+    def text(self) -> str:
+        """For a text option: as typed, or unquoted where the whole of it is quoted, as YAML reads it."""
+        typed = self.strip()
+        if len(typed) >= 2 and typed[0] == typed[-1] and typed[0] in "'\"":
+            value = self.read()
+            return value if isinstance(value, str) else typed
+        return typed
 
     def read(self) -> Any:
         """The value as YAML reads it, for an option that is not text (or a section)."""
