@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from conftest import run_cli
@@ -181,3 +183,17 @@ def test_a_name_too_long_for_the_file_system_is_one_line_for_every_command(tmp_p
         done = run_cli(*args)
         assert done.returncode == 1 and "Traceback" not in done.stderr, (args, done.stderr)
         assert done.stderr.strip().endswith("the name is too long for the file system"), (args, done.stderr)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full (a device whose writes fail: disk full)")
+def test_output_to_a_full_disk_is_one_line():
+    """`config > /dev/full` and `info > /dev/full` were an OSError traceback."""
+    import subprocess
+    import sys
+
+    for args in (["config"], ["info"], ["config", "--options"]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "vidinpaint", *args], stdout=full, stderr=subprocess.PIPE,
+                                  text=True, stdin=subprocess.DEVNULL, timeout=120)
+        assert done.returncode == 1 and done.stderr == "error: cannot write the output: No space left on device\n", \
+            (args, done.stderr)

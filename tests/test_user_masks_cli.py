@@ -178,10 +178,14 @@ def test_the_alpha_of_an_rgba_mask_is_the_mask(tmp_path):
     assert outside < 3  # the transparent part is kept
 
 
-def test_a_missing_mask_video_is_named_as_the_mask(tmp_path):
-    """The up-front length check probed a missing mask video itself: "error: PATH: no such file",
-    without saying it was the --mask."""
+def test_a_missing_or_unreadable_mask_video_is_named_as_the_mask(tmp_path):
+    """The up-front length check probed a missing mask video itself ("error: PATH: no such file"),
+    and a mask that is no video said "PATH: not a readable video": neither said it was the --mask."""
     src = moving_square_clip(tmp_path / "clip.mp4")
-    result = run_cli("clean", str(src), "--mask", str(tmp_path / "missing.mp4"))
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == f"error: --mask {tmp_path / 'missing.mp4'}: no such file or folder"
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video\n" * 50)
+    missing = run_cli("clean", str(src), "--mask", str(tmp_path / "missing.mp4"))
+    unreadable = run_cli("clean", str(src), "--mask", str(text))
+    assert missing.returncode == unreadable.returncode == 1
+    assert missing.stderr.splitlines()[-1] == f"error: --mask {tmp_path / 'missing.mp4'}: no such file or folder"
+    assert unreadable.stderr.splitlines()[-1].startswith(f"error: --mask {text}: not a readable video")

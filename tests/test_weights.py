@@ -8,7 +8,7 @@ import re
 import pytest
 
 from vidinpaint import weights
-from vidinpaint.backends import build_detector
+from vidinpaint.backends import build_detector, weights_path
 from vidinpaint.config import load_config
 from vidinpaint.weights import WeightFile, WeightSpec, WeightsError
 
@@ -147,6 +147,8 @@ def test_a_cache_that_is_not_a_folder_or_holds_no_file_is_one_error(tiny, tmp_pa
     for use in (weights.locate, weights.fetch):  # fetch downloaded, then failed to replace the folder
         with pytest.raises(WeightsError, match="not a file"):
             use("tiny", cache)
+    with pytest.raises(WeightsError, match="is a folder"):  # a path given for weights: "does not exist"
+        weights_path(str(cache / "tiny.bin"), None)
     register(sha="", size=None)  # as DeepFillv2's, published without a checksum
     (cache / "tiny.bin").rmdir()
     (cache / "tiny.bin").write_bytes(b"")

@@ -1,6 +1,6 @@
 """``python -m vidinpaint`` and the ``vidinpaint`` command. Ctrl-C while the command line loads
 (its imports take a second or so) is one line and exit 130, as it is later, not a traceback and
-a death by signal."""
+a death by signal; a full disk under what it prints is one line too."""
 
 import sys
 
@@ -11,7 +11,16 @@ def run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted by SIGINT; nothing was written\n")
         sys.exit(130)
-    app(prog_name="vidinpaint")
+    try:
+        app(prog_name="vidinpaint")
+    except OSError as error:  # stdout on a full disk (> /dev/full): one line, as within a command
+        from .errors import user_message
+
+        if user_message(error) is None:
+            raise
+        sys.stderr.write(f"error: {user_message(error)}\n")
+        sys.stdout = None  # what it could not write stays unwritten; no second error at exit
+        sys.exit(1)
 
 
 if __name__ == "__main__":

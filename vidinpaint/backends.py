@@ -30,6 +30,8 @@ def weights_path(name_or_path: str, root: str | None) -> Path:
     if name_or_path in REGISTRY:
         return locate(name_or_path, root or None)
     path = Path(name_or_path).expanduser()
+    if path.exists() and not path.is_file():  # "does not exist" of a folder misled
+        raise WeightsError(f"weights file {path} is a folder (or a pipe or a device), not a weights file")
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist (known registry names: {', '.join(REGISTRY)})")
     return path

@@ -50,6 +50,9 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, OSError) and error.errno == errno.ENAMETOOLONG:  # from any path check, input or output
         name = shortened(str(error.filename)) if error.filename else "a name"
         return one_line(f"{name}: the name is too long for the file system")
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):  # a full disk, or quota
+        where = shortened(str(error.filename)) if error.filename else "the output"
+        return one_line(f"cannot write {where}: {error.strerror}")
     return None
 
 

@@ -218,7 +218,10 @@ class UserMasks:
                           VidinpaintWarning, stacklevel=2)
 
     def _by_time(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
-        reader = VideoReader(self.path)
+        try:
+            reader = VideoReader(self.path)
+        except InputError as error:  # the reader's line names the file, not that it is the mask
+            raise InputError(f"--mask {error}") from None
         rate = reader.info.average_rate
         masks = iter(reader)
         try:
