@@ -1,6 +1,7 @@
 """``python -m vidinpaint`` and the ``vidinpaint`` command. Ctrl-C while the command line loads
 (its imports take a second or so) is one line and exit 130, as it is later, not a traceback and
-a death by signal; a full disk under what it prints is one line too."""
+a death by signal. An OSError the user causes, in any command (a name too long for the file system,
+a full disk under what it writes), is one line too (:func:`~vidinpaint.errors.user_message`)."""
 
 import sys
 
@@ -13,7 +14,7 @@ def run() -> None:
         sys.exit(130)
     try:
         app(prog_name="vidinpaint")
-    except OSError as error:  # stdout on a full disk (> /dev/full): one line, as within a command
+    except OSError as error:  # one the user causes (a name too long, a full disk): one line; any other is a bug
         from .errors import user_message
 
         if user_message(error) is None:

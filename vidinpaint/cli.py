@@ -167,10 +167,6 @@ def _user_errors() -> Iterator[None]:
         yield
     except (VidinpaintError, av.FFmpegError) as error:
         _fail(user_message(error))
-    except OSError as error:  # those the user causes (a name too long); any other is a bug: its traceback
-        if user_message(error) is None:
-            raise
-        _fail(user_message(error))
     except KeyboardInterrupt as stop:
         signum = getattr(stop, "signum", signal.SIGINT)
         _fail(f"interrupted by {signal.Signals(signum).name}; what was not finished was not written "
@@ -604,10 +600,6 @@ def weights_list(weights_dir: Optional[Path] = typer.Option(None, "--weights-dir
             status = "missing"
         except WeightsError:
             status = "corrupt"
-        except OSError as error:  # a folder name too long for the file system; any other is a bug
-            if user_message(error) is None:
-                raise
-            _fail(user_message(error))
         size = sum(f.size or 0 for f in s.files)
         digests = {len(f.sha256) for f in s.files}
         check = " (unverified: no published sha256)" if 0 in digests else \
