@@ -132,7 +132,7 @@ def _selection(config: Config, mask: Path | None) -> Selection | None:
 
 def _start(config: Config, mask: Path | None) -> tuple[str, str]:
     """The device the stages will run on and its line, the selection checked first: a mistyped
-    option is an error within a second, not once torch has loaded (several seconds)."""
+    option is an error before torch loads (which takes seconds), not after."""
     _selection(config, mask)
     return start_device(config.device, config.torch_threads)
 
