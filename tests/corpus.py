@@ -57,6 +57,14 @@ def _encode_video(out, stream, rgbs: list[np.ndarray], fmt: str = "rgb24", start
     out.mux(stream.encode(None))
 
 
+def raw_h264(path: Path, n: int, size: tuple[int, int] = (64, 48)) -> Path:
+    """An H.264 elementary stream of ``n`` frames: no container, so neither a frame count nor a
+    duration is declared."""
+    with av.open(str(path), "w", format="h264") as out:
+        _encode_video(out, _video(out, "libx264", size, "yuv420p", 25), frames(*size, n))
+    return path
+
+
 def _audio(out, codec: str, seconds: float, freq_scale: float = 1.0, language: str | None = None,
            title: str | None = None, default: bool = False, layout: str = "stereo") -> None:
     stream = out.add_stream(codec, rate=48000)

@@ -23,6 +23,7 @@ from .devices import resolve_device
 from .errors import ConfigError
 from .inpaint.train import Samples, TrainConfig, Trainer, losses_path, train
 from .pipeline import _chain, build_stages
+from .sampling import EvenSample
 from .video import VideoReader
 from .weights import WeightsMissing
 
@@ -42,16 +43,14 @@ def clip_samples(clip: Path, config: Config, frames: int, mask: Path | None,
                  device: str) -> tuple[Samples, list[tuple[str, str]]]:
     """``frames`` evenly spaced frames of ``clip`` with the pipeline's removal masks as excluded pixels."""
     reader = VideoReader(clip, queue_size=config.decode.queue_size, threads=config.decode.threads)
-    step = max(1, (reader.info.estimated_frames or frames) // frames)
+    sample = EvenSample(frames, reader.info.estimated_frames)  # a clip that declares no length is fine too
     stages = build_stages(config, mask, device)
-    picked = (f for f in reader if f.index % step == 0) if mask is None else reader
-    images, excluded = [], []
+    picked = (f for f in reader if sample.wanted(f.index)) if mask is None else reader
     with closing(_chain(picked, stages)) as chain:  # the stage threads stop even if this fails
         for frame in chain:
-            if frame.index % step == 0:
-                images.append(frame.rgb)
-                excluded.append(frame.mask)
-    return Samples(images, excluded), [(s.name, s.backend) for s in stages]
+            sample.add(frame.index, (frame.rgb, frame.mask))
+    kept = sample.items()
+    return Samples([rgb for rgb, _ in kept], [hole for _, hole in kept]), [(s.name, s.backend) for s in stages]
 
 
 def _start_weights(name_or_path: str, config: Config) -> Path | None:

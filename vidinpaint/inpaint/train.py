@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..images import IMAGE_EXTENSIONS, read_image, write_image
+from ..sampling import EvenSample
 from . import checkpoint
 from .gated import Generator, PatchDiscriminator
 from .holes import training_mask
@@ -66,8 +67,11 @@ class Samples:
                 images.append(_fit(read_image(f), max_side))
             elif suffix in VIDEO_EXTENSIONS:
                 reader = VideoReader(f)
-                step = max(1, (reader.info.estimated_frames or frames_per_video) // frames_per_video)
-                images += [_fit(fr.rgb, max_side) for fr in reader if fr.index % step == 0]
+                sample = EvenSample(frames_per_video, reader.info.estimated_frames)
+                for fr in reader:
+                    if sample.wanted(fr.index):
+                        sample.add(fr.index, _fit(fr.rgb, max_side))
+                images += sample.items()
         return cls(images)
 
     def draw(self, count: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
