@@ -361,3 +361,79 @@ def test_a_failure_names_its_input_once_however_it_was_typed(tmp_path, monkeypat
     entry = {"input": str(tmp_path / "clips" / "b.mp4"), "error": "clips/b.mp4: not a readable video"}
     assert failure(entry) == "not a readable video"
     assert failure({"input": "/x/a.mp4", "error": "worker died"}) == "worker died"
+
+
+def test_a_clip_killed_after_its_output_was_in_place_is_redone_not_failed(tmp_path):
+    """A kill between a clip's rename and its log line (a SIGKILL, a worker orphaned by its
+    parent's death) left an output the log did not know: every rerun failed that clip as a
+    stranger's file. The "started" line written before the clip now says it is the batch's own."""
+    clip(tmp_path / "in" / "a.mp4")
+    out = tmp_path / "out"
+    assert run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST).returncode == 0
+    log = out / LOG_NAME
+    lines = log.read_text().splitlines()
+    assert [json.loads(line)["status"] for line in lines] == ["started", "done"]
+    log.write_text(lines[0] + "\n")  # the kill: the output in place, its "done" line never written
+    again = run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST)
+    assert again.returncode == 0 and "1 done" in again.stderr, again.stderr
+
+
+def test_a_strangers_file_at_an_output_stays_a_strangers_on_every_rerun(tmp_path):
+    clip(tmp_path / "in" / "a.mp4")
+    out = tmp_path / "out"
+    (out / "a.mp4").parent.mkdir(parents=True)
+    (out / "a.mp4").write_bytes(b"mine")
+    for _ in range(2):  # the first failure must not make the file the batch's own
+        done = run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST)
+        assert done.returncode == 1 and "exists and is not in the job log" in done.stderr, done.stderr
+    assert (out / "a.mp4").read_bytes() == b"mine"
+
+
+def test_a_second_batch_on_the_same_job_log_is_refused(tmp_path):
+    """Two batches on one job cleaned every clip twice and logged each twice."""
+    import fcntl
+
+    clip(tmp_path / "in" / "a.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / LOG_NAME, "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # the first batch, at work
+        done = run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST)
+    assert done.returncode == 1 and done.stderr.strip().splitlines()[-1] == (
+        f"error: another batch is working on the job log {out / LOG_NAME}; let it finish (it resumes where a "
+        "stopped one left off), or give this one its own -o or --log"), done.stderr
+    assert not (out / "a.mp4").exists()
+
+
+def test_the_log_cannot_be_a_clip_of_the_batch(tmp_path):
+    """`--log out/a.mp4` appended the log's lines to the clip published there."""
+    clip(tmp_path / "in" / "a.mp4")
+    out = tmp_path / "out"
+    for log, role in ((out / "a.mp4", "an output"), (tmp_path / "in" / "a.mp4", "an input")):
+        done = run_cli("batch", str(tmp_path / "in"), "-o", str(out), "--log", str(log), "--overwrite", *FAST)
+        assert done.returncode == 1 and done.stderr.strip().splitlines()[-1] == (
+            f"error: --log {log} is {role} of the batch; give the log a file of its own"), done.stderr
+    assert not out.exists()
+
+
+def test_an_output_folder_that_cannot_be_made_fails_its_clip_in_one_line(tmp_path):
+    clip(tmp_path / "in" / "sub" / "a.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_bytes(b"a file where the clip's folder goes")
+    done = run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST)
+    assert done.returncode == 1, done.stderr
+    assert f"failed a.mp4: cannot create the folder {out / 'sub'} for a.mp4: File exists" in done.stderr, done.stderr
+
+
+def test_an_input_folder_inside_the_output_folder_says_its_files_are_skipped(tmp_path):
+    clip(tmp_path / "proj" / "in" / "a.mp4")
+    clip(tmp_path / "src" / "b.mp4")
+    alone = run_cli("batch", str(tmp_path / "proj" / "in"), "-o", str(tmp_path / "proj"), *FAST)
+    assert alone.returncode == 1 and alone.stderr.strip().splitlines()[-1] == (
+        f"error: no videos or images found in the inputs outside the output folder {tmp_path / 'proj'} "
+        "(files under it are outputs, never inputs)"), alone.stderr
+    both = run_cli("batch", str(tmp_path / "proj" / "in"), str(tmp_path / "src"), "-o", str(tmp_path / "proj"), *FAST)
+    assert both.returncode == 0 and (
+        f"warning {tmp_path / 'proj' / 'in'} is inside the output folder {tmp_path / 'proj'}: its files are taken "
+        "for outputs and skipped") in both.stderr, both.stderr

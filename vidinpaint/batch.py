@@ -1,10 +1,14 @@
 """Batch jobs: many clips, resumable, on N local worker processes or as Ray tasks.
 
-Every output is written atomically by the pipeline; a JSONL job log gets one line per finished
-clip (appended and fsynced only after the output is in place). Rerunning the same command skips a
-clip whose output exists and whose last log line says "done" for the same input size, mtime and
-settings hash, so a kill at any moment (even SIGKILL) loses at most the clips in flight. One bad
-clip is logged with its one-line error and the batch goes on.
+Every output is written atomically by the pipeline; a JSONL job log gets a "started" line as a
+clip starts and one more when it has finished (appended and fsynced only after the output is in
+place). Rerunning the same command skips a clip whose output exists and whose last log line says
+"done" for the same input size, mtime and settings hash, so a kill at any moment (even SIGKILL)
+loses at most the clips in flight; one killed after its output was in place, before its line, is
+known by its "started" line as the batch's own and redone (without it, the output was taken for a
+stranger's file and the clip failed on every rerun). One bad clip is logged with its one-line
+error and the batch goes on. One batch at a time works on a job log (a lock on it): two at once
+cleaned every clip twice.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .config import Config, SelectConfig, as_dict, load_config
-from .errors import ConfigError, InputError, VidinpaintError, VidinpaintWarning
+from .errors import ConfigError, InputError, OutputError, VidinpaintError, VidinpaintWarning
 from .images import IMAGE_EXTENSIONS
 from .pipeline import VIDEO_EXTENSIONS, clean_path
 from .selection import Selection
@@ -209,6 +213,9 @@ def _fingerprint(job: Job, config: Config) -> dict:
             "settings": settings_hash(config, job)}
 
 
+STATUSES = ("started", "done", "failed")
+
+
 def read_log(path: Path) -> list[dict]:
     """Every entry of a job log: a JSON object with an input and a status per line (a torn last
     line from a kill is ignored). A file with lines but no entry is not a job log (an error)."""
@@ -225,7 +232,7 @@ def read_log(path: Path) -> list[dict]:
         except json.JSONDecodeError:
             others += n < len(lines) and bool(line.strip())  # a torn last line is a kill, not a stranger
             continue
-        if isinstance(entry, dict) and isinstance(entry.get("input"), str) and entry.get("status") in ("done", "failed"):
+        if isinstance(entry, dict) and isinstance(entry.get("input"), str) and entry.get("status") in STATUSES:
             entries.append(entry)
         else:
             others += 1
@@ -294,7 +301,11 @@ def _run_job(job: Job, config: Config, progress: Callable[[int], None] | None, e
             raise InputError(job.error)
         entry.update(_fingerprint(job, config))
         cfg = load_config(config, job.overrides)
-        job.output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            job.output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file where a folder goes, a read-only output folder
+            raise OutputError(f"cannot create the folder {job.output.parent} for {job.output.name}: "
+                              f"{err.strerror or err}") from None
         result = clean_path(job.input, job.output, cfg, mask=job.mask, overwrite=True,
                             progress=(lambda _f: progress(1)) if progress else None)[0]
         entry.update(status="done", frames=result.frames, seconds=round(result.seconds, 3),
@@ -391,7 +402,8 @@ def latest_entries(path: Path) -> list[dict]:
     the earlier attempts'), in the order the pairs first appear."""
     latest: dict[tuple[str, str], dict] = {}
     for entry in read_log(path):
-        latest[entry.get("input", "?"), entry.get("output", "?")] = entry
+        if entry["status"] != "started":  # a clip in flight, or one a kill stopped: its attempt so far
+            latest[entry.get("input", "?"), entry.get("output", "?")] = entry
     return list(latest.values())
 
 

@@ -660,11 +660,21 @@ def batch(
     with _user_errors():
         cfg = load_config(config, [*set_, *_overrides(device=device, strict=strict or None, weights_dir=weights_dir)])
         jobs = discover(inputs, outdir)
+        # files under the output folder are skipped (outputs, never inputs), whichever folder holds the other
+        under = [p for p in inputs if p.is_dir() and p.resolve().is_relative_to(outdir.resolve())]
         if not jobs:
-            inside = any(p.is_dir() and outdir.resolve().is_relative_to(p.resolve()) for p in inputs)
+            inside = under or any(p.is_dir() and outdir.resolve().is_relative_to(p.resolve()) for p in inputs)
             _fail("no videos or images found in the inputs" + (
                 f" outside the output folder {outdir} (files under it are outputs, never inputs)" if inside else ""))
+    for folder in under:
+        err.print(f"[yellow]warning[/] {escape(str(folder))} is inside the output folder {escape(str(outdir))}: "
+                  "its files are taken for outputs and skipped")
     log_path = log or outdir / LOG_NAME
+    roles = {p.resolve(): role for j in jobs
+             for role, p in (("a mask", j.mask), ("an input", j.input), ("an output", j.output)) if p is not None}
+    role = roles.get(log_path.resolve())
+    if role:  # the log's lines were appended to a clip, or a clip was published over the log
+        _fail(f"--log {log_path} is {role} of the batch; give the log a file of its own")
     if outdir.exists() and not outdir.is_dir():
         _fail(f"output {outdir} is a file; -o takes a folder")
     if log_path.is_dir():

@@ -1,8 +1,9 @@
 """Run batch jobs: inline, on N local worker processes (models resident per worker), or on Ray.
 
 The parent process owns the job log and the progress display; workers only clean clips.
-First Ctrl-C: no new clips start, the ones in flight finish and are logged. Second Ctrl-C:
-in-flight clips are abandoned (their temporary files are removed) and the batch stops.
+With worker processes, first Ctrl-C: no new clips start, the ones in flight finish and are
+logged; second Ctrl-C: in-flight clips are abandoned (their temporary files are removed) and the
+batch stops. With one worker the clip runs in this process, and Ctrl-C stops it at once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from queue import Empty
+from typing import IO
 
 from .batch import Job, Summary, append_log, is_done, job_entry, read_log, run_job, worker_init
 from .config import Config
@@ -65,7 +67,8 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
     """The jobs not done yet. One whose output is a file the log does not know (not written by a
     batch with this log) fails alone, unless ``overwrite``: a batch replaced such files silently."""
     log = read_log(log_path)
-    ours = {str(e.get("output")) for e in log if e.get("status") == "done"}  # a failure wrote nothing there
+    # what a clip of this log finished or started writing (a failure wrote nothing there)
+    ours = {str(e.get("output")) for e in log if e["status"] != "failed"}
     todo = []
     for job in jobs:
         if is_done(job, config, log):
@@ -77,6 +80,14 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
         else:
             todo.append(job)
     return todo
+
+
+def _starting(job: Job, log_path: Path) -> None:
+    """Log that ``job`` starts, so that its output is known as the batch's own if a kill comes
+    after the output is in place and before its entry; not for a job that fails before it writes
+    anything (a stranger's file at its output must stay a stranger's)."""
+    if job.error is None:
+        append_log(log_path, job_entry(job, status="started", started=time.time()))
 
 
 def _record(entry: dict, log_path: Path, summary: Summary, events: Events) -> None:
@@ -92,9 +103,33 @@ def run_batch(jobs: list[Job], config: Config, log_path: Path, workers: int = 1,
     events = events or Events()
     try:  # found now, not after the first clip's work (a PermissionError traceback, the clip unlogged)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        open(log_path, "a").close()
+        lock = open(log_path, "a")
     except OSError as err:
         raise OutputError(f"cannot write the job log {log_path}: {err.strerror or err}") from None
+    with lock:
+        _lock(lock, log_path)
+        return _run_batch(jobs, config, log_path, workers, use_ray, ray_address, events, overwrite)
+
+
+def _lock(log: IO, path: Path) -> None:
+    """Hold ``log`` locked until it is closed: a second batch on the same job log would clean
+    every clip again and log each twice. Where the file system cannot lock (some network file
+    systems), the batch runs unlocked, as before."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return
+    try:
+        fcntl.flock(log.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise OutputError(f"another batch is working on the job log {path}; let it finish (it resumes "
+                          "where a stopped one left off), or give this one its own -o or --log") from None
+    except OSError:
+        pass
+
+
+def _run_batch(jobs: list[Job], config: Config, log_path: Path, workers: int, use_ray: bool,
+               ray_address: str | None, events: Events, overwrite: bool) -> Summary:
     summary = Summary(total=len(jobs))
     todo = _pending(jobs, config, log_path, summary, overwrite)
     events.skipped(summary.skipped)
@@ -104,6 +139,7 @@ def run_batch(jobs: list[Job], config: Config, log_path: Path, workers: int = 1,
             _run_ray(todo, config, log_path, summary, events, ray_address)
         elif workers <= 1:
             for job in todo:
+                _starting(job, log_path)
                 _record(run_job(job, config, events.frames), log_path, summary, events)
         else:
             _run_pool(todo, config, log_path, summary, events, workers)
@@ -188,11 +224,13 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
             try:
                 if not stopping and suspects and not futures:
                     job = suspects[0]
+                    _starting(job, log_path)
                     future = pool.submit(task, job, config, queue)
                     suspects.popleft()
                     futures[future], submitted[future] = job, time.time()
                     alone = future
                 while not stopping and not suspects and len(futures) < workers and pending:
+                    _starting(pending[0], log_path)
                     future = pool.submit(task, pending[0], config, queue)
                     futures[future], submitted[future] = pending.popleft(), time.time()
             except BrokenProcessPool:  # a worker died since the last wait: the pool takes nothing more
@@ -254,6 +292,8 @@ def _run_ray(todo: list[Job], config: Config, log_path: Path, summary: Summary, 
     wants_gpu = config.device == "cuda" or (config.device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
     task = ray.remote(num_cpus=1, num_gpus=1 if wants_gpu else 0, max_retries=2)(run_job)
     started = time.time()
+    for job in todo:
+        _starting(job, log_path)
     refs = {task.remote(job, config): job for job in todo}
     while refs:
         done, _ = ray.wait(list(refs), num_returns=1)
