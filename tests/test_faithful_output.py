@@ -562,3 +562,21 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
         with av.open(str(path)) as c:
             assert c.streams.video[0].sample_aspect_ratio == Fraction(4, 3), path
     assert "pixels 4:3" in flat(run("info", out).stdout)
+
+
+@pytest.mark.parametrize("name,make,said,warned", [
+    ("deep.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "yuv420p12le", deep=True), "limited 10-bit 420",
+     "its 12-bit video is written in 10 bits (yuv420p10le: the deepest libx264 writes here)"),
+    ("alpha.mov", lambda p: corpus.tagged(p, "qtrle", (96, 64), "argb"), "8-bit 444",
+     "its alpha channel (transparency) is not kept: the output is opaque"),
+    ("rgb.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "bgr0"), "8-bit 444", None),
+])
+def test_what_the_encoder_cannot_keep_is_said_and_the_stage_line_says_what_is_written(tmp_path, name, make, said,
+                                                                                       warned):
+    """A 12- or 16-bit input came out 10-bit and alpha was dropped, without a word, under a stage
+    line that described the input (12-bit; ARGB as 420, and encoded so)."""
+    src = make(tmp_path / name)
+    log = cleaned(src, tmp_path / f"out{src.suffix}")
+    encode = log[log.index(" encode "):]
+    assert said in encode.split(";")[0], log
+    assert (f"warning: {src}: {warned}" in log) if warned else "warning" not in log, log

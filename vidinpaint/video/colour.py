@@ -54,6 +54,7 @@ class Colour:
     range: int = 0
     depth: int = 8
     chroma: str = "420"
+    alpha: bool = False  # transparency, which the pipeline's RGB frames do not carry
     field_order: int = 0
     height: int = 0
     mastering: bytes | None = None
@@ -162,11 +163,11 @@ class Colour:
 def colour_of(frame: av.VideoFrame, field_order: int) -> Colour:
     """The colour description of a decoded ``frame`` (its tags, format and side data)."""
     fmt = frame.format
-    depth = max(c.bits for c in fmt.components)
+    depth, chroma, alpha = pixel_layout(fmt.name)
     side = {sd.type.name: bytes(sd) for sd in frame.side_data}
     return Colour(matrix=int(frame.colorspace), primaries=int(frame.color_primaries), transfer=int(frame.color_trc),
                   range=JPEG if fmt.name.startswith("yuvj") else int(frame.color_range), depth=depth,
-                  chroma=_chroma(fmt.name), field_order=_field_order(frame, field_order), height=frame.height,
+                  chroma=chroma, alpha=alpha, field_order=_field_order(frame, field_order), height=frame.height,
                   mastering=side.get("MASTERING_DISPLAY_METADATA"), light=side.get("CONTENT_LIGHT_LEVEL"))
 
 
@@ -217,6 +218,16 @@ def _field_order(frame: av.VideoFrame, stream_order: int) -> int:
     return stream_order if stream_order in FIELD_ORDERS else 2
 
 
-def _chroma(pix_fmt: str) -> str:
-    return "444" if "444" in pix_fmt or pix_fmt.startswith(("gbr", "rgb", "bgr")) else \
-        "422" if "422" in pix_fmt else "420"
+def pixel_layout(pix_fmt: str) -> tuple[int, str, bool]:
+    """Bit depth, chroma subsampling (``444``/``422``/``420``) and whether there is alpha, for a
+    pixel format. RGB of any component order is 444 (``argb`` counted as 420 and was encoded so);
+    grey and palette pictures count as 420, which is how an encoder stores them."""
+    fmt = av.VideoFormat(pix_fmt)
+    depth = max(c.bits for c in fmt.components)
+    alpha = any(c.is_alpha for c in fmt.components)
+    if fmt.is_rgb:
+        return depth, "444", alpha
+    if len(fmt.components) - alpha < 3:
+        return depth, "420", alpha
+    full = fmt.chroma_width(64) == 64
+    return depth, "444" if full else "422" if fmt.chroma_height(64) == 64 else "420", alpha

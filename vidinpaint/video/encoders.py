@@ -21,7 +21,7 @@ import av.logging
 
 from ..config import EncodeConfig
 from ..errors import OutputError
-from .colour import BT470BG, FIELD_ORDERS, JPEG, Colour
+from .colour import BT470BG, FIELD_ORDERS, JPEG, Colour, pixel_layout
 
 # Output extension -> FFmpeg muxer. Anything else (GIF, PNG...) is not a video vidinpaint writes.
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
@@ -111,6 +111,26 @@ def output_colour(codec: str, colour: Colour) -> Colour:
     if codec == "mjpeg":
         return replace(colour, matrix=BT470BG, range=JPEG)
     return colour
+
+
+def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig) -> list[str]:
+    """What of the input's pixels ``encoder`` cannot keep, said in words for a warning: bits
+    (a 12- or 16-bit input came out 10-bit, with a stage line that said 12), chroma and alpha
+    (transparency dropped without a word). A ``pix_fmt`` the user asked for is their choice."""
+    lost = []
+    written = encoder.colour
+    if config.pix_fmt == "auto" and written.depth < colour.depth:
+        lost.append(f"its {colour.depth}-bit video is written in {written.depth} bits ({encoder.pix_fmt}: "
+                    f"the deepest {encoder.codec} writes here)")
+    if config.pix_fmt == "auto" and CHROMA_DETAIL[written.chroma] < CHROMA_DETAIL[colour.chroma]:
+        lost.append(f"its {colour.chroma} chroma is written as {written.chroma} ({encoder.pix_fmt}: the most "
+                    f"{encoder.codec} keeps here)")
+    if colour.alpha:
+        lost.append("its alpha channel (transparency) is not kept: the output is opaque")
+    return lost
+
+
+CHROMA_DETAIL = {"420": 0, "422": 1, "444": 2}
 
 
 @dataclass(frozen=True)
@@ -238,7 +258,9 @@ def choose_encoder(config: EncodeConfig, fmt: str, colour: Colour, input_codec: 
         options = encoder_options(name, config, written)
         failure = _trial(name, fmt, pix_fmt, options, written, size)
         if failure is None:
-            return Encoder(name, pix_fmt, options, written, "; ".join(reasons))
+            depth, chroma, _ = pixel_layout(pix_fmt)  # what is written, which the stage line says
+            return Encoder(name, pix_fmt, options, replace(written, depth=depth, chroma=chroma, alpha=False),
+                           "; ".join(reasons))
         reasons.append(failure)
     if requested:
         raise OutputError(f"--codec {config.codec}: {reasons[0]}")

@@ -8,13 +8,14 @@ a second time and interleaved by timestamp. Rotation metadata and the pixel shap
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
 from ..config import EncodeConfig
-from ..errors import OutputError
+from ..errors import OutputError, VidinpaintWarning
 from ..frames import Frame
 from ..threads import Sink
 from . import encoders
@@ -49,6 +50,9 @@ class VideoWriter:
         self.frames_written = 0
         fmt = container_format or encoders.container_format(path)
         self.encoder = encoders.choose_encoder(config, fmt, info.colour, info.codec, (info.width, info.height), gpu)
+        if not picture_only:
+            for lost in encoders.lost_precision(info.colour, self.encoder, config):
+                warnings.warn(f"{info.path}: {lost}", VidinpaintWarning, stacklevel=2)
         self._src = _open(info.path)
         try:
             self._out = av.open(str(path), mode="w", format=fmt)
