@@ -197,3 +197,19 @@ def test_output_to_a_full_disk_is_one_line():
                                   text=True, stdin=subprocess.DEVNULL, timeout=120)
         assert done.returncode == 1 and done.stderr == "error: cannot write the output: No space left on device\n", \
             (args, done.stderr)
+
+
+def test_a_video_without_a_container_extension_gets_a_default_output_that_works(tmp_path):
+    """`clean clip` (no extension) and `clean clip.h264` named their default outputs `clip.clean`
+    and `clip.clean.h264`, which the writer then refused."""
+    import corpus
+    from conftest import decode_all
+
+    raw = corpus.raw_h264(tmp_path / "raw.h264", 6)
+    bare = tmp_path / "clip"
+    bare.write_bytes(raw.read_bytes())
+    for src in (raw, bare):
+        done = run_cli("clean", str(src), "--set", "detect.backend=motion", "--set", "segment.backend=box", "-q")
+        out = src.with_name(f"{src.stem}.clean.mkv")
+        assert done.returncode == 0 and out.exists(), done.stderr
+        assert len(decode_all(out)[0]) == 6

@@ -9,7 +9,7 @@ import weakref
 import numpy as np
 import pytest
 
-from tests import corpus
+import corpus
 from vidinpaint.adapt import clip_samples
 from vidinpaint.config import load_config
 from vidinpaint.inpaint.train import Samples

@@ -44,7 +44,7 @@ from .threads import Abort, close_iterator, prefetch
 from .timing import StageTimes
 from .video import VideoReader, VideoWriter
 from .video.seek import FrameSeeker
-from .video.encoders import container_format
+from .video.encoders import CONTAINERS, container_format
 
 
 class Stage(Protocol):
@@ -83,10 +83,14 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 
 
 def default_output(path: Path, tag: str = "clean", suffix: str | None = None) -> Path:
-    """``clip.mp4`` -> ``clip.clean.mp4`` beside it; a folder ``shots`` -> ``shots.clean``."""
+    """``clip.mp4`` -> ``clip.clean.mp4`` beside it; a folder ``shots`` -> ``shots.clean``. A
+    video whose extension is no container we write (none, ``.h264``, ``.flv``) gets ``.mkv``,
+    which holds any stream: ``clip.clean`` was refused as an output with no extension."""
     if path.is_dir():
         return path.with_name(f"{path.name}.{tag}")
-    return path.with_name(f"{path.stem}.{tag}{path.suffix if suffix is None else suffix}")
+    if suffix is None:
+        suffix = path.suffix if is_image(path) or path.suffix.lower() in CONTAINERS else ".mkv"
+    return path.with_name(f"{path.stem}.{tag}{suffix}")
 
 
 def preview_path(output: Path) -> Path:
