@@ -57,6 +57,16 @@ def _encode_video(out, stream, rgbs: list[np.ndarray], fmt: str = "rgb24", start
     out.mux(stream.encode(None))
 
 
+def two_videos(path: Path) -> Path:
+    """A 64x48 picture of 10 frames and a second, 32x24 one of 4 frames coded with B-frames (in
+    Matroska the first packets of such a stream carry no decoding time)."""
+    with av.open(str(path), "w") as out:
+        first, second = _video(out, "libx264", (64, 48), "yuv420p", 25), _video(out, "libx264", (32, 24), "yuv420p", 10)
+        _encode_video(out, first, frames(64, 48, 10))
+        _encode_video(out, second, frames(32, 24, 4))
+    return path
+
+
 def raw_h264(path: Path, n: int, size: tuple[int, int] = (64, 48)) -> Path:
     """An H.264 elementary stream of ``n`` frames: no container, so neither a frame count nor a
     duration is declared."""

@@ -580,3 +580,15 @@ def test_what_the_encoder_cannot_keep_is_said_and_the_stage_line_says_what_is_wr
     encode = log[log.index(" encode "):]
     assert said in encode.split(";")[0], log
     assert (f"warning: {src}: {warned}" in log) if warned else "warning" not in log, log
+
+
+@pytest.mark.parametrize("out_name", ["out.mkv", "out.mp4"])
+def test_a_second_video_stream_with_b_frames_is_copied_whole(tmp_path, out_name):
+    """Matroska gives the first packets of a stream with B-frames no decoding time; they were
+    skipped, the keyframe among them, and the copied stream decoded to nothing."""
+    src = corpus.two_videos(tmp_path / "two.mkv")
+    out = tmp_path / out_name
+    cleaned(src, out)
+    with av.open(str(out)) as c:
+        assert [s.codec_context.height for s in c.streams.video] == [48, 24]
+        assert sum(1 for _ in c.decode(video=1)) == 4

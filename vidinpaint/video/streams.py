@@ -131,9 +131,12 @@ def _attached(stream: av.stream.Stream) -> bool:
 
 
 def _holds(packet: av.Packet) -> bool:
-    """Whether a demuxed packet is one to copy: it has a timestamp, or it is its stream's attached
-    picture (demuxers give that none; it was skipped, and cover art was lost while the log said copied)."""
-    return packet.dts is not None or (packet.size > 0 and _attached(packet.stream))
+    """Whether a demuxed packet is one to copy: it has data (the demuxer's end-of-stream packets have
+    none, nor any timestamp) and a timestamp, or it is its stream's attached picture (demuxers give
+    that none; it was skipped, and cover art was lost while the log said copied). A presentation time
+    is enough: Matroska gives the first packets of a stream with B-frames no decoding time, and
+    their loss (the keyframe among them) left a copied video track that decoded to nothing."""
+    return packet.size > 0 and (packet.dts is not None or packet.pts is not None or _attached(packet.stream))
 
 
 def _first_packet(stream: av.stream.Stream) -> av.Packet | None:
