@@ -437,3 +437,17 @@ def test_an_input_folder_inside_the_output_folder_says_its_files_are_skipped(tmp
     assert both.returncode == 0 and (
         f"warning {tmp_path / 'proj' / 'in'} is inside the output folder {tmp_path / 'proj'}: its files are taken "
         "for outputs and skipped") in both.stderr, both.stderr
+
+
+def test_the_same_clip_asked_for_twice_runs_once(tmp_path):
+    """A file named twice, or a manifest row repeated, failed both copies as writing "another job's
+    output", and `report` counted one clip where the batch had said two."""
+    a = clip(tmp_path / "a.mp4")
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_text("input\na.mp4\na.mp4\n")
+    for inputs in ([str(a), str(a)], [str(manifest)]):
+        out = tmp_path / f"out{len(inputs)}"
+        done = run_cli("batch", *inputs, "-o", str(out), *FAST)
+        assert done.returncode == 0 and "1 clips: 1 done" in done.stderr, done.stderr
+        report = run_cli("report", str(out / LOG_NAME))
+        assert "1 clips: 1 done" in report.stdout + report.stderr, report.stdout + report.stderr

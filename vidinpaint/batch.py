@@ -164,6 +164,12 @@ def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
             jobs += _from_manifest(item, outdir)
         else:
             jobs.append(Job(item, outdir / item.name))
+    # the same clip asked for twice (a file named twice, a manifest row repeated) is one job: both
+    # copies failed as writing "another job's output", and `report` then counted one clip
+    unique: dict[tuple, Job] = {}
+    for j in jobs:
+        unique.setdefault((j.input.resolve(), j.output.resolve(), j.mask, j.overrides, j.error), j)
+    jobs = list(unique.values())
     # two jobs writing one file fail alone, as a bad row does; the whole batch stopped before
     outputs = [j.output.resolve() for j in jobs]
     shared = {o for o, n in Counter(outputs).items() if n > 1}
