@@ -451,3 +451,22 @@ def test_the_same_clip_asked_for_twice_runs_once(tmp_path):
         assert done.returncode == 0 and "1 clips: 1 done" in done.stderr, done.stderr
         report = run_cli("report", str(out / LOG_NAME))
         assert "1 clips: 1 done" in report.stdout + report.stderr, report.stdout + report.stderr
+
+
+def test_names_with_a_newline_or_an_escape_sequence_stay_on_one_line(tmp_path):
+    """A file name with a newline split its failure, the summary and the report's row over two
+    lines; one with an escape sequence recoloured the terminal and moved the report's columns."""
+    src = tmp_path / "in"
+    clip(src / "good.mp4")
+    (src / "bad\nname.mp4").write_bytes(b"junk")
+    (src / "e\x1b[31mred.mp4").write_bytes(b"junk")
+    out = tmp_path / "out"
+    done = run_cli("batch", str(src), "-o", str(out), *FAST)
+    report = run_cli("report", str(out / LOG_NAME))
+    said = done.stderr + report.stdout + report.stderr
+    assert done.returncode == 1 and "\x1b" not in said, said
+    lines = said.splitlines()
+    for shown in ("bad name.mp4", "e\\x1b[31mred.mp4"):
+        assert any(line.startswith(f"  failed {shown}: ") for line in lines), said
+        assert any(line.startswith("failed: ") and shown in line for line in lines), said
+        assert any(line.startswith(shown) and "failed" in line for line in report.stdout.splitlines()), said

@@ -690,13 +690,13 @@ def batch(
 
     def on_clip(entry: dict) -> None:
         progress.advance(clips)
-        name = Path(entry.get("input", "?")).name
+        name = one_line(Path(entry.get("input", "?")).name)  # a name may hold a newline or an escape sequence
         for warning in entry.get("warnings", []):
-            progress.print(f"  [yellow]warning[/] {escape(name)}: {escape(warning)}")
+            progress.print(f"  [yellow]warning[/] {escape(name)}: {escape(one_line(warning))}")
         if entry.get("status") == "done":
             progress.print(f"  [green]done[/]   {escape(name)}: {entry['frames']} frames, {entry['fps']} fps")
         else:
-            progress.print(f"  [red]failed[/] {escape(name)}: {escape(failure(entry))}")
+            progress.print(f"  [red]failed[/] {escape(name)}: {escape(one_line(failure(entry)))}")
 
     events = Events(frames=lambda k: progress.advance(frames, k), clip=on_clip,
                     skipped=lambda k: progress.advance(clips, k),
@@ -714,7 +714,7 @@ def batch(
               f"command to resume", 128 + signum)
     progress.update(clips, completed=len(jobs))
     for line in summary.lines():
-        err.print(line, markup=False)
+        err.print(one_line(line), markup=False)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -730,7 +730,7 @@ def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-job
         summary = summarize_log(log)
         entries = latest_entries(log)  # as the summary counts them: a rerun's entry, not every attempt
     for line in summary.lines():
-        out.print(line, soft_wrap=True, markup=False)
+        out.print(one_line(line), soft_wrap=True, markup=False)
     if entries:
         table = _Rows("output", "status", "frames", "seconds", "fps")
         home = log.resolve().parent
@@ -739,7 +739,7 @@ def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-job
             output = Path(str(e.get("output", "?")))  # beside the log, as the folder shows it; else in full
             if output.name.startswith("."):  # a manifest row that could not be read has no output: its line
                 output = Path(str(e.get("input", "?")))
-            table.add_row(str(output.relative_to(home)) if output.is_relative_to(home) else str(output),
-                          str(e.get("status", "?")), str(e.get("frames", "-")),
+            table.add_row(one_line(str(output.relative_to(home)) if output.is_relative_to(home) else str(output)),
+                          one_line(str(e.get("status", "?"))), str(e.get("frames", "-")),
                           f"{entry_seconds(e):.1f}", f"{fps:.1f}" if isinstance(fps, (int, float)) else "-")
         _print_rows(table.rows, "clips")

@@ -35,9 +35,15 @@ class VidinpaintWarning(UserWarning):
     """Something the user should know about a run that still completes (the CLI prints ``warning:``)."""
 
 
+# other control characters, shown escaped: a file name holding an escape sequence recoloured the
+# terminal and moved the report's columns
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(c) not in "\t\n\r"}
+
+
 def one_line(text: str) -> str:
-    """Line breaks (FFmpeg's multi-line messages) become spaces; anything else is kept as is."""
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+    """Line breaks (FFmpeg's multi-line messages, a newline in a file name) become spaces, other
+    control characters ``\\xNN``; anything else is kept as is."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip()).translate(_CONTROLS)
 
 
 def user_message(error: BaseException) -> str | None:
