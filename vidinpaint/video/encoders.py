@@ -21,7 +21,7 @@ import av.logging
 
 from ..config import EncodeConfig
 from ..errors import OutputError
-from .colour import BT470BG, FIELD_ORDERS, JPEG, Colour, pixel_layout
+from .colour import BT470BG, FIELD_ORDERS, JPEG, UNSPECIFIED, Colour, pixel_layout
 
 # Output extension -> FFmpeg muxer. Anything else (GIF, PNG...) is not a video vidinpaint writes.
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
@@ -102,14 +102,19 @@ def pix_fmt_for(codec: str, colour: Colour, config: EncodeConfig, width: int, he
     return next((f for f in wanted if f in supported), next(iter(sorted(supported)), "yuv420p"))
 
 
-def output_colour(codec: str, colour: Colour) -> Colour:
+def output_colour(codec: str, colour: Colour, fmt: str = "") -> Colour:
     """The colour an encoder writes: the input's, except where its bitstream fixes it.
 
     JPEG (JFIF) is BT.601 full range, and decoders read MJPEG so whatever the container says, so
-    MJPEG is converted to that rather than carrying a matrix no player would apply.
+    MJPEG is converted to that rather than carrying a matrix no player would apply. MPEG-4 Part 2
+    in AVI (AVI's default) stores no colour tags at all, so it is converted to what players assume
+    of untagged video (limited range, BT.601, BT.709 above 576 lines): full-range input came out
+    untagged and played with crushed blacks, under a stage line that named the input's tags.
     """
     if codec == "mjpeg":
         return replace(colour, matrix=BT470BG, range=JPEG)
+    if codec == "mpeg4" and fmt == "avi":
+        return replace(colour, matrix=UNSPECIFIED, primaries=UNSPECIFIED, transfer=UNSPECIFIED, range=0)
     return colour
 
 
@@ -253,7 +258,7 @@ def choose_encoder(config: EncodeConfig, fmt: str, colour: Colour, input_codec: 
         if requested and config.crf != EncodeConfig.crf and not has_crf(name):
             raise OutputError(f"--crf does not apply to {name} (it has no CRF mode); "
                               f"leave --crf out or use libx264, libx265, libvpx-vp9 or libsvtav1")
-        written = output_colour(name, colour)
+        written = output_colour(name, colour, fmt)
         pix_fmt = pix_fmt_for(name, written, config, *size)
         options = encoder_options(name, config, written)
         failure = _trial(name, fmt, pix_fmt, options, written, size)
