@@ -470,3 +470,17 @@ def test_names_with_a_newline_or_an_escape_sequence_stay_on_one_line(tmp_path):
         assert any(line.startswith(f"  failed {shown}: ") for line in lines), said
         assert any(line.startswith("failed: ") and shown in line for line in lines), said
         assert any(line.startswith(shown) and "failed" in line for line in report.stdout.splitlines()), said
+
+
+def test_a_csv_without_its_header_says_so_and_spaces_after_commas_are_no_part_of_names(tmp_path):
+    clip(tmp_path / "a.mp4")
+    clip(tmp_path / "b.mp4")
+    headless = tmp_path / "headless.csv"
+    headless.write_text("a.mp4\nb.mp4\n")
+    done = run_cli("batch", str(headless), "-o", str(tmp_path / "out1"), *FAST)
+    assert done.returncode == 1 and "unknown column 'a.mp4'" in done.stderr and (
+        "a CSV's first line names its columns: start the file with a line 'input'") in done.stderr, done.stderr
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("input, output\nb.mp4, x2.mp4 \n")
+    done = run_cli("batch", str(spaced), "-o", str(tmp_path / "out2"), *FAST)
+    assert done.returncode == 0 and (tmp_path / "out2" / "x2.mp4").exists(), done.stderr

@@ -83,8 +83,9 @@ def _manifest_rows(path: Path) -> list[tuple[int, object]]:
         if None in row:  # more fields than the header has
             rows.append((reader.line_num,
                          "more fields than the header; quote values that hold commas (\"10,20,300,400\")"))
-        else:  # an empty header column (a trailing comma, as Excel writes) is no column
-            rows.append((reader.line_num, {k: v for k, v in row.items() if k.strip() or v}))
+        else:  # an empty header column (a trailing comma, as Excel writes) is no column; a space
+            # typed after a comma is no part of a name ("x.mp4 " was refused as having '.mp4 ')
+            rows.append((reader.line_num, {k.strip(): v.strip() if v else v for k, v in row.items() if k.strip() or v}))
     return rows
 
 
@@ -96,7 +97,9 @@ def _row_problem(row: object, outdir: Path) -> str | None:
         return "not an object with an 'input'"
     unknown = [str(key) for key in row if key not in COLUMNS]
     if unknown:  # a misspelt column ("trakcs") would otherwise be dropped, and everyone removed
-        return f"unknown column '{unknown[0]}' (columns: {', '.join(COLUMNS)})"
+        headless = Path(unknown[0]).suffix.lower() in MEDIA_EXTENSIONS  # a clip's name where the header goes
+        return f"unknown column '{unknown[0]}' (columns: {', '.join(COLUMNS)})" + (
+            "; a CSV's first line names its columns: start the file with a line 'input'" if headless else "")
     for key in ("input", "output", "mask", "classes", "tracks_file"):
         if row.get(key) not in (None, "") and not isinstance(row[key], str):
             return f"'{key}' must be text, not {json.dumps(row[key])}"
