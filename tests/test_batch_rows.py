@@ -401,7 +401,7 @@ def test_a_second_batch_on_the_same_job_log_is_refused(tmp_path):
         done = run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST)
     assert done.returncode == 1 and done.stderr.strip().splitlines()[-1] == (
         f"error: another batch is working on the job log {out / LOG_NAME}; let it finish (it resumes where a "
-        "stopped one left off), or give this one its own -o or --log"), done.stderr
+        "stopped one left off), or give this one its own -o"), done.stderr
     assert not (out / "a.mp4").exists()
 
 
@@ -484,3 +484,18 @@ def test_a_csv_without_its_header_says_so_and_spaces_after_commas_are_no_part_of
     spaced.write_text("input, output\nb.mp4, x2.mp4 \n")
     done = run_cli("batch", str(spaced), "-o", str(tmp_path / "out2"), *FAST)
     assert done.returncode == 0 and (tmp_path / "out2" / "x2.mp4").exists(), done.stderr
+
+
+def test_a_file_put_where_a_clip_failed_stays_a_strangers(tmp_path):
+    """A clip that started and failed wrote nothing at its output: a file put there later is not
+    the batch's to replace (a review found "started" lines made every such path the batch's own)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.mp4").write_bytes(b"junk")
+    out = tmp_path / "out"
+    assert run_cli("batch", str(src), "-o", str(out), *FAST).returncode == 1  # started, then failed
+    (out / "a.mp4").write_bytes(b"mine")
+    clip(src / "a.mp4")
+    done = run_cli("batch", str(src), "-o", str(out), *FAST)
+    assert done.returncode == 1 and "exists and is not in the job log" in done.stderr, done.stderr
+    assert (out / "a.mp4").read_bytes() == b"mine"

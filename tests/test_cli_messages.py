@@ -208,8 +208,12 @@ def test_a_video_without_a_container_extension_gets_a_default_output_that_works(
     raw = corpus.raw_h264(tmp_path / "raw.h264", 6)
     bare = tmp_path / "clip"
     bare.write_bytes(raw.read_bytes())
+    fast = ("--set", "detect.backend=motion", "--set", "segment.backend=box")
     for src in (raw, bare):
-        done = run_cli("clean", str(src), "--set", "detect.backend=motion", "--set", "segment.backend=box", "-q")
+        done = run_cli("clean", str(src), *fast, "-q")
         out = src.with_name(f"{src.stem}.clean.mkv")
         assert done.returncode == 0 and out.exists(), done.stderr
         assert len(decode_all(out)[0]) == 6
+    done = run_cli("batch", str(raw), str(bare), "-o", str(tmp_path / "out"), *fast)  # the same names in a batch
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.mkv")) == ["clip.mkv", "raw.mkv"]

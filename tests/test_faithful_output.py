@@ -566,7 +566,8 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
 
 @pytest.mark.parametrize("name,make,said,warned", [
     ("deep.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "yuv420p12le", deep=True), "limited 10-bit 420",
-     "its 12-bit video is written in 10 bits (yuv420p10le: the deepest libx264 writes here)"),
+     "its 12-bit video is written in 10 bits (yuv420p10le; vidinpaint chooses at most 10: "
+     "--set encode.pix_fmt=... asks libx264 for more)"),
     ("alpha.mov", lambda p: corpus.tagged(p, "qtrle", (96, 64), "argb"), "8-bit 444",
      "its alpha channel (transparency) is not kept: the output is opaque"),
     ("rgb.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "bgr0"), "8-bit 444", None),

@@ -35,7 +35,7 @@ def _sampled(count: int, length: int, total: int | None) -> tuple[list[int], int
     return [x.index for x in sample.items()], most
 
 
-@pytest.mark.parametrize("length,total", [(10_000, None), (95, 95), (1000, 100), (1000, 1000)])
+@pytest.mark.parametrize("length,total", [(10_000, None), (95, 95), (1000, 100), (1000, 1000), (100, 250)])
 def test_the_count_asked_for_spread_over_the_clip_in_bounded_memory(length, total):
     picks, most = _sampled(48, length, total)
     assert len(picks) == 48 and picks == sorted(set(picks))

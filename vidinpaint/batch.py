@@ -30,7 +30,7 @@ from pathlib import Path
 from .config import Config, SelectConfig, as_dict, load_config
 from .errors import ConfigError, InputError, OutputError, VidinpaintError, VidinpaintWarning
 from .images import IMAGE_EXTENSIONS
-from .pipeline import VIDEO_EXTENSIONS, clean_path
+from .pipeline import VIDEO_EXTENSIONS, clean_path, output_suffix
 from .selection import Selection
 
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
@@ -139,7 +139,7 @@ def _from_manifest(path: Path, outdir: Path) -> list[Job]:
         overrides = [*overrides, *(f"select.{key}={row[key]}" for key in SELECT_COLUMNS if row.get(key) not in (None, ""))]
         mask = (path.parent / row["mask"]).resolve() if row.get("mask") else None
         problem = _values_problem(overrides)  # named by its line: several rows may share an input
-        jobs.append(Job(src, outdir / (row.get("output") or src.name), mask, tuple(overrides),
+        jobs.append(Job(src, outdir / (row.get("output") or src.stem + output_suffix(src)), mask, tuple(overrides),
                         error=f"{path.parent / path.name} line {n}: {problem}" if problem else None))
     return jobs
 
@@ -166,7 +166,7 @@ def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
         elif item.suffix.lower() in (".csv", ".jsonl"):
             jobs += _from_manifest(item, outdir)
         else:
-            jobs.append(Job(item, outdir / item.name))
+            jobs.append(Job(item, outdir / (item.stem + output_suffix(item))))
     # the same clip asked for twice (a file named twice, a manifest row repeated) is one job: both
     # copies failed as writing "another job's output", and `report` then counted one clip
     unique: dict[tuple, Job] = {}

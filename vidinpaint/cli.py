@@ -667,8 +667,8 @@ def batch(
             _fail("no videos or images found in the inputs" + (
                 f" outside the output folder {outdir} (files under it are outputs, never inputs)" if inside else ""))
     for folder in under:
-        err.print(f"[yellow]warning[/] {escape(str(folder))} is inside the output folder {escape(str(outdir))}: "
-                  "its files are taken for outputs and skipped")
+        err.print(f"[yellow]warning[/] {escape(one_line(str(folder)))} is inside the output folder "
+                  f"{escape(one_line(str(outdir)))}: its files are taken for outputs and skipped")
     log_path = log or outdir / LOG_NAME
     roles = {p.resolve(): role for j in jobs
              for role, p in (("a mask", j.mask), ("an input", j.input), ("an output", j.output)) if p is not None}

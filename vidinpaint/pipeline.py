@@ -88,9 +88,13 @@ def default_output(path: Path, tag: str = "clean", suffix: str | None = None) ->
     which holds any stream: ``clip.clean`` was refused as an output with no extension."""
     if path.is_dir():
         return path.with_name(f"{path.name}.{tag}")
-    if suffix is None:
-        suffix = path.suffix if is_image(path) or path.suffix.lower() in CONTAINERS else ".mkv"
-    return path.with_name(f"{path.stem}.{tag}{suffix}")
+    return path.with_name(f"{path.stem}.{tag}{output_suffix(path) if suffix is None else suffix}")
+
+
+def output_suffix(path: Path) -> str:
+    """The extension of an output cleaned from ``path``: its own, unless it is no container we
+    write (see :func:`default_output`)."""
+    return path.suffix if is_image(path) or path.suffix.lower() in CONTAINERS else ".mkv"
 
 
 def preview_path(output: Path) -> Path:

@@ -67,8 +67,11 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
     """The jobs not done yet. One whose output is a file the log does not know (not written by a
     batch with this log) fails alone, unless ``overwrite``: a batch replaced such files silently."""
     log = read_log(log_path)
-    # what a clip of this log finished or started writing (a failure wrote nothing there)
-    ours = {str(e.get("output")) for e in log if e["status"] != "failed"}
+    # what a clip of this log wrote: a "done" output, or one whose clip's last line is "started" (a
+    # kill came before its "done" line); a failure wrote nothing there, and a file there since is a stranger's
+    latest = {(e.get("input"), e.get("output")): e["status"] for e in log}
+    ours = {str(e.get("output")) for e in log if e["status"] == "done"} | \
+        {str(output) for (_, output), status in latest.items() if status == "started"}
     todo = []
     for job in jobs:
         if is_done(job, config, log):
@@ -123,7 +126,7 @@ def _lock(log: IO, path: Path) -> None:
         fcntl.flock(log.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise OutputError(f"another batch is working on the job log {path}; let it finish (it resumes "
-                          "where a stopped one left off), or give this one its own -o or --log") from None
+                          "where a stopped one left off), or give this one its own -o") from None
     except OSError:
         pass
 

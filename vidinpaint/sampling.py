@@ -19,13 +19,15 @@ T = TypeVar("T")
 
 class EvenSample(Generic[T]):
     """``count`` items spread evenly over a stream of frames numbered 0, 1, 2, ...; ``total``, the
-    stream's length when known, sets the first step so that no frame is read twice over."""
+    stream's length when known (or estimated), sets the first step, at which about twice ``count``
+    frames are kept: a length estimated from a container's duration may be too long (audio
+    that outlasts the picture), and a step of ``total // count`` then gave a third of the count."""
 
     def __init__(self, count: int, total: int | None = None) -> None:
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
         self.count = count
-        self.step = max(1, (total or 0) // count)
+        self.step = max(1, (total or 0) // (2 * count))
         self._kept: list[tuple[int, T]] = []
 
     def wanted(self, index: int) -> bool:

@@ -221,13 +221,15 @@ def _field_order(frame: av.VideoFrame, stream_order: int) -> int:
 def pixel_layout(pix_fmt: str) -> tuple[int, str, bool]:
     """Bit depth, chroma subsampling (``444``/``422``/``420``) and whether there is alpha, for a
     pixel format. RGB of any component order is 444 (``argb`` counted as 420 and was encoded so);
-    grey and palette pictures count as 420, which is how an encoder stores them."""
+    grey and palette pictures count as 420, which is how an encoder stores them; otherwise by the
+    share of chroma samples kept (4:1:1 as 420, 4:4:0 as 422). A hardware format (no components
+    to read) counts as 8-bit 420."""
     fmt = av.VideoFormat(pix_fmt)
-    depth = max(c.bits for c in fmt.components)
+    depth = max((c.bits for c in fmt.components), default=8)
     alpha = any(c.is_alpha for c in fmt.components)
     if fmt.is_rgb:
         return depth, "444", alpha
     if len(fmt.components) - alpha < 3:
         return depth, "420", alpha
-    full = fmt.chroma_width(64) == 64
-    return depth, "444" if full else "422" if fmt.chroma_height(64) == 64 else "420", alpha
+    share = fmt.chroma_width(64) * fmt.chroma_height(64) / 64 ** 2
+    return depth, "444" if share == 1 else "422" if share == 0.5 else "420", alpha

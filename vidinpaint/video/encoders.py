@@ -118,6 +118,9 @@ def output_colour(codec: str, colour: Colour, fmt: str = "") -> Colour:
     return colour
 
 
+CHROMA_DETAIL = {"420": 0, "422": 1, "444": 2}  # how much colour detail each subsampling keeps
+
+
 def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig) -> list[str]:
     """What of the input's pixels ``encoder`` cannot keep, said in words for a warning: bits
     (a 12- or 16-bit input came out 10-bit, with a stage line that said 12), chroma and alpha
@@ -125,8 +128,8 @@ def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig) -> li
     lost = []
     written = encoder.colour
     if config.pix_fmt == "auto" and written.depth < colour.depth:
-        lost.append(f"its {colour.depth}-bit video is written in {written.depth} bits ({encoder.pix_fmt}: "
-                    f"the deepest {encoder.codec} writes here)")
+        lost.append(f"its {colour.depth}-bit video is written in {written.depth} bits ({encoder.pix_fmt}; "
+                    f"vidinpaint chooses at most 10: --set encode.pix_fmt=... asks {encoder.codec} for more)")
     if config.pix_fmt == "auto" and CHROMA_DETAIL[written.chroma] < CHROMA_DETAIL[colour.chroma]:
         lost.append(f"its {colour.chroma} chroma is written as {written.chroma} ({encoder.pix_fmt}: the most "
                     f"{encoder.codec} keeps here)")
@@ -134,8 +137,6 @@ def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig) -> li
         lost.append("its alpha channel (transparency) is not kept: the output is opaque")
     return lost
 
-
-CHROMA_DETAIL = {"420": 0, "422": 1, "444": 2}
 
 
 @dataclass(frozen=True)
