@@ -352,6 +352,10 @@ def test_manifests_as_spreadsheets_write_them(tmp_path):
     torn = tmp_path / "torn.jsonl"
     torn.write_text('{"input": "/x/a.mp4", "sta')
     assert read_log(torn) == []
+    stranger = tmp_path / "notes.txt"  # one line of something else: `report` said "0 clips" and exited 0
+    stranger.write_text("x\n")
+    with pytest.raises(InputError, match="not a job log"):
+        read_log(stranger)
 
 
 def test_a_failure_names_its_input_once_however_it_was_typed(tmp_path, monkeypatch):

@@ -238,8 +238,8 @@ def read_log(path: Path) -> list[dict]:
     for n, line in enumerate(lines, start=1):
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError:
-            others += n < len(lines) and bool(line.strip())  # a torn last line is a kill, not a stranger
+        except json.JSONDecodeError:  # a torn last line is a kill (an entry cut short), not a stranger
+            others += (n < len(lines) or not line.startswith("{")) and bool(line.strip())
             continue
         if isinstance(entry, dict) and isinstance(entry.get("input"), str) and entry.get("status") in STATUSES:
             entries.append(entry)
