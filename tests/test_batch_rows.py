@@ -38,12 +38,13 @@ def test_a_missing_input_or_a_bad_set_fails_its_row_and_the_others_run(tmp_path)
     for attempt in range(2):  # the rerun fingerprints finished rows again: still no traceback
         result = run_cli("batch", str(manifest), "-o", str(out), "-j", "1", *FAST)
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-        assert f"failed: {tmp_path / 'gone.mp4'}: no such file" in result.stderr.splitlines(), result.stderr
-        # named by its line too: several rows may share one input
+        # each named by its line too, whenever its failure is found: several rows may share one input
+        assert f"failed: {tmp_path / 'gone.mp4'}: {manifest} line 2: no such file" in result.stderr.splitlines(), \
+            result.stderr
         assert any(line.startswith(f"failed: {tmp_path / 'b.mp4'}: {manifest} line 3: encode.crf: expected int")
                    for line in result.stderr.splitlines()), result.stderr
-        assert (f"failed: {tmp_path / 'a.mp4'}: --mask {tmp_path / 'no-mask.png'}: no such file or folder" in
-                result.stderr.splitlines()), result.stderr
+        assert (f"failed: {tmp_path / 'a.mp4'}: {manifest} line 4: --mask {tmp_path / 'no-mask.png'}: no such file "
+                "or folder" in result.stderr.splitlines()), result.stderr
         assert f"4 clips: {1 - attempt} done, {attempt} skipped" in result.stderr
     latest = {Path(e["output"]).name: e["status"] for e in read_log(out / LOG_NAME)}
     assert latest == {"a.mp4": "done", "gone.mp4": "failed", "b.mp4": "failed", "a_masked.mp4": "failed"}

@@ -48,6 +48,7 @@ class Job:
     mask: Path | None = None
     overrides: tuple[str, ...] = ()
     error: str | None = None
+    row: str = ""  # "jobs.csv line 7" for a manifest's row: its failures name it (rows may share an input)
 
 
 def _media(folder: Path, outdir: Path) -> list[Path]:
@@ -139,8 +140,9 @@ def _from_manifest(path: Path, outdir: Path) -> list[Job]:
         overrides = [*overrides, *(f"select.{key}={row[key]}" for key in SELECT_COLUMNS if row.get(key) not in (None, ""))]
         mask = (path.parent / row["mask"]).resolve() if row.get("mask") else None
         problem = _values_problem(overrides)  # named by its line: several rows may share an input
+        line = f"{path.parent / path.name} line {n}"
         jobs.append(Job(src, outdir / (row.get("output") or src.stem + output_suffix(src)), mask, tuple(overrides),
-                        error=f"{path.parent / path.name} line {n}: {problem}" if problem else None))
+                        error=f"{line}: {problem}" if problem else None, row=line))
     return jobs
 
 
@@ -323,6 +325,8 @@ def _run_job(job: Job, config: Config, progress: Callable[[int], None] | None, e
         entry.update(status="failed", error=str(err))
     except Exception as err:  # noqa: BLE001 - one broken clip must not end the batch
         entry.update(status="failed", error=f"{type(err).__name__}: {err}")
+    if job.row and entry["status"] == "failed":
+        entry["row"] = job.row
 
 
 _cleaning = False  # a worker is cleaning a clip (and has a temporary file to remove if stopped)
@@ -382,13 +386,14 @@ class Summary:
 
 def failure(entry: dict) -> str:
     """A failed entry's reason without the input's path in front (as the user typed it, or
-    absolute), which the report names anyway."""
-    error, name = str(entry.get("error", "unknown error")), str(entry.get("input", ""))
+    absolute), which the report names anyway; after its manifest row's line, where it has one and
+    does not say it (rows may share an input)."""
+    error, name, row = str(entry.get("error", "unknown error")), str(entry.get("input", "")), entry.get("row")
     first, _, rest = error.partition(": ")
     with contextlib.suppress(OSError, ValueError):
         if name and rest and Path(first).resolve() == Path(name).resolve():
-            return rest
-    return error
+            error = rest
+    return f"{row}: {error}" if isinstance(row, str) and row and not error.startswith(row) else error
 
 
 def entry_seconds(entry: dict) -> float:
