@@ -17,9 +17,10 @@ def run() -> None:
     except OSError as error:  # one the user causes (a name too long, a full disk): one line; any other is a bug
         from .errors import user_message
 
-        if user_message(error) is None:
+        message = user_message(error)
+        if message is None:
             raise
-        sys.stderr.write(f"error: {user_message(error)}\n")
+        sys.stderr.write(f"error: {message}\n")
         sys.stdout = None  # what it could not write stays unwritten; no second error at exit
         sys.exit(1)
 

@@ -267,19 +267,25 @@ def job_entry(job: Job, **fields: object) -> dict:
     return {"input": str(job.input.resolve()), "output": str(job.output.resolve()), **fields}
 
 
-def is_done(job: Job, config: Config, log: list[dict]) -> bool:
-    """True when the output exists and the last log line for this input and output matches it (a row that
-    cannot be fingerprinted, such as a missing input or a bad ``set``, is not done: it fails when run)."""
+def last_entries(entries: Iterable[dict]) -> dict[tuple[str, str | None], dict]:
+    """The last of ``entries`` for every input and output pair (one input may feed several rows:
+    other masks, other settings), in the order the pairs first appear."""
+    return {(e["input"], e.get("output")): e for e in entries}
+
+
+def is_done(job: Job, config: Config, last: dict[tuple[str, str | None], dict]) -> bool:
+    """True when the output exists and the last log line for this input and output (``last``, from
+    :func:`last_entries`) matches it (a row that cannot be fingerprinted, such as a missing input
+    or a bad ``set``, is not done: it fails when run)."""
     if job.error is not None or not job.output.exists():
         return False
     try:
         fp = _fingerprint(job, config)
     except VidinpaintError:
         return False
-    key = job_entry(job)  # one input may feed several rows (other masks, other settings)
-    last = next((e for e in reversed(log) if (e.get("input"), e.get("output")) == (key["input"], key["output"])),
-                None)
-    return bool(last and last.get("status") == "done" and all(last.get(k) == v for k, v in fp.items()))
+    key = job_entry(job)
+    entry = last.get((key["input"], key["output"]))
+    return bool(entry and entry.get("status") == "done" and all(entry.get(k) == v for k, v in fp.items()))
 
 
 def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = None) -> dict:
@@ -414,11 +420,8 @@ def _number(value: object) -> bool:
 def latest_entries(path: Path) -> list[dict]:
     """The last entry of every input and output pair of a job log (a rerun's entries replace
     the earlier attempts'), in the order the pairs first appear."""
-    latest: dict[tuple[str, str], dict] = {}
-    for entry in read_log(path):
-        if entry["status"] != "started":  # a clip in flight, or one a kill stopped: its attempt so far
-            latest[entry.get("input", "?"), entry.get("output", "?")] = entry
-    return list(latest.values())
+    # a "started" line is a clip in flight, or one a kill stopped: no attempt to count
+    return list(last_entries(e for e in read_log(path) if e["status"] != "started").values())
 
 
 def summarize_log(path: Path) -> Summary:

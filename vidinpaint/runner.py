@@ -21,7 +21,7 @@ from pathlib import Path
 from queue import Empty
 from typing import IO
 
-from .batch import Job, Summary, append_log, is_done, job_entry, read_log, run_job, worker_init
+from .batch import Job, Summary, append_log, is_done, job_entry, last_entries, read_log, run_job, worker_init
 from .config import Config
 from .errors import ConfigError, OutputError, Terminated
 
@@ -67,14 +67,14 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
     """The jobs not done yet. One whose output is a file the log does not know (not written by a
     batch with this log) fails alone, unless ``overwrite``: a batch replaced such files silently."""
     log = read_log(log_path)
+    last = last_entries(log)  # read once: a scan of the log per job was quadratic in the batch's size
     # what a clip of this log wrote: a "done" output, or one whose clip's last line is "started" (a
     # kill came before its "done" line); a failure wrote nothing there, and a file there since is a stranger's
-    latest = {(e.get("input"), e.get("output")): e["status"] for e in log}
     ours = {str(e.get("output")) for e in log if e["status"] == "done"} | \
-        {str(output) for (_, output), status in latest.items() if status == "started"}
+        {str(output) for (_, output), e in last.items() if e["status"] == "started"}
     todo = []
     for job in jobs:
-        if is_done(job, config, log):
+        if is_done(job, config, last):
             summary.skipped += 1
         elif not overwrite and job.error is None and (job.output.exists() or job.output.is_symlink()) \
                 and str(job.output.resolve()) not in ours:

@@ -138,7 +138,6 @@ def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig) -> li
     return lost
 
 
-
 @dataclass(frozen=True)
 class Encoder:
     """The encoder chosen for an output, its pixel format and options, the colour it writes
