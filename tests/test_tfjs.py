@@ -75,6 +75,41 @@ def test_conv_same_padding_leaky_relu_and_split_match_torch(tmp_path):
     assert model.nodes["act"].get("_vidinpaint_in_place")
 
 
+def test_a_fused_conv_and_a_peak_gathered_from_a_heatmap_match_torch(tmp_path):
+    """MoveNet's ops without its weights: a conv with bias and Relu6 fused in, then the argmax of
+    one channel's map, its row and column (FloorDiv), and the other channel gathered there."""
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(3, 3, 3, 2)).astype(np.float32)
+    bias = rng.normal(size=(2,)).astype(np.float32)
+    fused = {"padding": attr_s("SAME"), "strides": {"list": {"i": ["1", "1", "1", "1"]}},
+             "fused_ops": {"list": {"s": [attr_s("BiasAdd")["s"], attr_s("Relu6")["s"]]}}, "num_args": {"i": "1"}}
+    nodes = [
+        {"name": "x", "op": "Placeholder"}, const("w"), const("b"), const("shape"), const("dim"), const("six"),
+        const("zero"),
+        {"name": "xf", "op": "Cast", "input": ["x"], "attr": {"DstT": {"type": "DT_FLOAT"}}},
+        {"name": "conv", "op": "_FusedConv2D", "input": ["xf", "w", "b"], "attr": fused},
+        {"name": "maps", "op": "Unpack", "input": ["conv"], "attr": {"axis": {"i": "3"}, "num": {"i": "2"}}},
+        {"name": "flat", "op": "Reshape", "input": ["maps", "shape"]},
+        {"name": "peak", "op": "ArgMax", "input": ["flat", "dim"], "attr": {"output_type": {"type": "DT_INT32"}}},
+        {"name": "row", "op": "FloorDiv", "input": ["peak", "six"]},
+        {"name": "col", "op": "Sub", "input": ["peak", "x6"]},
+        {"name": "x6", "op": "Mul", "input": ["row", "six"]},
+        {"name": "at", "op": "Pack", "input": ["zero", "row", "col"], "attr": {"axis": {"i": "1"}}},
+        {"name": "other", "op": "GatherNd", "input": ["maps:1", "at"]},
+    ]
+    model = GraphModel(write_graph(tmp_path, nodes, {"w": w, "b": bias, "shape": np.array([1, 36]),
+                                                     "dim": np.array(1), "six": np.array([6]),
+                                                     "zero": np.array([0])}, ["other", "row", "col"]))
+    x = torch.from_numpy(rng.integers(0, 4, size=(1, 6, 6, 3)).astype(np.int32))
+    out = model(x)
+    w16 = torch.from_numpy(w.astype(np.float16).astype(np.float32)).permute(3, 2, 0, 1)
+    b16 = torch.from_numpy(bias.astype(np.float16).astype(np.float32))
+    ref = F.conv2d(F.pad(x.permute(0, 3, 1, 2).float(), (1, 1, 1, 1)), w16, b16).clamp(0, 6)[0]
+    row, col = divmod(int(ref[0].argmax()), 6)
+    assert (int(out["row"]), int(out["col"])) == (row, col)
+    torch.testing.assert_close(out["other"], ref[1, row, col].reshape(1), atol=1e-5, rtol=1e-5)
+
+
 def test_an_activation_whose_input_is_read_elsewhere_is_not_done_in_place(tmp_path):
     """``skip`` reads the conv's biased output after the activation ran: overwriting it in place
     would change the sum."""

@@ -71,12 +71,27 @@ def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0, mirror: f
         raise ConfigError(str(err)) from None
 
 
-def _still(c: DetectConfig, named: frozenset[int]):
-    """The still-object rule as configured, or None when ``detect.still`` is 0; the ``named`` ids
-    (those the selection asks for one by one) are never left alone."""
+def _still(config: Config, named: frozenset[int], device: str, notes: list[str]):
+    """The still-object and pose rules as configured, or None when ``detect.still`` and
+    ``detect.pose`` are both 0; the ``named`` ids (those the selection asks for one by one) are
+    never left alone. Without the pose model's weights the pose rule is off, said in ``notes``
+    (an error with ``strict``)."""
     from .detect.still import StillObjects
 
-    return StillObjects(c.still_frames, c.still, c.still_score, named) if c.still > 0 else None
+    c, root, pose = config.detect, config.weights_dir, None
+    if c.pose > 0:
+        reason = _short_reason("movenet", "torch", _TORCH, root)
+        if reason and config.strict:
+            _need("torch", _TORCH, "movenet", root)
+        if reason:
+            notes.append(f"pose check off: {reason}")
+        else:
+            from .detect.pose import PoseCheck
+
+            pose = PoseCheck(weights_path("movenet", root), device)
+    if c.still <= 0 and pose is None:
+        return None
+    return StillObjects(c.still_frames, c.still, c.still_score, named, pose, c.pose_height, c.pose, c.pose_every)
 
 
 def whole_nanodet(nanodet, c: DetectConfig):
@@ -107,9 +122,10 @@ def build_detector(config: Config, device: str, named: frozenset[int] = frozense
             detector = YoloDetector(weights, classes, c.score, c.iou, c.imgsz, device, track=track)
             if c.tiles == "on" or (c.tiles == "auto" and not track):  # ByteTrack needs whole frames
                 detector = _tiled(detector, c.imgsz, c)
-            ignored = "detect.every ignored: ByteTrack needs every frame" if track and c.every > 1 else ""
+            notes = ["detect.every ignored: ByteTrack needs every frame"] if track and c.every > 1 else []
+            still = _still(config, named, device, notes)
             return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid,
-                               every=1 if track else c.every, note=ignored, still=_still(c, named))
+                               every=1 if track else c.every, note="; ".join(notes), still=still)
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)
@@ -120,8 +136,9 @@ def build_detector(config: Config, device: str, named: frozenset[int] = frozense
             weak = c.score_low < c.score
             detector = whole_nanodet(NanoDet(_need("torch", _TORCH, "nanodet", root), classes,
                                              min(c.score, c.score_low), c.iou, device, c.precision), c)
+            still = _still(config, named, device, notes)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
-                               every=c.every, confident=c.score if weak else None, still=_still(c, named))
+                               every=c.every, confident=c.score if weak else None, still=still)
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector
 

@@ -96,6 +96,15 @@ class DetectConfig:
     still_frames: int = _opt(24, lo=3, doc="frames an object is watched before it can be judged still (detect.still)")
     still_score: float = _opt(0.65, lo=0, hi=1, doc="an object detected with this confidence on some frame is never "
                                                     "judged still (detect.still)")
+    pose: float = _opt(0.4, lo=0, hi=1, doc="leave alone people at least detect.pose_height of the frame tall, never "
+                                            "detected at detect.still_score, while a pose model (MoveNet Lightning) "
+                                            "finds no body in their box at this confidence (the mean of its 5 best "
+                                            "keypoints): NanoDet's tall false people (car pillars, bokeh) on real "
+                                            "street footage; 0 = off")
+    pose_height: float = _opt(0.5, lo=0, hi=1, doc="share of the frame's height from which a doubtful person gets "
+                                                  "the pose check (detect.pose)")
+    pose_every: int = _opt(3, lo=1, doc="the pose model looks at a doubtful person at most once in this many frames "
+                                       "(on frames with the detector's own boxes), until it finds a body (detect.pose)")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")
     imgsz: int = _opt(640, lo=32, doc="YOLO inference size")
     batch: int = _opt(8, lo=1, doc="frames per YOLO call with detect.tracker=iou and detect.every 1 (ByteTrack, NanoDet "

@@ -295,10 +295,10 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
     tracker, the mask hysteresis and the flow fill something to work with, so the frame looks as
     it will in the full run. ``track_boxes`` (the whole clip's tracks, frame -> id -> box) renames
     the excerpt's track ids to the whole clip's, so a selection by id means the same objects, and
-    ``left_boxes`` (what that run left alone as still objects) drops them as the run does. With
-    them, the excerpt does not judge still objects itself: on a context of ``detect.still_frames``
-    or more it would, on its own ids, before they are renamed, and drop an object the selection
-    names by the whole clip's id.
+    ``left_boxes`` (what that run left alone as still objects, or people without a body) drops
+    them as the run does. With them, the excerpt does not judge such objects itself: it would, on
+    its own ids, before they are renamed, and drop an object the selection names by the whole
+    clip's id.
     """
     before: np.ndarray | None = None
 
@@ -311,7 +311,7 @@ def clean_excerpt(video: FrameSeeker, index: int, config: Config, *, context: in
 
     relabel = [Relabel(track_boxes, left=left_boxes)] if track_boxes is not None else []
     if relabel:
-        config = replace(config, detect=replace(config.detect, still=0.0))
+        config = replace(config, detect=replace(config.detect, still=0.0, pose=0.0))
     stream, backends, stages, _ = _run(keep_before(video.frames(index - context, index + context + 1)), config,
                                     None, None, StageTimes(), video.path, relabel, excerpt=True)
     try:

