@@ -289,7 +289,8 @@ def test_a_tracks_file_of_another_clip_or_other_settings_is_said(tmp_path):
     assert ["a video of 30 frames" in m for m in run(width=12, height=8, frames=30, tracking=key)] == [True]
     assert run(width=12, height=8, frames=4, tracking=key) == []  # the review page counts packets: a few more
     other = as_dict(Config())
-    other["detect"] = {**other["detect"], "margin": 16, "batch": 1}  # boxes grown after tracking: the same ids
+    other["detect"] = {**other["detect"], "margin": 16, "batch": 1,  # boxes grown after tracking: the same ids
+                       "still": 0, "pose": 0, "pose_height": 0.7, "pose_every": 1}  # judged after tracking too
     assert run(width=12, height=8, frames=3, tracking=tracking_key(other)) == []
     assert ["other shots/detect settings" in m for m in run(width=12, height=8, frames=3, tracking="0" * 12)] == [True]
     assert run() == []  # a file a person wrote says nothing of its clip

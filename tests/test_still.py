@@ -114,7 +114,7 @@ def test_the_run_says_which_objects_it_left_alone():
     stage = DetectStage(Script(lambda t: [(CONE, 0.45)] + ([(walker(t, 2.0), 0.5)] if t < 40 else [])),
                         max_gap=0, still=still)
     list(stage(frames(50)))
-    assert still.report.startswith("left alone as still: 1 object, id 1 (frames 0-49)")
+    assert still.report.startswith("left alone: 1 object, id 1 (frames 0-49)")
     assert "detect.still=0" in still.report
     assert StillObjects().report == ""
 
@@ -154,7 +154,7 @@ def test_on_the_sample_the_cones_and_sign_are_left_alone_and_named(tmp_path):
         assert result.returncode == 0, result.stderr
         entries = json.loads((tmp_path / f"{still}.json").read_text())["tracks"]
         listed[still] = {t["id"] for t in entries if not t.get("still")}
-        lines[still] = [line for line in result.stderr.splitlines() if line.startswith("left alone as still:")]
+        lines[still] = [line for line in result.stderr.splitlines() if line.startswith("left alone:")]
     assert not lines["0"]
     [line] = lines["0.03"]
     named = {int(i) for i in re.findall(r"(\d+) \(frames \d+-\d+\)", line)}

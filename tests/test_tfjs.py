@@ -108,6 +108,8 @@ def test_a_fused_conv_and_a_peak_gathered_from_a_heatmap_match_torch(tmp_path):
     row, col = divmod(int(ref[0].argmax()), 6)
     assert (int(out["row"]), int(out["col"])) == (row, col)
     torch.testing.assert_close(out["other"], ref[1, row, col].reshape(1), atol=1e-5, rtol=1e-5)
+    # on another device than the CPU, where the integer constants stay (as on CUDA: shapes, axes)
+    assert model.to("meta")(x.to("meta"))["other"].shape == (1,)
 
 
 def test_an_activation_whose_input_is_read_elsewhere_is_not_done_in_place(tmp_path):

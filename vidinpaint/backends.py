@@ -18,6 +18,7 @@ from .errors import ConfigError
 from .weights import REGISTRY, WeightsError, WeightsMissing, locate, spec
 
 if TYPE_CHECKING:
+    from .detect.still import StillObjects
     from .temporal.fill import Spatial
 
 _YOLO = "pip install 'vidinpaint[yolo]'"
@@ -71,7 +72,7 @@ def _tiled(detector, size: int, c: DetectConfig, native_side: int = 0, mirror: f
         raise ConfigError(str(err)) from None
 
 
-def _still(config: Config, named: frozenset[int], device: str, notes: list[str]):
+def _still(config: Config, named: frozenset[int], device: str, notes: list[str]) -> StillObjects | None:
     """The still-object and pose rules as configured, or None when ``detect.still`` and
     ``detect.pose`` are both 0; the ``named`` ids (those the selection asks for one by one) are
     never left alone. Without the pose model's weights the pose rule is off, said in ``notes``
@@ -82,7 +83,7 @@ def _still(config: Config, named: frozenset[int], device: str, notes: list[str])
     if c.pose > 0:
         reason = _short_reason("movenet", "torch", _TORCH, root)
         if reason and config.strict:
-            _need("torch", _TORCH, "movenet", root)
+            raise ConfigError(f"detect.pose: no fallback with --strict: {reason}, or --set detect.pose=0")
         if reason:
             notes.append(f"pose check off: {reason}")
         else:

@@ -470,10 +470,10 @@ def list_tracks(
         for t in found:
             tallest = max(y1 - y0 for _, y0, _, y1 in t.boxes.values())
             out.print(f"{t.id:>5}  {t.cls}  frames {t.first}-{t.last}  up to {tallest}px tall"
-                      + ("  (left alone as still)" if t.still else ""), soft_wrap=True, markup=False)
+                      + (f"  (left alone: {t.why})" if t.still else ""), soft_wrap=True, markup=False)
     still = sum(t.still for t in found)
     err.print(f"[green]wrote[/] {escape(str(target))}  ({len(found)} tracks"
-              + (f", {still} of them left alone as still" if still else "") + ")"
+              + (f", {still} of them left alone" if still else "") + ")"
               + (f"  sheet: {escape(str(sheet))}" if sheet else ""))
     if listing.still:
         err.print(escape(listing.still))

@@ -100,9 +100,10 @@ class DetectConfig:
                                             "detected at detect.still_score, while a pose model (MoveNet Lightning) "
                                             "finds no body in their box at this confidence (the mean of its 5 best "
                                             "keypoints): NanoDet's tall false people (car pillars, bokeh) on real "
-                                            "street footage; 0 = off")
+                                            "street footage (judged with the look-ahead of detect.still_frames "
+                                            "frames); 0 = off")
     pose_height: float = _opt(0.5, lo=0, hi=1, doc="share of the frame's height from which a doubtful person gets "
-                                                  "the pose check (detect.pose)")
+                                                  "the pose check (detect.pose); once looked at, at any height")
     pose_every: int = _opt(3, lo=1, doc="the pose model looks at a doubtful person at most once in this many frames "
                                        "(on frames with the detector's own boxes), until it finds a body (detect.pose)")
     yolo_weights: str = _opt("yolo11n", doc="weights registry name, or a path to a YOLO .pt file")

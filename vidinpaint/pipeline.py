@@ -69,7 +69,7 @@ class CleanResult:
     backends: list[tuple[str, str]] = field(default_factory=list)
     preview: Path | None = None
     shots: str = ""  # what the shots stage found, e.g. "3 shots (cuts at 40, 81)"
-    still: str = ""  # which detected objects were left alone as still (detect.still), if any
+    still: str = ""  # which detected objects were left alone (detect.still, detect.pose), if any
     timings: list[tuple[str, float]] = field(default_factory=list)  # (stage, own seconds), pipeline order
 
     @property
@@ -177,7 +177,7 @@ def _still_rule(stages: Iterable[Stage]) -> StillObjects | None:
 
 
 def still_found(stages: Iterable[Stage]) -> str:
-    """Which detected objects the detect stage left alone as still, once the frames went through."""
+    """Which detected objects the detect stage left alone (still, or no body), once the frames went through."""
     still = _still_rule(stages)
     return still.report if still is not None else ""
 

@@ -86,8 +86,9 @@ class TracksFile(NamedTuple):
     made: dict
 
 
-NOT_IDS = ("margin", "batch", "precision", "still", "still_frames", "still_score")  # detect settings ids do not
-# follow: the box margin and batch act after tracking, the precision is the machine's, still objects are judged after
+NOT_IDS = ("margin", "batch", "precision", "still", "still_frames", "still_score", "pose", "pose_height",
+           "pose_every")  # detect settings ids do not follow: the box margin and batch act after tracking, the
+# precision is the machine's, still objects and people without a body are judged after
 
 
 def tracking_key(sections: dict) -> str:

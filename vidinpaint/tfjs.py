@@ -273,18 +273,38 @@ def _resize(node: dict, x: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
     return _nhwc(out)
 
 
+def _together(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``xs`` on one device: integer constants stay on the CPU (shapes, axes), but a graph that
+    decodes its own output (MoveNet) computes with some, next to values on the model's device."""
+    device = next((x.device for x in xs if x.device.type != "cpu"), None)
+    return xs if device is None else tuple(x.to(device) for x in xs)
+
+
+def _cast(node: dict, x: torch.Tensor) -> torch.Tensor:
+    dtype = _TORCH_DTYPES.get(_attr(node, "DstT"))
+    if dtype is None:
+        raise NotImplementedError(f"{node['name']}: Cast to {_attr(node, 'DstT')}")
+    return x.to(dtype)
+
+
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "Relu": torch.relu_, "Relu6": lambda x: x.clamp_(0, 6)}  # in place: on a conv's fresh output
 
 
-def _fused_conv(node: dict, x: torch.Tensor, w: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
-    """A conv with its bias and activation fused in (TF's grappler writes these into exported
-    graphs: MoveNet): ``fused_ops`` is ``["BiasAdd"]`` or ``["BiasAdd", activation]``."""
+def _fused_activation(node: dict) -> str | None:
+    """The activation a fused conv applies after its bias (None: the bias alone). TF's grappler
+    writes such convs into exported graphs (MoveNet); other fusions (batch norm, PReLU) raise."""
     ops = _attr(node, "fused_ops", [])
-    if ops[:1] != ["BiasAdd"] or len(args) != 1 or len(ops) > 2 or (len(ops) == 2 and ops[1] not in _ACTIVATIONS):
-        raise NotImplementedError(f"{node['name']}: fused ops {', '.join(ops)} on {len(args)} extra inputs")
-    y = _conv(node, x, w, args[0], depthwise=_CONVS[node["op"]])
-    return _ACTIVATIONS[ops[1]](y) if len(ops) == 2 else y
+    if ops[:1] != ["BiasAdd"] or len(ops) > 2 or (len(ops) == 2 and ops[1] not in _ACTIVATIONS) \
+            or _attr(node, "num_args", 1) != 1:
+        raise NotImplementedError(f"{node['name']}: fused ops {', '.join(ops) or 'none'}")
+    return ops[1] if len(ops) == 2 else None
+
+
+def _fused_conv(node: dict, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    y = _conv(node, x, w, bias, depthwise=_CONVS[node["op"]])
+    activation = _fused_activation(node)
+    return _ACTIVATIONS[activation](y) if activation else y
 
 
 def _squeeze(node: dict, x: torch.Tensor) -> torch.Tensor:
@@ -311,17 +331,17 @@ def _split(x: torch.Tensor, sizes: torch.Tensor, axis: torch.Tensor) -> tuple[to
 
 _OPS: dict[str, Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]] = {
     "Identity": lambda n, x: x,
-    "Add": lambda n, a, b: a + b,
-    "AddV2": lambda n, a, b: a + b,
+    "Add": lambda n, a, b: torch.add(*_together(a, b)),
+    "AddV2": lambda n, a, b: torch.add(*_together(a, b)),
     "AddN": lambda n, *xs: sum(xs[1:], xs[0]),
-    "Mul": lambda n, a, b: a * b,
+    "Mul": lambda n, a, b: torch.mul(*_together(a, b)),
     "Sigmoid": lambda n, x: torch.sigmoid(x),
     "Relu": lambda n, x: torch.relu(x),
     "Relu6": lambda n, x: torch.clamp(x, 0, 6),
     "LeakyRelu": lambda n, x: F.leaky_relu(x, _attr(n, "alpha", 0.2), inplace=n.get(_IN_PLACE, False)),
     "Transpose": lambda n, x, perm: x.permute(*[int(p) for p in perm]),
     "Reshape": lambda n, x, shape: x.reshape([int(s) for s in shape]),
-    "ConcatV2": lambda n, *xs: torch.cat(xs[:-1], dim=int(xs[-1])),
+    "ConcatV2": lambda n, *xs: torch.cat(_together(*xs[:-1]), dim=int(xs[-1])),
     "Pad": lambda n, x, p: F.pad(x, [int(v) for pair in reversed(p.tolist()) for v in pair]),
     "PadV2": lambda n, x, p, c: F.pad(x, [int(v) for pair in reversed(p.tolist()) for v in pair], value=float(c)),
     "Conv2D": lambda n, x, w, b=None: _conv(n, x, w, b),
@@ -334,18 +354,18 @@ _OPS: dict[str, Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]] = {
     "SplitV": lambda n, x, sizes, axis: _split(x, sizes, axis),
     "_FusedConv2D": _fused_conv,
     "FusedDepthwiseConv2dNative": _fused_conv,
-    "Sub": lambda n, a, b: a - b,
-    "RealDiv": lambda n, a, b: a / b,
-    "FloorDiv": lambda n, a, b: torch.div(a, b, rounding_mode="floor"),
-    "SquaredDifference": lambda n, a, b: (a - b).square(),
+    "Sub": lambda n, a, b: torch.sub(*_together(a, b)),
+    "RealDiv": lambda n, a, b: torch.div(*_together(a, b)),
+    "FloorDiv": lambda n, a, b: torch.div(*_together(a, b), rounding_mode="floor"),
+    "SquaredDifference": lambda n, a, b: torch.sub(*_together(a, b)).square(),
     "Sqrt": lambda n, x: x.sqrt(),
-    "Cast": lambda n, x: x.to(_TORCH_DTYPES[_attr(n, "DstT")]),
+    "Cast": _cast,
     "ExpandDims": lambda n, x, dim: x.unsqueeze(int(dim)),
     "Squeeze": _squeeze,
-    "Pack": lambda n, *xs: torch.stack(xs, _attr(n, "axis", 0)),
+    "Pack": lambda n, *xs: torch.stack(_together(*xs), _attr(n, "axis", 0)),
     "Unpack": lambda n, x: torch.unbind(x, _attr(n, "axis", 0)),
     "ArgMax": lambda n, x, dim: x.argmax(int(dim)).to(_TORCH_DTYPES[_attr(n, "output_type", "DT_INT64")]),
-    "GatherNd": lambda n, params, indices: params[tuple(indices.long().unbind(-1))],
+    "GatherNd": lambda n, params, indices: params[tuple(indices.to(params.device, torch.long).unbind(-1))],
 }
 
 
@@ -375,6 +395,9 @@ class GraphModel(torch.nn.Module):
         unknown = sorted({n["op"] for n in self.nodes.values()} - set(_OPS) - {"Const", "Placeholder"})
         if unknown:
             raise NotImplementedError(f"{model_json}: unsupported ops {', '.join(unknown)}")
+        for node in self.nodes.values():  # found here, not on a call in the middle of a run
+            if node["op"] in ("_FusedConv2D", "FusedDepthwiseConv2dNative"):
+                _fused_activation(node)
         for name, array in load_weights(spec, Path(model_json).parent).items():
             if hasattr(self, _buffer_name(name)):
                 raise ValueError(f"{model_json}: two weights map to the attribute {_buffer_name(name)}")

@@ -39,7 +39,8 @@ COLUMNS = 8
 class Track:
     """One tracked object: its id, class, first and last frame, and its box on each frame
     (``x0, y0, x1, y1``, end exclusive, frame pixels); ``still``: left alone on every frame it
-    was seen on, which a run keeps unless the selection names it."""
+    was seen on, which a run keeps unless the selection names it; ``why``: for such a one, "still"
+    (``detect.still``) or "no body" (``detect.pose``)."""
 
     id: int
     cls: str
@@ -47,6 +48,7 @@ class Track:
     last: int
     boxes: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     still: bool = False
+    why: str = ""
     thumb: np.ndarray | None = field(default=None, repr=False, compare=False)  # RGB, where its box was largest
     thumb_area: int = field(default=0, repr=False, compare=False)
 
@@ -124,6 +126,8 @@ def list_tracks(input: str | Path, config: Config, progress: Callable[[Frame], N
                 progress(frame)
     # an object removed on some frames is a track as it was: the run leaves it alone where it was still
     tracks.update((i, track) for i, track in left.items() if i not in tracks)
+    for track in left.values():
+        track.why = "no body" if track.id in still.bodiless else "still"
     for i, track in tracks.items():
         track.cls = object_class(config, detector, i)
     ordered = [tracks[i] for i in sorted(tracks)]
@@ -137,7 +141,7 @@ def tracks_json(tracks: list[Track], **info: object) -> dict:
     return {**info, "tracks": [
         {"id": t.id, "class": t.cls, "first": t.first, "last": t.last,
          "boxes": {str(k): list(v) for k, v in sorted(t.boxes.items())}, "remove": not t.still,
-         **({"still": True} if t.still else {})}
+         **({"still": True, "why": t.why} if t.still else {})}
         for t in tracks]}
 
 
@@ -153,7 +157,7 @@ def tracks_sheet(tracks: list[Track]) -> np.ndarray:
             y, x = top + (THUMB - th) // 2, left + (THUMB - tw) // 2
             sheet[y:y + th, x:x + tw] = track.thumb
         cv2.rectangle(sheet, (left, top), (left + THUMB - 1, top + THUMB - 1), (90, 90, 90), 1)
-        label(sheet, f"{track.id} still" if track.still else str(track.id), (left + 4, top + 16))
+        label(sheet, f"{track.id} {track.why or 'still'}" if track.still else str(track.id), (left + 4, top + 16))
     return sheet
 
 

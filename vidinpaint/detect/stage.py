@@ -129,11 +129,11 @@ class DetectStage:
                 waiting.append(frame)
             while waiting and (frame is None or len(waiting) > still.frames):
                 out = waiting.popleft()
-                keep = np.array([not still.still(i) for i in out.ids.tolist()], bool)
+                bodiless = {i for i in out.ids.tolist() if still.bodiless_now(i)}
+                still.bodiless |= bodiless
+                keep = np.array([i not in bodiless and not still.still(i) for i in out.ids.tolist()], bool)
                 for i, box in zip(out.ids[~keep].tolist(), out.boxes[~keep].tolist()):
                     still.left.setdefault(i, [out.index, out.index])[1] = out.index
-                    if still.bodiless_now(i):
-                        still.bodiless.add(i)
                     if still.boxes is not None:
                         still.boxes.setdefault(out.index, {})[i] = tuple(box)
                 out.boxes, out.ids = out.boxes[keep].reshape(-1, 4), out.ids[keep]

@@ -22,8 +22,9 @@ or in the listing.
 With a :class:`~.pose.PoseCheck`, a person's track is also left alone, moving or not, while it is
 *bodiless*: its box is at least ``pose_height`` of the frame tall, no detection of it scored
 ``confident``, and the pose model has looked at it (once in ``pose_every`` frames, on frames
-with the detector's own boxes) without finding a body at ``pose_score``; once it finds one, the
-person is removed from then on. Tall is where a false detection
+with the detector's own boxes) without finding a body at ``pose_score``. Once looked at, a track
+is looked at whatever its height, so that a person who walks away is found too; once a body is
+found, the person is removed from then on. Tall is where a false detection
 does harm (its hole is as large) and where the pose model sees enough pixels to judge.
 """
 
@@ -31,9 +32,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .pose import PoseCheck
+if TYPE_CHECKING:  # not imported at run time: the CLI starts without torch
+    from .pose import PoseCheck
 
 MIN_DRIFT_PX = 3.0  # below this, a drift is box jitter whatever the object's size
 
@@ -78,7 +82,7 @@ class StillObjects:
         plural = "s" * (len(shown) > 1)
         rules = (("still", self.drift > 0), ("pose", self.bodiless))
         off = " ".join(f"--set detect.{key}=0" for key, on in rules if on)
-        return (f"left alone as still: {len(shown)} object{plural}, id{plural} {', '.join(shown[:8])}{more} "
+        return (f"left alone: {len(shown)} object{plural}, id{plural} {', '.join(shown[:8])}{more} "
                 f"({off} removes them all; `vidinpaint tracks` lists each one to choose)")
 
     @property
@@ -89,7 +93,7 @@ class StillObjects:
                          f"scored >= {self.confident:g}, are left alone (false detections of signs, cones, posts)")
         if self.pose is not None:
             rules.append(f"people at least {self.pose_height:g} of the frame tall, never scored >= {self.confident:g}, "
-                         f"are left alone while MoveNet finds no body in their box (>= {self.pose_score:g}, up to "
+                         f"are left alone while MoveNet finds no body in their box (>= {self.pose_score:g}, at most "
                          f"a look every {self.pose_every} frames)")
         return "; ".join(rules)
 
@@ -117,8 +121,8 @@ class StillObjects:
                 track.moved = self._drift(track) > max(self.drift * track.height, MIN_DRIFT_PX)
             if (self.pose is not None and rgb is not None and person and i not in self.named
                     and track.body < self.pose_score and track.best < self.confident
-                    and h >= self.pose_height * rgb.shape[0]
-                    and (not track.checks or index - track.looked >= self.pose_every)):
+                    and (h >= self.pose_height * rgb.shape[0] if not track.checks
+                         else index - track.looked >= self.pose_every)):
                 track.body = max(track.body, self.pose.body(rgb, box))
                 track.checks, track.looked = track.checks + 1, index
 

@@ -420,7 +420,7 @@ class Review:
             "version": self.version,
             "clip": clip,
             "tracks": [{"id": t.id, "cls": t.cls, "first": t.first, "last": t.last, "remove": self._removes(t),
-                        "still": t.still} for t in self.tracks],
+                        "still": t.still, "why": t.why} for t in self.tracks],
             "listing": self.listing.shown(),
             "points": [p.text() for p in self.points],
             "boxes": [b.text() for b in self.boxes],
