@@ -163,6 +163,18 @@ def test_avi_output_keeps_its_timestamps(tmp_path):
     assert decode_all(dst)[1] == decode_all(src)[1]
 
 
+def test_avi_output_declares_the_frame_rate_whatever_the_input_time_base(tmp_path):
+    """AVI counts frames: from Matroska (time base 1/1000) it declared 1000 fps and stored 99
+    empty frames for each of a 10 fps clip's."""
+    src, dst = tmp_path / "in.mkv", tmp_path / "out.avi"
+    write_clip(src, frames_of(n=12), fps=10)
+    roundtrip(src, dst)
+    with av.open(str(dst)) as out:
+        stream = out.streams.video[0]
+        assert (stream.average_rate, stream.frames) == (10, 12)
+    assert decode_all(dst)[1] == pytest.approx(decode_all(src)[1], abs=1e-6)
+
+
 def choose(codec: str = "auto", gpu: bool = False, **encode):
     return choose_encoder(EncodeConfig(codec=codec, **encode), "mp4", Colour(), "h264", (64, 64), gpu)
 

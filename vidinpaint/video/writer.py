@@ -70,6 +70,8 @@ class VideoWriter:
         self._other_packets = self.others.packets()
         self._pending: av.Packet | None = None
         self._durations: dict[int, int] = {}  # pts -> duration of frames the encoder holds
+        self._period: Fraction | None = None  # where the output counts frames (AVI): a frame's time
+        self._tick = -1  # there, the latest frame's pts
         self._first_dts: int | None = None  # of the first video packet muxed
         self._sink: Sink[Frame] = Sink(self._encode, config.queue_size, name="encode")
 
@@ -91,9 +93,13 @@ class VideoWriter:
         stream = self._out.add_stream(self.encoder.codec, rate=rate, options=self.encoder.options)
         stream.width, stream.height = info.width, info.height
         stream.pix_fmt = self.encoder.pix_fmt
-        stream.time_base = info.time_base
+        # AVI stores no timestamps: its time base is its frame rate, and a gap in the pts is filled
+        # with empty frames. With the input's (1/1000 from Matroska) the file declared 1000 fps and
+        # held 39 empty frames for each of a 25 fps clip's.
+        self._period = 1 / rate if self._out.format.name == "avi" else None
+        stream.time_base = self._period or info.time_base
         ctx = stream.codec_context
-        ctx.time_base = info.time_base
+        ctx.time_base = stream.time_base
         self.encoder.colour.tag(ctx)
         if info.sample_aspect:  # anamorphic footage (DV, broadcast SD) keeps its pixel shape
             ctx.sample_aspect_ratio = info.sample_aspect
@@ -129,13 +135,20 @@ class VideoWriter:
             vf = colour.from_rgb(rgb, deep, self.encoder.pix_fmt)
             if frame.source is not None and colour == self.info.colour:
                 vf = colour.keep_unchanged(vf, frame.source, rgb)
-            vf.pts = frame.pts
-            vf.time_base = frame.time_base
+            vf.pts, vf.time_base = self._pts(frame), self._period or frame.time_base
             if frame.duration:
-                self._durations[frame.pts] = frame.duration
+                self._durations[vf.pts] = max(round(frame.duration * frame.time_base / vf.time_base), 1)
             packets = self._timed(self._video.encode(vf))
             self._mux_others_until(frame.seconds)
         self._out.mux(packets)
+
+    def _pts(self, frame: Frame) -> int:
+        """``frame``'s pts, or where the output counts frames (AVI) the nearest frame slot after the
+        previous frame's (a variable-rate input's frames may round to the same one)."""
+        if self._period is None:
+            return frame.pts
+        self._tick = max(round(frame.pts * frame.time_base / self._period), self._tick + 1)
+        return self._tick
 
     def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
         """``packets`` with the durations of their frames. Encoders leave them unsaid, and the
