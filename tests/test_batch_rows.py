@@ -504,3 +504,23 @@ def test_a_file_put_where_a_clip_failed_stays_a_strangers(tmp_path):
     done = run_cli("batch", str(src), "-o", str(out), *FAST)
     assert done.returncode == 1 and "exists and is not in the job log" in done.stderr, done.stderr
     assert (out / "a.mp4").read_bytes() == b"mine"
+
+
+def test_an_output_changed_since_the_batch_wrote_it_is_neither_taken_as_done_nor_replaced(tmp_path):
+    """A copy cut short, or someone's edit: a rerun skipped it as done, whatever it held."""
+    clip(tmp_path / "in" / "a.mp4")
+    clip(tmp_path / "in" / "b.mp4")
+    out = tmp_path / "out"
+    assert run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST).returncode == 0
+    written = (out / "a.mp4").read_bytes()
+    (out / "a.mp4").write_bytes(written[: len(written) // 2])
+    (out / "b.mp4").touch()  # a copy of the folder changes times, not the files: still done
+    for _ in range(2):  # its own failure must not make the file the batch's to replace
+        again = run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST)
+        assert again.returncode == 1, again.stderr
+        assert f"output {out / 'a.mp4'} changed since this batch wrote it ({len(written) // 2} bytes, written as " \
+               f"{len(written)}); move it away, or pass --overwrite to clean the clip again" in again.stderr
+        assert "1 skipped" in again.stderr or "skipped 1" in again.stderr, again.stderr
+    assert (out / "a.mp4").read_bytes() == written[: len(written) // 2]
+    assert run_cli("batch", str(tmp_path / "in"), "-o", str(out), "--overwrite", *FAST).returncode == 0
+    assert (out / "a.mp4").read_bytes() != written[: len(written) // 2]

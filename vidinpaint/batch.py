@@ -3,7 +3,8 @@
 Every output is written atomically by the pipeline; a JSONL job log gets a "started" line as a
 clip starts and one more when it has finished (appended and fsynced only after the output is in
 place). Rerunning the same command skips a clip whose output exists and whose last log line says
-"done" for the same input size, mtime and settings hash, so a kill at any moment (even SIGKILL)
+"done" for the same input size, mtime and settings hash and the same output (size and the hash
+of its end; a changed one fails its clip, :func:`output_changed`), so a kill at any moment (even SIGKILL)
 loses at most the clips in flight; one killed after its output was in place, before its line, is
 known by its "started" line as the batch's own and redone (without it, the output was taken for a
 stranger's file and the clip failed on every rerun). One bad clip is logged with its one-line
@@ -224,6 +225,37 @@ def _fingerprint(job: Job, config: Config) -> dict:
             "settings": settings_hash(config, job)}
 
 
+TAIL = 1 << 16  # bytes of an output's end hashed into its log entry
+
+
+def output_print(path: Path) -> dict:
+    """What a "done" entry says of its output: its size and a hash of its last ``TAIL`` bytes
+    (where a truncated or replaced file differs; not its mtime, which a copy of the folder changes)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        f.seek(max(size - TAIL, 0))
+        tail = hashlib.sha256(f.read()).hexdigest()[:16]
+    return {"output_size": size, "output_tail": tail}
+
+
+def output_changed(job: Job, done: dict[tuple[str, str | None], dict]) -> str:
+    """Why ``job``'s output is not the file its last "done" entry says was written, or "" (the
+    same, none written, or a log from before outputs were hashed). ``done``: the last entries
+    of the log (:func:`last_entries`), or its last "done" entries, which a later failure (a
+    changed output's own) does not hide."""
+    key = job_entry(job)
+    entry = done.get((key["input"], key["output"]))
+    if not entry or entry.get("status") != "done" or "output_size" not in entry or not job.output.is_file():
+        return ""
+    try:
+        now = output_print(job.output)
+    except OSError as err:
+        return f"cannot be read ({err.strerror or err})"
+    if now["output_size"] != entry["output_size"]:
+        return f"{now['output_size']} bytes, written as {entry['output_size']}"
+    return "its end differs from the file written" if now["output_tail"] != entry.get("output_tail") else ""
+
+
 STATUSES = ("started", "done", "failed")
 
 
@@ -285,7 +317,8 @@ def is_done(job: Job, config: Config, last: dict[tuple[str, str | None], dict]) 
         return False
     key = job_entry(job)
     entry = last.get((key["input"], key["output"]))
-    return bool(entry and entry.get("status") == "done" and all(entry.get(k) == v for k, v in fp.items()))
+    return bool(entry and entry.get("status") == "done" and all(entry.get(k) == v for k, v in fp.items())
+                and not output_changed(job, last))
 
 
 def run_job(job: Job, config: Config, progress: Callable[[int], None] | None = None) -> dict:
@@ -326,7 +359,7 @@ def _run_job(job: Job, config: Config, progress: Callable[[int], None] | None, e
         result = clean_path(job.input, job.output, cfg, mask=job.mask, overwrite=True,
                             progress=(lambda _f: progress(1)) if progress else None)[0]
         entry.update(status="done", frames=result.frames, seconds=round(result.seconds, 3),
-                     fps=round(result.fps, 2), backends=dict(result.backends))
+                     fps=round(result.fps, 2), backends=dict(result.backends), **output_print(job.output))
     except VidinpaintError as err:
         entry.update(status="failed", error=str(err))
     except Exception as err:  # noqa: BLE001 - one broken clip must not end the batch

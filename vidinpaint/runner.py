@@ -21,7 +21,8 @@ from pathlib import Path
 from queue import Empty
 from typing import IO
 
-from .batch import Job, Summary, append_log, is_done, job_entry, last_entries, read_log, run_job, worker_init
+from .batch import (Job, Summary, append_log, is_done, job_entry, last_entries, output_changed, read_log, run_job,
+                    worker_init)
 from .config import Config
 from .errors import ConfigError, OutputError, Terminated
 
@@ -68,13 +69,18 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
     batch with this log) fails alone, unless ``overwrite``: a batch replaced such files silently."""
     log = read_log(log_path)
     last = last_entries(log)  # read once: a scan of the log per job was quadratic in the batch's size
+    done = last_entries(e for e in log if e["status"] == "done")
     # what a clip of this log wrote: a "done" output, or one whose clip's last line is "started" (a
     # kill came before its "done" line); a failure wrote nothing there, and a file there since is a stranger's
     ours = {str(e.get("output")) for e in log if e["status"] == "done"} | \
         {str(output) for (_, output), e in last.items() if e["status"] == "started"}
     todo = []
     for job in jobs:
-        if is_done(job, config, last):
+        changed = output_changed(job, done) if not overwrite and job.error is None else ""
+        if changed:  # someone's work, or a broken copy: either way not the batch's to replace unasked
+            todo.append(replace(job, error=f"{job.input}: output {job.output} changed since this batch wrote it "
+                                           f"({changed}); move it away, or pass --overwrite to clean the clip again"))
+        elif is_done(job, config, last):
             summary.skipped += 1
         elif not overwrite and job.error is None and (job.output.exists() or job.output.is_symlink()) \
                 and str(job.output.resolve()) not in ours:
