@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every GPU check, as one prepared script for a lent GPU session (a few minutes), most important first:
 #   1. the machine, and why NVENC does or does not open (FFmpeg's own log, the driver's libraries);
+#      MoveNet (the pose check) on the device against TensorFlow.js;
 #   2. `clean` against a bare transcode on the sample and on the sample scaled to 1080p, default and
 #      fast presets, with the seconds of each stage and torch's peak GPU memory (issue #11's bar);
 #   3. NVDEC against software decoding of the 1080p clip, and the 1080p default run with NVENC;
@@ -55,6 +56,17 @@ for codec in ("h264_nvenc", "hevc_nvenc"):
         except Exception as err:  # noqa: BLE001 - the point is to print why
             print(f"{codec} does not open at {width}x{height}: {err}")
 av.logging.set_level(None)
+PY
+step movenet python3 - <<PY
+import numpy as np, torch
+from vidinpaint.tfjs import GraphModel
+from vidinpaint.weights import locate
+fixture = np.load("tests/fixtures/movenet_vtest0.npz")  # crops and TensorFlow.js's keypoints
+model = GraphModel(locate("movenet")).to("${DEVICE}").eval()  # its decoding mixes CPU constants in
+with torch.inference_mode():
+    for crop, reference in zip(fixture["crops"], fixture["keypoints"]):
+        out = next(iter(model(torch.from_numpy(crop.astype(np.int32))[None].to("${DEVICE}")).values()))
+        print("MoveNet on ${DEVICE} against TensorFlow.js: max |diff|", float(np.abs(out.reshape(17, 3).cpu().numpy() - reference).max()))
 PY
 step throughput python3 scripts/bench_throughput.py --scaled 1920x1080 --frames "$FRAMES"
 step nvidia_video python3 - <<PY
