@@ -81,3 +81,15 @@ def test_detector_path_does_not_import_torchvision():
     code = ("import sys; import vidinpaint.detect.nanodet, vidinpaint.detect.tiles, vidinpaint.backends, "
             "vidinpaint.pipeline; print('torchvision' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_a_misspelt_class_is_answered_with_the_name_meant():
+    """Not with all 80 COCO names, as a name that resembles none still is."""
+    from vidinpaint.detect.coco import class_ids
+
+    assert class_ids("person, bicycle") == [0, 1]
+    with pytest.raises(ValueError, match=r"^unknown class 'peson' \(did you mean 'person'\?\), 'Car' \(did you mean "
+                                         r"'car'\?\)$"):
+        class_ids("peson,Car")
+    with pytest.raises(ValueError, match="unknown class 'zzz'; COCO classes are: person, bicycle, "):
+        class_ids("person,zzz")

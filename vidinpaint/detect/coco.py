@@ -1,5 +1,7 @@
 """COCO class names, in the index order COCO-trained detectors (NanoDet, YOLO) use."""
 
+import difflib
+
 COCO_CLASSES: tuple[str, ...] = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
     "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
@@ -21,5 +23,9 @@ def class_ids(names: str | list[str] | tuple[str, ...]) -> list[int]:
     items = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
     unknown = [n for n in items if n not in COCO_CLASSES]
     if unknown:
+        guesses = {n: difflib.get_close_matches(n.lower(), COCO_CLASSES, n=1) for n in unknown}
+        if all(guesses.values()):  # a typo: the name meant, not all 80
+            meant = ", ".join(f"{n!r} (did you mean {g[0]!r}?)" for n, g in guesses.items())
+            raise ValueError(f"unknown class {meant}")
         raise ValueError(f"unknown class {', '.join(map(repr, unknown))}; COCO classes are: {', '.join(COCO_CLASSES)}")
     return [COCO_CLASSES.index(n) for n in items]
