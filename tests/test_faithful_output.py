@@ -565,9 +565,9 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
 
 
 @pytest.mark.parametrize("name,make,said,warned", [
-    ("deep.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "yuv420p12le", deep=True), "limited 10-bit 420",
-     "its 12-bit video is written in 10 bits (yuv420p10le; vidinpaint chooses at most 10: "
-     "--set encode.pix_fmt=... asks libx264 for more)"),
+    ("deep.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "yuv420p12le", deep=True), "limited 12-bit 420", None),
+    ("deeper.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "yuv420p16le", deep=True), "limited 12-bit 420",
+     "its 16-bit video is written in 12 bits (yuv420p12le: the most libx265 writes here)"),
     ("alpha.mov", lambda p: corpus.tagged(p, "qtrle", (96, 64), "argb"), "8-bit 444",
      "its alpha channel (transparency) is not kept: the output is opaque"),
     ("rgb.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "bgr0"), "8-bit 444", None),
@@ -575,7 +575,8 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
 def test_what_the_encoder_cannot_keep_is_said_and_the_stage_line_says_what_is_written(tmp_path, name, make, said,
                                                                                        warned):
     """A 12- or 16-bit input came out 10-bit and alpha was dropped, without a word, under a stage
-    line that described the input (12-bit; ARGB as 420, and encoded so)."""
+    line that described the input (12-bit; ARGB as 420, and encoded so). 12 bits are now kept
+    (x265), and 16 come out 12, said."""
     src = make(tmp_path / name)
     log = cleaned(src, tmp_path / f"out{src.suffix}")
     encode = log[log.index(" encode "):]

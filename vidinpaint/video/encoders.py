@@ -52,7 +52,7 @@ def default_codecs(fmt: str, colour: Colour, input_codec: str, gpu: bool = False
         return _DEFAULTS[fmt]
     if fmt == "mov" and input_codec == "prores":
         return ("prores_ks", "prores", *_H264)
-    if colour.hdr:
+    if colour.hdr or colour.depth > 10:  # x265 keeps HDR's tags, and 12 bits where x264 keeps 10
         return ("libx265", *_H264)
     return ("h264_nvenc", *_H264) if gpu and colour.depth == 8 else _H264
 
@@ -95,10 +95,10 @@ def pix_fmt_for(codec: str, colour: Colour, config: EncodeConfig, width: int, he
     if config.pix_fmt != "auto":
         return config.pix_fmt
     chroma = "444" if width % 2 or height % 2 else colour.chroma
-    deep = "10le" if colour.depth > 8 else ""
+    depths = [d for d, above in (("16le", 12), ("12le", 10), ("10le", 8), ("", 0)) if colour.depth > above]
     supported = {f.name for f in av.Codec(codec, "w").video_formats or ()}
-    wanted = [f"yuv{chroma}p{deep}", f"yuv444p{deep}", f"yuv422p{deep}", f"yuv420p{deep}",
-              f"yuvj{chroma}p", "yuvj420p", "yuv420p", "yuv444p"]
+    wanted = [f"yuv{c}p{deep}" for deep in depths for c in dict.fromkeys((chroma, "444", "422", "420"))]
+    wanted += [f"yuvj{chroma}p", "yuvj420p", "yuv420p", "yuv444p"]
     return next((f for f in wanted if f in supported), next(iter(sorted(supported)), "yuv420p"))
 
 
@@ -128,8 +128,8 @@ def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig) -> li
     lost = []
     written = encoder.colour
     if config.pix_fmt == "auto" and written.depth < colour.depth:
-        lost.append(f"its {colour.depth}-bit video is written in {written.depth} bits ({encoder.pix_fmt}; "
-                    f"vidinpaint chooses at most 10: --set encode.pix_fmt=... asks {encoder.codec} for more)")
+        lost.append(f"its {colour.depth}-bit video is written in {written.depth} bits ({encoder.pix_fmt}: the most "
+                    f"{encoder.codec} writes here)")
     if config.pix_fmt == "auto" and CHROMA_DETAIL[written.chroma] < CHROMA_DETAIL[colour.chroma]:
         lost.append(f"its {colour.chroma} chroma is written as {written.chroma} ({encoder.pix_fmt}: the most "
                     f"{encoder.codec} keeps here)")
