@@ -24,14 +24,13 @@ With a :class:`~.pose.PoseCheck`, a person's track is also left alone, moving or
 ``confident``, and the pose model has looked at it (once in ``pose_every`` frames, on frames
 with the detector's own boxes) without finding a body at ``pose_score``. Once looked at, a track
 is looked at whatever its height, so that a person who walks away is found too; once a body is
-found, the person is removed from then on. Tall is where a false detection
-does harm (its hole is as large) and where the pose model sees enough pixels to judge.
+found, the person is removed from then on. Tall is where a false detection does harm (its hole
+is as large) and where the pose model sees enough pixels to judge.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 import numpy as np
