@@ -196,3 +196,19 @@ def test_an_output_named_to_the_file_systems_limit_is_written(tmp_path):
     left = tmp_path / f".{'é' * 100}.ab12cd34.tmp.mp4"  # what a killed run leaves: its stem cut to 200 bytes
     left.write_bytes(b"partial")
     assert remove_stale(tmp_path / f"{stem}.mp4") == [left]
+
+
+@pytest.mark.parametrize("where", ["flock", "rename"])
+def test_a_signal_while_the_temporary_is_made_leaves_nothing(tmp_path, monkeypatch, where):
+    """SIGTERM in a batch, as its clip's temporary was being made, left it under its first name
+    (ending in "-"), which no later run removes."""
+    from vidinpaint import atomic
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.fcntl if where == "flock" else atomic.os, where, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.atomic_path(tmp_path / "out.mp4"):
+            pass
+    assert list(tmp_path.iterdir()) == []

@@ -138,17 +138,21 @@ def _locked_temporary(make: Callable[[], str], output: Path) -> tuple[int, Path]
         name = make()
     except OSError as err:
         raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
-    fd = os.open(name, os.O_RDONLY)
-    tmp = Path(name[:-1])
-    with contextlib.suppress(OSError):  # a file system without locks: no removal by later runs
-        fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
+    fd, tmp = -1, Path(name[:-1])
     try:
+        fd = os.open(name, os.O_RDONLY)
+        with contextlib.suppress(OSError):  # a file system without locks: no removal by later runs
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
         os.rename(name, tmp)
-    except OSError as err:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            os.unlink(name) if os.path.isfile(name) else os.rmdir(name)
-        raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
+    except BaseException as err:  # also a signal (SIGTERM in a batch): its "-" name is never swept
+        if fd >= 0:
+            os.close(fd)
+        for path in (name, tmp):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                os.unlink(path) if os.path.isfile(path) else os.rmdir(path)
+        if isinstance(err, OSError):
+            raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
+        raise
     return fd, tmp
 
 
