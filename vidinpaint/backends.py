@@ -193,20 +193,16 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
     carries that along the flow."""
     from .temporal.fill import FlowFill
     from .temporal.flow import DisFlow
-    from .temporal.raft import RaftFlow
 
     c = config.fill
     if c.backend == "off":
         return None
-    note = ""
-    if c.backend == "auto":
-        reason = _short_reason(c.raft_weights, "torchvision", _TORCH, config.weights_dir)
-        if reason and config.strict:
-            _need("torchvision", _TORCH, c.raft_weights, config.weights_dir)
-        note = f"fallback from RAFT: {reason}" if reason else ""
-    if c.backend == "raft" or (c.backend == "auto" and not note):
+    note = _dis_note(config)
+    if note is None:
         import torch
         from torchvision.models.optical_flow import raft_large, raft_small
+
+        from .temporal.raft import RaftFlow
 
         path = _need("torchvision", _TORCH, c.raft_weights, config.weights_dir)
         large = "large" in (spec(c.raft_weights).meta["size"] if c.raft_weights in REGISTRY else path.name)
@@ -218,6 +214,32 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
     return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, source_margin=source_margin(config),
                     agree=c.agree, limb=c.limb, box_margin=config.detect.margin, spatial=spatial if c.stable else None,
                     stable=c.stable)
+
+
+def _dis_note(config: Config) -> str | None:
+    """None where the fill runs RAFT, else DIS's note (why not RAFT, or "" when asked for DIS)."""
+    c = config.fill
+    if c.backend != "auto":
+        return None if c.backend == "raft" else ""
+    reason = _short_reason(c.raft_weights, "torchvision", _TORCH, config.weights_dir)
+    if reason and config.strict:
+        _need("torchvision", _TORCH, c.raft_weights, config.weights_dir)
+    return f"fallback from RAFT: {reason}" if reason else None
+
+
+def _classical_note(config: Config) -> str | None:
+    """None where the inpainting stage runs the gated network, else its classical method's note."""
+    c = config.inpaint
+    if c.backend in ("telea", "ns", "patchmatch"):
+        return ""
+    reason = _short_reason(c.weights, "torch", _TORCH, config.weights_dir) if c.weights in REGISTRY else ""
+    return f"fallback from DeepFillv2: {reason}" if reason and c.backend == "auto" and not config.strict else None
+
+
+def neural_after_masks(config: Config) -> bool:
+    """Whether a stage after the masks (the fill's flow, the inpainting) runs a torch model: with
+    the user's masks and neither, nothing needs torch, whose import alone takes seconds."""
+    return (config.fill.backend != "off" and _dis_note(config) is None) or _classical_note(config) is None
 
 
 def source_margin(config: Config) -> int:
@@ -233,13 +255,11 @@ def build_inpainter(config: Config, device: str):
     c = config.inpaint
     if c.backend == "patchmatch" and importlib.util.find_spec("patchmatch") is None:
         raise ConfigError(f"inpaint.backend patchmatch needs pypatchmatch: {PATCHMATCH}")
-    if c.backend in ("telea", "ns", "patchmatch"):
-        return ClassicalInpainter(c)
-    if c.size % 8:
+    if c.backend not in ("telea", "ns", "patchmatch") and c.size % 8:
         raise ConfigError(f"inpaint.size must be a multiple of 8, got {c.size}")
-    reason = _short_reason(c.weights, "torch", _TORCH, config.weights_dir) if c.weights in REGISTRY else ""
-    if reason and c.backend == "auto" and not config.strict:
-        return ClassicalInpainter(c, note=f"fallback from DeepFillv2: {reason}")
+    note = _classical_note(config)
+    if note is not None:
+        return ClassicalInpainter(c, note=note)
     from .inpaint.neural import PUBLISHED_SIZE, GatedInpainter, resident_generator
 
     path = _need("torch", _TORCH, c.weights, config.weights_dir)

@@ -25,7 +25,7 @@ import numpy as np
 
 from .allocator import tune_allocator
 from .atomic import atomic_folder, atomic_path, check_output_path
-from .backends import build_detector, build_fill, build_inpainter, build_segmenter
+from .backends import build_detector, build_fill, build_inpainter, build_segmenter, neural_after_masks
 from .config import Config, EncodeConfig, SelectConfig, as_dict
 from .detect.stage import DetectStage
 from .detect.still import StillObjects
@@ -140,8 +140,12 @@ def _selection(config: Config, mask: Path | None) -> Selection | None:
 
 def _start(config: Config, mask: Path | None) -> tuple[str, str]:
     """The device the stages will run on and its line, the selection checked first: a mistyped
-    option is an error before torch loads (which takes seconds), not after."""
+    option is an error before torch loads (which takes seconds), not after. With the user's masks
+    and no neural stage after them, torch is not loaded at all (2.6 s of a 4.8 s run on a short
+    clip), unless CUDA is asked for by name."""
     _selection(config, mask)
+    if mask is not None and config.device != "cuda" and not neural_after_masks(config):
+        return "cpu", "cpu, stages in parallel threads (no neural stage: torch not loaded)"
     return start_device(config.device, config.torch_threads)
 
 
