@@ -140,11 +140,13 @@ def _selection(config: Config, mask: Path | None) -> Selection | None:
 
 def _start(config: Config, mask: Path | None) -> tuple[str, str]:
     """The device the stages will run on and its line, the selection checked first: a mistyped
-    option is an error before torch loads (which takes seconds), not after. With the user's masks
-    and no neural stage after them, torch is not loaded at all (2.6 s of a 4.8 s run on a short
-    clip), unless CUDA is asked for by name."""
+    option is an error before torch loads (which takes seconds), not after. Without a neural
+    stage (the user's masks or the motion detector with box or GrabCut masks, then the DIS fill
+    and a classical inpainter), torch is not loaded at all (its import alone took more than half
+    of such a run on a short clip), unless CUDA is asked for by name."""
     _selection(config, mask)
-    if mask is not None and config.device != "cuda" and not neural_after_masks(config):
+    classical = mask is not None or (config.detect.backend == "motion" and config.segment.backend in ("box", "grabcut"))
+    if classical and config.device != "cuda" and not neural_after_masks(config):
         return "cpu", "cpu, stages in parallel threads (no neural stage: torch not loaded)"
     return start_device(config.device, config.torch_threads)
 
