@@ -524,3 +524,10 @@ def test_an_output_changed_since_the_batch_wrote_it_is_neither_taken_as_done_nor
     assert (out / "a.mp4").read_bytes() == written[: len(written) // 2]
     assert run_cli("batch", str(tmp_path / "in"), "-o", str(out), "--overwrite", *FAST).returncode == 0
     assert (out / "a.mp4").read_bytes() != written[: len(written) // 2]
+    # killed after a new output was in place and before its line: the batch's own, redone, not "changed"
+    with (out / LOG_NAME).open("a") as log:
+        log.write(json.dumps({"input": str((tmp_path / "in" / "a.mp4").resolve()),
+                              "output": str((out / "a.mp4").resolve()), "status": "started"}) + "\n")
+    (out / "a.mp4").write_bytes(b"a newer clean, cut short by the kill")
+    again = run_cli("batch", str(tmp_path / "in"), "-o", str(out), *FAST)
+    assert again.returncode == 0 and (out / "a.mp4").read_bytes() != b"a newer clean, cut short by the kill", again.stderr

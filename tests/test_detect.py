@@ -91,5 +91,7 @@ def test_a_misspelt_class_is_answered_with_the_name_meant():
     with pytest.raises(ValueError, match=r"^unknown class 'peson' \(did you mean 'person'\?\), 'Car' \(did you mean "
                                          r"'car'\?\)$"):
         class_ids("peson,Car")
+    with pytest.raises(ValueError, match=r"^unknown class 'people' \(did you mean 'person'\?\)$"):
+        class_ids("people")  # not 'apple'
     with pytest.raises(ValueError, match="unknown class 'zzz'; COCO classes are: person, bicycle, "):
         class_ids("person,zzz")

@@ -584,6 +584,15 @@ def test_what_the_encoder_cannot_keep_is_said_and_the_stage_line_says_what_is_wr
     assert (f"warning: {src}: {warned}" in log) if warned else "warning" not in log, log
 
 
+def test_hevc_in_mp4_is_tagged_as_apple_players_read_it(tmp_path):
+    """x265 (12-bit input, HDR) in MP4 was tagged hev1, which QuickTime and Safari refuse."""
+    src = corpus.tagged(tmp_path / "deep.mkv", "ffv1", (96, 64), "yuv420p12le", deep=True)
+    cleaned(src, tmp_path / "out.mp4")
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.name, ctx.codec_tag, ctx.format.name) == ("hevc", "hvc1", "yuv420p12le")
+
+
 @pytest.mark.parametrize("out_name", ["out.mkv", "out.mp4"])
 def test_a_second_video_stream_with_b_frames_is_copied_whole(tmp_path, out_name):
     """Matroska gives the first packets of a stream with B-frames no decoding time; they were

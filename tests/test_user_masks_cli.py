@@ -217,3 +217,4 @@ def test_a_clean_without_a_neural_stage_never_loads_torch(tmp_path):
 
     assert not neural() and not neural("fill.backend=off") and not neural("inpaint.backend=ns")
     assert neural("inpaint.backend=gated") and neural("fill.backend=raft")
+    assert neural("strict=true")  # RAFT, required without its weights: the fill's builder says so, not this check

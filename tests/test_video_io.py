@@ -175,6 +175,18 @@ def test_avi_output_declares_the_frame_rate_whatever_the_input_time_base(tmp_pat
     assert decode_all(dst)[1] == pytest.approx(decode_all(src)[1], abs=1e-6)
 
 
+def test_a_variable_rate_clip_in_avi_keeps_every_frame_in_order(tmp_path):
+    """Frames closer together than the clip's average period share a frame slot of AVI's:
+    the encoder refused the second ("returned 22"). Each takes the next free slot instead."""
+    src, dst = tmp_path / "in.mkv", tmp_path / "out.avi"
+    write_clip(src, frames_of(n=8), fps=10, pts=[0, 100, 130, 160, 190, 400, 500, 600], time_base=Fraction(1, 1000))
+    roundtrip(src, dst)
+    frames, times = decode_all(dst)
+    assert len(frames) == 8 and times == sorted(set(times)) and times[0] == 0
+    with av.open(str(dst)) as out:
+        assert out.streams.video[0].average_rate == 10
+
+
 def choose(codec: str = "auto", gpu: bool = False, **encode):
     return choose_encoder(EncodeConfig(codec=codec, **encode), "mp4", Colour(), "h264", (64, 64), gpu)
 

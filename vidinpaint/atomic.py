@@ -138,18 +138,18 @@ def _locked_temporary(make: Callable[[], str], output: Path) -> tuple[int, Path]
         name = make()
     except OSError as err:
         raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
-    fd, tmp = -1, Path(name[:-1])
+    fd, tmp, made = -1, Path(name[:-1]), name
     try:
         fd = os.open(name, os.O_RDONLY)
         with contextlib.suppress(OSError):  # a file system without locks: no removal by later runs
             fcntl.flock(fd, fcntl.LOCK_EX)  # held until this run ends, however it ends
         os.rename(name, tmp)
+        made = str(tmp)  # ours under its new name from here on
     except BaseException as err:  # also a signal (SIGTERM in a batch): its "-" name is never swept
         if fd >= 0:
             os.close(fd)
-        for path in (name, tmp):
-            with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                os.unlink(path) if os.path.isfile(path) else os.rmdir(path)
+        with contextlib.suppress(OSError):  # an empty folder or a file, either way just made by this run
+            os.unlink(made) if os.path.isfile(made) else os.rmdir(made)
         if isinstance(err, OSError):
             raise OutputError(f"cannot write {output}: {err.strerror or err}") from None
         raise

@@ -216,14 +216,17 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
                     stable=c.stable)
 
 
-def _dis_note(config: Config) -> str | None:
-    """None where the fill runs RAFT, else DIS's note (why not RAFT, or "" when asked for DIS)."""
+def _dis_note(config: Config, check: bool = True) -> str | None:
+    """None where the fill runs RAFT, else DIS's note (why not RAFT, or "" when asked for DIS);
+    ``check``: RAFT's missing weights with ``strict`` raise (else that case counts as RAFT)."""
     c = config.fill
     if c.backend != "auto":
         return None if c.backend == "raft" else ""
     reason = _short_reason(c.raft_weights, "torchvision", _TORCH, config.weights_dir)
     if reason and config.strict:
-        _need("torchvision", _TORCH, c.raft_weights, config.weights_dir)
+        if check:
+            _need("torchvision", _TORCH, c.raft_weights, config.weights_dir)
+        return None
     return f"fallback from RAFT: {reason}" if reason else None
 
 
@@ -239,7 +242,7 @@ def _classical_note(config: Config) -> str | None:
 def neural_after_masks(config: Config) -> bool:
     """Whether a stage after the masks (the fill's flow, the inpainting) runs a torch model: with
     the user's masks and neither, nothing needs torch, whose import alone takes seconds."""
-    return (config.fill.backend != "off" and _dis_note(config) is None) or _classical_note(config) is None
+    return (config.fill.backend != "off" and _dis_note(config, check=False) is None) or _classical_note(config) is None
 
 
 def source_margin(config: Config) -> int:

@@ -359,7 +359,8 @@ def _run_job(job: Job, config: Config, progress: Callable[[int], None] | None, e
         result = clean_path(job.input, job.output, cfg, mask=job.mask, overwrite=True,
                             progress=(lambda _f: progress(1)) if progress else None)[0]
         entry.update(status="done", frames=result.frames, seconds=round(result.seconds, 3),
-                     fps=round(result.fps, 2), backends=dict(result.backends), **output_print(job.output))
+                     fps=round(result.fps, 2), backends=dict(result.backends),
+                     **(output_print(job.output) if job.output.is_file() else {}))  # a folder of stills: none
     except VidinpaintError as err:
         entry.update(status="failed", error=str(err))
     except Exception as err:  # noqa: BLE001 - one broken clip must not end the batch

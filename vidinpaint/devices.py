@@ -24,6 +24,12 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def no_gpu_driver() -> bool:
+    """True where no NVIDIA driver is present (no device nodes, no /proc entry): ``auto`` is then
+    the CPU, known without importing torch, which takes seconds."""
+    return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia/version"))
+
+
 def resolve_device(requested: str) -> str:
     """``auto`` -> ``cuda`` when available else ``cpu``; ``cuda`` without a GPU is an error."""
     if requested not in ("auto", "cpu", "cuda"):

@@ -76,7 +76,10 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
         {str(output) for (_, output), e in last.items() if e["status"] == "started"}
     todo = []
     for job in jobs:
-        changed = output_changed(job, done) if not overwrite and job.error is None else ""
+        key = job_entry(job)
+        # a last line "started": killed after its output was in place and before its line, the batch's own, redone
+        started = last.get((key["input"], key["output"]), {}).get("status") == "started"
+        changed = output_changed(job, done) if not overwrite and job.error is None and not started else ""
         if changed:  # someone's work, or a broken copy: either way not the batch's to replace unasked
             todo.append(replace(job, error=f"{job.input}: output {job.output} changed since this batch wrote it "
                                            f"({changed}); move it away, or pass --overwrite to clean the clip again"))

@@ -16,6 +16,10 @@ COCO_CLASSES: tuple[str, ...] = (
 )
 
 PERSON = COCO_CLASSES.index("person")
+# words users type for a class, answered with its COCO name (a spelling guess took "people" for "apple")
+SYNONYMS = {"people": "person", "human": "person", "man": "person", "woman": "person", "pedestrian": "person",
+            "player": "person", "bike": "bicycle", "motorbike": "motorcycle", "sofa": "couch", "tvmonitor": "tv",
+            "aeroplane": "airplane", "plane": "airplane", "ball": "sports ball", "phone": "cell phone"}
 
 
 def class_ids(names: str | list[str] | tuple[str, ...]) -> list[int]:
@@ -23,7 +27,8 @@ def class_ids(names: str | list[str] | tuple[str, ...]) -> list[int]:
     items = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
     unknown = [n for n in items if n not in COCO_CLASSES]
     if unknown:
-        guesses = {n: difflib.get_close_matches(n.lower(), COCO_CLASSES, n=1) for n in unknown}
+        guesses = {n: [SYNONYMS[n.lower()]] if n.lower() in SYNONYMS else
+                   difflib.get_close_matches(n.lower(), COCO_CLASSES, n=1, cutoff=0.75) for n in unknown}
         if all(guesses.values()):  # a typo: the name meant, not all 80
             meant = ", ".join(f"{n!r} (did you mean {g[0]!r}?)" for n, g in guesses.items())
             raise ValueError(f"unknown class {meant}")

@@ -48,6 +48,8 @@ class VideoWriter:
         self.info = info
         self.config = config
         self.frames_written = 0
+        self._period: Fraction | None = None  # where the output counts frames (AVI): a frame's time
+        self._tick = -1  # there, the latest frame's pts (both set before the video stream is placed)
         fmt = container_format or encoders.container_format(path)
         self.encoder = encoders.choose_encoder(config, fmt, info.colour, info.codec, (info.width, info.height), gpu)
         if not picture_only:
@@ -70,8 +72,6 @@ class VideoWriter:
         self._other_packets = self.others.packets()
         self._pending: av.Packet | None = None
         self._durations: dict[int, int] = {}  # pts -> duration of frames the encoder holds
-        self._period: Fraction | None = None  # where the output counts frames (AVI): a frame's time
-        self._tick = -1  # there, the latest frame's pts
         self._first_dts: int | None = None  # of the first video packet muxed
         self._sink: Sink[Frame] = Sink(self._encode, config.queue_size, name="encode")
 
@@ -100,6 +100,8 @@ class VideoWriter:
         stream.time_base = self._period or info.time_base
         ctx = stream.codec_context
         ctx.time_base = stream.time_base
+        if self.encoder.codec == "libx265" and self._out.format.name in MOV_MUXERS:
+            ctx.codec_tag = "hvc1"  # FFmpeg's default, hev1, is refused by QuickTime and Safari
         self.encoder.colour.tag(ctx)
         if info.sample_aspect:  # anamorphic footage (DV, broadcast SD) keeps its pixel shape
             ctx.sample_aspect_ratio = info.sample_aspect
