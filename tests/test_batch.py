@@ -167,6 +167,7 @@ def test_default_workers_use_the_cores_on_a_gpu_node_too(monkeypatch, cores, gpu
     from vidinpaint.runner import default_workers
 
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr("vidinpaint.devices.no_gpu_driver", lambda: False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: types.SimpleNamespace(total_memory=gib << 30))

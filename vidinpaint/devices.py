@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 
 def cuda_available() -> bool:
-    """True when PyTorch is installed and sees a CUDA device (torch is optional here)."""
-    if importlib.util.find_spec("torch") is None:
+    """True when PyTorch is installed and sees a CUDA device (torch is optional here, and not
+    imported where no NVIDIA driver is present)."""
+    if no_gpu_driver() or importlib.util.find_spec("torch") is None:
         return False
     import torch
 
@@ -28,6 +29,15 @@ def no_gpu_driver() -> bool:
     """True where no NVIDIA driver is present (no device nodes, no /proc entry): ``auto`` is then
     the CPU, known without importing torch, which takes seconds."""
     return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia/version"))
+
+
+def cuda_memories() -> list[int]:
+    """Bytes of memory of each CUDA device torch sees ([] without one, or without torch)."""
+    if not cuda_available():
+        return []
+    import torch
+
+    return [torch.cuda.get_device_properties(i).total_memory for i in range(torch.cuda.device_count())]
 
 
 def resolve_device(requested: str) -> str:

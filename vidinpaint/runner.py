@@ -24,6 +24,7 @@ from typing import IO
 from .batch import (Job, Summary, append_log, is_done, job_entry, last_entries, output_changed, read_log, run_job,
                     worker_init)
 from .config import Config
+from .devices import cuda_memories
 from .errors import ConfigError, OutputError, Terminated
 
 
@@ -52,15 +53,10 @@ def default_workers() -> int:
     for NanoDet; SAM's weights, where present, take far more.
     """
     cpu = max(1, (os.cpu_count() or 1) // 4)
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            fits = sum(max(1, torch.cuda.get_device_properties(i).total_memory // (GIB_PER_GPU_WORKER << 30))
-                       for i in range(torch.cuda.device_count()))
-            return max(torch.cuda.device_count(), min(cpu, fits))
-    except ImportError:
-        pass
+    memories = cuda_memories()
+    if memories:
+        fits = sum(max(1, memory // (GIB_PER_GPU_WORKER << 30)) for memory in memories)
+        return max(len(memories), min(cpu, fits))
     return cpu
 
 
@@ -200,12 +196,7 @@ def _run_pool(todo: list[Job], config: Config, log_path: Path, summary: Summary,
     manager = ctx.Manager()
     queue = manager.Queue()
     gpus = manager.Queue()
-    try:
-        import torch
-
-        n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except ImportError:
-        n_gpus = 0
+    n_gpus = len(cuda_memories())
     threads = max(1, (os.cpu_count() or 1) // workers)
 
     def new_pool() -> ProcessPoolExecutor:
