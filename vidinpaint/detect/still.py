@@ -50,8 +50,7 @@ class _Track:
     recent: list[tuple[float, float]] = field(default_factory=list)  # centres of its latest frames
     last: int = 0
     moved: bool = False
-    checks: int = 0  # frames the pose model looked at it
-    looked: int = -1  # the latest of them
+    looked: int = -1  # the latest frame the pose model looked at it on (-1: none)
     body: float = 0.0  # its best body score there
 
 
@@ -120,27 +119,25 @@ class StillObjects:
                 track.moved = self._drift(track) > max(self.drift * track.height, MIN_DRIFT_PX)
             if (self.pose is not None and rgb is not None and person and i not in self.named
                     and track.body < self.pose_score and track.best < self.confident
-                    and (h >= self.pose_height * rgb.shape[0] if not track.checks
+                    and (h >= self.pose_height * rgb.shape[0] if track.looked < 0
                          else index - track.looked >= self.pose_every)):
                 track.body = max(track.body, self.pose.body(rgb, box))
-                track.checks, track.looked = track.checks + 1, index
+                track.looked = index
 
     @staticmethod
     def _drift(track: _Track) -> float:
         start = np.median(np.array([s[:2] for s in track.start]), axis=0)
         return float(np.abs(np.median(np.array(track.recent), axis=0) - start).max())
 
-    def still(self, i: int) -> bool:
-        """Whether track ``i`` is, on what has been seen of it so far, a false alarm to leave alone."""
-        return self.bodiless_now(i) or self._still(i)
-
     def bodiless_now(self, i: int) -> bool:
         """Whether the pose model has looked at track ``i`` and found no body, nor the detector confidence."""
         track = self.tracks.get(i)
-        return (track is not None and track.checks > 0 and track.body < self.pose_score
+        return (track is not None and track.looked >= 0 and track.body < self.pose_score
                 and track.best < self.confident and i not in self.named)
 
-    def _still(self, i: int) -> bool:
+    def still(self, i: int) -> bool:
+        """Whether track ``i`` is, on what has been seen of it so far, a still false alarm (the
+        pose rule's verdict is :meth:`bodiless_now`)."""
         track = self.tracks.get(i)
         return (self.drift > 0 and track is not None and track.last - track.first >= self.frames - 1
                 and not track.moved and track.best < self.confident and i not in self.named)
