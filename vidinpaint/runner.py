@@ -72,6 +72,9 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
         {str(output) for (_, output), e in last.items() if e["status"] == "started"}
     todo = []
     for job in jobs:
+        if is_done(job, config, last):  # (its output unchanged: read once, here)
+            summary.skipped += 1
+            continue
         key = job_entry(job)
         # a last line "started": killed after its output was in place and before its line, the batch's own, redone
         started = last.get((key["input"], key["output"]), {}).get("status") == "started"
@@ -79,8 +82,6 @@ def _pending(jobs: list[Job], config: Config, log_path: Path, summary: Summary, 
         if changed:  # someone's work, or a broken copy: either way not the batch's to replace unasked
             todo.append(replace(job, error=f"{job.input}: output {job.output} changed since this batch wrote it "
                                            f"({changed}); move it away, or pass --overwrite to clean the clip again"))
-        elif is_done(job, config, last):
-            summary.skipped += 1
         elif not overwrite and job.error is None and (job.output.exists() or job.output.is_symlink()) \
                 and str(job.output.resolve()) not in ours:
             todo.append(replace(job, error=f"{job.input}: output {job.output} exists and is not in the job log "
