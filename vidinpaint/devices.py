@@ -101,14 +101,21 @@ def precision_name(dtype: torch.dtype | None) -> str:
     return "fp32" if dtype is None else {"bfloat16": "bf16", "float16": "fp16"}[str(dtype).removeprefix("torch.")]
 
 
-def start_device(requested: str, torch_threads: int = 0) -> tuple[str, str]:
+def start_device(requested: str, torch_threads: int = 0, neural: bool = True) -> tuple[str, str]:
     """The device (see :func:`resolve_device`) and its stage line, with torch's CPU threads set.
 
     The pipeline runs each stage in its own thread, so a torch stage shares the cores with the
     others instead of having them to itself: ``torch_threads`` 0 gives torch half of the threads
     it would use alone (at least one; a batch worker's share is halved the same way), measured
     against all of them by ``scripts/bench_throughput.py --torch-threads``.
+
+    Without a ``neural`` stage, torch is not loaded at all (its import alone took more than half
+    of such a run on a short clip) where the run is on the CPU anyway: asked for, or ``auto`` on
+    a machine without an NVIDIA driver (with one, ``auto`` may be CUDA, whose run encodes with
+    NVENC).
     """
+    if not neural and (requested == "cpu" or (requested == "auto" and no_gpu_driver())):
+        return "cpu", "cpu, stages in parallel threads (no neural stage: torch not loaded)"
     device = resolve_device(requested)
     if importlib.util.find_spec("torch") is None:
         return device, f"{device}, stages in parallel threads"

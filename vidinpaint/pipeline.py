@@ -29,7 +29,7 @@ from .backends import build_detector, build_fill, build_inpainter, build_segment
 from .config import Config, EncodeConfig, SelectConfig, as_dict
 from .detect.stage import DetectStage
 from .detect.still import StillObjects
-from .devices import no_gpu_driver, start_device
+from .devices import start_device
 from .errors import ConfigError, InputError, OutputError, VidinpaintError, VidinpaintWarning
 from .frames import Frame
 from .images import image_extras, is_image, read_image, write_image
@@ -140,18 +140,12 @@ def _selection(config: Config, mask: Path | None) -> Selection | None:
 
 def _start(config: Config, mask: Path | None) -> tuple[str, str]:
     """The device the stages will run on and its line, the selection checked first: a mistyped
-    option is an error before torch loads (which takes seconds), not after. Without a neural
-    stage (the user's masks or the motion detector with box or GrabCut masks, then the DIS fill
-    and a classical inpainter), torch is not loaded at all (its import alone took more than half
-    of such a run on a short clip) where the run is on the CPU anyway: asked for, or ``auto`` on
-    a machine without an NVIDIA driver (with one, ``auto`` may be CUDA, whose run encodes with
-    NVENC)."""
+    option is an error before torch loads (which takes seconds), not after. A run without a
+    neural stage (the user's masks or the motion detector with box or GrabCut masks, then the DIS
+    fill and a classical inpainter) may not need torch at all (:func:`start_device`)."""
     _selection(config, mask)
     classical = mask is not None or (config.detect.backend == "motion" and config.segment.backend in ("box", "grabcut"))
-    on_cpu = config.device == "cpu" or (config.device == "auto" and no_gpu_driver())
-    if classical and on_cpu and not neural_after_masks(config):
-        return "cpu", "cpu, stages in parallel threads (no neural stage: torch not loaded)"
-    return start_device(config.device, config.torch_threads)
+    return start_device(config.device, config.torch_threads, neural=not classical or neural_after_masks(config))
 
 
 def build_stages(config: Config, mask: Path | None, device: str, source: Path | None = None,
