@@ -192,7 +192,7 @@ def test_a_missing_or_unreadable_mask_video_is_named_as_the_mask(tmp_path):
 
 
 def test_a_clean_without_a_neural_stage_never_loads_torch(tmp_path):
-    """Its import alone took more than half of such a run on a short clip, and the device line said
+    """Its import alone takes seconds, and the device line said
     "torch on 1 of 2 CPU threads" for a run that used none. A neural stage after the masks (RAFT,
     the gated inpainter, asked for or found) still loads it."""
     import subprocess

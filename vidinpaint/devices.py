@@ -109,10 +109,9 @@ def start_device(requested: str, torch_threads: int = 0, neural: bool = True) ->
     it would use alone (at least one; a batch worker's share is halved the same way), measured
     against all of them by ``scripts/bench_throughput.py --torch-threads``.
 
-    Without a ``neural`` stage, torch is not loaded at all (its import alone took more than half
-    of such a run on a short clip) where the run is on the CPU anyway: asked for, or ``auto`` on
-    a machine without an NVIDIA driver (with one, ``auto`` may be CUDA, whose run encodes with
-    NVENC).
+    Without a ``neural`` stage, torch is not loaded at all (its import alone takes seconds) where
+    the run is on the CPU anyway: asked for, or ``auto`` on a machine without an NVIDIA driver
+    (with one, ``auto`` may be CUDA, whose run encodes with NVENC).
     """
     if not neural and (requested == "cpu" or (requested == "auto" and no_gpu_driver())):
         return "cpu", "cpu, stages in parallel threads (no neural stage: torch not loaded)"

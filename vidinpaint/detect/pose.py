@@ -30,7 +30,7 @@ BEST = 5  # keypoints averaged: a body cut off by the frame or the box still sho
 
 class PoseCheck:
     """MoveNet on the square crop around a box: :meth:`body` is its body score in [0, 1]. The
-    graph is loaded on the first look (half a second): most clips have no one to look at."""
+    graph is loaded on the first look: most clips have no one to look at."""
 
     def __init__(self, model_json: Path, device: str = "cpu") -> None:
         self.model_json, self.device = Path(model_json), device
