@@ -63,6 +63,6 @@ def test_clean_timings_lists_every_stage(walker_clip, tmp_path):
                      "--set", "detect.backend=motion", "--set", "segment.backend=box")
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stderr.splitlines() if line.rstrip().endswith("%")]
-    assert [r[0] for r in rows] == ["decode", "shots", "detect", "segment", "mask", "smooth", "fill", "inpaint",
-                                    "encode"]
+    assert [r[0] for r in rows] == ["decode", "shots", "detect", "segment", "mask", "smooth", "flow", "fill",
+                                    "inpaint", "encode"]
     assert abs(sum(float(r[3]) for r in rows) - 100) < 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -43,6 +44,9 @@ class Frame:
             shot, at the flow's working resolution, as the stage that measured it (the segment
             stage, carrying masks) named its method; the fill takes it for that pair instead of
             measuring it again. None where no stage measured it.
+        flows: ``(index, pair)``: the fill's flows between the frame ``index`` before this one
+            (same shot) and this one, made (or to be made on first use) by the stage ahead of
+            the fill (:class:`~vidinpaint.temporal.pairs.FlowAhead`); None where it did not run.
         duration: how long it shows, in ``time_base`` units, as its packet said (0: not said); the
             encoder gives it to the output's packet, so a held last frame keeps its length.
     """
@@ -60,6 +64,7 @@ class Frame:
     deep: np.ndarray | None = None
     source: av.VideoFrame | None = None
     flow_back: tuple[str, np.ndarray] | None = None
+    flows: tuple[int, Callable[[], object]] | None = None
     duration: int = 0
 
     @property

@@ -40,6 +40,7 @@ from .relabel import BoxesByFrame, Relabel
 from .selection import Selection, SelectStage, tracking_key
 from .shots import ShotDetector
 from .temporal.masks import MaskHysteresis
+from .temporal.pairs import FlowAhead
 from .threads import Abort, close_iterator, prefetch
 from .timing import StageTimes
 from .video import VideoReader, VideoWriter
@@ -211,10 +212,13 @@ def _run(frames: Iterable[Frame], config: Config, mask: Path | None, sheet: Cont
     if fill is not None and excerpt:
         fill.eager = False
     fills = [fill, inpaint] if fill else [inpaint]
+    # the fill's flows in a thread of their own (its line names them); not for a preview, whose
+    # fill makes only the pairs its middle frame asks for
+    ahead = [FlowAhead(fill.pairs)] if fill and not excerpt else []
     taps = [sheet.before] if sheet else []
     after = [sheet.after] if sheet else []
     backends = [("device", line), *((s.name, s.backend) for s in (*masks, *fills))]
-    return _chain(frames, [*masks, *taps, *fills, *after], times), backends, masks, device
+    return _chain(frames, [*masks, *taps, *ahead, *fills, *after], times), backends, masks, device
 
 
 StartFn = Callable[[list[tuple[str, str]], "int | None"], None]

@@ -40,7 +40,6 @@ Memory: ``window`` frames of look-ahead and two flows per pair in it, whatever t
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -52,35 +51,14 @@ import numpy as np
 from ..detect.boxes import boxes_to_mask, expand_boxes
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, flow_at, sample_points
+from .flow import sample_points
+from .pairs import Pair, Pairs, same_shot, wanted
+from .pairs import hole as _hole
 
 Spatial = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb, mask) -> rgb filled inside mask
-
-
-@dataclass
-class _Pair:
-    """Completed flows between frames k and k+1, and where each one can be trusted, made and
-    stored at the flow's working resolution (a 1080p pair at full resolution would take 33 MB and
-    16 times the work to complete and check; the look-ahead holds ``window`` of them) and read at
-    frame size only where used: at the hole's points."""
-
-    forward_small: np.ndarray  # k -> k+1, on frame k's pixels
-    backward_small: np.ndarray  # k+1 -> k, on frame k+1's pixels
-    forward_ok_small: np.ndarray
-    backward_ok_small: np.ndarray
-    size: tuple[int, int]  # frame (width, height)
-
-    def follow(self, x: np.ndarray, y: np.ndarray, back: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Where the points ``(x, y)`` of frame k are in frame k+1 (of frame k+1 in frame k if
-        ``back``), and whether the flow that took them there can be trusted (its nearest stored
-        pixel, as the mask brought to frame size would say)."""
-        flow, ok = (self.backward_small, self.backward_ok_small) if back else (self.forward_small, self.forward_ok_small)
-        w, h = self.size
-        dx, dy = flow_at(flow, x, y, w, h)
-        hs, ws = ok.shape
-        col = np.clip(np.rint(x), 0, w - 1).astype(np.int32) * ws // w
-        row = np.clip(np.rint(y), 0, h - 1).astype(np.int32) * hs // h
-        return x + dx, y + dy, ok[row, col]
+# (look-ahead frames, their pairs, missing pixels, a frame's sources, origin) -> colours, found, hops
+LookAhead = Callable[[list[Frame], list[Callable[[], Pair]], np.ndarray, Callable[[int], np.ndarray], tuple[int, int]],
+                     tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -173,15 +151,6 @@ def _placed(part: np.ndarray, box: tuple[slice, slice], shape: tuple[int, int]) 
     return whole
 
 
-def _same_shot(a: Frame, b: Frame) -> bool:
-    """Whether pixels may travel between ``a`` and ``b``: same shot, neither a mix of two shots."""
-    return a.shot == b.shot and not a.mixed and not b.mixed
-
-
-def _hole(frame: Frame) -> np.ndarray:
-    return frame.mask if frame.mask is not None else np.zeros(frame.rgb.shape[:2], bool)
-
-
 class _Sources:
     """Each look-ahead frame's trusted sources (unmasked there and in both neighbours, kept
     ``margin`` px away), made once per frame and neighbours rather than once for every frame
@@ -211,12 +180,17 @@ class FlowFill:
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
                  source_margin: int = 2, agree: float = 60.0, limb: float = 30.0, box_margin: int = 0,
-                 spatial: Spatial | None = None, stable: float = 0.0) -> None:
-        self.flow, self.window, self.tolerance, self.flow_margin, self.note = flow, window, tolerance, flow_margin, note
+                 spatial: Spatial | None = None, stable: float = 0.0, look_ahead: LookAhead | None = None) -> None:
+        self.flow, self.window, self.note = flow, window, note
+        # the look-ahead's search on a torch device (:mod:`.lookahead`), else here with OpenCV
+        self.look_ahead = look_ahead or self._from_future
+        self.pairs = Pairs(flow, tolerance, flow_margin)
         self.source_margin, self.agree, self.limb, self.box_margin = source_margin, agree, limb, box_margin
         self.spatial, self.stable = spatial, stable
-        # flows made as frames arrive (see _pending); off for a preview, which stops at its middle
-        # frame: the look-ahead's later pairs would be made for nothing
+        # The pairs the carry will ask for are made as their frames arrive, not when asked for:
+        # they then overlap the stages upstream instead of waiting, with a core idle, for the
+        # look-ahead to fill. Off for a preview, which stops at its middle frame: the look-ahead's
+        # later pairs would be made for nothing. With a FlowAhead stage before the fill, it makes them.
         self.eager = True
 
     @property
@@ -228,7 +202,8 @@ class FlowFill:
                 f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
                 + (f", unmasked parts of removed objects (off the background by > {self.limb:g}, in their boxes + "
                    f"{self.box_margin}px) removed too" if self.limb < 255 else "")
-                + stable + (f" [{self.note}]" if self.note else ""))
+                + stable + (f", {self.look_ahead.backend}" if hasattr(self.look_ahead, "backend") else "")
+                + (f" [{self.note}]" if self.note else ""))
 
     @staticmethod
     def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -236,41 +211,17 @@ class FlowFill:
         channel where they differ most."""
         return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=1)
 
-    def _pair(self, a_rgb: np.ndarray, a_hole: np.ndarray, b_rgb: np.ndarray, b_hole: np.ndarray,
-              measured: np.ndarray | None = None) -> _Pair:
-        # Flow measured on an object follows the object, and flow measured where the object is
-        # about to cover the background (or has just uncovered it) has no true match: complete
-        # both flows from the background around the union of the two holes, slightly grown.
-        # All of it at the working resolution: a small pixel is a hole if any of it is, and the
-        # margin is in its pixels, since that is the scale at which the flow smears a mover's
-        # motion onto the background around it.
-        forward = self.flow.small(a_rgb, b_rgb)
-        h, w = a_hole.shape
-        hs, ws = forward.shape[:2]
-        scale = ws / w
-        hole = cv2.resize((a_hole | b_hole).astype(np.float32), (ws, hs), interpolation=cv2.INTER_AREA) > 0
-        hole = dilate(hole, self.flow_margin)
-        forward = complete(forward, hole)
-        if measured is None or measured.shape[:2] != (hs, ws):
-            measured = self.flow.small(b_rgb, a_rgb)
-        backward = complete(measured, hole)
-        tolerance = self.tolerance * scale  # in frame pixels, as configured
-        return _Pair(forward, backward, consistent(forward, backward, tolerance),
-                     consistent(backward, forward, tolerance), (w, h))
+    def _pair(self, a: Frame, b: Frame) -> Callable[[], Pair]:
+        """The pair of ``a`` and ``b``: the one the stage ahead made for them, else one made on
+        first use, or now if :attr:`eager` and the carry will ask for it."""
+        if b.flows is not None and b.flows[0] == a.index:
+            return b.flows[1]
+        pair = self.pairs.pending(a, b)
+        if self.eager and wanted(b):
+            pair()
+        return pair
 
-    def _pending(self, a: Frame, b: Frame) -> Callable[[], _Pair]:
-        """The flows between ``a`` and ``b``, computed on first use: most pairs of a clip where
-        people come and go are never asked for (no hole looks that far, the carry has nothing to
-        carry). One the carry will ask for (``b`` has a hole or boxes) :meth:`__call__` makes as
-        ``b`` arrives, so that it overlaps the stages upstream instead of waiting, with a core
-        idle, for the look-ahead to fill. Keeps the frames' own pictures and masks, which
-        :meth:`_fill` replaces rather than changes, so later stages cannot alter them. The
-        backward flow is taken from ``b`` when an earlier stage measured it with the same method
-        (the segment stage, carrying masks); :meth:`__call__` drops it from every frame it passes on."""
-        measured = b.flow_back[1] if b.flow_back is not None and b.flow_back[0] == self.flow.backend else None
-        return functools.cache(functools.partial(self._pair, a.rgb, _hole(a), b.rgb, _hole(b), measured))
-
-    def _from_future(self, frames: list[Frame], pairs: list[Callable[[], _Pair]], missing: np.ndarray,
+    def _from_future(self, frames: list[Frame], pairs: list[Callable[[], Pair]], missing: np.ndarray,
                      source: Callable[[int], np.ndarray], origin: tuple[int, int]
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Colours, found-mask and distance (frames) of ``missing`` pixels of ``frames[0]`` seen
@@ -298,8 +249,8 @@ class FlowFill:
             live, x, y = live[~visible], x[~visible], y[~visible]
         return colour, found, hops
 
-    def _fill(self, frames: list[Frame], pairs: list[Callable[[], _Pair]], carry: _Carry | None,
-              previous: Callable[[], _Pair] | None, before: np.ndarray | None, sources: _Sources,
+    def _fill(self, frames: list[Frame], pairs: list[Callable[[], Pair]], carry: _Carry | None,
+              previous: Callable[[], Pair] | None, before: np.ndarray | None, sources: _Sources,
               present: set[int]) -> _Carry:
         frame = frames[0]
         hole = _hole(frame)
@@ -375,7 +326,7 @@ class FlowFill:
             rgb[ys[take], xs[take]] = carried[take]
             best[ry[take], rx[take]] = carried_age[take]
         if hole.any():
-            colour, found, hops = self._from_future(frames, pairs, hole, source, (oy, ox))
+            colour, found, hops = self.look_ahead(frames, pairs, hole, source, (oy, ox))
             closer = found & (hops < best)
             # seen both before and after, but not alike: one of them is wrong (a moving
             # background, parallax, a flow error) and nothing says which; the spatial fill decides
@@ -414,10 +365,10 @@ class FlowFill:
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         ahead: deque[Frame] = deque()
-        pairs: deque[Callable[[], _Pair] | None] = deque()  # None across a shot boundary
+        pairs: deque[Callable[[], Pair] | None] = deque()  # None across a shot boundary
         sources = _Sources(self.source_margin)
         carry: _Carry | None = None
-        previous: Callable[[], _Pair] | None = None
+        previous: Callable[[], Pair] | None = None
         before: np.ndarray | None = None  # the previous frame's hole
         present: set[int] = set()  # the previous frame's object ids
         source = iter(frames)
@@ -429,10 +380,7 @@ class FlowFill:
                     exhausted = True
                     break
                 if ahead:  # no flow across a shot boundary: it would match unrelated pictures
-                    pair = self._pending(ahead[-1], nxt) if _same_shot(ahead[-1], nxt) else None
-                    if self.eager and pair is not None and (len(nxt.boxes) or _hole(nxt).any()):
-                        pair()  # the carry will ask for it (see _pending)
-                    pairs.append(pair)
+                    pairs.append(self._pair(ahead[-1], nxt) if same_shot(ahead[-1], nxt) else None)
                 ahead.append(nxt)
             if not ahead:
                 return
@@ -443,7 +391,7 @@ class FlowFill:
             present = set(frame.ids.tolist())
             before = before_next
             sources.forget(frame)
-            frame.flow_back = None  # its pair holds it, if it has one
+            frame.flow_back = frame.flows = None  # its pair holds them, if it has one
             yield ahead.popleft()
             previous = pairs.popleft() if pairs else None
             if not ahead or ahead[0].shot != frame.shot or ahead[0].mixed:  # a boundary: start afresh
