@@ -4,8 +4,7 @@
 #      MoveNet (the pose check) on the device against TensorFlow.js;
 #   2. `clean` against a bare transcode on the sample and on the sample scaled to 1080p, default and
 #      fast presets, with the seconds of each stage and torch's peak GPU memory (issue #11's bar);
-#   3. the fill with its look-ahead on the GPU against the CPU's, on the synthetic quality clips;
-#      NVDEC against software decoding of the 1080p clip, and the 1080p default run with NVENC;
+#   3. NVDEC against software decoding of the 1080p clip, and the 1080p default run with NVENC;
 #   4. batch throughput with 1 and 2 workers;
 #   5. the gated inpainter's crops/s, and the 1080p pipeline with it;
 #   6. detector and segmenter speeds at 1080p.
@@ -70,7 +69,6 @@ with torch.inference_mode():
         print("MoveNet on ${DEVICE} against TensorFlow.js: max |diff|", float(np.abs(out.reshape(17, 3).cpu().numpy() - reference).max()))
 PY
 step throughput python3 scripts/bench_throughput.py --scaled 1920x1080 --frames "$FRAMES"
-step quality python3 scripts/bench_quality.py --look-ahead "$DEVICE" --frames "$SHORT" --only 480p_pan,720p_pan --sheet ''
 step nvidia_video python3 - <<PY
 import time
 import av

@@ -44,7 +44,6 @@ from vidinpaint.masks import dilate
 from vidinpaint.metrics import psnr_in, ssim_in, warping_error
 from vidinpaint.temporal.fill import FlowFill
 from vidinpaint.temporal.flow import DisFlow
-from vidinpaint.temporal.lookahead import DeviceLookAhead
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,10 +75,9 @@ def person_boxes(mask: np.ndarray) -> np.ndarray:
     return np.stack([x, y, x + w, y + h], axis=1).astype(np.int32)
 
 
-def flow_only(data, holes, cfg, window, boxes: bool = False, device: str = ""):
+def flow_only(data, holes, cfg, window, boxes: bool = False):
     """Flow-guided fill alone: the filled frames and what is left of each hole; with ``boxes`` the
-    frames carry the people's boxes and track ids, as in the pipeline; with ``device`` its
-    look-ahead runs there, in torch, as on a GPU."""
+    frames carry the people's boxes and track ids, as in the pipeline."""
     tracker = IouTracker()  # ids as the detect stage gives them
     frames = []
     for i, (d, h) in enumerate(zip(data, holes)):
@@ -90,13 +88,12 @@ def flow_only(data, holes, cfg, window, boxes: bool = False, device: str = ""):
         frames.append(frame)
     filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
                            source_margin=source_margin(cfg), agree=cfg.fill.agree, limb=cfg.fill.limb,
-                           box_margin=cfg.detect.margin,
-                           look_ahead=DeviceLookAhead(device, window + 2) if device else None)(frames))
+                           box_margin=cfg.detect.margin)(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]
 
 
-def run_flow(data, holes, cfg, window, boxes: bool = False, device: str = ""):
-    rgbs, left = flow_only(data, holes, cfg, window, boxes, device)
+def run_flow(data, holes, cfg, window, boxes: bool = False):
+    rgbs, left = flow_only(data, holes, cfg, window, boxes)
     out = [inpaint_frame(rgb, mask, "telea", cfg.inpaint.radius, cfg.inpaint.max_hole_pixels)
            for rgb, mask in zip(rgbs, left)]
     return out, float(np.mean([m.sum() / max(h.sum(), 1) for m, h in zip(left, holes)]))
@@ -198,8 +195,6 @@ def main() -> None:
                                                              "on the frames, as the pipeline gives them")
     parser.add_argument("--segment-every", default="", help="with --real: also compare these segment.every "
                                                             "settings' masks, comma separated, e.g. 1,2,3")
-    parser.add_argument("--look-ahead", default="", metavar="DEVICE",
-                        help="also the fill with its look-ahead in torch on DEVICE (cuda: as `clean` runs it on a GPU)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a configuration override, as for `vidinpaint clean --set` (repeatable)")
     args = parser.parse_args()
@@ -224,10 +219,6 @@ def main() -> None:
             start = time.perf_counter()
             boxed, boxed_left = run_flow(data, holes, cfg, args.window, boxes=True)
             rows.append(("+boxes", boxed, boxed_left, (time.perf_counter() - start) / len(data)))
-        if args.look_ahead:
-            start = time.perf_counter()
-            moved, moved_left = run_flow(data, holes, cfg, args.window, device=args.look_ahead)
-            rows.append((f"@{args.look_ahead}", moved, moved_left, (time.perf_counter() - start) / len(data)))
         for method, result, left_share, seconds in rows:
             p, s, w = scores(result, data, holes)
             print(f"{name:<12} {method:<11} {p:>8.2f} {s:>6.3f} {w:>9.2f} {left_share:>6.3f} {seconds:>8.3f}", flush=True)

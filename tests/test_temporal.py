@@ -291,39 +291,6 @@ def test_the_stage_ahead_makes_the_fills_flows_and_the_fill_is_the_same():
         assert np.array_equal(a.mask, b.mask) and np.array_equal(a.rgb, b.rgb)
 
 
-def test_the_look_ahead_in_torch_finds_what_the_opencv_one_finds():
-    """DeviceLookAhead (the fill's look-ahead on a GPU; here the same torch code on the CPU)
-    against FlowFill's own, on every frame of a panning clip with DIS's fractional flows: the
-    same pixels found, at the same hop, in colours within a level (OpenCV reads positions at
-    1/32 px); and the whole fill the same."""
-    from vidinpaint.temporal.lookahead import DeviceLookAhead
-
-    clip = occluded_clip(12, 3)
-
-    def frames() -> list[Frame]:
-        return [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole) for i, (rgb, hole, _) in enumerate(clip)]
-
-    fill, device = FlowFill(DisFlow(480), window=6), DeviceLookAhead("cpu", 8)
-    compared = []
-
-    def both(*args):
-        mine = fill._from_future(*args)
-        compared.append((args[2], mine, device(*args)))
-        return mine
-
-    fill.look_ahead = both
-    alone = list(fill(frames()))
-    assert len(compared) == 12 and sum(found.sum() for _, (_, found, _), _ in compared) > 10000
-    for missing, (colour, found, hops), (colour_t, found_t, hops_t) in compared:
-        assert (found != found_t).sum() <= 0.005 * missing.sum()
-        same = found & found_t
-        assert np.array_equal(hops[same], hops_t[same])
-        assert np.abs(colour.astype(int) - colour_t)[same].max(initial=0) <= 1
-    moved = list(FlowFill(DisFlow(480), window=6, look_ahead=DeviceLookAhead("cpu", 8))(frames()))
-    for a, b in zip(alone, moved):
-        assert (a.mask != b.mask).sum() <= 0.005 * a.mask.size and np.abs(a.rgb.astype(int) - b.rgb).mean() < 0.05
-
-
 def test_the_fill_takes_the_backward_flow_the_segment_stage_measured():
     """One flow per frame pair: the segment stage's flow (current -> previous, carrying masks)
     is the fill's backward flow of that pair, so the fill measures only the forward one, and the

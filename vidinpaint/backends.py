@@ -211,14 +211,9 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
         flow = RaftFlow(model, device, c.flow_max_side, name=f"RAFT {'large' if large else 'small'}")
     else:
         flow = DisFlow(c.flow_max_side)
-    look_ahead = None
-    if device.startswith("cuda"):  # the hole's points followed on the GPU: one of the CPU stages the fewer
-        from .temporal.lookahead import DeviceLookAhead
-
-        look_ahead = DeviceLookAhead(device, c.window + 2)
     return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, source_margin=source_margin(config),
                     agree=c.agree, limb=c.limb, box_margin=config.detect.margin, spatial=spatial if c.stable else None,
-                    stable=c.stable, look_ahead=look_ahead)
+                    stable=c.stable)
 
 
 def _dis_note(config: Config, check: bool = True) -> str | None:

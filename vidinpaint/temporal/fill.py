@@ -56,9 +56,6 @@ from .pairs import Pair, Pairs, same_shot, wanted
 from .pairs import hole as _hole
 
 Spatial = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb, mask) -> rgb filled inside mask
-# (look-ahead frames, their pairs, missing pixels, a frame's sources, origin) -> colours, found, hops
-LookAhead = Callable[[list[Frame], list[Callable[[], Pair]], np.ndarray, Callable[[int], np.ndarray], tuple[int, int]],
-                     tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -180,10 +177,8 @@ class FlowFill:
 
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
                  source_margin: int = 2, agree: float = 60.0, limb: float = 30.0, box_margin: int = 0,
-                 spatial: Spatial | None = None, stable: float = 0.0, look_ahead: LookAhead | None = None) -> None:
+                 spatial: Spatial | None = None, stable: float = 0.0) -> None:
         self.flow, self.window, self.note = flow, window, note
-        # the look-ahead's search on a torch device (:mod:`.lookahead`), else here with OpenCV
-        self.look_ahead = look_ahead or self._from_future
         self.pairs = Pairs(flow, tolerance, flow_margin)
         self.source_margin, self.agree, self.limb, self.box_margin = source_margin, agree, limb, box_margin
         self.spatial, self.stable = spatial, stable
@@ -202,8 +197,7 @@ class FlowFill:
                 f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
                 + (f", unmasked parts of removed objects (off the background by > {self.limb:g}, in their boxes + "
                    f"{self.box_margin}px) removed too" if self.limb < 255 else "")
-                + stable + (f", {self.look_ahead.backend}" if hasattr(self.look_ahead, "backend") else "")
-                + (f" [{self.note}]" if self.note else ""))
+                + stable + (f" [{self.note}]" if self.note else ""))
 
     @staticmethod
     def _gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -326,7 +320,7 @@ class FlowFill:
             rgb[ys[take], xs[take]] = carried[take]
             best[ry[take], rx[take]] = carried_age[take]
         if hole.any():
-            colour, found, hops = self.look_ahead(frames, pairs, hole, source, (oy, ox))
+            colour, found, hops = self._from_future(frames, pairs, hole, source, (oy, ox))
             closer = found & (hops < best)
             # seen both before and after, but not alike: one of them is wrong (a moving
             # background, parallax, a flow error) and nothing says which; the spatial fill decides
