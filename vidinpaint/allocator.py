@@ -5,9 +5,14 @@ torch activations) in several threads: decode, encode and one per stage. glibc g
 to 8 arenas per core, and each arena keeps its own freed memory; two arenas are enough for
 threads that mostly wait on each other, and hold less memory idle.
 
-An earlier version also fixed the mmap threshold at 256 KiB, so that every large buffer was
-mapped and unmapped; that made each torch activation a fresh set of page faults, which slowed
-the detector much more than it saved in peak memory. ``scripts/bench_memory.py``
+Buffers up to ``MMAP_MAX`` (a 1080p frame's float copies, its fill's carry) come from the heap,
+and up to ``TRIM`` of freed memory stays at the heap's top, instead of being mapped for each
+frame and handed back after it: each new mapping is a fresh set of page faults. glibc's own
+threshold starts at 128 KiB and rises only as mapped buffers are freed, and its trim threshold
+follows at twice that: a 1080p frame's buffers, freed together, were handed back and faulted in
+again on the next frame (``tests/test_allocator.py`` checks that they stay). An earlier
+version fixed the threshold at 256 KiB, so that every large buffer was mapped and unmapped,
+which slowed the detector much more than it saved in peak memory. ``scripts/bench_memory.py``
 measures peak RSS against clip length. Other C libraries (musl, macOS) have no ``mallopt``;
 there this does nothing.
 """
@@ -19,7 +24,11 @@ import ctypes.util
 import functools
 
 M_ARENA_MAX = -8
+M_MMAP_THRESHOLD = -3
+M_TRIM_THRESHOLD = -1
 ARENAS = 2
+MMAP_MAX = 32 << 20  # glibc's largest threshold on 64-bit
+TRIM = 64 << 20
 
 
 @functools.cache
@@ -31,5 +40,7 @@ def tune_allocator() -> str:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return "system allocator (no mallopt)"
-    ok = mallopt(M_ARENA_MAX, ARENAS) == 1
-    return f"glibc malloc, {ARENAS} arenas" if ok else "glibc malloc (mallopt refused)"
+    ok = all(mallopt(option, value) == 1 for option, value in
+             ((M_ARENA_MAX, ARENAS), (M_MMAP_THRESHOLD, MMAP_MAX), (M_TRIM_THRESHOLD, TRIM)))
+    return (f"glibc malloc, {ARENAS} arenas, buffers up to {MMAP_MAX >> 20} MiB from the heap" if ok
+            else "glibc malloc (mallopt refused)")
