@@ -11,7 +11,7 @@ use grow at once. ``scripts/bench_memory.py`` measures peak RSS on real footage 
 The floor of the third quarter (its 10th percentile) must match that of the second (the first
 warms up; in the last, the look-ahead and queues drain as the input ends and memory falls) within
 a third of a frame per frame between them (22 MiB over 300-frame quarters). The stages run in
-threads, so the frames in flight vary: each of the default pipeline's seven stages holds up to
+threads, so the frames in flight vary: each of the default pipeline's eight stages holds up to
 three (its queue of two and the one it works on), the decode and encode queues more, and a probe
 taken while the detector is inside a call also counts that call's activations. Hence the floor
 rather than the median, and quarters long enough that the bound stays above what the queues can

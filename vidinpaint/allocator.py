@@ -6,8 +6,10 @@ to 8 arenas per core, and each arena keeps its own freed memory; two arenas are 
 threads that mostly wait on each other, and hold less memory idle.
 
 Buffers up to ``MMAP_MAX`` (a 1080p frame's float copies, its fill's carry) come from the heap,
-and up to ``TRIM`` of freed memory stays at the heap's top, instead of being mapped for each
-frame and handed back after it: each new mapping is a fresh set of page faults. glibc's own
+and up to ``TRIM`` of freed memory stays at the top of each arena's heap, instead of being mapped
+for each frame and handed back after it: each new mapping is a fresh set of page faults. The
+cost is up to that much memory held while idle; ``scripts/bench_memory.py``'s peaks did not
+rise above earlier runs' (docs/BENCHMARKS.md). glibc's own
 threshold starts at 128 KiB and rises only as mapped buffers are freed, and its trim threshold
 follows at twice that: a 1080p frame's buffers, freed together, were handed back and faulted in
 again on the next frame (``tests/test_allocator.py`` checks that they stay). An earlier
@@ -33,14 +35,15 @@ TRIM = 64 << 20
 
 @functools.cache
 def tune_allocator() -> str:
-    """Set glibc's malloc to ``ARENAS`` arenas, once per process; returns what was done, for the stage lines."""
+    """Set glibc's malloc's arenas and thresholds, once per process; returns what was done."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name or "libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return "system allocator (no mallopt)"
-    ok = all(mallopt(option, value) == 1 for option, value in
-             ((M_ARENA_MAX, ARENAS), (M_MMAP_THRESHOLD, MMAP_MAX), (M_TRIM_THRESHOLD, TRIM)))
-    return (f"glibc malloc, {ARENAS} arenas, buffers up to {MMAP_MAX >> 20} MiB from the heap" if ok
-            else "glibc malloc (mallopt refused)")
+    settings = {f"{ARENAS} arenas": (M_ARENA_MAX, ARENAS),
+                f"buffers up to {MMAP_MAX >> 20} MiB from the heap": (M_MMAP_THRESHOLD, MMAP_MAX),
+                f"{TRIM >> 20} MiB kept": (M_TRIM_THRESHOLD, TRIM)}
+    refused = [name for name, (option, value) in settings.items() if mallopt(option, value) != 1]
+    return "glibc malloc, " + ", ".join(settings) + (f" (refused: {', '.join(refused)})" if refused else "")

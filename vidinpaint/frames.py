@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
+
+if TYPE_CHECKING:
+    from .temporal.pairs import Pair
 
 
 def _no_boxes() -> np.ndarray:
@@ -64,7 +68,7 @@ class Frame:
     deep: np.ndarray | None = None
     source: av.VideoFrame | None = None
     flow_back: tuple[str, np.ndarray] | None = None
-    flows: tuple[int, Callable[[], object]] | None = None
+    flows: tuple[int, Callable[[], Pair]] | None = None
     duration: int = 0
 
     @property

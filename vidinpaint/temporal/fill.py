@@ -178,7 +178,7 @@ class FlowFill:
     def __init__(self, flow, window: int = 10, tolerance: float = 1.0, flow_margin: int = 8, note: str = "",
                  source_margin: int = 2, agree: float = 60.0, limb: float = 30.0, box_margin: int = 0,
                  spatial: Spatial | None = None, stable: float = 0.0) -> None:
-        self.flow, self.window, self.note = flow, window, note
+        self.window, self.note = window, note
         self.pairs = Pairs(flow, tolerance, flow_margin)
         self.source_margin, self.agree, self.limb, self.box_margin = source_margin, agree, limb, box_margin
         self.spatial, self.stable = spatial, stable
@@ -194,7 +194,7 @@ class FlowFill:
         stable = (f", what no frame shows inpainted and carried along the flow (weight {self.stable:g} on the "
                   "carried pixels)" if self.spatial else "")
         return (f"flow-guided propagation, forward carry + {self.window} frames ahead, completed flow from "
-                f"{self.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
+                f"{self.pairs.flow.backend}, {margin}within one shot, both directions agreeing within {self.agree:g}"
                 + (f", unmasked parts of removed objects (off the background by > {self.limb:g}, in their boxes + "
                    f"{self.box_margin}px) removed too" if self.limb < 255 else "")
                 + stable + (f" [{self.note}]" if self.note else ""))

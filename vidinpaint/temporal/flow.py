@@ -74,14 +74,15 @@ class DisFlow:
     def _prepare(self, rgb: np.ndarray) -> np.ndarray:
         """``rgb`` as DIS takes it (grey, then downscaled: a third of the resizing), made once per
         picture: in a stream each picture is the second of one pair and the first of the next,
-        and the fill measures both directions. The last few pictures asked for are kept, first
-        in first out, with their arrays (so that no other array can take their ``id``); callers
+        and the fill measures both directions. The last six pictures asked for are kept (the
+        fill's flows come from two threads, the stage ahead of it and its own), first in first
+        out, with their arrays (so that no other array can take their ``id``); callers
         replace a frame's picture rather than write into it."""
         entry = self._prepared.get(id(rgb))
         if entry is None:
             entry = (rgb, downscale(_grey(rgb), self.max_side))
             self._prepared[id(rgb)] = entry
-            if len(self._prepared) > 3:
+            if len(self._prepared) > 6:
                 self._prepared.popitem(last=False)
         return entry[1]
 

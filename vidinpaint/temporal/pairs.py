@@ -123,7 +123,9 @@ class FlowAhead:
         return self.pairs.flow.backend
 
     def __call__(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        previous: Frame | None = None  # not filled yet: the fill needs a later frame in its look-ahead first
+        # ``previous`` is not filled yet when paired: the fill fills a frame only once it holds the
+        # next one (its look-ahead is at least a frame), which this stage has not yet passed on
+        previous: Frame | None = None
         for frame in frames:
             if previous is not None and same_shot(previous, frame):
                 pair = self.pairs.pending(previous, frame)
