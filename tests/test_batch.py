@@ -120,6 +120,23 @@ def test_a_corrupt_clip_is_logged_and_the_rest_complete(tmp_path):
     assert report.returncode == 0 and "1 failed" in report.stdout and "b.mp4" in report.stdout
 
 
+def test_a_missing_file_on_the_command_line_fails_alone(tmp_path):
+    """A path given on the command line that is not there (a typo, a clip not copied yet) is a bad
+    clip like any other: it fails, is logged and reported, and the others are cleaned. It stopped
+    the whole batch before anything ran."""
+    (a,) = make_clips(tmp_path / "in", ["a.mp4"])
+    missing = tmp_path / "in" / "typo.mp4"
+    sets = [x for s in FAST for x in ("--set", s)]
+    result = subprocess.run(cli("batch", str(missing), str(a), "-o", str(tmp_path / "out"), "-j", "1", *sets),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert "2 clips: 1 done, 0 skipped (already done), 1 failed" in result.stderr
+    assert f"failed: {missing}: no such file or folder" in result.stderr.splitlines()
+    assert len(decode_all(tmp_path / "out" / "a.mp4")[0]) == FRAMES
+    failed = [e for e in read_log(tmp_path / "out" / LOG_NAME) if e["status"] == "failed"]
+    assert [Path(e["input"]).name for e in failed] == ["typo.mp4"]
+
+
 def test_manifest_options_are_honoured(tmp_path):
     a, b = make_clips(tmp_path / "in", ["a.mp4", "b.mp4"])
     mask = np.zeros((96, 128), np.uint8)

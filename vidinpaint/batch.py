@@ -162,14 +162,15 @@ def discover(inputs: Iterable[str | Path], outdir: str | Path) -> list[Job]:
     outdir = Path(outdir)
     jobs: list[Job] = []
     for item in map(Path, inputs):
-        if not item.exists():
-            raise InputError(f"{item}: no such file or folder")
-        if item.is_dir():
+        own = outdir / (item.stem + output_suffix(item))  # a file's output
+        if not item.exists():  # fails alone, as a bad clip does: a typo stopped the whole batch
+            jobs.append(Job(item, own, error=f"{item}: no such file or folder"))
+        elif item.is_dir():
             jobs += [Job(p, outdir / p.relative_to(item)) for p in _media(item, outdir)]
         elif item.suffix.lower() in (".csv", ".jsonl"):
             jobs += _from_manifest(item, outdir)
         else:
-            jobs.append(Job(item, outdir / (item.stem + output_suffix(item))))
+            jobs.append(Job(item, own))
     # the same clip asked for twice (a file named twice, a manifest row repeated) is one job: both
     # copies failed as writing "another job's output", and `report` then counted one clip
     unique: dict[tuple, Job] = {}
