@@ -4,11 +4,13 @@
 #      MoveNet (the pose check) on the device against TensorFlow.js;
 #   2. `clean` against a bare transcode on the sample and on the sample scaled to 1080p, default and
 #      fast presets, with the seconds of each stage and torch's peak GPU memory (issue #11's bar);
+#      the CPU seconds of each thread of the 1080p default run, and of the threads Python did not start;
 #   3. NVDEC against software decoding of the 1080p clip, and the 1080p default run with NVENC;
 #   4. batch throughput with 1 and 2 workers;
 #   5. the gated inpainter's crops/s, and the 1080p pipeline with it;
 #   6. detector and segmenter speeds at 1080p.
-# Each step has its own time limit, so one that hangs does not hide the rest; its output goes to $OUT.
+# Each step has its own time limit, so one that hangs does not hide the rest; its output goes to
+# $OUT/STEP.txt (eight steps: the device tool brings back at most eight files).
 # Needs: VIDINPAINT_HOME with the npm models cached; av and scenedetect importable.
 # A dry run of the same steps on the CPU, short:
 #   DEVICE=cpu FRAMES=10 MODELS=nanodet scripts/bench_gpu.sh
@@ -69,6 +71,7 @@ with torch.inference_mode():
         print("MoveNet on ${DEVICE} against TensorFlow.js: max |diff|", float(np.abs(out.reshape(17, 3).cpu().numpy() - reference).max()))
 PY
 step throughput python3 scripts/bench_throughput.py --scaled 1920x1080 --frames "$FRAMES"
+step threads python3 scripts/bench_threads.py --scaled 1920x1080 --frames "$(( FRAMES == 0 ? 75 : FRAMES ))"
 step nvidia_video python3 - <<PY
 import time
 import av
