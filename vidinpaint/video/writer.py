@@ -50,6 +50,7 @@ class VideoWriter:
         self.frames_written = 0
         self._period: Fraction | None = None  # where the output counts frames (AVI): a frame's time
         self._tick = -1  # there, the latest frame's pts (both set before the video stream is placed)
+        self._moved: list[float] = []  # there, how far (s) each frame that could not keep its time moved
         fmt = container_format or encoders.container_format(path)
         self.encoder = encoders.choose_encoder(config, fmt, info.colour, info.codec, (info.width, info.height), gpu)
         if not picture_only:
@@ -57,7 +58,11 @@ class VideoWriter:
                 warnings.warn(f"{info.path}: {lost}", VidinpaintWarning, stacklevel=2)
         self._src = _open(info.path)
         try:
-            self._out = av.open(str(path), mode="w", format=fmt)
+            # AVI counts frames and cannot start a stream before 0: FFmpeg's default shift for an
+            # audio stream that does (AAC's priming, -1024 samples) moved the video by part of a
+            # frame, and rounded into frame slots every frame but the first came out a frame late
+            self._out = av.open(str(path), mode="w", format=fmt, options={"avoid_negative_ts": "disabled"}
+                                if fmt == "avi" else {})
         except (av.FFmpegError, OSError, ValueError) as err:
             self._src.close()
             raise OutputError(f"cannot create {path}: {err}") from None
@@ -96,7 +101,9 @@ class VideoWriter:
         # AVI stores no timestamps: its time base is its frame rate, and a gap in the pts is filled
         # with empty frames. With the input's (1/1000 from Matroska) the file declared 1000 fps and
         # held 39 empty frames for each of a 25 fps clip's.
-        self._period = 1 / rate if self._out.format.name == "avi" else None
+        # (MPEG-4 Part 2, AVI's default, takes no time base denominator over 65535: a 14.99985 fps
+        # AVI, time base 66667/1000000, failed to open it)
+        self._period = (1 / rate).limit_denominator(65535) if self._out.format.name == "avi" else None
         stream.time_base = self._period or info.time_base
         ctx = stream.codec_context
         ctx.time_base = stream.time_base
@@ -150,6 +157,8 @@ class VideoWriter:
         if self._period is None:
             return frame.pts
         self._tick = max(round(frame.pts * frame.time_base / self._period), self._tick + 1)
+        if abs(self._tick * self._period - frame.pts * frame.time_base) > self._period / 2:
+            self._moved.append(float(abs(self._tick * self._period - frame.pts * frame.time_base)))
         return self._tick
 
     def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
@@ -192,6 +201,11 @@ class VideoWriter:
         finally:
             self._out.close()
             self._src.close()
+        if self._moved:  # a variable frame rate, which AVI cannot hold
+            warnings.warn(f"{self.info.path}: AVI holds one frame rate ({float(1 / self._period):.3g} fps): "
+                          f"{len(self._moved)} of {self.frames_written} frames moved to the nearest free frame slot, "
+                          f"up to {max(self._moved) * 1000:.0f} ms from their time (an .mkv or .mp4 output keeps "
+                          "every timestamp)", VidinpaintWarning, stacklevel=2)
 
     def abort(self) -> None:
         """Stop without finishing the file (the caller deletes it)."""
