@@ -99,6 +99,27 @@ def test_rotation_metadata_is_applied_for_stages_and_written_back(tmp_path):
     assert psnr(a[0], b[0]) > 40  # rotated back, not stored upright
 
 
+@pytest.mark.parametrize("suffix", [".avi", ".ts"])
+def test_a_rotated_clip_in_a_container_without_rotation_is_written_upright(tmp_path, suffix):
+    """AVI and MPEG-TS keep no rotation tag: the pictures were stored as the input stores them and
+    the tag dropped without a word, so portrait footage played sideways. They are written as
+    players show the input, and the encode line says so."""
+    src, dst = tmp_path / "rot.mp4", tmp_path / f"out{suffix}"
+    write_clip(src, frames_of(96, 64, 4), rotation=90)
+    reader = VideoReader(src)
+    writer = VideoWriter(dst, reader.info, EncodeConfig())
+    shown = []
+    for frame in reader:
+        shown.append(frame.rgb)
+        writer.write(frame)
+    writer.close()
+    assert f"rotation 90 applied to the pictures ({'avi' if suffix == '.avi' else 'mpegts'} keeps no rotation tag)" \
+        in writer.backend
+    out = probe(dst)
+    assert out.rotation == 0 and (out.width, out.height) == (64, 96)
+    assert all(psnr(a.rgb, b) > 30 for a, b in zip(VideoReader(dst), shown))
+
+
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])
 def test_upright_and_stored_are_inverse(rotation):
     img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)

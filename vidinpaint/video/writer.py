@@ -24,6 +24,7 @@ from .streams import Passthrough, kept_metadata
 
 
 MOV_MUXERS = {"mp4", "mov", "ipod", "3gp", "3g2", "psp", "ismv", "f4v"}  # FFmpeg's movenc, one timeline rule
+ROTATING_MUXERS = MOV_MUXERS | {"matroska", "webm"}  # those that keep a display rotation
 
 
 class VideoWriter:
@@ -52,7 +53,11 @@ class VideoWriter:
         self._tick = -1  # there, the latest frame's pts (both set before the video stream is placed)
         self._moved: list[float] = []  # there, how far (s) each frame that could not keep its time moved
         fmt = container_format or encoders.container_format(path)
-        self.encoder = encoders.choose_encoder(config, fmt, info.colour, info.codec, (info.width, info.height), gpu)
+        # where the container keeps no rotation (AVI, MPEG-TS) the pictures are written upright, as
+        # players show the input: stored as the input stores them, untagged, they played sideways
+        self._rotation = info.rotation if fmt in ROTATING_MUXERS else 0
+        self._size = (info.width, info.height) if self._rotation == info.rotation else info.display_size
+        self.encoder = encoders.choose_encoder(config, fmt, info.colour, info.codec, self._size, gpu)
         if not picture_only:
             for lost in encoders.lost_precision(info.colour, self.encoder, config):
                 warnings.warn(f"{info.path}: {lost}", VidinpaintWarning, stacklevel=2)
@@ -87,7 +92,9 @@ class VideoWriter:
     @property
     def backend(self) -> str:
         """One line saying what the encoder really does, and what happened to every other stream."""
-        return f"{self.encoder.describe()}; {self.others.summary}"
+        upright = (f", rotation {self.info.rotation} applied to the pictures ({self._out.format.name} keeps no rotation "
+                   "tag)" if self._rotation != self.info.rotation else "")
+        return f"{self.encoder.describe()}{upright}; {self.others.summary}"
 
     def _place_video(self) -> None:
         self._video = self._add_video()
@@ -96,7 +103,7 @@ class VideoWriter:
         info = self.info
         rate = info.average_rate or Fraction(25)
         stream = self._out.add_stream(self.encoder.codec, rate=rate, options=self.encoder.options)
-        stream.width, stream.height = info.width, info.height
+        stream.width, stream.height = self._size
         stream.pix_fmt = self.encoder.pix_fmt
         # AVI stores no timestamps: its time base is its frame rate, and a gap in the pts is filled
         # with empty frames. With the input's (1/1000 from Matroska) the file declared 1000 fps and
@@ -111,14 +118,15 @@ class VideoWriter:
             ctx.codec_tag = "hvc1"  # FFmpeg's default, hev1, is refused by QuickTime and Safari
         self.encoder.colour.tag(ctx)
         if info.sample_aspect:  # anamorphic footage (DV, broadcast SD) keeps its pixel shape
-            ctx.sample_aspect_ratio = info.sample_aspect
+            turned = (self._size != (info.width, info.height))
+            ctx.sample_aspect_ratio = 1 / info.sample_aspect if turned else info.sample_aspect
         if info.colour.interlaced:
             ctx.field_order = info.colour.field_order
         source = self._src.streams[info.index]
         stream.metadata.update(kept_metadata(dict(source.metadata), info.format_name.startswith("mov")))
         stream.disposition = source.disposition
-        if info.rotation:
-            stream.set_display_rotation(info.rotation)
+        if self._rotation:
+            stream.set_display_rotation(self._rotation)
         return stream
 
     def _mux_others_until(self, seconds: float | None) -> None:
@@ -138,11 +146,11 @@ class VideoWriter:
         if frame is None:
             packets = self._ending(self._timed(self._video.encode(None)))
         else:
-            rotation, colour = self.info.rotation, self.encoder.colour
+            rotation, colour = self._rotation, self.encoder.colour
             deep = stored(frame.deep, rotation) if frame.deep is not None else None
             rgb = stored(frame.rgb, rotation)
             vf = colour.from_rgb(rgb, deep, self.encoder.pix_fmt)
-            if frame.source is not None and colour == self.info.colour:
+            if frame.source is not None and colour == self.info.colour and rotation == self.info.rotation:
                 vf = colour.keep_unchanged(vf, frame.source, rgb)
             vf.pts, vf.time_base = self._pts(frame), self._period or frame.time_base
             if frame.duration:
