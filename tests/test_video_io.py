@@ -99,6 +99,38 @@ def test_rotation_metadata_is_applied_for_stages_and_written_back(tmp_path):
     assert psnr(a[0], b[0]) > 40  # rotated back, not stored upright
 
 
+def decoding_order_clip(path: Path, n: int = 24) -> None:
+    """An H.264 MP4 with B-frames whose packets carry their decoding times as presentation times
+    (pts = dts), as opencv-doc's box.mp4 does."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=25, options={"bf": "2", "g": "12"})
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        for k, rgb in enumerate([*frames_of(96, 64, n), None]):
+            picture = None if rgb is None else av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            if picture is not None:
+                picture.pts = k
+            for packet in video.encode(picture):
+                packet.pts = packet.dts
+                out.mux(packet)
+
+
+def test_timestamps_written_in_decoding_order_are_given_in_presentation_order(tmp_path):
+    """The decoder puts such a file's pictures in order and their timestamps out of it: made
+    monotonic one by one, frames came out 1 ms apart and the clip ran longer. Each picture now
+    takes the timestamps in order, and the run says so; a sound file is read as it is."""
+    src, good = tmp_path / "decoding_order.mp4", tmp_path / "good.mp4"
+    decoding_order_clip(src)
+    with av.open(str(src)) as c:
+        raw = [f.pts for f in c.decode(video=0)]
+    assert raw != sorted(raw)
+    with pytest.warns(VidinpaintWarning, match=r"timestamps come out of order \(decoding times written as "):
+        assert [f.pts for f in VideoReader(src)] == sorted(raw)
+    write_clip(good, frames_of(n=20), fps=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VidinpaintWarning)
+        assert [f.pts for f in VideoReader(good)] == [f.pts for f in av.open(str(good)).decode(video=0)]
+
+
 @pytest.mark.parametrize("suffix", [".avi", ".ts"])
 def test_a_rotated_clip_in_a_container_without_rotation_is_written_upright(tmp_path, suffix):
     """AVI and MPEG-TS keep no rotation tag: the pictures were stored as the input stores them and

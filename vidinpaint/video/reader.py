@@ -10,8 +10,11 @@ rotates back and writes the same metadata.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import warnings
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -206,6 +209,36 @@ def to_frame(vf: av.VideoFrame, info: VideoInfo, index: int, pts: int) -> Frame:
                  duration=vf.duration or 0)
 
 
+REORDER = 16  # pictures: the most an H.264 decoder holds back to put B-frames in order
+
+
+def presented(pictures: Iterable[av.VideoFrame], path: Path) -> Iterator[tuple[av.VideoFrame, int | None]]:
+    """Each decoded picture with its presentation timestamp. Some files carry their decoding
+    times as presentation times (pts = dts, in a stream with B-frames: opencv-doc's ``box.mp4``),
+    so the pictures, which the decoder puts in order, come out with their timestamps out of it:
+    made monotonic one by one, they stuttered (frames 1 ms apart) and the clip ran longer. Where
+    the first ``REORDER`` pictures show that, the k-th picture shown takes the k-th smallest
+    timestamp, ``REORDER`` pictures behind the decoder, and a warning says so."""
+    stream = iter(pictures)
+    head = list(itertools.islice(stream, REORDER))
+    known = [p.pts for p in head if p.pts is not None]
+    if known == sorted(known):
+        yield from ((p, p.pts) for p in itertools.chain(head, stream))
+        return
+    warnings.warn(f"{path}: the video's timestamps come out of order (decoding times written as presentation "
+                  "times?): each picture takes them in the order it is shown", VidinpaintWarning, stacklevel=2)
+    waiting, times = deque(head), known
+    heapq.heapify(times)
+    for picture in stream:
+        waiting.append(picture)
+        if picture.pts is not None:
+            heapq.heappush(times, picture.pts)
+        if len(waiting) > REORDER:
+            yield waiting.popleft(), heapq.heappop(times) if times else None
+    while waiting:
+        yield waiting.popleft(), heapq.heappop(times) if times else None
+
+
 class VideoReader:
     """Iterate the frames of a video as :class:`Frame` objects, decoded in a background thread.
 
@@ -234,8 +267,7 @@ class VideoReader:
             if self.threads:
                 stream.codec_context.thread_count = self.threads
             try:
-                for vf in container.decode(stream):
-                    pts = vf.pts
+                for vf, pts in presented(container.decode(stream), self.path):
                     if pts is None or pts <= last_pts:
                         # Streams without timestamps (raw, some AVI): synthesise from the rate.
                         step = (1 / (info.average_rate or 25)) / info.time_base
