@@ -4,6 +4,7 @@ import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import numpy as np
@@ -14,7 +15,7 @@ from vidinpaint.config import EncodeConfig
 from vidinpaint.errors import OutputError, VidinpaintWarning
 from vidinpaint.synthetic import background, tone, walkers, write_clip
 from vidinpaint.video import VideoReader, VideoWriter, probe
-from vidinpaint.video.reader import stored, upright
+from vidinpaint.video.reader import presented, stored, upright
 from vidinpaint.video.colour import Colour
 from vidinpaint.video.encoders import choose_encoder
 
@@ -129,6 +130,15 @@ def test_timestamps_written_in_decoding_order_are_given_in_presentation_order(tm
     with warnings.catch_warnings():
         warnings.simplefilter("error", VidinpaintWarning)
         assert [f.pts for f in VideoReader(good)] == [f.pts for f in av.open(str(good)).decode(video=0)]
+
+
+def test_a_timestamp_reset_is_not_taken_for_decoding_order():
+    """A splice that starts the timestamps again (100..109, then 0..19) is no reordering: sorted,
+    the pictures before the splice took the times of those after it."""
+    pictures = [SimpleNamespace(pts=p) for p in [*range(100, 110), *range(20)]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VidinpaintWarning)
+        assert [pts for _, pts in presented(pictures, Path("splice.ts"))] == [p.pts for p in pictures]
 
 
 @pytest.mark.parametrize("suffix", [".avi", ".ts"])

@@ -218,11 +218,14 @@ def presented(pictures: Iterable[av.VideoFrame], path: Path) -> Iterator[tuple[a
     so the pictures, which the decoder puts in order, come out with their timestamps out of it:
     made monotonic one by one, they stuttered (frames 1 ms apart) and the clip ran longer. Where
     the first ``REORDER`` pictures show that, the k-th picture shown takes the k-th smallest
-    timestamp, ``REORDER`` pictures behind the decoder, and a warning says so."""
+    timestamp, ``REORDER`` pictures behind the decoder, and a warning says so. A timestamp below
+    all those before it is no reordering but a reset (a splice): such a stream is read as it
+    comes, and a disorder that starts later is made monotonic one by one, as before."""
     stream = iter(pictures)
     head = list(itertools.islice(stream, REORDER))
     known = [p.pts for p in head if p.pts is not None]
-    if known == sorted(known):
+    reset = any(p < min(known[:k]) for k, p in enumerate(known) if k)
+    if known == sorted(known) or reset:
         yield from ((p, p.pts) for p in itertools.chain(head, stream))
         return
     warnings.warn(f"{path}: the video's timestamps come out of order (decoding times written as presentation "
