@@ -230,6 +230,32 @@ def test_avi_output_keeps_its_timestamps(tmp_path):
     assert decode_all(dst)[1] == decode_all(src)[1]
 
 
+def test_avi_output_of_a_clip_whose_last_frame_is_held_keeps_its_rate(tmp_path):
+    """AVI's one rate was the average (frames over the stream's length): a 30 fps clip whose last
+    frame lasts a second averaged 15.25 fps, and the AVI played at half speed, its frames up to
+    0.9 s late. The rate the timestamps are on is taken instead."""
+    src, dst = tmp_path / "held.mp4", tmp_path / "out.avi"
+    packets = []
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=30, options={"bf": "0"})
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        video.time_base = Fraction(1, 15360)
+        for k, rgb in enumerate(frames_of(96, 64, 30)):
+            picture = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            picture.pts, picture.time_base = 512 * k, Fraction(1, 15360)
+            packets += video.encode(picture)
+        packets += video.encode(None)
+        for packet in packets:
+            packet.duration = 512
+        packets[-1].duration = 15360  # held for a second
+        out.mux(packets)
+    assert probe(src).average_rate < 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VidinpaintWarning)
+        roundtrip(src, dst)
+    assert decode_all(dst)[1] == pytest.approx(decode_all(src)[1], abs=1e-6)
+
+
 def test_avi_output_of_a_clip_with_aac_audio_keeps_the_video_in_time(tmp_path):
     """AAC starts 1024 samples before 0 (its priming). AVI cannot, and FFmpeg's default shift of
     every stream moved the video by part of a frame: every frame but the first came out a frame

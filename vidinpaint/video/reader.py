@@ -36,7 +36,9 @@ class VideoInfo:
     ``width``/``height`` are the stored (coded) size; ``display_size`` applies ``rotation``.
     ``frames`` is the count the container declares (0 when it does not say); ``end_s`` where it
     says the video ends, in seconds on its timeline (None when it does not say). ``sample_aspect``: the
-    shape of a pixel (width over height), None when square or not said. ``colour`` comes from
+    shape of a pixel (width over height), None when square or not said. ``average_rate`` is the
+    frame count over the stream's length (a held last frame lowers it); ``base_rate`` the rate
+    its timestamps are on (FFmpeg's ``r_frame_rate``). ``colour`` comes from
     the first decoded frame; ``streams`` lists every stream (this one too), ``metadata`` the
     container's tags.
     """
@@ -56,6 +58,7 @@ class VideoInfo:
     end_s: float | None = None
     sample_aspect: Fraction | None = None
     colour: Colour = Colour()
+    base_rate: Fraction | None = None
     streams: tuple[StreamInfo, ...] = ()
     chapters: tuple[Chapter, ...] = ()
     metadata: tuple[tuple[str, str], ...] = ()
@@ -155,6 +158,7 @@ def probe(path: str | Path) -> VideoInfo:
             index=stream.index,
             end_s=_declared_end(stream),
             sample_aspect=_sample_aspect(stream),
+            base_rate=stream.base_rate,
             streams=stream_infos(container),
             chapters=chapters_of(container),
             metadata=tuple(container.metadata.items()),

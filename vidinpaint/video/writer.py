@@ -25,6 +25,7 @@ from .streams import Passthrough, kept_metadata
 
 MOV_MUXERS = {"mp4", "mov", "ipod", "3gp", "3g2", "psp", "ismv", "f4v"}  # FFmpeg's movenc, one timeline rule
 ROTATING_MUXERS = MOV_MUXERS | {"matroska", "webm"}  # those that keep a display rotation
+AVI_MAX_RATE = 120  # fps: a finer base rate (a variable-rate clip's) would fill AVI with empty frames
 
 
 class VideoWriter:
@@ -102,6 +103,10 @@ class VideoWriter:
     def _add_video(self) -> av.video.stream.VideoStream:
         info = self.info
         rate = info.average_rate or Fraction(25)
+        if self._out.format.name == "avi" and info.base_rate and info.base_rate <= AVI_MAX_RATE:
+            # AVI's one rate is the rate its frames are on: the average counts how long the last
+            # frame is held too, and a clip whose last frame lasts a second played at half speed
+            rate = info.base_rate
         stream = self._out.add_stream(self.encoder.codec, rate=rate, options=self.encoder.options)
         stream.width, stream.height = self._size
         stream.pix_fmt = self.encoder.pix_fmt
