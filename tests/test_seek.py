@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vidinpaint.config import load_config
-from vidinpaint.errors import InputError
+from vidinpaint.errors import InputError, VidinpaintWarning
 from vidinpaint.pipeline import clean_excerpt
 from vidinpaint.synthetic import walkers
 from vidinpaint.video import VideoReader
@@ -97,7 +97,26 @@ def test_a_counted_frame_that_does_not_decode_is_a_one_line_error(keyed_clip, mo
     last = len(video) - 1
     decode = video._decode
     monkeypatch.setattr(video, "_decode", lambda start, stop, seek=True: (
-        (vf, i) for vf, i in decode(start, stop, seek) if i != last))
+        (vf, i, pts) for vf, i, pts in decode(start, stop, seek) if i != last))
     assert video.frame(last - 1).index == last - 1
     with pytest.raises(InputError, match=f"frame {last} does not decode \\(the file counts {last + 1} frames\\)$"):
         video.frame(last)
+
+
+def test_a_file_whose_pictures_carry_decoding_times_is_seen_as_the_reader_sees_it(tmp_path):
+    """Timestamps in decoding order (pts = dts with B-frames, as opencv-doc's box.mp4): mapped to
+    frames through the sorted packet times, frame k was "does not decode" for many k and another
+    picture for the rest, so the review page showed the wrong frames. Such a file is counted from
+    the start, each picture with the timestamp the reader gives it."""
+    from test_video_io import decoding_order_clip
+
+    src = tmp_path / "decoding_order.mp4"
+    decoding_order_clip(src, 30)
+    with pytest.warns(VidinpaintWarning):
+        frames = list(VideoReader(src))
+    seeker = FrameSeeker(src)
+    assert len(seeker) == len(frames)
+    for k in (0, 1, 3, 6, 9, len(frames) - 1):
+        seen = seeker.frame(k)
+        assert (seen.index, seen.pts) == (k, frames[k].pts) and np.array_equal(seen.rgb, frames[k].rgb)
+    assert [f.index for f in seeker.frames(5, 12)] == list(range(5, 12))

@@ -25,7 +25,8 @@ def review(tmp_path):
     work.mkdir()
     session = Review(load_config(None, MOTION), work)
     session.open(clip)
-    return session
+    yield session
+    session.stop()  # no listing left running into the next test, or into the interpreter's exit
 
 
 def _listed(review: Review) -> None:

@@ -117,6 +117,7 @@ class Review:
         self.run_info = RunInfo()
         self.backends: list[tuple[str, str]] = []
         self._run_thread: threading.Thread | None = None
+        self._listing_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # counts the user's changes; the page drops a state older than the one it shows (a poll
         # answered after a toggle's own answer put the toggle back on screen, the server unchanged),
@@ -200,7 +201,9 @@ class Review:
                     self.tracks, self.track_boxes, self.left_boxes = tracks, by_frame, left
             task.state = "done"
 
-        threading.Thread(target=work, name="list-tracks", daemon=True).start()
+        thread = threading.Thread(target=work, name="list-tracks", daemon=True)
+        self._listing_thread = thread
+        thread.start()
 
     def boxes_at(self, index: int) -> list[dict]:
         """The tracks seen on frame ``index``: id, class, box, and whether it goes."""
@@ -393,11 +396,13 @@ class Review:
     def stop(self) -> Path | None:
         """Stop the background jobs, as the server goes: a run unwinds at its next frame, which
         removes its temporary output (a daemon thread dies with the process and leaves it).
-        Returns the output of a run stopped before it was written, or None."""
+        Returns the output of a run stopped before it was written, or None. The listing stops at
+        its next frame too, and is waited for: a daemon thread still in a detector's native code
+        as the interpreter exits aborts the process ("FATAL: exception not rethrown")."""
         with self._lock:
             self.listing.stop = self.run_task.stop = True
-            thread = self._run_thread
-        if thread is not None:
+            threads = [t for t in (self._run_thread, self._listing_thread) if t is not None]
+        for thread in threads:
             thread.join()
         return Path(self.run_info.output) if self.run_task.state == "stopped" else None
 

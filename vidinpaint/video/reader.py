@@ -216,24 +216,33 @@ def to_frame(vf: av.VideoFrame, info: VideoInfo, index: int, pts: int) -> Frame:
 REORDER = 16  # pictures: the most an H.264 decoder holds back to put B-frames in order
 
 
-def presented(pictures: Iterable[av.VideoFrame], path: Path) -> Iterator[tuple[av.VideoFrame, int | None]]:
+def decoding_order(stamps: list[int]) -> bool:
+    """Whether the timestamps of the first pictures out of a decoder are out of order as decoding
+    times are (each at least the smallest before it): a timestamp below all those before it is a
+    reset (a splice), not reordering."""
+    return stamps != sorted(stamps) and not any(p < min(stamps[:k]) for k, p in enumerate(stamps) if k)
+
+
+def presented(pictures: Iterable[av.VideoFrame], path: Path, warn: bool = True
+              ) -> Iterator[tuple[av.VideoFrame, int | None]]:
     """Each decoded picture with its presentation timestamp. Some files carry their decoding
     times as presentation times (pts = dts, in a stream with B-frames: opencv-doc's ``box.mp4``),
     so the pictures, which the decoder puts in order, come out with their timestamps out of it:
     made monotonic one by one, they stuttered (frames 1 ms apart) and the clip ran longer. Where
     the first ``REORDER`` pictures show that, the k-th picture shown takes the k-th smallest
-    timestamp, ``REORDER`` pictures behind the decoder, and a warning says so. A timestamp below
+    timestamp, ``REORDER`` pictures behind the decoder, and a warning says so (unless not to
+    ``warn``: a second reading of the same file). A timestamp below
     all those before it is no reordering but a reset (a splice): such a stream is read as it
     comes, and a disorder that starts later is made monotonic one by one, as before."""
     stream = iter(pictures)
     head = list(itertools.islice(stream, REORDER))
     known = [p.pts for p in head if p.pts is not None]
-    reset = any(p < min(known[:k]) for k, p in enumerate(known) if k)
-    if known == sorted(known) or reset:
+    if not decoding_order(known):
         yield from ((p, p.pts) for p in itertools.chain(head, stream))
         return
-    warnings.warn(f"{path}: the video's timestamps come out of order (decoding times written as presentation "
-                  "times?): each picture takes them in the order it is shown", VidinpaintWarning, stacklevel=2)
+    if warn:
+        warnings.warn(f"{path}: the video's timestamps come out of order (decoding times written as presentation "
+                      "times?): each picture takes them in the order it is shown", VidinpaintWarning, stacklevel=2)
     waiting, times = deque(head), known
     heapq.heapify(times)
     for picture in stream:

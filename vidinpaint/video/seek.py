@@ -8,6 +8,8 @@ order, so frame ``n`` is found by seeking to the key frame before its timestamp.
 
 from __future__ import annotations
 
+import itertools
+import warnings
 from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ import av
 
 from ..errors import InputError
 from ..frames import Frame
-from .reader import VideoInfo, _open, _reason, probe, to_frame
+from .reader import REORDER, VideoInfo, _open, _reason, decoding_order, presented, probe, to_frame
 
 
 def _timestamps(path: Path, info: VideoInfo) -> list[int] | None:
@@ -35,6 +37,11 @@ def _timestamps(path: Path, info: VideoInfo) -> list[int] | None:
             raise InputError(f"{path}: corrupt or truncated video, reading it failed ({_reason(err)})") from None
     if not stamps:
         raise InputError(f"{path}: the video has no frames")
+    with _open(path) as container, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a damaged start is the reader's to report
+        first = [p.pts for p in itertools.islice(container.decode(container.streams[info.index]), REORDER)]
+    if decoding_order([p for p in first if p is not None]):
+        return None  # the pictures do not carry their own timestamps: found by counting, as the reader gives them
     return sorted(stamps)
 
 
@@ -42,7 +49,8 @@ class FrameSeeker:
     """Random access to the frames of a video, as the pipeline would decode them.
 
     Each call opens the file afresh, so calls from several threads (the page's scrubber while a
-    preview runs) need no lock. Streams without timestamps (raw, some AVI) are decoded from the
+    preview runs) need no lock. Streams without timestamps (raw, some AVI), and those whose
+    pictures carry their decoding times (:func:`~.reader.presented`), are decoded from the
     start: correct, only slower.
     """
 
@@ -71,11 +79,12 @@ class FrameSeeker:
         start, stop = max(start, 0), min(stop, self._count)
         if start >= stop:
             return
-        for vf, index in self._decode(start, stop):
-            pts = vf.pts if self._pts is not None else index
-            yield to_frame(vf, self.info, index, pts)
+        for vf, index, pts in self._decode(start, stop):
+            yield to_frame(vf, self.info, index, pts if pts is not None else index)
 
-    def _decode(self, start: int, stop: int | None, seek: bool = True) -> Iterator[tuple[av.VideoFrame, int]]:
+    def _decode(self, start: int, stop: int | None, seek: bool = True
+                ) -> Iterator[tuple[av.VideoFrame, int, int | None]]:
+        """Pictures from frame ``start`` to ``stop - 1``, each with its index and timestamp."""
         with _open(self.path) as container:
             stream = container.streams[self.info.index]
             stream.thread_type = "AUTO"
@@ -83,8 +92,10 @@ class FrameSeeker:
             seek = seek and self._pts is not None and start > 0
             if seek:
                 container.seek(self._pts[start], stream=stream, backward=True, any_frame=False)
+            pictures = (((p, p.pts) for p in container.decode(stream)) if self._pts is not None
+                        else presented(container.decode(stream), self.path, warn=False))
             try:
-                for vf in container.decode(stream):
+                for vf, pts in pictures:
                     if self._pts is not None and vf.pts is not None:
                         index = self._position(vf.pts)
                     if seek and index > start:  # landed past the frame (no key frame index): from the start
@@ -94,7 +105,7 @@ class FrameSeeker:
                     if stop is not None and index >= stop:
                         return
                     if index >= start:
-                        yield vf, index
+                        yield vf, index, pts
                     index += 1
             except av.FFmpegError as err:
                 raise InputError(f"{self.path}: corrupt or truncated video, decoding failed near frame {index} "
