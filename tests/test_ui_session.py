@@ -366,3 +366,23 @@ def test_a_bad_selection_in_the_servers_settings_is_the_answer_to_run(review, tm
     while bad.listing.state == "running" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert bad.listing.error.endswith("select.tracks: '3,x' is not a list of track ids such as 3,7")
+
+
+def test_stop_waits_for_every_clips_track_listing(review, monkeypatch):
+    """A listing still in a detector's native code as the interpreter exits aborts the process
+    ("FATAL: exception not rethrown"). stop() waited for none, then only for the last clip's:
+    the listing of a clip replaced by another ran on."""
+    import threading
+
+    import vidinpaint.tracks
+
+    def slow(path, config, progress=None):  # a listing between two of its progress calls
+        time.sleep(1.0)
+        progress()
+        return [], {}, {}
+
+    monkeypatch.setattr(vidinpaint.tracks, "list_tracks", slow)
+    review.open(review.video.path)
+    review.open(review.video.path)
+    review.stop()
+    assert not [t for t in threading.enumerate() if t.name == "list-tracks"]

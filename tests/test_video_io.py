@@ -256,6 +256,22 @@ def test_avi_output_of_a_clip_whose_last_frame_is_held_keeps_its_rate(tmp_path):
     assert decode_all(dst)[1] == pytest.approx(decode_all(src)[1], abs=1e-6)
 
 
+def test_avi_output_takes_no_base_rate_below_the_average(tmp_path):
+    """FFmpeg reads the base rate off the start of the file: 10 s at 15 fps, then 3 s at 30 fps
+    gives 15, and at that rate the AVI's last frame came 3 s late (1.9 s at the average, 18.3: no
+    one rate fits, and the run says so)."""
+    src, dst = tmp_path / "step.mp4", tmp_path / "out.avi"
+    pts = [1024 * k for k in range(150)] + [150 * 1024 + 512 * k for k in range(90)]
+    write_clip(src, [np.full((32, 48, 3), k % 250, np.uint8) for k in range(240)], fps=15,
+               time_base=Fraction(1, 15360), pts=pts)
+    assert probe(src).base_rate == 15 and probe(src).average_rate > 18
+    with pytest.warns(VidinpaintWarning, match="AVI holds one frame rate"):
+        roundtrip(src, dst)
+    with av.open(str(dst)) as out:
+        assert out.streams.video[0].average_rate > 18
+    assert decode_all(dst)[1][-1] < decode_all(src)[1][-1] + 2.5
+
+
 def test_avi_output_of_a_clip_with_aac_audio_keeps_the_video_in_time(tmp_path):
     """AAC starts 1024 samples before 0 (its priming). AVI cannot, and FFmpeg's default shift of
     every stream moved the video by part of a frame: every frame but the first came out a frame

@@ -117,7 +117,7 @@ class Review:
         self.run_info = RunInfo()
         self.backends: list[tuple[str, str]] = []
         self._run_thread: threading.Thread | None = None
-        self._listing_thread: threading.Thread | None = None
+        self._listings: list[threading.Thread] = []  # every clip's, a replaced one's too: stop() waits for them
         self._lock = threading.Lock()
         # counts the user's changes; the page drops a state older than the one it shows (a poll
         # answered after a toggle's own answer put the toggle back on screen, the server unchanged),
@@ -202,7 +202,7 @@ class Review:
             task.state = "done"
 
         thread = threading.Thread(target=work, name="list-tracks", daemon=True)
-        self._listing_thread = thread
+        self._listings = [t for t in self._listings if t.is_alive()] + [thread]
         thread.start()
 
     def boxes_at(self, index: int) -> list[dict]:
@@ -401,7 +401,7 @@ class Review:
         as the interpreter exits aborts the process ("FATAL: exception not rethrown")."""
         with self._lock:
             self.listing.stop = self.run_task.stop = True
-            threads = [t for t in (self._run_thread, self._listing_thread) if t is not None]
+            threads = [t for t in (self._run_thread, *self._listings) if t is not None]
         for thread in threads:
             thread.join()
         return Path(self.run_info.output) if self.run_task.state == "stopped" else None

@@ -9,7 +9,6 @@ order, so frame ``n`` is found by seeking to the key frame before its timestamp.
 from __future__ import annotations
 
 import itertools
-import warnings
 from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,8 @@ from .reader import REORDER, VideoInfo, _open, _reason, decoding_order, presente
 
 
 def _timestamps(path: Path, info: VideoInfo) -> list[int] | None:
-    """Every frame's pts, sorted (presentation order); None when the stream has no timestamps."""
+    """Every frame's pts, sorted (presentation order); None when the stream has no timestamps,
+    or when its pictures carry decoding times (:func:`~.reader.decoding_order`)."""
     stamps: list[int] = []
     with _open(path) as container:
         stream = container.streams[info.index]
@@ -37,9 +37,11 @@ def _timestamps(path: Path, info: VideoInfo) -> list[int] | None:
             raise InputError(f"{path}: corrupt or truncated video, reading it failed ({_reason(err)})") from None
     if not stamps:
         raise InputError(f"{path}: the video has no frames")
-    with _open(path) as container, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a damaged start is the reader's to report
-        first = [p.pts for p in itertools.islice(container.decode(container.streams[info.index]), REORDER)]
+    with _open(path) as container:
+        try:
+            first = [p.pts for p in itertools.islice(container.decode(container.streams[info.index]), REORDER)]
+        except av.FFmpegError:
+            first = []  # a damaged start: the frame asked for says so, with the path
     if decoding_order([p for p in first if p is not None]):
         return None  # the pictures do not carry their own timestamps: found by counting, as the reader gives them
     return sorted(stamps)

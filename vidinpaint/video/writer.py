@@ -3,7 +3,8 @@
 Video frames keep the pts/time base they were decoded with, and are converted back to YUV with
 the input's colour matrix and range, then tagged like the input (see ``colour.py``). The other
 streams (audio, subtitles, data, chapters, metadata: see ``streams.py``) are read from the input
-a second time and interleaved by timestamp. Rotation metadata and the pixel shape are written back.
+a second time and interleaved by timestamp. Rotation metadata and the pixel shape are written back
+(AVI and MPEG-TS keep no rotation: there the pictures are written upright).
 """
 
 from __future__ import annotations
@@ -103,9 +104,10 @@ class VideoWriter:
     def _add_video(self) -> av.video.stream.VideoStream:
         info = self.info
         rate = info.average_rate or Fraction(25)
-        if self._out.format.name == "avi" and info.base_rate and info.base_rate <= AVI_MAX_RATE:
+        if self._out.format.name == "avi" and info.base_rate and rate <= info.base_rate <= AVI_MAX_RATE:
             # AVI's one rate is the rate its frames are on: the average counts how long the last
-            # frame is held too, and a clip whose last frame lasts a second played at half speed
+            # frame is held too, and a clip whose last frame lasts a second played at half speed.
+            # Not below the average: FFmpeg reads the base rate off the start of the file only
             rate = info.base_rate
         stream = self._out.add_stream(self.encoder.codec, rate=rate, options=self.encoder.options)
         stream.width, stream.height = self._size
