@@ -132,6 +132,27 @@ def test_timestamps_written_in_decoding_order_are_given_in_presentation_order(tm
         assert [f.pts for f in VideoReader(good)] == [f.pts for f in av.open(str(good)).decode(video=0)]
 
 
+def test_a_timestamp_that_goes_back_later_in_the_clip_is_given_a_time_and_said(tmp_path):
+    """Past the first pictures, a timestamp that repeats (or goes back) is given the next frame's
+    time, as before; the run now says so, since the output's timestamps are then not the input's."""
+    src = tmp_path / "repeated.mkv"
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("mjpeg", rate=25)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuvj420p"
+        video.time_base = video.codec_context.time_base = Fraction(1, 1000)
+        packets = []
+        for k in range(24):
+            picture = av.VideoFrame.from_ndarray(np.full((32, 48, 3), 10 * k, np.uint8), format="rgb24")
+            picture.pts, picture.time_base = 40 * k, Fraction(1, 1000)
+            packets += video.encode(picture)
+        packets += video.encode(None)
+        packets[20].pts = packets[20].dts = packets[19].pts
+        out.mux(packets)
+    with pytest.warns(VidinpaintWarning, match=r"1 of 24 frames' timestamps went back or repeated \(the first at "
+                                               r"frame 20\); each was given the next frame's time"):
+        assert [f.pts for f in VideoReader(src)] == [40 * k for k in range(24)]
+
+
 def test_a_timestamp_reset_is_not_taken_for_decoding_order():
     """A splice that starts the timestamps again (100..109, then 0..19) is no reordering: sorted,
     the pictures before the splice took the times of those after it."""
