@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .config import Config, DetectConfig
 from .detect.coco import class_ids
 from .errors import ConfigError
+from .inpaint.classical import METHODS, PATCHMATCH, ClassicalInpainter
 from .weights import REGISTRY, WeightsError, WeightsMissing, locate, spec
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ def _dis_note(config: Config, check: bool = True) -> str | None:
 def _classical_note(config: Config) -> str | None:
     """None where the inpainting stage runs the gated network, else its classical method's note."""
     c = config.inpaint
-    if c.backend in ("telea", "ns", "patchmatch"):
+    if c.backend in METHODS:
         return ""
     reason = _short_reason(c.weights, "torch", _TORCH, config.weights_dir) if c.weights in REGISTRY else ""
     return f"fallback from DeepFillv2: {reason}" if reason and c.backend == "auto" and not config.strict else None
@@ -252,13 +253,10 @@ def source_margin(config: Config) -> int:
 
 def build_inpainter(config: Config, device: str):
     """The spatial inpainting stage: DeepFillv2 when its weights are present (``auto``), else Telea."""
-    from .inpaint import ClassicalInpainter
-    from .inpaint.classical import PATCHMATCH
-
     c = config.inpaint
     if c.backend == "patchmatch" and importlib.util.find_spec("patchmatch") is None:
         raise ConfigError(f"inpaint.backend patchmatch needs pypatchmatch: {PATCHMATCH}")
-    if c.backend not in ("telea", "ns", "patchmatch") and c.size % 8:
+    if c.backend not in METHODS and c.size % 8:
         raise ConfigError(f"inpaint.size must be a multiple of 8, got {c.size}")
     note = _classical_note(config)
     if note is not None:

@@ -52,7 +52,7 @@ from ..detect.boxes import boxes_to_mask, expand_boxes
 from ..frames import Frame
 from ..masks import dilate
 from .flow import sample_points
-from .pairs import Pair, Pairs, same_shot, wanted
+from .pairs import Pair, Pairs, same_shot
 from .pairs import hole as _hole
 
 Spatial = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb, mask) -> rgb filled inside mask
@@ -210,10 +210,7 @@ class FlowFill:
         first use, or now if :attr:`eager` and the carry will ask for it."""
         if b.flows is not None and b.flows[0] == a.index:
             return b.flows[1]
-        pair = self.pairs.pending(a, b)
-        if self.eager and wanted(b):
-            pair()
-        return pair
+        return self.pairs.pending(a, b, self.eager)
 
     def _from_future(self, frames: list[Frame], pairs: list[Callable[[], Pair]], missing: np.ndarray,
                      source: Callable[[int], np.ndarray], origin: tuple[int, int]

@@ -99,13 +99,17 @@ class Pairs:
         return Pair(forward, backward, consistent(forward, backward, tolerance),
                     consistent(backward, forward, tolerance), (w, h))
 
-    def pending(self, a: Frame, b: Frame) -> Callable[[], Pair]:
-        """The pair of ``a`` and ``b``, made on first use. Keeps the frames' own pictures and
-        masks, which the fill replaces rather than changes, so later stages cannot alter them.
-        The backward flow is taken from ``b`` when an earlier stage measured it with the same
-        method (the segment stage, carrying masks)."""
+    def pending(self, a: Frame, b: Frame, eager: bool = False) -> Callable[[], Pair]:
+        """The pair of ``a`` and ``b``, made on first use, or now if ``eager`` and the fill's
+        carry will ask for it (:func:`wanted`). Keeps the frames' own pictures and masks, which
+        the fill replaces rather than changes, so later stages cannot alter them. The backward
+        flow is taken from ``b`` when an earlier stage measured it with the same method (the
+        segment stage, carrying masks)."""
         measured = b.flow_back[1] if b.flow_back is not None and b.flow_back[0] == self.flow.backend else None
-        return functools.cache(functools.partial(self.make, a.rgb, hole(a), b.rgb, hole(b), measured))
+        pair = functools.cache(functools.partial(self.make, a.rgb, hole(a), b.rgb, hole(b), measured))
+        if eager and wanted(b):
+            pair()
+        return pair
 
 
 class FlowAhead:
@@ -128,9 +132,6 @@ class FlowAhead:
         previous: Frame | None = None
         for frame in frames:
             if previous is not None and same_shot(previous, frame):
-                pair = self.pairs.pending(previous, frame)
-                if wanted(frame):
-                    pair()
-                frame.flows = (previous.index, pair)
+                frame.flows = (previous.index, self.pairs.pending(previous, frame, eager=True))
             previous = frame
             yield frame

@@ -171,9 +171,10 @@ class VideoWriter:
         previous frame's (a variable-rate input's frames may round to the same one)."""
         if self._period is None:
             return frame.pts
-        self._tick = max(round(frame.pts * frame.time_base / self._period), self._tick + 1)
-        if abs(self._tick * self._period - frame.pts * frame.time_base) > self._period / 2:
-            self._moved.append(float(abs(self._tick * self._period - frame.pts * frame.time_base)))
+        time = frame.pts * frame.time_base
+        self._tick = max(round(time / self._period), self._tick + 1)
+        if abs(self._tick * self._period - time) > self._period / 2:
+            self._moved.append(float(abs(self._tick * self._period - time)))
         return self._tick
 
     def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
