@@ -49,7 +49,7 @@ import torch
 from vidinpaint.devices import cpu_line
 from vidinpaint.backends import build_detector, build_segmenter, whole_nanodet
 from vidinpaint.composite import extract_people, paste, person_blobs, place
-from vidinpaint.config import Config
+from vidinpaint.config import Config, load_config
 from vidinpaint.detect.motion import clean_plate
 from vidinpaint.detect.nanodet import NanoDet
 from vidinpaint.frames import Frame
@@ -191,11 +191,10 @@ def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list,
     return ious, hit, total, seconds
 
 
-def clip_benchmark(count: int, everies: list[int], detect_everies: list[int], device: str, phases: int = 1,
-                   tiles: str = "auto", grabcuts: list[str] | None = None, precisions: list[str] | None = None,
-                   sides: list[int] | None = None) -> None:
+def clip_benchmark(cfg: Config, count: int, everies: list[int], detect_everies: list[int], device: str,
+                   phases: int = 1, tiles: str = "auto", grabcuts: list[str] | None = None,
+                   precisions: list[str] | None = None, sides: list[int] | None = None) -> None:
     """Detecting and segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
-    cfg = Config()
     cfg = replace(cfg, detect=replace(cfg.detect, tiles=tiles))
     frames = [f.rgb for f in VideoReader("samples/vtest.mp4")]
     plate = clean_plate(frames[:: max(1, len(frames) // 30)])
@@ -252,19 +251,22 @@ def main() -> None:
                                                         "(default: the configured one)")
     parser.add_argument("--mirror", default="", help="scenes: detect.mirror values to compare, comma separated "
                                                      "(default: the configured one)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a configuration override, as for `vidinpaint clean --set` (repeatable)")
     args = parser.parse_args()
-    cfg = Config()
+    cfg = load_config(None, args.overrides)
     precisions = args.precision.split(",") if args.precision else [cfg.detect.precision]
     sides = [int(v) for v in args.tile_side.split(",")] if args.tile_side else [cfg.detect.tile_side]
     mirrors = [float(v) for v in args.mirror.split(",")] if args.mirror else [cfg.detect.mirror]
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU used"
-    print(f"machine: {cpu_line()}, {torch.get_num_threads()} torch threads, {gpu}")
+    print(f"machine: {cpu_line()}, {torch.get_num_threads()} torch threads, {gpu}"
+          + (f"; overrides: {args.overrides}" if args.overrides else ""))
     if args.clip and args.edge:
         parser.error("--edge adds people to the scenes; the clip (--clip) has its own")
     if args.clip:
         args.tiles = args.tiles or cfg.detect.tiles
         grabcuts = args.grabcut.split(",") if args.grabcut else None
-        clip_benchmark(args.clip, [int(v) for v in args.every.split(",")],
+        clip_benchmark(cfg, args.clip, [int(v) for v in args.every.split(",")],
                        [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles, grabcuts,
                        precisions, sides)
         return

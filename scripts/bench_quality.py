@@ -86,7 +86,8 @@ def flow_only(data, holes, cfg, window, boxes: bool = False):
             frame.boxes = person_boxes(d[1])
             frame.ids = tracker.update(frame.boxes)
         frames.append(frame)
-    filled = list(FlowFill(DisFlow(cfg.fill.flow_max_side), window=window, tolerance=cfg.fill.tolerance,
+    flow = DisFlow(cfg.fill.flow_max_side, cfg.fill.flow_refine)
+    filled = list(FlowFill(flow, window=window, tolerance=cfg.fill.tolerance,
                            source_margin=source_margin(cfg), agree=cfg.fill.agree, limb=cfg.fill.limb,
                            box_margin=cfg.detect.margin)(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]
@@ -204,7 +205,8 @@ def main() -> None:
     cfg = load_config(None, args.overrides)
     args.window = args.window or cfg.fill.window
     print(f"machine: {cpu_line()}; {args.frames} frames per clip, masks = truth + {cfg.mask.dilate}px, "
-          f"fill window {args.window}, flow DIS at <= {cfg.fill.flow_max_side}px"
+          f"fill window {args.window}, flow DIS at <= {cfg.fill.flow_max_side}px, "
+          f"{cfg.fill.flow_refine} refinement iterations"
           + (f"; overrides: {args.overrides}" if args.overrides else ""))
     print(f"{'clip':<12} {'method':<11} {'PSNR dB':>8} {'SSIM':>6} {'warp err':>9} {'left':>6} {'s/frame':>8}")
     for name, data, holes in benchmark_clips(args.only, args.frames, cfg.mask.dilate):

@@ -289,7 +289,8 @@ def main() -> None:
     people = extract_people([f.rgb for f in VideoReader(ROOT / "samples" / "vtest.mp4")])[1]
     people = [p for p in people if p.alpha.shape[0] >= 80]
     print(f"machine: {cpu_line()}; {W}x{H}, masks = exact half-alpha contours "
-          f"+ {args.dilate}px, fill window {config.fill.window}, flow DIS at <= {config.fill.flow_max_side}px, "
+          f"+ {args.dilate}px, fill window {config.fill.window}, flow DIS at <= {config.fill.flow_max_side}px "
+          f"({config.fill.flow_refine} refinement iterations), "
           f"source margin {source_margin(config)}px")
     print(f"{'clip':<12} {'shot':<16} {'frames':>7} {'method':<7} {'PSNR dB':>8} {'SSIM':>6} {'warp':>6} "
           f"{'unseen':>6} {'vs telea':>9}")

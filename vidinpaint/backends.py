@@ -153,7 +153,7 @@ def _mask_flow(config: Config):
         return None
     from .temporal.flow import DisFlow
 
-    return DisFlow(config.fill.flow_max_side)
+    return DisFlow(config.fill.flow_max_side, config.fill.flow_refine)
 
 
 def build_segmenter(config: Config, device: str, person_rules: bool = True):
@@ -211,7 +211,7 @@ def build_fill(config: Config, device: str, spatial: Spatial | None = None):
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         flow = RaftFlow(model, device, c.flow_max_side, name=f"RAFT {'large' if large else 'small'}")
     else:
-        flow = DisFlow(c.flow_max_side)
+        flow = DisFlow(c.flow_max_side, c.flow_refine)
     return FlowFill(flow, window=c.window, tolerance=c.tolerance, note=note, source_margin=source_margin(config),
                     agree=c.agree, limb=c.limb, box_margin=config.detect.margin, spatial=spatial if c.stable else None,
                     stable=c.stable)
