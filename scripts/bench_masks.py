@@ -252,7 +252,9 @@ def main() -> None:
     parser.add_argument("--mirror", default="", help="scenes: detect.mirror values to compare, comma separated "
                                                      "(default: the configured one)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="a configuration override, as for `vidinpaint clean --set` (repeatable)")
+                        help="a configuration override, as for `vidinpaint clean --set` (repeatable; "
+                             "detect.tiles comes from --tiles, and with --clip detect.every and segment.every "
+                             "from --detect-every and --every)")
     args = parser.parse_args()
     cfg = load_config(None, args.overrides)
     precisions = args.precision.split(",") if args.precision else [cfg.detect.precision]

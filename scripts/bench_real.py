@@ -221,8 +221,9 @@ def run_fill(clip: Clip, holes: list[np.ndarray], config: Config, shots: bool, *
 
 
 def clean_flows(truth: list[np.ndarray]) -> list[np.ndarray | None]:
-    """Flow from each clean frame to the previous one (DIS), for the warping error."""
-    flow = DisFlow(W)
+    """Flow from each clean frame to the previous one (DIS with its smoothing, as this metric
+    has always used), for the warping error."""
+    flow = DisFlow(W, refine=5)
     return [None] + [flow(truth[t], truth[t - 1]) for t in range(1, len(truth))]
 
 

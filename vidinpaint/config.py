@@ -146,8 +146,9 @@ class FillConfig:
                             "auto (raft if its weights are cached, else dis), off")
     raft_weights: str = _opt("raft_small", doc="weights registry name (raft_small, raft_large) or a path")
     flow_max_side: int = _opt(480, lo=64, doc="flow is computed at this longest side and upsampled")
-    flow_refine: int = _opt(0, lo=0, doc="DIS's variational refinement iterations (a smoother flow at about 1.8x "
-                                         "the flow's CPU time; no better fill in bench_quality.py or bench_real.py)")
+    flow_refine: int = _opt(0, lo=0, doc="DIS's variational refinement iterations: a smoother flow, about 28 % "
+                                         "more CPU in the flow and segment stages, no better fill (bench_quality.py, "
+                                         "bench_real.py)")
     window: int = _opt(20, lo=1, doc="future frames searched for revealed background (memory grows with it)")
     tolerance: float = _opt(1.0, lo=0.1, doc="forward-backward flow consistency tolerance, pixels")
     source_margin: int = _opt(2, lo=0, doc="px around every object (its soft edge, blur, compression bleed) "

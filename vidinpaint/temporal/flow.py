@@ -56,7 +56,7 @@ def dis_calc(dis, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class DisFlow:
     """OpenCV's DIS optical flow (Kroeger et al. 2016, "Fast optical flow using dense inverse search")."""
 
-    def __init__(self, max_side: int = 480, refine: int = 5) -> None:
+    def __init__(self, max_side: int = 480, refine: int = 0) -> None:
         self.max_side = max_side
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.dis.setVariationalRefinementIterations(refine)
@@ -158,7 +158,7 @@ def consistent(forward: np.ndarray, backward: np.ndarray, tolerance: float = 1.0
 
 RANSAC_PX = 1.0  # how far (flow pixels) a sample may be from an affine motion that explains it
 LOCAL_PX = 0.5  # the whole frame's motion stands for a hole's surroundings if half of them are this close
-STILL_PX = 0.05  # an affine motion that moves no pixel of its region further than this (flow pixels) is no motion
+STILL_PX = 0.05  # an affine motion that moves no pixel of its region further than this along x or y (flow px) is none
 
 
 def _samples(flow: np.ndarray, known: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -174,8 +174,8 @@ def camera_motion(flow: np.ndarray, known: np.ndarray, step: int = 8) -> np.ndar
     """The affine motion (2x3, pixel -> pixel) that best explains ``flow`` where ``known`` is
     True, by RANSAC on a grid of samples; None when the flow is not dominated by one motion.
 
-    A motion that moves no pixel of the region by more than ``STILL_PX`` is taken for a still
-    camera, exactly: a fit to a still scene's flow is off by the flow's noise, a few hundredths
+    A motion that moves no pixel of the region by more than ``STILL_PX`` along either axis is
+    taken for a still camera, exactly: a fit to a still scene's flow is off by the flow's noise, a few hundredths
     of a pixel, and the fill's carry resamples a hole through that motion frame after frame,
     blurring what it carries (``scripts/bench_quality.py``: 720p static 56.3 -> 59.9 dB)."""
     src, dst = _samples(flow, known, step)
