@@ -15,7 +15,7 @@ poor fill). ``recall``: share of the true person pixels inside the pipeline's ma
 Methods on the same masks, same run: ``telea`` (per-frame Telea on the pipeline's masks), ``no
 limb`` (the fill with ``fill.limb 255``: parts left out of a mask stay), ``fill`` (the default).
 
-Usage: python scripts/bench_removal.py [--only edit_street,...] [--set KEY=VALUE]
+Usage: python scripts/bench_removal.py [--only edit_street,...] [--set KEY=VALUE] [--per-frame]
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=home / "footage")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a configuration override, as for `vidinpaint clean --set` (repeatable)")
+    parser.add_argument("--per-frame", action="store_true",
+                        help="also each frame's recall, boxes and masked pixels (where a setting loses people)")
     args = parser.parse_args()
     cache = fetch(args.cache)
     config = load_config(None, args.overrides)
@@ -79,6 +81,11 @@ def main() -> None:
             continue
         clip = build(name, people=people, cache=cache, **spec)
         frames = masked(clip, config)
+        if args.per_frame:
+            for t, (frame, truth) in enumerate(zip(frames, clip.masks)):
+                recall = f"{frame.mask[truth].mean():.3f}" if truth.any() else "-"
+                print(f"{name:<12} frame {t:>4} recall {recall:>5} boxes {len(frame.boxes):>3} "
+                      f"masked {int(frame.mask.sum()):>7} px", flush=True)
         region = [dilate(m, 2) for m in clip.masks]
         methods = {"telea": [ClassicalInpainter(replace(config.inpaint, backend="telea")).inpaint(f.rgb, f.mask)
                              for f in frames],

@@ -133,7 +133,7 @@ class Zero:
         return constant_flow(a.shape[0], a.shape[1], 0, 0)
 
 
-def test_a_still_cameras_noisy_flow_is_no_motion_and_the_fill_copies_exactly():
+def test_a_still_cameras_noisy_flow_is_no_motion_and_the_carry_does_not_blur():
     """A flow measured on a still scene is off by a few hundredths of a pixel; taken as the
     camera's motion, the carry resampled the hole through it frame after frame and blurred it."""
     h, w = 80, 100

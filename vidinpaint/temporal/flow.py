@@ -175,9 +175,10 @@ def camera_motion(flow: np.ndarray, known: np.ndarray, step: int = 8) -> np.ndar
     True, by RANSAC on a grid of samples; None when the flow is not dominated by one motion.
 
     A motion that moves no pixel of the region by more than ``STILL_PX`` along either axis is
-    taken for a still camera, exactly: a fit to a still scene's flow is off by the flow's noise, a few hundredths
-    of a pixel, and the fill's carry resamples a hole through that motion frame after frame,
-    blurring what it carries (``scripts/bench_quality.py``: 720p static 56.3 -> 59.9 dB)."""
+    taken for a still camera, exactly: a fit to a still scene's flow is off by the flow's noise,
+    a few hundredths of a pixel, and the fill's carry resamples a hole through that motion frame
+    after frame, blurring what it carries (``scripts/bench_quality.py``: 720p static 56.3 ->
+    59.9 dB)."""
     src, dst = _samples(flow, known, step)
     if len(src) < 12:
         return None
