@@ -277,7 +277,7 @@ class VideoReader:
         info = self.info
         count = 0
         last_pts, last_duration = -1, 0
-        back: list[int] = []  # frames whose timestamp went back or repeated
+        back, first_back = 0, 0  # how many frames' timestamps went back or repeated, and the first
         with _open(self.path) as container:
             stream = container.streams[info.index]
             stream.thread_type = "AUTO"
@@ -288,7 +288,8 @@ class VideoReader:
                     if pts is None or pts <= last_pts:
                         # Streams without timestamps (raw, some AVI): synthesise from the rate.
                         if pts is not None and count:
-                            back.append(count)
+                            first_back = first_back if back else count
+                            back += 1
                         step = (1 / (info.average_rate or 25)) / info.time_base
                         pts = last_pts + max(1, round(step)) if count else 0
                     last_pts, last_duration = pts, vf.duration or 0
@@ -301,8 +302,9 @@ class VideoReader:
         if count == 0:
             raise InputError(f"{self.path}: the video has no frames")
         if back:  # the output's timestamps are not the input's: said, as every other change is
-            warnings.warn(f"{self.path}: {len(back)} of {count} frames' timestamps went back or repeated (the first "
-                          f"at frame {back[0]}); each was given the next frame's time", VidinpaintWarning, stacklevel=2)
+            warnings.warn(f"{self.path}: {back} of {count} frames' timestamps went back or repeated (the first "
+                          f"at frame {first_back}); each was given the next frame's time", VidinpaintWarning,
+                          stacklevel=2)
         self._check_end(count, float(last_pts * info.time_base), float(last_duration * info.time_base))
 
     def _check_end(self, count: int, last_s: float, held_s: float) -> None:

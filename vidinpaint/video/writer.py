@@ -53,7 +53,7 @@ class VideoWriter:
         self.frames_written = 0
         self._period: Fraction | None = None  # where the output counts frames (AVI): a frame's time
         self._tick = -1  # there, the latest frame's pts (both set before the video stream is placed)
-        self._moved: list[float] = []  # there, how far (s) each frame that could not keep its time moved
+        self._moved, self._moved_most = 0, 0.0  # there, how many frames could not keep their time, and how far (s)
         fmt = container_format or encoders.container_format(path)
         # where the container keeps no rotation (AVI, MPEG-TS) the pictures are written upright, as
         # players show the input: stored as the input stores them, untagged, they played sideways
@@ -173,8 +173,9 @@ class VideoWriter:
             return frame.pts
         time = frame.pts * frame.time_base
         self._tick = max(round(time / self._period), self._tick + 1)
-        if abs(self._tick * self._period - time) > self._period / 2:
-            self._moved.append(float(abs(self._tick * self._period - time)))
+        moved = float(abs(self._tick * self._period - time))
+        if moved > self._period / 2:
+            self._moved, self._moved_most = self._moved + 1, max(self._moved_most, moved)
         return self._tick
 
     def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
@@ -219,8 +220,8 @@ class VideoWriter:
             self._src.close()
         if self._moved:  # a variable frame rate, which AVI cannot hold
             warnings.warn(f"{self.info.path}: AVI holds one frame rate ({float(1 / self._period):.3g} fps): "
-                          f"{len(self._moved)} of {self.frames_written} frames moved to the nearest free frame slot, "
-                          f"up to {max(self._moved) * 1000:.0f} ms from their time (an .mkv or .mp4 output keeps "
+                          f"{self._moved} of {self.frames_written} frames moved to the nearest free frame slot, "
+                          f"up to {self._moved_most * 1000:.0f} ms from their time (an .mkv or .mp4 output keeps "
                           "every timestamp)", VidinpaintWarning, stacklevel=2)
 
     def abort(self) -> None:
