@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,7 +34,7 @@ import cv2
 import numpy as np
 
 from vidinpaint.devices import cpu_line
-from vidinpaint.backends import source_margin
+from vidinpaint.backends import build_fill
 from vidinpaint.config import load_config
 from vidinpaint.detect.boxes import boxes_to_mask
 from vidinpaint.detect.track import IouTracker
@@ -42,8 +43,6 @@ from vidinpaint.images import write_image
 from vidinpaint.inpaint import inpaint_frame
 from vidinpaint.masks import dilate
 from vidinpaint.metrics import psnr_in, ssim_in, warping_error
-from vidinpaint.temporal.fill import FlowFill
-from vidinpaint.temporal.flow import DisFlow
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,10 +85,8 @@ def flow_only(data, holes, cfg, window, boxes: bool = False):
             frame.boxes = person_boxes(d[1])
             frame.ids = tracker.update(frame.boxes)
         frames.append(frame)
-    flow = DisFlow(cfg.fill.flow_max_side, cfg.fill.flow_refine)
-    filled = list(FlowFill(flow, window=window, tolerance=cfg.fill.tolerance,
-                           source_margin=source_margin(cfg), agree=cfg.fill.agree, limb=cfg.fill.limb,
-                           box_margin=cfg.detect.margin)(frames))
+    fill = build_fill(replace(cfg, fill=replace(cfg.fill, backend="dis", window=window)), "cpu")  # as `clean` builds it
+    filled = list(fill(frames))
     return [f.rgb for f in filled], [f.mask for f in filled]
 
 
