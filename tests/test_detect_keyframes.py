@@ -4,6 +4,7 @@ from fractions import Fraction
 
 import cv2
 import numpy as np
+import pytest
 
 from vidinpaint.detect.stage import Detections, DetectStage
 from vidinpaint.detect.track import box_iou
@@ -43,9 +44,9 @@ def clip(objects, frames: int, shots=()) -> list[Frame]:
     return out
 
 
-def run(frames: list[Frame], every: int) -> tuple[list[Frame], BlackBoxes]:
+def run(frames: list[Frame], every: int, workers: int = 1) -> tuple[list[Frame], BlackBoxes]:
     detector = BlackBoxes()
-    return list(DetectStage(detector, max_gap=5, every=every)(frames)), detector
+    return list(DetectStage(detector, max_gap=5, every=every, workers=workers)(frames)), detector
 
 
 def walker(t: int) -> list[tuple[int, int, int, int]]:
@@ -86,6 +87,36 @@ def test_no_box_crosses_a_shot_boundary():
     assert all(len(f.boxes) == 1 and f.boxes[0][0] < 60 for f in first)
     assert all(len(f.boxes) == 1 and f.boxes[0][0] >= 150 for f in second)  # nothing carried over the cut
     assert not {int(f.ids[0]) for f in first} & {int(f.ids[0]) for f in second}
+
+
+def test_keyframes_detected_at_once_give_what_one_at_a_time_gives():
+    def scene(t):
+        walkers = [(20 + 3 * t, 30, 40 + 3 * t, 90), (160 - 2 * t, 10, 175 - 2 * t, 50)] if t < 13 else []
+        return walkers + ([(100, 60, 130, 110)] if 5 <= t < 20 else [])
+
+    frames = clip(scene, 24, shots=(8, 13))
+    alone, one = run([Frame(f.index, f.pts, f.time_base, f.rgb.copy(), shot=f.shot) for f in frames], every=3)
+    for workers in (2, 3):
+        together, many = run([Frame(f.index, f.pts, f.time_base, f.rgb.copy(), shot=f.shot) for f in frames],
+                             every=3, workers=workers)
+        assert sorted(many.frames) == one.frames  # the same keyframes, each detected once
+        assert [f.index for f in together] == list(range(24))
+        for a, b in zip(alone, together):
+            assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.ids, b.ids), a.index
+
+
+def test_an_error_in_a_keyframe_detected_ahead_reaches_the_stage():
+    class Failing(BlackBoxes):
+        def detect_batch(self, images):
+            if int(images[0][0, 0, 1]) == 6:
+                raise RuntimeError("detector failed on frame 6")
+            return super().detect_batch(images)
+
+    stage = DetectStage(Failing(), every=3, workers=2)
+    out = []
+    with pytest.raises(RuntimeError, match="frame 6"):
+        out.extend(stage(clip(walker, 12)))
+    assert [f.index for f in out] == [0, 1, 2, 3]  # every frame before the failed keyframe came out
 
 
 def test_the_stage_line_says_keyframes():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -103,14 +104,17 @@ class DetectStage:
     name = "detect"
 
     def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "", reid: int = 0,
-                 every: int = 1, confident: float | None = None, still: StillObjects | None = None) -> None:
-        self.detector, self.batch, self.note, self.every = detector, batch, note, every
+                 every: int = 1, confident: float | None = None, still: StillObjects | None = None,
+                 workers: int = 1) -> None:
+        self.detector, self.batch, self.note, self.every, self.workers = detector, batch, note, every, workers
         self.tracking = Tracking(max_gap, reid, confident, still)
         self.interpolator = Interpolator()
 
     @property
     def backend(self) -> str:
         when = f", keyframes every {self.every} frames, boxes interpolated between" if self.every > 1 else ""
+        if self.every > 1 and self.workers > 1:
+            when += f", {self.workers} keyframes detected at once"
         weak = (f", detections below {self.tracking.confident:g} only continue tracks"
                 if self.tracking.confident is not None else "")
         still = f"; {self.tracking.still.describe}" if self.tracking.still is not None else ""
@@ -150,16 +154,45 @@ class DetectStage:
         shot: int | None = None  # the shot of the latest keyframe; None before a shot's first
         waiting: list[Frame] = []  # frames after the latest keyframe, until the next one
         self.interpolator.reset()
-        for frame in frames:
+        for frame, found in self._detected(frames):
             if shot is not None and frame.shot != shot:
                 yield from self._close(waiting)
                 shot, waiting = None, []
             if shot is None or frame.index % self.every == 0:
-                yield from self._interval(waiting, frame)
+                yield from self._interval(waiting, frame, found)
                 shot, waiting = frame.shot, []
             else:
                 waiting.append(frame)
         yield from self._close(waiting)
+
+    def _detected(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, Future | None]]:
+        """Each frame with the detections of it under way when it is a keyframe (the first of a
+        shot or every ``every``-th; a shot's last is known only after it and is detected then),
+        up to ``workers`` keyframes ahead, each in a thread of its own: the frames waiting for
+        the still-object look-ahead at the start keep one core busy and the other idle, and on
+        a CPU the stages after this one wait for it (``scripts/bench_threads.py``)."""
+        if self.workers <= 1:
+            yield from ((frame, None) for frame in frames)
+            return
+        pending: deque[tuple[Frame, Future | None]] = deque()
+        shot: int | None = None
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="detect") as pool:
+            try:
+                for frame in frames:
+                    keyframe = frame.shot != shot or frame.index % self.every == 0
+                    shot = frame.shot
+                    pending.append((frame, pool.submit(self._detect, frame.rgb) if keyframe else None))
+                    while sum(found is not None for _, found in pending) > self.workers:
+                        yield pending.popleft()
+                while pending:
+                    yield pending.popleft()
+            finally:
+                for _, found in pending:
+                    if found is not None:
+                        found.cancel()
+
+    def _detect(self, rgb: np.ndarray) -> Detections:
+        return self.detector.detect_batch([rgb])[0]
 
     def _close(self, waiting: list[Frame]) -> Iterator[Frame]:
         """The end of a shot or of the clip: its last frame is a keyframe, so no box is extrapolated."""
@@ -167,9 +200,10 @@ class DetectStage:
             yield from self._interval(waiting[:-1], waiting[-1])
         self.interpolator.reset()
 
-    def _interval(self, waiting: list[Frame], frame: Frame) -> Iterator[Frame]:
-        """Detect keyframe ``frame``, then track the ``waiting`` frames before it and ``frame`` itself."""
-        found = self.tracking.weak_dropped(frame, self.detector.detect_batch([frame.rgb])[0])
+    def _interval(self, waiting: list[Frame], frame: Frame, found: Future | None = None) -> Iterator[Frame]:
+        """Detect keyframe ``frame`` (or take ``found``, its detection under way), then track the
+        ``waiting`` frames before it and ``frame`` itself."""
+        found = self.tracking.weak_dropped(frame, found.result() if found is not None else self._detect(frame.rgb))
         self.interpolator.keyframe(frame.index, found)
         for between in waiting:
             self.tracking.apply(between, self.interpolator.between(between.index), detected=False)
