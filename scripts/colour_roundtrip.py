@@ -36,8 +36,7 @@ def roundtrip(frame: av.VideoFrame, colour: Colour, fmt: str, how: str) -> av.Vi
     without reusing the decoded samples (``conversion``), or with swscale's defaults."""
     if how != "defaults":
         rgb, deep = colour.to_rgb(frame)
-        encoded = colour.from_rgb(rgb, deep, fmt)
-        return encoded if how == "conversion" else colour.keep_unchanged(encoded, frame, rgb)
+        return colour.from_rgb(rgb, deep, fmt) if how == "conversion" else colour.over_source(rgb, deep, fmt, frame)
     args = {"src_colorspace": colour.sws_matrix, "dst_colorspace": colour.sws_matrix}
     wide = colour.depth > 8
     rgb = frame.to_ndarray(format="rgb48le" if wide else "rgb24", src_color_range=colour.range,

@@ -402,12 +402,44 @@ def test_unchanged_pixels_keep_their_10_bit_values():
     assert errors[0] < errors[1] / 2  # the 16-bit copy beats rounding through 8 bits
 
 
+def _planes(frame: av.VideoFrame) -> list[np.ndarray]:
+    dtype = np.uint16 if "10" in frame.format.name else np.uint8
+    return [np.frombuffer(p, dtype).reshape(p.height, -1)[:, :p.width].copy() for p in frame.planes]
+
+
+@pytest.mark.parametrize("fmt,size", [("yuv420p", (96, 64)), ("yuvj420p", (96, 64)), ("yuv422p", (80, 48)),
+                                      ("yuv444p", (64, 48)), ("yuv420p10le", (96, 64)), ("yuv420p", (95, 63))])
+def test_a_frame_converted_in_the_box_of_its_change_is_the_whole_frame_converted(fmt, size):
+    """Only the box around the changed pixels goes through swscale; what comes out must be what
+    converting the whole frame and keeping the source's samples outside the change gave."""
+    width, height = size
+    deep_input = "10" in fmt
+    colour = Colour(matrix=1, primaries=1, transfer=1, range=2 if "yuvj" in fmt else 1,
+                    depth=10 if deep_input else 8, height=height)
+    texture = background(width, height, 3)
+    source = colour.from_rgb(texture, texture.astype(np.uint16) * 257 + 99 if deep_input else None, fmt)
+    for painted in [(slice(0, 0), slice(0, 0)), (slice(20, 37), slice(33, 50)), (slice(0, 5), slice(0, width)),
+                    (slice(height - 3, height), slice(width - 9, width)), (slice(0, height), slice(0, width))]:
+        rgb, deep = colour.to_rgb(source)
+        rgb[painted] = (200, 30, 90)
+        out = colour.over_source(rgb, deep, fmt, source)
+        changed = np.zeros((height, width), bool)
+        changed[painted] = True
+        whole = _planes(colour.from_rgb(rgb, deep, fmt))
+        for mine, converted, old in zip(_planes(out), whole, _planes(source)):
+            fy, fx = -(-height // mine.shape[0]), -(-width // mine.shape[1])
+            hit = np.zeros(mine.shape, bool)
+            for y, x in zip(*np.nonzero(changed)):
+                hit[y // fy, x // fx] = True
+            assert np.array_equal(mine, np.where(hit, converted, old)), painted
+
+
 def test_unchanged_pixels_keep_the_decoded_samples_exactly():
     colour = Colour(matrix=1, primaries=1, transfer=1, range=1, height=64)
     source = colour.from_rgb(background(96, 64, 3), None, "yuv420p")
     rgb, _ = colour.to_rgb(source)
     rgb[16:32, 20:40] = 0  # what a stage painted
-    out = colour.keep_unchanged(colour.from_rgb(rgb, None, "yuv420p"), source, rgb)
+    out = colour.over_source(rgb, None, "yuv420p", source)
 
     def plane(frame, i):
         p = frame.planes[i]

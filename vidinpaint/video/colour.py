@@ -34,7 +34,7 @@ FIELD_ORDERS = {2: "tt", 3: "bb", 4: "tb", 5: "bt"}  # AVFieldOrder: coded/displ
 # than 8-bit input is decoded the same way, which makes its conversion round trip exact.
 # 8-bit decoding keeps swscale's bilinear chroma: nearest-neighbour chroma lowered GrabCut/NanoDet
 # mask quality on the sample clip (tests/test_masks_quality.py); the writer reuses the decoded
-# samples of unchanged pixels anyway (keep_unchanged).
+# samples of unchanged pixels anyway (over_source).
 ACCURATE = Interpolation.POINT | Interpolation.ACCURATE_RND
 DECODE_8BIT = Interpolation.BILINEAR
 
@@ -115,26 +115,37 @@ class Colour:
         self.tag(vf)
         return vf
 
-    def keep_unchanged(self, encoded: av.VideoFrame, source: av.VideoFrame, rgb: np.ndarray) -> av.VideoFrame:
-        """``encoded`` with the ``source`` samples back wherever the stages left ``rgb`` as decoded.
-
-        RGB -> YUV cannot give back the exact input samples (8-bit rounding, chroma filters), so
-        the planes of the decoded frame are reused outside what changed: a chroma sample is taken
-        from ``encoded`` when any pixel it covers changed. Needs the same planar layout both ways
-        (else ``encoded`` is returned as it is).
-        """
-        layout = encoded.format.name.replace("yuvj", "yuv")  # yuvj = the same planes, full range
+    def over_source(self, rgb: np.ndarray, deep: np.ndarray | None, pix_fmt: str,
+                    source: av.VideoFrame) -> av.VideoFrame | None:
+        """``rgb`` as :meth:`from_rgb` encodes it, laid over ``source``, the decoded picture it
+        came from: RGB -> YUV cannot give back the exact input samples (8-bit rounding, chroma
+        filters), so the source's own samples stay wherever the stages left the pixels as
+        decoded, and a chroma sample is converted when any pixel it covers changed. Only the
+        box around the changed pixels is converted (its corners on a ``BOX_ALIGN`` px grid; the
+        whole frame when a side is odd, whose chroma is sited otherwise): the cost of a frame
+        follows its hole, and a frame without one is a copy of its samples. None where the planar layouts differ (the caller converts the frame)."""
+        layout = pix_fmt.replace("yuvj", "yuv")  # yuvj = the same planes, full range
         if source.format.name.replace("yuvj", "yuv") != layout or not _PLANAR.match(layout):
-            return encoded
+            return None
+        height, width = rgb.shape[:2]
         differs = rgb != self.to_rgb(source)[0]
         changed = differs[..., 0] | differs[..., 1] | differs[..., 2]  # far faster than any() over an axis of 3
-        if changed.all():
-            return encoded
-        dtype = np.uint16 if max(c.bits for c in encoded.format.components) > 8 else np.uint8
-        out = av.VideoFrame(encoded.width, encoded.height, encoded.format.name)
-        for mine, new, old in zip(out.planes, encoded.planes, source.planes):
-            hit = _cover(changed, mine.height, mine.width)
-            _samples(mine, dtype)[:] = np.where(hit, _samples(new, dtype), _samples(old, dtype))
+        out = av.VideoFrame(width, height, pix_fmt)
+        dtype = np.uint16 if max(c.bits for c in out.format.components) > 8 else np.uint8
+        for mine, old in zip(out.planes, source.planes):
+            _samples(mine, dtype)[:] = _samples(old, dtype)
+        rows = np.flatnonzero(changed.any(axis=1))
+        if len(rows):
+            whole = height % 2 or width % 2
+            y0, y1 = _box(rows, height, whole)
+            x0, x1 = _box(np.flatnonzero(changed[y0:y1].any(axis=0)), width, whole)
+            box = (slice(y0, y1), slice(x0, x1))
+            new = self.from_rgb(np.ascontiguousarray(rgb[box]), None if deep is None else
+                                np.ascontiguousarray(deep[box]), pix_fmt)
+            for mine, part in zip(out.planes, new.planes):
+                py, px = y0 * mine.height // height, x0 * mine.width // width  # exact: on the grid
+                hit = _cover(changed[box], part.height, part.width)
+                _samples(mine, dtype)[py:py + part.height, px:px + part.width][hit] = _samples(part, dtype)[hit]
         self.tag(out)
         return out
 
@@ -190,6 +201,16 @@ def detached(frame: av.VideoFrame) -> av.VideoFrame:
 
 
 _PLANAR = re.compile(r"^yuv4[24][024]p(1[0246]le)?$")
+BOX_ALIGN = 16  # px: a box's corners, on the chroma grid of every subsampling (swscale, point-sampled
+# chroma, then converts a box exactly as the whole frame: tests/test_video_io.py)
+
+
+def _box(changed: np.ndarray, size: int, whole: bool) -> tuple[int, int]:
+    """From where to where along a side of ``size`` px the box around the ``changed`` indices
+    (sorted) runs: on the ``BOX_ALIGN`` grid, within the frame (all of it when ``whole``)."""
+    if whole:
+        return 0, size
+    return changed[0] // BOX_ALIGN * BOX_ALIGN, min(size, -(-(changed[-1] + 1) // BOX_ALIGN) * BOX_ALIGN)
 
 
 def _samples(plane, dtype: type) -> np.ndarray:

@@ -156,9 +156,11 @@ class VideoWriter:
             rotation, colour = self._rotation, self.encoder.colour
             deep = stored(frame.deep, rotation) if frame.deep is not None else None
             rgb = stored(frame.rgb, rotation)
-            vf = colour.from_rgb(rgb, deep, self.encoder.pix_fmt)
-            if frame.source is not None and colour == self.info.colour and rotation == self.info.rotation:
-                vf = colour.keep_unchanged(vf, frame.source, rgb)
+            pix_fmt = self.encoder.pix_fmt
+            vf = colour.over_source(rgb, deep, pix_fmt, frame.source) if frame.source is not None \
+                and colour == self.info.colour and rotation == self.info.rotation else None
+            if vf is None:
+                vf = colour.from_rgb(rgb, deep, pix_fmt)
             vf.pts, vf.time_base = self._pts(frame), self._period or frame.time_base
             if frame.duration:
                 self._durations[vf.pts] = max(round(frame.duration * frame.time_base / vf.time_base), 1)
