@@ -29,6 +29,7 @@ frames are keyframes, and pools the results (one run's keyframes can fall on luc
 Usage: python scripts/bench_masks.py [--scenes 12] [--device cpu] [--tiles off,auto] [--grabcut 3x256,1x256x0.3]
        python scripts/bench_masks.py --clip 100 --every 1,3,5
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 1,2,3,4,5 --phases 3
+       python scripts/bench_masks.py --clip 150 --every 3 --detect-every 3 --tile-every 1,2,3 --phases 3
        python scripts/bench_masks.py --clip 150 --every 3 --detect-every 3 --phases 3 --precision fp32,bf16
        python scripts/bench_masks.py --tiles auto --refiners grabcut --tile-side 0,1024
        python scripts/bench_masks.py --tiles auto --refiners box,grabcut --edge 2 --mirror 0,0.04
@@ -140,8 +141,9 @@ class Memo:
 def _detected(cfg: Config, device: str, frames: list[np.ndarray], memo: Memo | None, phase: int = 0
               ) -> tuple[list[Frame], Memo]:
     """``frames`` through the default pipeline's detection stage (shots reset it), detector memoised,
-    frame indices from ``phase`` (which frames are keyframes)."""
-    stage = build_detector(cfg, device)
+    frame indices from ``phase`` (which frames are keyframes); one keyframe at a time
+    (``detect.workers`` 1), since each call is charged the process's CPU time while it runs."""
+    stage = build_detector(replace(cfg, detect=replace(cfg.detect, workers=1)), device)
     outer = stage  # the wrapper (tiles, mirrored edges) right around the network, which the memo replaces
     while hasattr(outer.detector, "detector"):
         outer = outer.detector
@@ -193,7 +195,8 @@ def _segmented(cfg: Config, device: str, detected: list[Frame], truths: list,
 
 def clip_benchmark(cfg: Config, count: int, everies: list[int], detect_everies: list[int], device: str,
                    phases: int = 1, tiles: str = "auto", grabcuts: list[str] | None = None,
-                   precisions: list[str] | None = None, sides: list[int] | None = None) -> None:
+                   precisions: list[str] | None = None, sides: list[int] | None = None,
+                   tile_everies: list[int] | None = None) -> None:
     """Detecting and segmenting keyframes only against every frame, on the real walkers of samples/vtest.mp4."""
     cfg = replace(cfg, detect=replace(cfg.detect, tiles=tiles))
     frames = [f.rgb for f in VideoReader("samples/vtest.mp4")]
@@ -202,13 +205,16 @@ def clip_benchmark(cfg: Config, count: int, everies: list[int], detect_everies: 
     truths = [person_blobs(rgb, plate) for rgb in frames]
     print(f"samples/vtest.mp4, {len(frames)} frames, {sum(len(t) for t in truths)} walker silhouettes, "
           f"mask.dilate {cfg.mask.dilate}px, detect.tiles {cfg.detect.tiles}, {phases} keyframe phase(s) pooled")
-    print(f"{'precision':<9} {'tile side':>9} {'detect.every':<12} {'det calls/f':>11} {'det CPU ms/f':>12} {'ids':>5} "
+    print(f"{'precision':<9} {'tile side':>9} {'tile every':>10} {'detect.every':<12} {'det calls/f':>11} "
+          f"{'det CPU ms/f':>12} {'ids':>5} "
           f"{'segment.every':>13} {'grabcut':>10} {'mean IoU':>9} {'recall':>7} {'seg CPU s':>9}")
-    for precision, side in itertools.product(precisions or [cfg.detect.precision], sides or [cfg.detect.tile_side]):
+    for precision, side, tile_every in itertools.product(precisions or [cfg.detect.precision],
+                                                         sides or [cfg.detect.tile_side],
+                                                         tile_everies or [cfg.detect.tile_every]):
         memo = None  # a new detector: its own answers and times
         for detect_every in detect_everies:
             detect_cfg = replace(cfg, detect=replace(cfg.detect, every=detect_every, precision=precision,
-                                                     tile_side=side))
+                                                     tile_side=side, tile_every=tile_every))
             runs, calls, det_seconds, ids = [], 0, 0.0, 0
             for phase in range(phases):
                 detected, memo = _detected(detect_cfg, device, frames, memo, phase)
@@ -224,7 +230,7 @@ def clip_benchmark(cfg: Config, count: int, everies: list[int], detect_everies: 
                                             truths, grabcut)
                     ious, hit, total, seconds = ious + i, hit + h, total + t, seconds + s
                 label = grabcut or "stage"
-                print(f"{precision:<9} {side:>9} {detect_every:<12} {cost} {every:>13} {label:>10} {np.mean(ious):>9.3f} "
+                print(f"{precision:<9} {side:>9} {tile_every:>10} {detect_every:<12} {cost} {every:>13} {label:>10} {np.mean(ious):>9.3f} "
                       f"{hit / total:>7.3f} {seconds / phases:>9.1f}", flush=True)
 
 
@@ -247,6 +253,8 @@ def main() -> None:
                              "other frames) and pool the results")
     parser.add_argument("--precision", default="", help="NanoDet precisions (detect.precision) to compare, comma "
                                                         "separated (default: the configured one)")
+    parser.add_argument("--tile-every", default="", help="with --clip: detect.tile_every values to compare, comma "
+                        "separated (default: the configuration's)")
     parser.add_argument("--tile-side", default="", help="detect.tile_side values to compare, comma separated "
                                                         "(default: the configured one)")
     parser.add_argument("--mirror", default="", help="scenes: detect.mirror values to compare, comma separated "
@@ -270,7 +278,7 @@ def main() -> None:
         grabcuts = args.grabcut.split(",") if args.grabcut else None
         clip_benchmark(cfg, args.clip, [int(v) for v in args.every.split(",")],
                        [int(v) for v in args.detect_every.split(",")], args.device, args.phases, args.tiles, grabcuts,
-                       precisions, sides)
+                       precisions, sides, [int(v) for v in args.tile_every.split(",")] if args.tile_every else None)
         return
     wanted = args.refiners.split(",")
     refiners = {}

@@ -119,6 +119,39 @@ def test_an_error_in_a_keyframe_detected_ahead_reaches_the_stage():
     assert [f.index for f in out] == [0, 1, 2, 3]  # every frame before the failed keyframe came out
 
 
+class SmallOnTiles(BlackBoxes):
+    """Finds boxes under 30 px tall only with its tiles (as the whole frame shrunk misses far people)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tiled: list[int] = []
+
+    def tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
+        return [(0, 0, width // 2, height), (width // 2, 0, width, height)]
+
+    def detect_batch(self, images, tiles: bool = True):
+        found = super().detect_batch(images)
+        if tiles:
+            self.tiled.append(int(images[0][0, 0, 1]))
+            return found
+        return [Detections(d.boxes[keep], d.scores[keep], classes=d.classes[keep])
+                for d in found for keep in [d.boxes[:, 3] - d.boxes[:, 1] >= 30]]
+
+
+def test_tiles_on_every_other_keyframe_and_a_far_person_keeps_one_track_between():
+    def scene(t):
+        return [(40 + t, 50, 50 + t, 74)] + ([(120, 20, 140, 80)] if t < 14 else [])  # far (24 px tall) and near
+
+    detector = SmallOnTiles()
+    out = list(DetectStage(detector, max_gap=5, every=3, tile_every=2, workers=2)(clip(scene, 20, shots=(14,))))
+    assert sorted(detector.frames) == [0, 3, 6, 9, 12, 13, 14, 15, 18, 19]
+    assert sorted(detector.tiled) == [0, 6, 12, 13, 14, 18, 19]  # every other keyframe of the grid, each shot's first
+    far = [[int(i) for box, i in zip(f.boxes, f.ids) if box[3] - box[1] < 30] for f in out]
+    assert all(len(ids) == 1 for ids in far), far  # on every frame, the untiled keyframes too
+    assert len({ids[0] for ids in far[:14]}) == 1  # one track through the first shot
+    assert "tiles on every 2 keyframes" in DetectStage(detector, every=3, tile_every=2).backend
+
+
 def test_the_stage_line_says_keyframes():
     assert "keyframes every 3 frames" in DetectStage(BlackBoxes(), every=3).backend
     assert "keyframes" not in DetectStage(BlackBoxes()).backend

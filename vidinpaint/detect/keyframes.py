@@ -49,6 +49,13 @@ def link_cost(predicted: np.ndarray, boxes: np.ndarray, reach: float) -> np.ndar
     return np.where((cost <= reach) & (ratio <= MAX_RATIO), cost, np.inf)
 
 
+def _joined(mine: np.ndarray | None, theirs: np.ndarray | None, kept: np.ndarray) -> np.ndarray | None:
+    """``mine`` followed by the ``kept`` entries of ``theirs`` (None if either is None)."""
+    if mine is None or theirs is None:
+        return None
+    return np.concatenate([np.asarray(mine).reshape(-1), np.asarray(theirs).reshape(-1)[kept]])
+
+
 class Interpolator:
     """Links each keyframe's detections to the previous keyframe's and gives the boxes between."""
 
@@ -62,9 +69,13 @@ class Interpolator:
         self.before: _Key | None = None
         self.after: _Key | None = None
 
-    def keyframe(self, index: int, found: Detections) -> None:
+    def keyframe(self, index: int, found: Detections, partial: tuple[int, int] | None = None) -> None:
         """Record the detections of keyframe ``index`` (keyframes come in frame order) and link
-        them to the previous keyframe's."""
+        them to the previous keyframe's. ``partial``: the frame's (width, height) when the
+        detector looked with less than its full means (the whole frame without its tiles): an
+        object of the previous keyframe it did not find stays where its velocity puts it, cut to
+        the frame, for the next keyframe to link to (a far person, whom only the tiles find,
+        keeps one line and so one track across it)."""
         boxes = np.asarray(found.boxes, np.float64).reshape(-1, 4)
         links = np.arange(self.next_link, self.next_link + len(boxes))
         self.next_link += len(boxes)
@@ -86,6 +97,16 @@ class Interpolator:
                 taken_b.add(b)
                 links[b] = self.before.links[a]
                 velocity[b] = (boxes[b] - self.before.boxes[a]) / gap
+        if partial is not None and self.before is not None:
+            previous = self.before
+            moved = previous.boxes + previous.velocity * (index - previous.index)
+            moved = np.minimum(np.maximum(moved, 0), np.array([*partial, *partial], np.float64))
+            kept = ~np.isin(previous.links, links) & (moved[:, 2] > moved[:, 0]) & (moved[:, 3] > moved[:, 1])
+            moved = moved[kept]
+            boxes, links = np.concatenate([boxes, moved]), np.concatenate([links, previous.links[kept]])
+            velocity = np.concatenate([velocity, previous.velocity[kept]])
+            found = found._replace(boxes=boxes.astype(np.float32), scores=_joined(found.scores, previous.found.scores, kept),
+                                   ids=None, classes=_joined(found.classes, previous.found.classes, kept))
         self.after = _Key(index, found, boxes, velocity, links)
 
     def advance(self) -> None:

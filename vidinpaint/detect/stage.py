@@ -105,14 +105,17 @@ class DetectStage:
 
     def __init__(self, detector: Detector, batch: int = 1, max_gap: int = 5, note: str = "", reid: int = 0,
                  every: int = 1, confident: float | None = None, still: StillObjects | None = None,
-                 workers: int = 1) -> None:
+                 workers: int = 1, tile_every: int = 1) -> None:
         self.detector, self.batch, self.note, self.every, self.workers = detector, batch, note, every, workers
+        self.tile_every = tile_every  # keyframes: a tiled detector's tiles on every n-th (see _partial)
         self.tracking = Tracking(max_gap, reid, confident, still)
         self.interpolator = Interpolator()
 
     @property
     def backend(self) -> str:
         when = f", keyframes every {self.every} frames, boxes interpolated between" if self.every > 1 else ""
+        if self.every > 1 and self.tile_every > 1:
+            when += f", tiles on every {self.tile_every} keyframes and each shot's first"
         if self.every > 1 and self.workers > 1:
             when += f", {self.workers} keyframes detected at once"
         weak = (f", detections below {self.tracking.confident:g} only continue tracks"
@@ -159,7 +162,7 @@ class DetectStage:
                 yield from self._close(waiting)
                 shot, waiting = None, []
             if shot is None or frame.index % self.every == 0:
-                yield from self._interval(waiting, frame, found)
+                yield from self._interval(waiting, frame, found, first=shot is None)
                 shot, waiting = frame.shot, []
             else:
                 waiting.append(frame)
@@ -179,9 +182,10 @@ class DetectStage:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="detect") as pool:
             try:
                 for frame in frames:
-                    keyframe = frame.shot != shot or frame.index % self.every == 0
+                    first = frame.shot != shot
                     shot = frame.shot
-                    pending.append((frame, pool.submit(self._detect, frame.rgb) if keyframe else None))
+                    pending.append((frame, pool.submit(self._detect, frame.rgb, self._partial(frame, first))
+                                    if first or frame.index % self.every == 0 else None))
                     while sum(found is not None for _, found in pending) > self.workers:
                         yield pending.popleft()
                 while pending:
@@ -191,7 +195,20 @@ class DetectStage:
                     if found is not None:
                         found.cancel()
 
-    def _detect(self, rgb: np.ndarray) -> Detections:
+    def _partial(self, frame: Frame, first: bool) -> bool:
+        """Whether keyframe ``frame`` (``first``: of its shot) is detected without the tiles the
+        detector has for it: they run on every ``tile_every``-th keyframe of the clip's grid and
+        on each shot's first. Far people, whom only the tiles find, move few pixels a frame:
+        the interpolation carries them over the keyframes between (:class:`.keyframes.Interpolator`),
+        where the whole frame finds the near ones (``scripts/bench_masks.py --clip``)."""
+        if first or self.tile_every <= 1 or (frame.index // self.every) % self.tile_every == 0:
+            return False
+        tiles = getattr(self.detector, "tiles", None)
+        return bool(tiles and tiles(frame.rgb.shape[1], frame.rgb.shape[0]))
+
+    def _detect(self, rgb: np.ndarray, partial: bool = False) -> Detections:
+        if partial:
+            return self.detector.detect_batch([rgb], tiles=False)[0]
         return self.detector.detect_batch([rgb])[0]
 
     def _close(self, waiting: list[Frame]) -> Iterator[Frame]:
@@ -200,11 +217,13 @@ class DetectStage:
             yield from self._interval(waiting[:-1], waiting[-1])
         self.interpolator.reset()
 
-    def _interval(self, waiting: list[Frame], frame: Frame, found: Future | None = None) -> Iterator[Frame]:
-        """Detect keyframe ``frame`` (or take ``found``, its detection under way), then track the
-        ``waiting`` frames before it and ``frame`` itself."""
-        found = self.tracking.weak_dropped(frame, found.result() if found is not None else self._detect(frame.rgb))
-        self.interpolator.keyframe(frame.index, found)
+    def _interval(self, waiting: list[Frame], frame: Frame, found: Future | None = None,
+                  first: bool = False) -> Iterator[Frame]:
+        """Detect keyframe ``frame`` (``first``: of its shot), or take ``found``, its detection
+        under way, then track the ``waiting`` frames before it and ``frame`` itself."""
+        partial = self._partial(frame, first)
+        found = self.tracking.weak_dropped(frame, found.result() if found is not None else self._detect(frame.rgb, partial))
+        self.interpolator.keyframe(frame.index, found, frame.rgb.shape[1::-1] if partial else None)
         for between in waiting:
             self.tracking.apply(between, self.interpolator.between(between.index), detected=False)
             yield between

@@ -132,10 +132,11 @@ class TiledDetector:
             return fitted_grid(width, height, self.native_side, self.overlap)
         return tile_grid(width, height, self.size, self.overlap)
 
-    def detect_batch(self, images: list[np.ndarray]) -> list[Detections]:
-        if self.mode == "off" and not self.mirror:
+    def detect_batch(self, images: list[np.ndarray], tiles: bool = True) -> list[Detections]:
+        """Detections in each image; ``tiles`` False: the whole frame alone (as ``mode`` off)."""
+        if (self.mode == "off" or not tiles) and not self.mirror:
             return self.detector.detect_batch(images)
-        return [self._detect(rgb) for rgb in images]
+        return [self._detect(rgb, tiles) for rgb in images]
 
     def _band(self, side: int) -> int:
         """Px mirrored beyond each side of a picture ``side`` px wide: ``mirror`` of it, in whole
@@ -144,9 +145,9 @@ class TiledDetector:
         moved enough to lose some of them inside the frame (docs/ARCHITECTURE.md)."""
         return self.stride * max(1, round(self.mirror * side / self.stride))
 
-    def _detect(self, rgb: np.ndarray) -> Detections:
+    def _detect(self, rgb: np.ndarray, tiles: bool = True) -> Detections:
         height, width = rgb.shape[:2]
-        grid = self.tiles(width, height)
+        grid = self.tiles(width, height) if tiles else []
         pad = self._band(width) if self.mirror and self.native else 0
         wide = _mirrored(rgb, pad)
         # in the extended frame's pixels: tiles at the frame's edges take in the mirror bands
