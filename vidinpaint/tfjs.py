@@ -314,7 +314,7 @@ def _squeeze(node: dict, x: torch.Tensor) -> torch.Tensor:
 
 def _sparse_to_dense(indices: torch.Tensor, shape: torch.Tensor, values: torch.Tensor,
                      default: torch.Tensor) -> torch.Tensor:
-    dense = torch.full([int(s) for s in shape.reshape(-1)], default.item(), dtype=values.dtype)
+    dense = torch.full(shape.reshape(-1).tolist(), default.item(), dtype=values.dtype)
     idx = indices.reshape(-1, dense.dim()).long()
     if idx.numel():
         dense[tuple(idx.t())] = values.reshape(-1).expand(idx.shape[0]) if values.numel() == 1 else values
@@ -322,7 +322,7 @@ def _sparse_to_dense(indices: torch.Tensor, shape: torch.Tensor, values: torch.T
 
 
 def _split(x: torch.Tensor, sizes: torch.Tensor, axis: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    sizes_l = [int(s) for s in sizes]
+    sizes_l = [int(s) for s in sizes.tolist()]
     dim = int(axis) % x.dim()
     if -1 in sizes_l:
         sizes_l[sizes_l.index(-1)] = x.shape[dim] - (sum(sizes_l) + 1)
@@ -339,8 +339,10 @@ _OPS: dict[str, Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]] = {
     "Relu": lambda n, x: torch.relu(x),
     "Relu6": lambda n, x: torch.clamp(x, 0, 6),
     "LeakyRelu": lambda n, x: F.leaky_relu(x, _attr(n, "alpha", 0.2), inplace=n.get(_IN_PLACE, False)),
-    "Transpose": lambda n, x, perm: x.permute(*[int(p) for p in perm]),
-    "Reshape": lambda n, x, shape: x.reshape([int(s) for s in shape]),
+    # shapes and axes as one list: iterating a tensor makes a tensor of each element, in Python,
+    # holding the interpreter that the pipeline's other stages wait for
+    "Transpose": lambda n, x, perm: x.permute(*perm.tolist()),
+    "Reshape": lambda n, x, shape: x.reshape(shape.tolist()),
     "ConcatV2": lambda n, *xs: torch.cat(_together(*xs[:-1]), dim=int(xs[-1])),
     "Pad": lambda n, x, p: F.pad(x, [int(v) for pair in reversed(p.tolist()) for v in pair]),
     "PadV2": lambda n, x, p, c: F.pad(x, [int(v) for pair in reversed(p.tolist()) for v in pair], value=float(c)),
