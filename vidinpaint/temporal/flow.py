@@ -9,6 +9,7 @@ upsampled (values scaled), since flow is smooth and the cost grows with the pixe
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
@@ -162,12 +163,12 @@ STILL_PX = 0.05  # an affine motion that moves no pixel of its region further th
 
 
 def _samples(flow: np.ndarray, known: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """Points on a grid of ``step`` where ``known``, and where ``flow`` takes them (``Nx2`` each)."""
-    h, w = known.shape
-    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
-    keep = known[ys, xs]
-    src = np.stack([xs[keep], ys[keep]], axis=1).astype(np.float32)
-    return src, src + flow[ys[keep], xs[keep]]
+    """Points on a grid of ``step`` where ``known``, and where ``flow`` takes them (``Nx2`` each),
+    row by row."""
+    ys, xs = np.nonzero(known[step // 2::step, step // 2::step])
+    ys, xs = ys * step + step // 2, xs * step + step // 2
+    src = np.stack([xs, ys], axis=1).astype(np.float32)
+    return src, src + flow[ys, xs]
 
 
 def camera_motion(flow: np.ndarray, known: np.ndarray, step: int = 8) -> np.ndarray | None:
@@ -215,7 +216,30 @@ def _moved_origin(matrix: np.ndarray, x0: int, y0: int) -> np.ndarray:
     return out
 
 
-def complete(flow: np.ndarray, hole: np.ndarray, max_side: int = 160) -> np.ndarray:
+@dataclass(frozen=True)
+class HoleParts:
+    """A hole's connected pieces, each as the window around it (as far again as the piece is
+    large) and its pixels' rows and columns in that window; found once for both flows of a pair
+    (:func:`complete`)."""
+
+    known: np.ndarray  # HxW bool: not in the hole
+    pieces: list[tuple[tuple[slice, slice], np.ndarray, np.ndarray]]
+
+
+def hole_parts(hole: np.ndarray) -> HoleParts:
+    """The :class:`HoleParts` of ``hole`` (``HxW bool``)."""
+    h, w = hole.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(hole.view(np.uint8), connectivity=8)
+    pieces = []
+    for k in range(1, count):
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        pad = max(bw, bh)
+        box = np.s_[max(0, y - pad):min(h, y + bh + pad), max(0, x - pad):min(w, x + bw + pad)]
+        pieces.append((box, *np.nonzero(labels[box] == k)))
+    return HoleParts(~hole, pieces)
+
+
+def complete(flow: np.ndarray, hole: np.ndarray, max_side: int = 160, parts: HoleParts | None = None) -> np.ndarray:
     """Replace the flow inside ``hole`` by the background's flow.
 
     Flow measured through a moving person follows the person, not the background behind it
@@ -226,21 +250,18 @@ def complete(flow: np.ndarray, hole: np.ndarray, max_side: int = 160) -> np.ndar
     motion differs across the frame, and a part whose surroundings (as far again as the part is
     large) the whole frame's motion does not explain gets their own affine motion instead. What
     neither explains is filled smoothly from the surrounding flow (Navier-Stokes inpainting at
-    low resolution). Outside the hole the flow is kept as measured.
+    low resolution). Outside the hole the flow is kept as measured. ``parts``: the hole's
+    :func:`hole_parts`, when the caller has them.
     """
     if not hole.any():
         return flow
     h, w = hole.shape
+    parts = parts if parts is not None else hole_parts(hole)
     out = flow.copy()
-    whole = camera_motion(flow, ~hole)
+    whole = camera_motion(flow, parts.known)
     left = np.zeros_like(hole)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(hole.view(np.uint8), connectivity=8)
-    for k in range(1, count):
-        x, y, bw, bh = (int(v) for v in stats[k, :4])
-        pad = max(bw, bh)
-        box = np.s_[max(0, y - pad):min(h, y + bh + pad), max(0, x - pad):min(w, x + bw + pad)]
-        ys, xs = np.nonzero(labels[box] == k)
-        around = flow[box], ~hole[box]
+    for box, ys, xs in parts.pieces:
+        around = flow[box], parts.known[box]
         shifted = None if whole is None else _moved_origin(whole, box[1].start, box[0].start)
         motion = shifted if shifted is not None and _fits(shifted, *around, step=4) else camera_motion(*around, step=4)
         motion = motion if motion is not None else shifted

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..frames import Frame
 from ..masks import dilate
-from .flow import complete, consistent, flow_at
+from .flow import complete, consistent, flow_at, hole_parts
 
 
 @dataclass
@@ -91,10 +91,11 @@ class Pairs:
         scale = ws / w
         union = cv2.resize((a_hole | b_hole).astype(np.float32), (ws, hs), interpolation=cv2.INTER_AREA) > 0
         union = dilate(union, self.margin)
-        forward = complete(forward, union)
+        parts = hole_parts(union)  # both flows are completed in the same hole
+        forward = complete(forward, union, parts=parts)
         if measured is None or measured.shape[:2] != (hs, ws):
             measured = self._small(b_rgb, a_rgb)
-        backward = complete(measured, union)
+        backward = complete(measured, union, parts=parts)
         tolerance = self.tolerance * scale  # in frame pixels, as configured
         return Pair(forward, backward, consistent(forward, backward, tolerance),
                     consistent(backward, forward, tolerance), (w, h))
