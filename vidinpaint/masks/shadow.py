@@ -45,13 +45,15 @@ def _median(pixels: np.ndarray) -> np.ndarray:
 def _darker_alike(colour: np.ndarray, ground: np.ndarray) -> np.ndarray:
     """Whether ``colour`` (``...x3``) is ``ground`` (one colour) in less light: darker within the
     bounds, same chromaticity (r, g, b over their sum). Channel by channel: numpy reduces over a
-    last axis of three several times slower than it adds three planes."""
-    total = colour[..., 0] + colour[..., 1] + colour[..., 2]
+    last axis of three several times slower than it adds three planes, which are read from
+    contiguous copies (faster than through the interleaved pixels)."""
+    colour = cv2.split(colour) if colour.ndim == 3 else colour
+    total = colour[0] + colour[1] + colour[2]
     ground_total = ground[0] + ground[1] + ground[2]
     light = total / ground_total
     alike = (light >= DARKEST) & (light <= LIGHTEST)
     for channel in range(3):
-        alike &= np.abs(colour[..., channel] / total - ground[channel] / ground_total) <= CHROMA
+        alike &= np.abs(colour[channel] / total - ground[channel] / ground_total) <= CHROMA
     return alike
 
 
