@@ -127,7 +127,8 @@ def build_detector(config: Config, device: str, named: frozenset[int] = frozense
             notes = ["detect.every ignored: ByteTrack needs every frame"] if track and c.every > 1 else []
             still = _still(config, named, device, notes)
             return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid,
-                               every=1 if track else c.every, note="; ".join(notes), still=still)
+                               every=1 if track else c.every, note="; ".join(notes), still=still,
+                               tile_every=c.tile_every if c.tiles != "off" else 1)
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)

@@ -72,12 +72,13 @@ class DetectConfig:
                           "(YOLO ids then come from IoU matching)")
     every: int = _opt(3, lo=1, doc="run the detector on every n-th frame and each shot's first and last; boxes "
                                    "between are interpolated from the keyframes on either side (look-ahead of n "
-                                   "frames). 3: 2.00 -> 0.68 detector calls a frame at 768x576, mask IoU "
+                                   "frames, n more for each of detect.workers). 3: 2.00 -> 0.68 detector calls a "
+                                   "frame at 768x576, mask IoU "
                                    "0.579 -> 0.576, recall 0.969 -> 0.970 (bench_masks.py --clip 150 --phases 3; "
                                    "5 loses 0.031 IoU). Not with ByteTrack, which needs every frame")
     tile_every: int = _opt(2, lo=1, doc="with detect.every > 1: the tiles (detect.tiles) on every n-th keyframe "
-                                        "and each shot's first; far people, whom only the tiles find, move few "
-                                        "pixels a frame and the tracker bridges them over the keyframes between "
+                                        "and each shot's first and last; far people, whom only the tiles find, "
+                                        "move few pixels a frame and keep their boxes over the keyframes between "
                                         "(bench_masks.py --clip 150 --tile-every 1,2,3 --phases 3)")
     workers: int = _opt(0, lo=0, hi=16, doc="NanoDet with detect.every > 1: keyframes detected at once, each in a "
                                           "thread of its own, ahead of the tracking (0 = 2 on the CPU, 1 on CUDA)")

@@ -9,9 +9,11 @@ last known velocity puts it, its height is within a factor 1.5 and its class is 
 would lose a walker who moves more than its own width between keyframes). A linked object is
 placed on the line between its two boxes; an object first found on the later keyframe is held
 at that box back to the earlier one (it was missed there, or came in since: a few frames of a
-box too many cost less than a person uncovered); an object the later keyframe lost gets no box here, the gap
-bridge carries it as it would a missed detection. The frames then go through the same tracking
-as detected ones, so ids, re-identification and bridging work as on every frame.
+box too many cost less than a person uncovered); an object the later keyframe lost gets no box
+here, the gap bridge carries it as it would a missed detection, unless the later keyframe was
+detected without the tiles (``partial``): then the object stays on it where its velocity puts
+it, for the keyframe after to link to. The frames then go through the same tracking as detected
+ones, so ids, re-identification and bridging work as on every frame.
 """
 
 from __future__ import annotations
@@ -69,13 +71,14 @@ class Interpolator:
         self.before: _Key | None = None
         self.after: _Key | None = None
 
-    def keyframe(self, index: int, found: Detections, partial: tuple[int, int] | None = None) -> None:
+    def keyframe(self, index: int, found: Detections, partial: tuple[int, int] | None = None) -> Detections:
         """Record the detections of keyframe ``index`` (keyframes come in frame order) and link
         them to the previous keyframe's. ``partial``: the frame's (width, height) when the
         detector looked with less than its full means (the whole frame without its tiles): an
         object of the previous keyframe it did not find stays where its velocity puts it, cut to
         the frame, for the next keyframe to link to (a far person, whom only the tiles find,
-        keeps one line and so one track across it)."""
+        keeps one line and so one track across it). Returns the keyframe's detections, with the
+        objects kept."""
         boxes = np.asarray(found.boxes, np.float64).reshape(-1, 4)
         links = np.arange(self.next_link, self.next_link + len(boxes))
         self.next_link += len(boxes)
@@ -105,9 +108,11 @@ class Interpolator:
             moved = moved[kept]
             boxes, links = np.concatenate([boxes, moved]), np.concatenate([links, previous.links[kept]])
             velocity = np.concatenate([velocity, previous.velocity[kept]])
-            found = found._replace(boxes=boxes.astype(np.float32), scores=_joined(found.scores, previous.found.scores, kept),
-                                   ids=None, classes=_joined(found.classes, previous.found.classes, kept))
+            found = found._replace(boxes=boxes.astype(np.float32), ids=None,
+                                   scores=_joined(found.scores, previous.found.scores, kept),
+                                   classes=_joined(found.classes, previous.found.classes, kept))
         self.after = _Key(index, found, boxes, velocity, links)
+        return found
 
     def advance(self) -> None:
         """The latest keyframe becomes the one the next interval starts from."""

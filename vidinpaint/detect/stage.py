@@ -97,6 +97,9 @@ class DetectStage:
     ``every`` > 1: the detector runs on every ``every``-th frame (by index) and on the first and
     last frame of each shot; the frames between wait for the next keyframe (a look-ahead of
     ``every`` frames) and get boxes interpolated between the two, never across a shot boundary.
+    ``workers`` keyframes are detected at once, ahead of the tracking (a look-ahead of
+    ``workers`` x ``every`` frames more); a tiled detector's tiles run on every ``tile_every``-th
+    keyframe (:meth:`_partial`).
     ``confident``: detections scored below it (the detector's own threshold is lower) only keep a
     track going that a confident one started (:meth:`~.track.IouTracker.continued`).
     """
@@ -115,7 +118,8 @@ class DetectStage:
     def backend(self) -> str:
         when = f", keyframes every {self.every} frames, boxes interpolated between" if self.every > 1 else ""
         if self.every > 1 and self.tile_every > 1:
-            when += f", tiles on every {self.tile_every} keyframes and each shot's first"
+            when += (f", tiles (where a frame has them) on every {self.tile_every} keyframes and each "
+                     "shot's first and last")
         if self.every > 1 and self.workers > 1:
             when += f", {self.workers} keyframes detected at once"
         weak = (f", detections below {self.tracking.confident:g} only continue tracks"
@@ -162,7 +166,7 @@ class DetectStage:
                 yield from self._close(waiting)
                 shot, waiting = None, []
             if shot is None or frame.index % self.every == 0:
-                yield from self._interval(waiting, frame, found, first=shot is None)
+                yield from self._interval(waiting, frame, found, edge=shot is None)
                 shot, waiting = frame.shot, []
             else:
                 waiting.append(frame)
@@ -195,13 +199,14 @@ class DetectStage:
                     if found is not None:
                         found.cancel()
 
-    def _partial(self, frame: Frame, first: bool) -> bool:
-        """Whether keyframe ``frame`` (``first``: of its shot) is detected without the tiles the
-        detector has for it: they run on every ``tile_every``-th keyframe of the clip's grid and
-        on each shot's first. Far people, whom only the tiles find, move few pixels a frame:
-        the interpolation carries them over the keyframes between (:class:`.keyframes.Interpolator`),
-        where the whole frame finds the near ones (``scripts/bench_masks.py --clip``)."""
-        if first or self.tile_every <= 1 or (frame.index // self.every) % self.tile_every == 0:
+    def _partial(self, frame: Frame, edge: bool) -> bool:
+        """Whether keyframe ``frame`` is detected without the tiles the detector has for it: they
+        run on every ``tile_every``-th keyframe of the clip's grid and on each shot's first and
+        last (``edge``), so that no more than ``tile_every`` - 1 keyframes in a row go without.
+        Far people, whom only the tiles find, move few pixels a frame: the interpolation keeps
+        them over the keyframes between (:class:`.keyframes.Interpolator`), where the whole frame
+        finds the near ones (``scripts/bench_masks.py --clip``)."""
+        if edge or self.tile_every <= 1 or (frame.index // self.every) % self.tile_every == 0:
             return False
         tiles = getattr(self.detector, "tiles", None)
         return bool(tiles and tiles(frame.rgb.shape[1], frame.rgb.shape[0]))
@@ -212,18 +217,21 @@ class DetectStage:
         return self.detector.detect_batch([rgb])[0]
 
     def _close(self, waiting: list[Frame]) -> Iterator[Frame]:
-        """The end of a shot or of the clip: its last frame is a keyframe, so no box is extrapolated."""
+        """The end of a shot or of the clip: its last frame is a keyframe (with its tiles), so no
+        box is extrapolated past it."""
         if waiting:
-            yield from self._interval(waiting[:-1], waiting[-1])
+            yield from self._interval(waiting[:-1], waiting[-1], edge=True)
         self.interpolator.reset()
 
     def _interval(self, waiting: list[Frame], frame: Frame, found: Future | None = None,
-                  first: bool = False) -> Iterator[Frame]:
-        """Detect keyframe ``frame`` (``first``: of its shot), or take ``found``, its detection
-        under way, then track the ``waiting`` frames before it and ``frame`` itself."""
-        partial = self._partial(frame, first)
-        found = self.tracking.weak_dropped(frame, found.result() if found is not None else self._detect(frame.rgb, partial))
-        self.interpolator.keyframe(frame.index, found, frame.rgb.shape[1::-1] if partial else None)
+                  edge: bool = False) -> Iterator[Frame]:
+        """Detect keyframe ``frame`` (``edge``: a shot's first or last), or take ``found``, its
+        detection under way, then track the ``waiting`` frames before it and ``frame`` itself
+        (on a keyframe without its tiles, with the objects the interpolation keeps on it)."""
+        partial = self._partial(frame, edge)
+        found = found.result() if found is not None else self._detect(frame.rgb, partial)
+        found = self.interpolator.keyframe(frame.index, self.tracking.weak_dropped(frame, found),
+                                           frame.rgb.shape[1::-1] if partial else None)
         for between in waiting:
             self.tracking.apply(between, self.interpolator.between(between.index), detected=False)
             yield between

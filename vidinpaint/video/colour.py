@@ -123,7 +123,8 @@ class Colour:
         decoded, and a chroma sample is converted when any pixel it covers changed. Only the
         box around the changed pixels is converted (its corners on a ``BOX_ALIGN`` px grid; the
         whole frame when a side is odd, whose chroma is sited otherwise): the cost of a frame
-        follows its hole, and a frame without one is a copy of its samples. None where the planar layouts differ (the caller converts the frame)."""
+        follows its hole, and a frame without one is a copy of its samples. None where the
+        planar layouts differ (the caller converts the frame)."""
         layout = pix_fmt.replace("yuvj", "yuv")  # yuvj = the same planes, full range
         if source.format.name.replace("yuvj", "yuv") != layout or not _PLANAR.match(layout):
             return None
