@@ -140,9 +140,8 @@ def build_detector(config: Config, device: str, named: frozenset[int] = frozense
             detector = whole_nanodet(NanoDet(_need("torch", _TORCH, "nanodet", root), classes,
                                              min(c.score, c.score_low), c.iou, device, c.precision), c)
             still = _still(config, named, device, notes)
-            workers = c.workers or (2 if device == "cpu" else 1)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
-                               every=c.every, confident=c.score if weak else None, still=still, workers=workers,
+                               every=c.every, confident=c.score if weak else None, still=still, workers=c.workers,
                                tile_every=c.tile_every if c.tiles != "off" else 1)
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector
