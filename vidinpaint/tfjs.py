@@ -322,7 +322,7 @@ def _sparse_to_dense(indices: torch.Tensor, shape: torch.Tensor, values: torch.T
 
 
 def _split(x: torch.Tensor, sizes: torch.Tensor, axis: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    sizes_l = [int(s) for s in sizes.tolist()]
+    sizes_l = sizes.tolist()
     dim = int(axis) % x.dim()
     if -1 in sizes_l:
         sizes_l[sizes_l.index(-1)] = x.shape[dim] - (sum(sizes_l) + 1)

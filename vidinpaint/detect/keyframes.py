@@ -102,8 +102,7 @@ class Interpolator:
                 velocity[b] = (boxes[b] - self.before.boxes[a]) / gap
         if partial is not None and self.before is not None:
             previous = self.before
-            moved = previous.boxes + previous.velocity * (index - previous.index)
-            moved = np.minimum(np.maximum(moved, 0), np.array([*partial, *partial], np.float64))
+            moved = np.clip(previous.boxes + previous.velocity * (index - previous.index), 0, [*partial, *partial])
             kept = ~np.isin(previous.links, links) & (moved[:, 2] > moved[:, 0]) & (moved[:, 3] > moved[:, 1])
             moved = moved[kept]
             boxes, links = np.concatenate([boxes, moved]), np.concatenate([links, previous.links[kept]])

@@ -139,25 +139,32 @@ def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LIN
     return cv2.remap(image, xs + part[..., 0], ys + part[..., 1], interpolation, borderMode=cv2.BORDER_CONSTANT)
 
 
+def _landing(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(x + dx, y + dy)`` for every pixel of ``flow``: where each one goes."""
+    xs, ys = pixel_grid(*flow.shape[:2])
+    return xs + flow[..., 0], ys + flow[..., 1]
+
+
+def _in_frame(tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
+    """Whether the points ``(tx, ty)`` (maps of a frame's size) are inside that frame."""
+    h, w = tx.shape
+    return (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+
+
 def inside(flow: np.ndarray) -> np.ndarray:
     """``HxW bool``: where ``x + flow(x)`` lands inside the frame."""
-    h, w = flow.shape[:2]
-    xs, ys = pixel_grid(h, w)
-    tx, ty = xs + flow[..., 0], ys + flow[..., 1]
-    return (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+    return _in_frame(*_landing(flow))
 
 
 def consistent(forward: np.ndarray, backward: np.ndarray, tolerance: float = 1.0) -> np.ndarray:
     """Forward-backward check: True where going a->b->a returns within ``tolerance`` px
     (plus 5 % of the motion, as in Sundaram et al. 2010); False at occlusions and out of frame."""
-    h, w = forward.shape[:2]
-    xs, ys = pixel_grid(h, w)
-    tx, ty = xs + forward[..., 0], ys + forward[..., 1]  # where each pixel goes: warp's maps, and inside's test
+    tx, ty = _landing(forward)  # once, for the warp and the in-frame test
     back = cv2.remap(backward, tx, ty, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     loop = forward + back
     error = cv2.magnitude(loop[..., 0], loop[..., 1])  # same values as np.linalg.norm, several times faster
     scale = cv2.magnitude(forward[..., 0], forward[..., 1]) + cv2.magnitude(back[..., 0], back[..., 1])
-    return (error <= tolerance + 0.05 * scale) & (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+    return (error <= tolerance + 0.05 * scale) & _in_frame(tx, ty)
 
 
 RANSAC_PX = 1.0  # how far (flow pixels) a sample may be from an affine motion that explains it
