@@ -29,13 +29,15 @@ OUT = 0.05  # share of the window's inner sides a region may touch (dark texture
 RING = 4  # px around a region where the lit ground it must end on is sampled
 
 
-def _median(pixels: np.ndarray) -> np.ndarray:
-    """``np.median(pixels, axis=0)`` of ``Nx3`` uint8 pixels (N >= 1), plus 1 (the crop's offset,
-    see :func:`cast_shadow`), as float32: counted in one histogram of 256 levels a channel, a
-    pass over the pixels instead of a partial sort of each channel."""
-    n = len(pixels)
-    counts = np.bincount((pixels + np.array([0, 256, 512], np.intp)).ravel(), minlength=768).reshape(3, 256)
-    below = np.cumsum(counts, axis=1)
+def _median(image: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The median colour of the ``HxWx3`` uint8 ``image`` over the pixels ``where`` (``HxW bool``,
+    at least one), plus 1 (the crop's offset, see :func:`cast_shadow`), as float32: counted in
+    OpenCV's histogram of each channel under the mask, which reads the pixels in place instead of
+    gathering them (``image[where]``) and partially sorting each channel (5x faster on the sample's
+    search windows)."""
+    counts = np.stack([cv2.calcHist([image], [c], where.view(np.uint8), [256], [0, 256]).ravel() for c in range(3)])
+    n = int(counts[0].sum())
+    below = np.cumsum(counts, axis=1)  # exact: float32 counts below 2**24
     # the values at sorted positions (n - 1) // 2 and n // 2: the middle one, or the middle two
     low = (below <= (n - 1) // 2).sum(axis=1)
     high = (below <= n // 2).sum(axis=1)
@@ -85,13 +87,14 @@ def cast_shadow(rgb: np.ndarray, person: np.ndarray, box: np.ndarray, reach: flo
         return out
     obj = person[ry0:ry1, rx0:rx1]
     taken = obj if objects is None else obj | objects[ry0:ry1, rx0:rx1]
+    ground = ~taken
+    if ground.sum() < 16:
+        return out
     blurred = cv2.blur(rgb[ry0:ry1, rx0:rx1], (3, 3))
     crop = blurred.astype(np.float32) + 1.0  # +1: no division by zero
-    if (~taken).sum() < 16:
-        return out
-    dark = _darker_alike(crop, _median(blurred[~taken])) & ~taken
+    dark = _darker_alike(crop, _median(blurred, ground)) & ground
     dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    dark = _close(dark, 7) & ~taken  # bridges the lighter specks of a textured ground
+    dark = _close(dark, 7) & ground  # bridges the lighter specks of a textured ground
     feet = obj.copy()
     feet[: max(0, y2 - int(FEET * tall) - ry0)] = False
     side = 2 * max(4, int(round(REACH * tall))) + 1
@@ -107,9 +110,9 @@ def cast_shadow(rgb: np.ndarray, person: np.ndarray, box: np.ndarray, reach: flo
         region = labels == label
         if (region & border).sum() > OUT * border.sum():
             continue  # runs out of the window: darker ground, not a shadow cast by this person
-        ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & ~region & ~taken & ~dark
-        if ring.sum() < RING * 4 or not _darker_alike(_median(blurred[region]), _median(blurred[ring])):
+        ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & ~region & ground & ~dark
+        if ring.sum() < RING * 4 or not _darker_alike(_median(blurred, region), _median(blurred, ring)):
             continue
         found |= region
-    out[ry0:ry1, rx0:rx1] |= _close(found, 5) & ~taken
+    out[ry0:ry1, rx0:rx1] |= _close(found, 5) & ground
     return out
