@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .track import median_rows
+
 if TYPE_CHECKING:  # not imported at run time: the CLI starts without torch
     from .pose import PoseCheck
 
@@ -113,7 +115,7 @@ class StillObjects:
             x, y, h = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[3] - box[1]
             if index - track.first < third:
                 track.start.append((x, y, h))
-                track.height = float(np.median([s[2] for s in track.start]))
+                track.height = float(median_rows([s[2] for s in track.start]))
             track.recent = (track.recent + [(x, y)])[-third:]
             if not track.moved and index - track.first >= self.frames - third:
                 track.moved = self._drift(track) > max(self.drift * track.height, MIN_DRIFT_PX)
@@ -126,8 +128,8 @@ class StillObjects:
 
     @staticmethod
     def _drift(track: _Track) -> float:
-        start = np.median(np.array([s[:2] for s in track.start]), axis=0)
-        return float(np.abs(np.median(np.array(track.recent), axis=0) - start).max())
+        start = median_rows([s[:2] for s in track.start])
+        return float(np.abs(median_rows(track.recent) - start).max())
 
     def bodiless_now(self, i: int) -> bool:
         """Whether the pose model has looked at track ``i`` and found no body, nor the detector confidence."""

@@ -28,6 +28,14 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
+def median_rows(rows) -> np.ndarray:
+    """``np.median(rows, axis=0)`` of a few equal-length rows (or numbers), by one sort: for the
+    handful of a track's steps numpy's median costs ~8x more, on every box of every frame."""
+    ordered = np.sort(np.asarray(rows), axis=0)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def _best_first(iou: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
     """``(track, box)`` index pairs of ``iou`` (tracks x boxes) with IoU >= ``min_iou``, best first:
     the order of greedy matching."""
@@ -57,7 +65,7 @@ class _Seen:
             return _Seen(box, np.zeros(4))
         step = (box - previous.box) / (previous.missed + 1)
         steps = (*previous.steps, np.array([(step[0] + step[2]) / 2, (step[1] + step[3]) / 2]))[-STEPS:]
-        return _Seen(box, np.tile(np.median(np.stack(steps), axis=0), 2), steps=steps)
+        return _Seen(box, np.tile(median_rows(steps), 2), steps=steps)
 
 
 class IouTracker:
