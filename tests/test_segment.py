@@ -43,13 +43,36 @@ def test_a_box_at_the_frame_edge_learns_from_a_wider_ring(monkeypatch):
     the box instead of 0.15); a box inside keeps the narrow ring."""
     crops = []
     segmenter = GrabCutSegmenter(margin=0)
-    monkeypatch.setattr(segmenter, "_cut", lambda crop, rect: crops.append((crop.shape[:2], rect))
-                        or np.zeros(crop.shape[:2], bool))
+    monkeypatch.setattr(segmenter, "_cut", lambda crop, rect, models=None: crops.append((crop.shape[:2], rect))
+                        or (np.zeros(crop.shape[:2], bool), None))
     rgb = np.zeros((200, 300, 3), np.uint8)
     segmenter.segment(rgb, np.array([[100, 50, 140, 150], [260, 50, 300, 150]], np.float32))
     (inner, inner_rect), (edge, edge_rect) = crops
     assert inner_rect[:2] == (int(40 * 0.15) + 4, int(100 * 0.15) + 4)  # left and top ring
     assert edge_rect[:2] == (int(40 * 0.3) + 4, int(100 * 0.3) + 4)
+
+
+def test_a_tracks_next_cut_resumes_from_its_colour_models(monkeypatch):
+    """With ``warm``, a track cut before skips GrabCut's k-means fit: its next cut starts from the
+    models its last one ended with (``GC_EVAL``) and gives the same silhouette; other tracks, calls
+    without ids, and a segmenter without ``warm`` fit afresh; a collapsed cut leaves no models."""
+    rgb, truth, box = scene()
+    modes = []
+    grabcut = cv2.grabCut
+    monkeypatch.setattr(cv2, "grabCut", lambda *a: modes.append(a[-1]) or grabcut(*a))
+    warm = GrabCutSegmenter(margin=6, warm=True)
+    first = warm.segment(rgb, box, [7])[0]
+    moved = np.roll(rgb, 5, axis=1)  # the person 5 px to the right
+    again = warm.segment(moved, box + [5, 0, 5, 0], [7])[0]
+    warm.segment(rgb, box, [8])
+    warm.segment(rgb, box)
+    GrabCutSegmenter(margin=6).segment(rgb, box, [7])
+    fresh, resumed = cv2.GC_INIT_WITH_RECT, cv2.GC_EVAL
+    assert modes == [fresh, resumed, fresh, fresh, fresh]
+    assert iou(first, truth) > 0.8 and iou(again, np.roll(truth, 5, axis=1)) > 0.8
+    flat = np.full_like(rgb, 90)  # nothing to cut: the cut collapses and the box is the mask
+    assert warm.segment(flat, box, [7])[0][box[0, 1]:box[0, 3], box[0, 0]:box[0, 2]].all()
+    assert 7 not in warm._models
 
 
 def test_a_collapsed_cut_keeps_the_box():
@@ -90,7 +113,8 @@ def test_the_boxes_of_a_frame_are_cut_at_once_and_as_one_thread_cuts_them(monkey
     many._threads = ThreadPoolExecutor(4)
     threads = set()
     cut = many._cut
-    monkeypatch.setattr(many, "_cut", lambda *a: threads.add(threading.get_ident()) or time.sleep(0.05) or cut(*a))
+    monkeypatch.setattr(many, "_cut",
+                        lambda *a, **k: threads.add(threading.get_ident()) or time.sleep(0.05) or cut(*a, **k))
     assert all((a == b).all() for a, b in zip(one.segment(rgb, boxes), many.segment(rgb, boxes), strict=True))
     assert len(threads) > 1
 
@@ -130,7 +154,7 @@ class CountingSegmenter:
     def __init__(self):
         self.calls = []
 
-    def segment(self, rgb, boxes):
+    def segment(self, rgb, boxes, ids=None):
         self.calls.append(len(boxes))
         return [boxes_to_mask(b[None], rgb.shape[1], rgb.shape[0]) for b in boxes]
 

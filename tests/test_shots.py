@@ -115,7 +115,7 @@ def test_masks_are_not_carried_by_flow_across_a_cut():
         backend = "counting"
         calls = 0
 
-        def segment(self, rgb, boxes):
+        def segment(self, rgb, boxes, ids=None):
             Counting.calls += 1
             return [np.ones(rgb.shape[:2], bool) for _ in boxes]
 

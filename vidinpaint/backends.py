@@ -186,8 +186,8 @@ def build_segmenter(config: Config, device: str, person_rules: bool = True):
     if c.backend == "box":
         return SegmentStage(BoxSegmenter(margin), 1)
     rules = {} if person_rules else {"min_share": 0.0, "feet": False}  # see GrabCutSegmenter
-    return SegmentStage(GrabCutSegmenter(margin, iterations=c.grabcut_iterations, **rules), c.every, note=note,
-                        flow=_mask_flow(config), margin=margin)
+    cutter = GrabCutSegmenter(margin, iterations=c.grabcut_iterations, warm=c.grabcut_warm, **rules)
+    return SegmentStage(cutter, c.every, note=note, flow=_mask_flow(config), margin=margin)
 
 
 def build_fill(config: Config, device: str, spatial: Spatial | None = None):

@@ -7,6 +7,7 @@ strong edges: a tight silhouette when the person differs in colour from the back
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -22,7 +23,7 @@ class BoxSegmenter:
         self.margin = margin
         self.backend = f"box (detector boxes + {margin}px margin)"
 
-    def segment(self, rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
+    def segment(self, rgb: np.ndarray, boxes: np.ndarray, ids: list[int] | None = None) -> list[np.ndarray]:
         h, w = rgb.shape[:2]
         return [boxes_to_mask(b[None], w, h) for b in expand_boxes(boxes, self.margin, w, h)]
 
@@ -49,6 +50,7 @@ EDGE_CONTEXT = 0.3  # background ring of a box at the frame's edge, whose ring t
 
 
 MAX_THREADS = 16  # GrabCut threads at most, whatever the cores
+MODELS = 256  # tracks whose colour models are kept for their next cut (the most recently cut)
 
 
 class GrabCutSegmenter:
@@ -68,32 +70,45 @@ class GrabCutSegmenter:
     bottom (:func:`reach_feet`)."""
 
     def __init__(self, margin: int = 8, iterations: int = 1, context: float = 0.15, max_side: int = 256,
-                 min_share: float = 0.15, feet: bool = True) -> None:
+                 min_share: float = 0.15, feet: bool = True, warm: bool = False) -> None:
         self.margin, self.iterations, self.context, self.max_side = margin, iterations, context, max_side
-        self.min_share, self.feet = min_share, feet
+        self.min_share, self.feet, self.warm = min_share, feet, warm
         self._threads: ThreadPoolExecutor | None = None
+        self._models: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # id -> (background, object)
         plural = "s" if iterations != 1 else ""
-        self.backend = f"GrabCut in boxes + {margin}px ({iterations} iteration{plural}, OpenCV, crops <= {max_side}px)"
+        resumed = ", a track's cut resuming from its last colour models" if warm else ""
+        self.backend = (f"GrabCut in boxes + {margin}px ({iterations} iteration{plural}, OpenCV, crops <= {max_side}px"
+                        f"{resumed})")
 
-    def segment(self, rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
+    def segment(self, rgb: np.ndarray, boxes: np.ndarray, ids: list[int] | None = None) -> list[np.ndarray]:
+        """One mask per box; with ``warm`` and ``ids`` (track ids), a track cut before starts from
+        the colour models its last cut ended with instead of fitting new ones (see :meth:`_cut`)."""
         h, w = rgb.shape[:2]
         bgr = np.ascontiguousarray(rgb[..., ::-1])
         grown, own = expand_boxes(boxes, self.margin, w, h), expand_boxes(boxes, 0, w, h)
         regions = [self._region(box, w, h) for box in grown]
-        cuts = self._pool().map(lambda r: r and self._cut(bgr[r[0]], r[1]), regions)
+        ids = list(ids) if self.warm and ids is not None else [None] * len(regions)
+        known = [self._models.get(i) for i in ids]
+        cuts = list(self._pool().map(lambda r, m: r and self._cut(bgr[r[0]], r[1], models=m), regions, known))
         masks = []
-        for box, tight, region, cut in zip(grown, own, regions, cuts):
+        for box, tight, region, cut, i in zip(grown, own, regions, cuts, ids):
             x1, y1, x2, y2 = (int(v) for v in box)
             mask = np.zeros((h, w), bool)
             if region is None:  # too small to cut
                 mask[y1:y2, x1:x2] = True
                 masks.append(mask)
                 continue
-            mask[region[0]] = cut
+            mask[region[0]], models = cut
             ox1, oy1, ox2, oy2 = tight
             kept = mask[oy1:oy2, ox1:ox2]
+            if i is not None:
+                self._models.pop(i, None)
             if not kept.any() or kept.mean() <= self.min_share:  # collapsed (or nothing kept)
                 mask[y1:y2, x1:x2] = True
+            elif i is not None and models is not None:
+                self._models[i] = models
+                if len(self._models) > MODELS:
+                    self._models.popitem(last=False)
             if self.feet:
                 reach_feet(mask, tight)
             masks.append(mask)
@@ -148,16 +163,20 @@ class GrabCutSegmenter:
         seed[flood[cy0:cy1, cx0:cx1]] = cv2.GC_PR_FGD
         seed[y - cy0, x - cx0] = cv2.GC_FGD
         mask = np.zeros((h, w), bool)
-        mask[cy0:cy1, cx0:cx1] = self._cut(np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1, ::-1]), seed=seed)
+        mask[cy0:cy1, cx0:cx1] = self._cut(np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1, ::-1]), seed=seed)[0]
         mask[y, x] = True
         _, parts = cv2.connectedComponents(mask.astype(np.uint8))
         return parts == parts[y, x]
 
     def _cut(self, crop: np.ndarray, rect: tuple[int, int, int, int] | None = None,
-             seed: np.ndarray | None = None) -> np.ndarray:
+             seed: np.ndarray | None = None, models: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         """GrabCut foreground of ``crop`` given the box ``rect`` (x, y, w, h) or a ``seed`` of
-        GrabCut labels; large crops are cut at reduced size (its cost grows with the pixel
-        count; 1080p people would take seconds)."""
+        GrabCut labels, and the colour models (background, object) it ended with (None if it
+        failed); large crops are cut at reduced size (its cost grows with the pixel count; 1080p
+        people would take seconds). With ``models`` (a box's earlier cut) GrabCut resumes from
+        them (``GC_EVAL``) on the box's labels instead of fitting new ones by k-means, which is
+        about half of a one-iteration cut: each iteration then re-learns them from this crop."""
         h, w = crop.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -165,15 +184,26 @@ class GrabCutSegmenter:
         r = tuple(int(round(v * scale)) for v in rect) if rect is not None else None
         labels = np.zeros(small.shape[:2], np.uint8) if seed is None else \
             cv2.resize(seed, size, interpolation=cv2.INTER_NEAREST)
-        fg = np.zeros(small.shape[:2], bool)
-        cv2.setRNGSeed(0)  # its k-means starts from OpenCV's per-thread RNG: seeded, a cut depends on its crop alone
-        try:
-            cv2.grabCut(small, labels, r, np.zeros((1, 65)), np.zeros((1, 65)), self.iterations,
-                        cv2.GC_INIT_WITH_RECT if seed is None else cv2.GC_INIT_WITH_MASK)
-            fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
-        except cv2.error:  # degenerate colour models (flat crop): nothing (the caller keeps the box), or the seed
-            if seed is not None:
-                fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+        fg, learnt = np.zeros(small.shape[:2], bool), None
+        if models is not None and r is not None:
+            x, y, rw, rh = r
+            labels[y:y + rh, x:x + rw] = cv2.GC_PR_FGD
+            background, thing = (m.copy() for m in models)
+            try:
+                cv2.grabCut(small, labels, None, background, thing, self.iterations, cv2.GC_EVAL)
+                fg, learnt = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD), (background, thing)
+            except cv2.error:  # models that do not fit this crop: fitted afresh below
+                labels[:] = 0
+        if learnt is None:
+            background, thing = np.zeros((1, 65)), np.zeros((1, 65))
+            cv2.setRNGSeed(0)  # k-means starts from OpenCV's per-thread RNG: seeded, a cut depends on its crop alone
+            try:
+                cv2.grabCut(small, labels, r, background, thing, self.iterations,
+                            cv2.GC_INIT_WITH_RECT if seed is None else cv2.GC_INIT_WITH_MASK)
+                fg, learnt = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD), (background, thing)
+            except cv2.error:  # degenerate colour models (flat crop): nothing (the caller keeps the box), or the seed
+                if seed is not None:
+                    fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
         if scale < 1:
             fg = cv2.resize(fg.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR) > 0
-        return fg
+        return fg, learnt

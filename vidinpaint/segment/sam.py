@@ -37,7 +37,7 @@ class SamSegmenter:
         self.backend = f"SAM {model_type} box prompts ({device}, one embedding per frame, boxes batched)"
 
     @torch.inference_mode()
-    def segment(self, rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
+    def segment(self, rgb: np.ndarray, boxes: np.ndarray, ids: list[int] | None = None) -> list[np.ndarray]:
         if len(boxes) == 0:
             return []
         self.predictor.set_image(np.ascontiguousarray(rgb), image_format="RGB")

@@ -27,7 +27,7 @@ class SelfieSegmenter:
         self.backend = f"MediaPipe selfie segmentation on box crops (TF.js graph on torch, {device})"
 
     @torch.inference_mode()
-    def segment(self, rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
+    def segment(self, rgb: np.ndarray, boxes: np.ndarray, ids: list[int] | None = None) -> list[np.ndarray]:
         h, w = rgb.shape[:2]
         masks = []
         for x1, y1, x2, y2 in expand_boxes(boxes, self.margin, w, h):

@@ -22,7 +22,7 @@ from ..temporal.flow import resize_flow, warp
 class Segmenter(Protocol):
     backend: str
 
-    def segment(self, rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]: ...
+    def segment(self, rgb: np.ndarray, boxes: np.ndarray, ids: list[int] | None = None) -> list[np.ndarray]: ...
 
 
 def move_mask(mask: np.ndarray, old_box: np.ndarray, new_box: np.ndarray) -> np.ndarray:
@@ -74,7 +74,7 @@ class SegmentStage:
         new = {i for i in ids if i not in keyed}
         if new:
             which = [k for k, i in enumerate(ids) if i in new]
-            for k, mask in zip(which, self.segmenter.segment(frame.rgb, frame.boxes[which])):
+            for k, mask in zip(which, self.segmenter.segment(frame.rgb, frame.boxes[which], [ids[k] for k in which])):
                 keyed[ids[k]] = (frame.boxes[k], mask)
 
         def moved(i: int, box: np.ndarray) -> np.ndarray:  # a new object's own mask, else its keyframe's moved
@@ -111,7 +111,8 @@ class SegmentStage:
             if previous is not None and previous.shot != frame.shot:  # no mask is carried across a boundary
                 previous, keyed = None, {}
             if frame.index % self.every == 0 or previous is None or len(ids) != len(frame.boxes):
-                frame.object_masks = self.segmenter.segment(frame.rgb, frame.boxes)
+                frame.object_masks = self.segmenter.segment(frame.rgb, frame.boxes,
+                                                            ids if len(ids) == len(frame.boxes) else None)
                 keyed = {i: (b, m) for i, b, m in zip(ids, frame.boxes, frame.object_masks)}
             else:
                 frame.object_masks = self._follow(frame, previous, keyed)
