@@ -2,6 +2,7 @@
 
 import re
 import warnings
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -453,3 +454,31 @@ def test_unchanged_pixels_keep_the_decoded_samples_exactly():
     blocks[8:16, 10:20] = True
     for i in (1, 2):
         assert np.array_equal(plane(out, i)[~blocks], plane(source, i)[~blocks])
+
+
+def test_the_encoder_finds_changes_against_the_decoders_picture_not_a_second_conversion(tmp_path, monkeypatch):
+    """A decoded frame keeps the decoder's RGB (``Frame.decoded``, the same array as ``rgb``),
+    read-only: the encoder compares the stages' picture with it instead of converting the source
+    again, and a stage that wrote into the picture instead of replacing it fails loudly rather
+    than having its change taken for unchanged (and dropped from the output)."""
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames_of(96, 64, 3))
+    frames = list(VideoReader(src))
+    assert all(f.decoded is f.rgb and not f.rgb.flags.writeable for f in frames)
+    with pytest.raises(ValueError, match="read-only"):
+        frames[0].rgb[0, 0] = 0
+    conversions = []
+    to_rgb = Colour.to_rgb
+    monkeypatch.setattr(Colour, "to_rgb", lambda self, vf: conversions.append(vf) or to_rgb(self, vf))
+    outputs = []
+    for keep in (True, False):
+        dst = tmp_path / f"out{keep}.mp4"
+        writer = VideoWriter(dst, probe(src), EncodeConfig())
+        for frame in frames:
+            painted = frame.rgb.copy()
+            painted[8:24, 16:40] = (200, 30, 90)
+            writer.write(replace(frame, rgb=painted, decoded=frame.decoded if keep else None))
+        writer.close()
+        outputs.append(decode_all(dst)[0])
+        assert len(conversions) == (0 if keep else len(frames))
+    assert all(np.array_equal(a, b) for a, b in zip(*outputs, strict=True))

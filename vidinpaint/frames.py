@@ -44,6 +44,10 @@ class Frame:
             encoder keeps the full precision of pixels the stages did not change; else None.
         source: the decoded picture itself (PyAV frame, stored orientation), so the encoder can
             reuse its samples where the stages changed nothing; None for frames not from a video.
+        decoded: the RGB the decoder made of ``source`` (read-only; the same array as ``rgb``
+            until a stage replaces it, as stages do instead of writing into it), so the encoder
+            finds the pixels the stages changed without converting ``source`` again; None for
+            rotated video (``rgb`` is then a turned copy) and frames not from a video.
         flow_back: ``(backend, flow)``: optical flow from this frame to the previous one of its
             shot, at the flow's working resolution, as the stage that measured it (the segment
             stage, carrying masks) named its method; the fill takes it for that pair instead of
@@ -67,6 +71,7 @@ class Frame:
     mixed: bool = False
     deep: np.ndarray | None = None
     source: av.VideoFrame | None = None
+    decoded: np.ndarray | None = None
     flow_back: tuple[str, np.ndarray] | None = None
     flows: tuple[int, Callable[[], Pair]] | None = None
     duration: int = 0

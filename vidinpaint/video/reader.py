@@ -208,9 +208,10 @@ def to_frame(vf: av.VideoFrame, info: VideoInfo, index: int, pts: int) -> Frame:
     """A decoded picture as the pipeline sees it: RGB in the input's colour matrix, upright."""
     source = detached(vf)
     rgb, deep = info.colour.to_rgb(source)
+    rgb.flags.writeable = False  # stages replace a frame's picture: one that wrote into it fails here, loudly
     return Frame(index=index, pts=int(pts), time_base=info.time_base, rgb=upright(rgb, info.rotation),
                  deep=None if deep is None else upright(deep, info.rotation), source=source,
-                 duration=vf.duration or 0)
+                 decoded=None if info.rotation % 360 else rgb, duration=vf.duration or 0)
 
 
 REORDER = 16  # pictures: the most an H.264 decoder holds back to put B-frames in order

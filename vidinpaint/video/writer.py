@@ -157,7 +157,7 @@ class VideoWriter:
             deep = stored(frame.deep, rotation) if frame.deep is not None else None
             rgb = stored(frame.rgb, rotation)
             pix_fmt = self.encoder.pix_fmt
-            vf = colour.over_source(rgb, deep, pix_fmt, frame.source) if frame.source is not None \
+            vf = colour.over_source(rgb, deep, pix_fmt, frame.source, frame.decoded) if frame.source is not None \
                 and colour == self.info.colour and rotation == self.info.rotation else None
             if vf is None:
                 vf = colour.from_rgb(rgb, deep, pix_fmt)
