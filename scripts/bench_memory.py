@@ -7,8 +7,9 @@ the kernel's (``wait4`` rusage of that child alone). The long clip is the short 
 stays the same and only the length changes. Both clips are written the same way (x264
 lossless, 4:2:0 as the sample), the short one being the clip played once: a decoder's pictures
 are then the same size in both (an earlier version compared the 4:2:0 sample against a 4:4:4
-long clip, whose decoded pictures are twice as large). Prints the machine line and one row per
-preset.
+long clip, whose decoded pictures are twice as large); a clip with an odd side cannot be written
+in 4:2:0, and a deeper or 4:4:4 one is measured as 8-bit 4:2:0. Prints the machine line and one
+row per preset.
 
 Usage: python scripts/bench_memory.py [--clip samples/vtest.mp4] [--times 4] [--presets default,fast,quality]
 """

@@ -75,6 +75,26 @@ def test_a_tracks_next_cut_resumes_from_its_colour_models(monkeypatch):
     assert 7 not in warm._models
 
 
+def test_a_resumed_cut_that_collapses_is_cut_again_with_new_models(monkeypatch):
+    """Models carried from an earlier cut can mislead GrabCut into keeping almost nothing (the
+    person turned, the light changed): the box is cut again with newly fitted models before the
+    collapse rule gives the whole box. Ids that do not match the boxes are refused."""
+    rgb, truth, box = scene()
+    warm = GrabCutSegmenter(margin=6, warm=True)
+    warm.segment(rgb, box, [7])
+    cut = warm._cut
+
+    def misled(crop, rect=None, seed=None, models=None):
+        fg, learnt = cut(crop, rect, seed, models)
+        return (np.zeros_like(fg), learnt) if models is not None else (fg, learnt)
+
+    monkeypatch.setattr(warm, "_cut", misled)
+    assert iou(warm.segment(rgb, box, [7])[0], truth) > 0.8
+    assert 7 in warm._models
+    with pytest.raises(ValueError, match="2 ids for 1 boxes"):
+        warm.segment(rgb, box, [7, 8])
+
+
 def test_a_collapsed_cut_keeps_the_box():
     """On the sample's frame 141, GrabCut keeps 1 % of the box of a walker entering at the right
     edge (the fill then copied him into the frames after); a cut that keeps no more than

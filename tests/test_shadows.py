@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vidinpaint.composite import compose, compose_shadows, extract_people
-from vidinpaint.masks.shadow import cast_shadow
+from vidinpaint.masks.shadow import _median, cast_shadow
 from vidinpaint.video import VideoReader
 
 
@@ -20,6 +20,22 @@ def ground_with_person():
     person[20:70, 45:55] = True
     rgb[person] = (30, 30, 120)
     return rgb, person
+
+
+def test_the_median_colour_from_histograms_is_numpys_median_plus_one():
+    """The ground's colour is counted in OpenCV's masked histograms; it must be numpy's median of
+    the same pixels (+1, the crop's offset), for odd and even counts, one pixel, and mask views."""
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 50, 51, 5000):
+        image = rng.integers(0, 256, (40, 130, 3), dtype=np.uint8)
+        where = np.zeros((40, 130), bool)
+        where.flat[rng.choice(where.size, n, replace=False)] = True
+        expected = (np.median(image[where], axis=0) + 1).astype(np.float32)
+        assert np.array_equal(_median(image, where), expected)
+        view = np.s_[:, 2:]  # views that are not contiguous, as the search window's crops are
+        if where[view].any():
+            expected = (np.median(image[view][where[view]], axis=0) + 1).astype(np.float32)
+            assert np.array_equal(_median(image[view], where[view]), expected)
 
 
 def test_a_dark_patch_of_the_ground_colour_at_the_feet_is_the_shadow():

@@ -392,6 +392,21 @@ def test_fill_at_a_reduced_working_resolution_copies_the_background(step):
     assert np.mean(revealed_share) > 0.5 and np.mean(errors) < 4, (revealed_share, errors)
 
 
+def test_a_frame_without_a_hole_keeps_its_own_picture():
+    """The fill writes only where a frame has a hole; a frame without one keeps its picture, the
+    decoder's own array, which tells the encoder that nothing changed, and no copy of it is held
+    until the frame is encoded. Frames with a hole get a new picture; their own is never written."""
+    clip = occluded_clip(8)
+    frames = [Frame(i, i, Fraction(1, 25), rgb.copy(), mask=hole if i % 3 else None)
+              for i, (rgb, hole, _) in enumerate(clip)]
+    pictures = [f.rgb for f in frames]
+    for picture in pictures:
+        picture.flags.writeable = False  # as decoded
+    out = list(FlowFill(DisFlow(100), window=4)(frames))
+    assert [f.rgb is p for f, p in zip(out, pictures)] == [i % 3 == 0 for i in range(8)]
+    assert all(np.array_equal(p, rgb) for p, (rgb, _, _) in zip(pictures, clip))
+
+
 def test_nothing_invented_is_carried_across_a_cut():
     clip = occluded_clip(8, 0)
     never = np.zeros((120, 200), bool)

@@ -1,6 +1,18 @@
 import numpy as np
 
-from vidinpaint.detect.track import GapBridge, IouTracker, box_iou
+from vidinpaint.detect.track import GapBridge, IouTracker, box_iou, median_rows
+
+
+def test_median_rows_is_numpys_median():
+    rng = np.random.default_rng(0)
+    for count in range(1, 8):
+        for dtype in (np.float32, np.float64):
+            rows = [rng.normal(size=2).astype(dtype) for _ in range(count)]
+            expected = np.median(np.stack(rows), axis=0)
+            got = median_rows(rows)
+            assert got.dtype == expected.dtype and np.array_equal(got, expected)
+        numbers = rng.normal(size=count).tolist()
+        assert median_rows(numbers) == np.median(numbers)
 
 
 def test_box_iou():

@@ -144,8 +144,9 @@ class SegmentConfig:
                                                 "both mask benchmarks, bench_masks.py --grabcut 1x256,3x256, with "
                                                 "and without --clip; segmentation a fifth cheaper on the clip at every 3rd frame)")
     grabcut_warm: bool = _opt(False, doc="a track's cut resumes from the colour models of its last cut instead of "
-                                         "fitting new ones (about half of a one-iteration cut; mask IoU 0.581 -> "
-                                         "0.573 on bench_masks.py --clip at the default settings; on in -c fast)")
+                                         "fitting new ones (about half of a one-iteration cut; bench_masks.py --clip "
+                                         "IoU 0.581 -> 0.579 at the default settings, but up to 1 dB less in a shot "
+                                         "of bench_removal.py; on in -c fast)")
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -28,9 +29,9 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-def median_rows(rows) -> np.ndarray:
-    """``np.median(rows, axis=0)`` of a few equal-length rows (or numbers), by one sort: for the
-    handful of a track's steps numpy's median costs ~8x more, on every box of every frame."""
+def median_rows(rows: ArrayLike) -> np.ndarray:
+    """``np.median(rows, axis=0)`` of a few equal-length rows (or numbers) of floats, by one sort:
+    for the handful of a track's steps numpy's median costs ~8x more, on every box of every frame."""
     ordered = np.sort(np.asarray(rows), axis=0)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

@@ -35,9 +35,10 @@ def _median(image: np.ndarray, where: np.ndarray) -> np.ndarray:
     OpenCV's histogram of each channel under the mask, which reads the pixels in place instead of
     gathering them (``image[where]``) and partially sorting each channel (5x faster on the sample's
     search windows)."""
-    counts = np.stack([cv2.calcHist([image], [c], where.view(np.uint8), [256], [0, 256]).ravel() for c in range(3)])
+    counts = np.stack([cv2.calcHist([image], [c], where.view(np.uint8), [256], [0, 256]).ravel()
+                       for c in range(3)]).astype(np.int64)  # float32 counts: whole numbers below 2**24 px
     n = int(counts[0].sum())
-    below = np.cumsum(counts, axis=1)  # exact: float32 counts below 2**24
+    below = np.cumsum(counts, axis=1)
     # the values at sorted positions (n - 1) // 2 and n // 2: the middle one, or the middle two
     low = (below <= (n - 1) // 2).sum(axis=1)
     high = (below <= n // 2).sum(axis=1)

@@ -81,17 +81,20 @@ class GrabCutSegmenter:
                         f"{resumed})")
 
     def segment(self, rgb: np.ndarray, boxes: np.ndarray, ids: list[int] | None = None) -> list[np.ndarray]:
-        """One mask per box; with ``warm`` and ``ids`` (track ids), a track cut before starts from
-        the colour models its last cut ended with instead of fitting new ones (see :meth:`_cut`)."""
+        """One mask per box; with ``warm`` and ``ids`` (track ids, one per box), a track cut before
+        starts from the colour models its last cut ended with instead of fitting new ones (see
+        :meth:`_cut`), and is cut again with new ones if that collapses."""
         h, w = rgb.shape[:2]
         bgr = np.ascontiguousarray(rgb[..., ::-1])
         grown, own = expand_boxes(boxes, self.margin, w, h), expand_boxes(boxes, 0, w, h)
         regions = [self._region(box, w, h) for box in grown]
+        if ids is not None and len(ids) != len(regions):
+            raise ValueError(f"{len(ids)} ids for {len(regions)} boxes")
         ids = list(ids) if self.warm and ids is not None else [None] * len(regions)
         known = [self._models.get(i) for i in ids]
         cuts = list(self._pool().map(lambda r, m: r and self._cut(bgr[r[0]], r[1], models=m), regions, known))
         masks = []
-        for box, tight, region, cut, i in zip(grown, own, regions, cuts, ids):
+        for box, tight, region, cut, i, resumed in zip(grown, own, regions, cuts, ids, known):
             x1, y1, x2, y2 = (int(v) for v in box)
             mask = np.zeros((h, w), bool)
             if region is None:  # too small to cut
@@ -103,6 +106,9 @@ class GrabCutSegmenter:
             kept = mask[oy1:oy2, ox1:ox2]
             if i is not None:
                 self._models.pop(i, None)
+            if resumed is not None and (not kept.any() or kept.mean() <= self.min_share):
+                mask[region[0]], models = self._cut(bgr[region[0]], region[1])  # the old models misled it
+                kept = mask[oy1:oy2, ox1:ox2]
             if not kept.any() or kept.mean() <= self.min_share:  # collapsed (or nothing kept)
                 mask[y1:y2, x1:x2] = True
             elif i is not None and models is not None:

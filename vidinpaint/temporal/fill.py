@@ -350,7 +350,10 @@ class FlowFill:
             age[box][left] = 0
             left = np.zeros_like(left)
         remembered[box] |= invented[box]
-        frame.rgb = rgb
+        # Nothing was written where the frame has no hole: it keeps its own picture (the decoder's,
+        # which the encoder then knows is unchanged), and no copy of it is held until it is encoded.
+        if hole.any():
+            frame.rgb = rgb
         frame.mask = _placed(left, box, (h, w))
         return _Carry(memory, remembered, age, invented)
 

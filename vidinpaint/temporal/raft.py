@@ -30,7 +30,8 @@ class RaftFlow:
         ph, pw = max((-sh) % 8, 128 - sh), max((-sw) % 8, 128 - sw)
 
         def tensor(img: np.ndarray) -> torch.Tensor:
-            t = torch.from_numpy(img).permute(2, 0, 1)[None].float().to(self.device) / 127.5 - 1.0
+            # a copy: ``img`` may be a decoded frame, which is read-only
+            t = torch.tensor(img).permute(2, 0, 1)[None].float().to(self.device) / 127.5 - 1.0
             return torch.nn.functional.pad(t, (0, pw, 0, ph), mode="replicate")
 
         flow = self.model(tensor(sa), tensor(sb))[-1][0, :, :sh, :sw].permute(1, 2, 0).cpu().numpy()
