@@ -230,8 +230,8 @@ def clip_benchmark(cfg: Config, count: int, everies: list[int], detect_everies: 
                                             truths, grabcut)
                     ious, hit, total, seconds = ious + i, hit + h, total + t, seconds + s
                 label = grabcut or "stage"
-                print(f"{precision:<9} {side:>9} {tile_every:>10} {detect_every:<12} {cost} {every:>13} {label:>10} {np.mean(ious):>9.3f} "
-                      f"{hit / total:>7.3f} {seconds / phases:>9.1f}", flush=True)
+                print(f"{precision:<9} {side:>9} {tile_every:>10} {detect_every:<12} {cost} {every:>13} {label:>10} "
+                      f"{np.mean(ious):>9.3f} {hit / total:>7.3f} {seconds / phases:>9.1f}", flush=True)
 
 
 def main() -> None:

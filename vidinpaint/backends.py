@@ -113,6 +113,7 @@ def build_detector(config: Config, device: str, named: frozenset[int] = frozense
     except ValueError as err:
         raise ConfigError(f"detect.classes: {err}") from None
     notes = []
+    tile_every = c.tile_every if c.tiles != "off" else 1  # the stage line names no tiles where there are none
     if c.backend in ("auto", "yolo"):
         reason = _short_reason(c.yolo_weights, "ultralytics", _YOLO, root)
         if not reason or c.backend == "yolo" or config.strict:
@@ -128,7 +129,7 @@ def build_detector(config: Config, device: str, named: frozenset[int] = frozense
             still = _still(config, named, device, notes)
             return DetectStage(detector, batch=1 if track else c.batch, max_gap=c.max_gap, reid=c.reid,
                                every=1 if track else c.every, note="; ".join(notes), still=still,
-                               tile_every=c.tile_every if c.tiles != "off" else 1)
+                               tile_every=tile_every)
         notes.append(f"fallback from YOLO: {reason}")
     if c.backend in ("auto", "nanodet"):
         reason = _short_reason("nanodet", "torch", _TORCH, root)
@@ -142,7 +143,7 @@ def build_detector(config: Config, device: str, named: frozenset[int] = frozense
             still = _still(config, named, device, notes)
             return DetectStage(detector, batch=1, max_gap=c.max_gap, note="; ".join(notes), reid=c.reid,
                                every=c.every, confident=c.score if weak else None, still=still, workers=c.workers,
-                               tile_every=c.tile_every if c.tiles != "off" else 1)
+                               tile_every=tile_every)
         notes.append(f"fallback from NanoDet: {reason}")
     from .detect.motion import MotionDetector
 

@@ -82,7 +82,8 @@ class DetectConfig:
                                         "(bench_masks.py --clip 150 --tile-every 1,2,3 --phases 3)")
     workers: int = _opt(1, lo=1, hi=16, doc="NanoDet with detect.every > 1: keyframes detected at once, each in a "
                                           "thread of its own, ahead of the tracking; 2 was no faster than 1 on 2 "
-                                          "cores with detect.tile_every 2, and holds ~100 MiB more (docs/BENCHMARKS.md)")
+                                          "cores with detect.tile_every 2, and holds ~100 MiB more "
+                                          "(docs/BENCHMARKS.md)")
     precision: str = _opt("auto", choices=("auto", "fp32", "fp16", "bf16"),
                           doc="NanoDet: auto = bf16 autocast on CPUs with bf16 instructions (AVX512-BF16, "
                               "AMX), else fp32 (on CUDA too, where it is not measured yet)")

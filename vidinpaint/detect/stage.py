@@ -188,7 +188,7 @@ class DetectStage:
                 for frame in frames:
                     first = frame.shot != shot
                     shot = frame.shot
-                    pending.append((frame, pool.submit(self._detect, frame.rgb, self._partial(frame, first))
+                    pending.append((frame, pool.submit(self._detect, frame, first)
                                     if first or frame.index % self.every == 0 else None))
                     while sum(found is not None for _, found in pending) > self.workers:
                         yield pending.popleft()
@@ -211,10 +211,11 @@ class DetectStage:
         tiles = getattr(self.detector, "tiles", None)
         return bool(tiles and tiles(frame.rgb.shape[1], frame.rgb.shape[0]))
 
-    def _detect(self, rgb: np.ndarray, partial: bool = False) -> Detections:
-        if partial:
-            return self.detector.detect_batch([rgb], tiles=False)[0]
-        return self.detector.detect_batch([rgb])[0]
+    def _detect(self, frame: Frame, edge: bool) -> tuple[bool, Detections]:
+        """Whether keyframe ``frame`` goes without its tiles (:meth:`_partial`), and its detections."""
+        if self._partial(frame, edge):
+            return True, self.detector.detect_batch([frame.rgb], tiles=False)[0]
+        return False, self.detector.detect_batch([frame.rgb])[0]
 
     def _close(self, waiting: list[Frame]) -> Iterator[Frame]:
         """The end of a shot or of the clip: its last frame is a keyframe (with its tiles), so no
@@ -228,8 +229,7 @@ class DetectStage:
         """Detect keyframe ``frame`` (``edge``: a shot's first or last), or take ``found``, its
         detection under way, then track the ``waiting`` frames before it and ``frame`` itself
         (on a keyframe without its tiles, with the objects the interpolation keeps on it)."""
-        partial = self._partial(frame, edge)
-        found = found.result() if found is not None else self._detect(frame.rgb, partial)
+        partial, found = found.result() if found is not None else self._detect(frame, edge)
         found = self.interpolator.keyframe(frame.index, self.tracking.weak_dropped(frame, found),
                                            frame.rgb.shape[1::-1] if partial else None)
         for between in waiting:

@@ -135,11 +135,13 @@ class Colour:
         dtype = np.uint16 if max(c.bits for c in out.format.components) > 8 else np.uint8
         for mine, old in zip(out.planes, source.planes):
             _samples(mine, dtype)[:] = _samples(old, dtype)
-        if rgb is not decoded:  # else no stage replaced the picture: nothing changed
-            differs = rgb != (decoded if decoded is not None else self.to_rgb(source)[0])
-            changed = differs[..., 0] | differs[..., 1] | differs[..., 2]  # far faster than any() over an axis of 3
-            rows = np.flatnonzero(changed.any(axis=1))
-        if rgb is not decoded and len(rows):
+        if rgb is decoded:  # no stage replaced the picture: nothing changed
+            self.tag(out)
+            return out
+        differs = rgb != (decoded if decoded is not None else self.to_rgb(source)[0])
+        changed = differs[..., 0] | differs[..., 1] | differs[..., 2]  # far faster than any() over an axis of 3
+        rows = np.flatnonzero(changed.any(axis=1))
+        if len(rows):
             whole = height % 2 or width % 2
             y0, y1 = _box(rows, height, whole)
             x0, x1 = _box(np.flatnonzero(changed[y0:y1].any(axis=0)), width, whole)
