@@ -63,6 +63,28 @@ def test_unknown_preset_and_bad_yaml(tmp_path):
         load_config(bad)
 
 
+def test_a_file_that_is_no_mapping_is_named_and_not_quoted_whole(tmp_path):
+    """A text file given as the config was one string, echoed whole into an error line that
+    did not name the file."""
+    text = tmp_path / "notes.txt"
+    text.write_text("hello this is not a config " * 100)
+    with pytest.raises(ConfigError) as err:
+        load_config(text)
+    assert str(err.value).startswith(f"config {text} is not a YAML mapping of settings (it holds str 'hello")
+    assert len(str(err.value)) < len(str(text)) + 160
+    with pytest.raises(ConfigError, match=r"^encode\.crf: expected int, got '1{56}\.\.\.$"):
+        load_config(None, ["encode.crf=" + "1" * 100 + "x"])
+
+
+@pytest.mark.parametrize("classes", ["", ",", " , "])
+def test_no_class_to_remove_is_a_config_error(classes):
+    """An empty class list ran the detector with no class to keep: an IndexError traceback."""
+    from vidinpaint.backends import build_detector
+
+    with pytest.raises(ConfigError, match="detect.classes: no class named"):
+        build_detector(load_config(None, [f"detect.classes={classes}"]), "cpu")
+
+
 def test_a_config_file_without_an_extension_is_read(tmp_path):
     plain = tmp_path / "myconf"
     plain.write_text("detect:\n  margin: 12\n")

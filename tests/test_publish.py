@@ -198,6 +198,22 @@ def test_an_output_named_to_the_file_systems_limit_is_written(tmp_path):
     assert remove_stale(tmp_path / f"{stem}.mp4") == [left]
 
 
+def test_an_output_whose_name_is_not_utf8_is_written(tmp_path):
+    """Linux names are bytes: ``caf\\xe9.mp4`` (Latin-1) reaches Python as a surrogate, which the
+    temporary's name was encoded from as UTF-8: a traceback."""
+    import os
+
+    from vidinpaint.atomic import atomic_path, remove_stale
+
+    name = os.fsdecode(b"caf\xe9" * 60 + b".mp4")  # and over the 200 bytes kept in the temporary's name
+    with atomic_path(tmp_path / name) as tmp:
+        tmp.write_bytes(b"done")
+    assert (tmp_path / name).read_bytes() == b"done"
+    left = tmp_path / os.fsdecode(b"." + (b"caf\xe9" * 60)[:200] + b".ab12cd34.tmp.mp4")
+    left.write_bytes(b"partial")
+    assert remove_stale(tmp_path / name) == [left]
+
+
 @pytest.mark.parametrize("where", ["flock", "rename"])
 def test_a_signal_while_the_temporary_is_made_leaves_nothing(tmp_path, monkeypatch, where):
     """SIGTERM in a batch, as its clip's temporary was being made, left it under its first name

@@ -110,8 +110,13 @@ TEMP_NAME_BYTES = 200  # of an output's name kept in its temporary's, which adds
 
 def _short(name: str) -> str:
     """``name`` cut to ``TEMP_NAME_BYTES`` bytes (whole characters), for its temporary's name: an
-    output named with 241-255 bytes, a valid name, failed with "File name too long"."""
-    return name.encode()[:TEMP_NAME_BYTES].decode(errors="ignore")
+    output named with 241-255 bytes, a valid name, failed with "File name too long". Bytes as
+    the file system has them: a name that is not UTF-8 (``caf\\xe9.mp4``) is a valid name too."""
+    raw = os.fsencode(name)
+    cut = min(len(raw), TEMP_NAME_BYTES)
+    while 0 < cut < len(raw) and raw[cut] & 0xC0 == 0x80:  # not in the middle of a UTF-8 character
+        cut -= 1
+    return os.fsdecode(raw[:cut])
 
 
 def remove_stale(output: Path, folders: bool = False) -> list[Path]:

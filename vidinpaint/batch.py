@@ -127,7 +127,7 @@ def _from_manifest(path: Path, outdir: Path) -> list[Job]:
         problem = _row_problem(row, outdir)
         if problem is not None:
             label = path.parent / f"{path.name} line {n}"
-            unique = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]  # manifests of one name
+            unique = hashlib.sha256(os.fsencode(path.resolve())).hexdigest()[:8]  # manifests of one name
             jobs.append(Job(label, outdir / f".{path.name}.{unique}.row{n}", error=f"{label}: {problem}"))
             continue
         src = (path.parent / row["input"]).resolve()

@@ -326,17 +326,23 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not math.isfinite(value):  # NaN passed every range check
-                raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+                raise ConfigError(f"{key}: expected a finite number, got {_brief(value)}")
             return float(value)
     elif kind is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
-    raise ConfigError(f"{key}: expected {kind.__name__}, got {value!r}")
+    raise ConfigError(f"{key}: expected {kind.__name__}, got {_brief(value)}")
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error line quotes a value, not a whole file."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 def _merge(obj: Any, data: Any, prefix: str) -> None:
     if not isinstance(data, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {_brief(data)}")
     hints = typing.get_type_hints(type(obj))
     known = {f.name: f for f in fields(obj)}
     for key, value in data.items():
@@ -375,6 +381,9 @@ def _read_yaml(path: Path) -> dict:
         raise ConfigError(f"config {path} is not valid YAML: {what}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if data is not None and not isinstance(data, dict):  # a video given as the config reads as one long string
+        raise ConfigError(f"config {path} is not a YAML mapping of settings (it holds {type(data).__name__} "
+                          f"{_brief(data)}); `vidinpaint config` prints one")
     return data or {}
 
 

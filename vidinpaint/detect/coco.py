@@ -25,6 +25,8 @@ SYNONYMS = {"people": "person", "human": "person", "man": "person", "woman": "pe
 def class_ids(names: str | list[str] | tuple[str, ...]) -> list[int]:
     """``"person,car"`` or ``["person", "car"]`` -> ``[0, 2]``; unknown names raise ValueError."""
     items = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    if not items:
+        raise ValueError("no class named (give one or more COCO class names, e.g. person or person,dog)")
     unknown = [n for n in items if n not in COCO_CLASSES]
     if unknown:
         guesses = {n: [SYNONYMS[n.lower()]] if n.lower() in SYNONYMS else
