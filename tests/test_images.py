@@ -150,3 +150,19 @@ def test_info_on_a_still_says_it_is_one(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "none (a still image)" in done.stdout and "frames     1\n" in done.stdout, done.stdout
     assert "None" not in done.stdout and "25.000" not in done.stdout, done.stdout
+
+
+def test_a_full_disk_while_writing_an_image_says_so_and_leaves_nothing(tmp_path, monkeypatch):
+    """OpenCV wrote the file and said only False: "unsupported format '.png'", after libpng's own
+    error lines. The encoded picture is written by Python now, whose error names the cause."""
+    import errno
+
+    from vidinpaint import images
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(images, "open", full, raising=False)
+    with pytest.raises(OSError) as err:
+        images.write_image(tmp_path / "out.png", np.zeros((8, 8, 3), np.uint8))
+    assert err.value.errno == errno.ENOSPC and list(tmp_path.iterdir()) == []

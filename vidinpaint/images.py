@@ -95,10 +95,14 @@ def write_image(path: Path, rgb: np.ndarray, replace: bool = True, extras: Extra
     if extras.alpha is not None and path.suffix.lower() in ALPHA_EXTENSIONS:
         colour = picture if picture.ndim == 3 else cv2.cvtColor(picture, cv2.COLOR_GRAY2BGR)
         picture = np.dstack([colour, extras.alpha])
-    with atomic_path(path, replace, sweep=False) as tmp:
-        params = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
-        if not cv2.imwrite(str(tmp), picture, params):
-            raise OutputError(f"cannot write image {path}: unsupported format {path.suffix!r}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    ok, data = cv2.imencode(path.suffix, picture, params)
+    if not ok:
+        raise OutputError(f"cannot write image {path}: OpenCV cannot encode {path.suffix!r}")
+    with atomic_path(path, replace, sweep=False) as tmp, open(tmp, "wb") as file:
+        # written here, not by OpenCV: a full disk is an OSError that says so (imwrite said False,
+        # which read as an unsupported format, after libpng's own lines on the terminal)
+        file.write(memoryview(data))
 
 
 def fit_side(rgb: np.ndarray, side: int) -> np.ndarray:
