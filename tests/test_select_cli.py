@@ -179,6 +179,7 @@ def test_batch_manifest_columns_select_per_clip(clip, tmp_path):
     (["--box", "1,2,3@4"], "select.boxes: '1,2,3' must be 4 numbers"),
     (["--point", "1,2"], "select.points: '1,2' must look like 320,200@15"),
     (["--tracks", "1,2", "--keep-tracks", "2"], "select.tracks and select.keep_tracks (or the tracks file) both name track 2"),
+    (["--tracks", "3", "--keep-tracks", "4"], "select.keep_tracks 4 does nothing with select.tracks, which keeps every"),
     (["--tracks-file", "quoted.json"], 'track 1 has "remove": "false"; write true or false, without quotes'),
     (["--tracks-file", "quoted-still.json"], 'track 2 has "still": "true"; write true or false, without quotes'),
 ])

@@ -175,6 +175,11 @@ class Selection:
         if both:
             raise ConfigError(f"select.tracks and select.keep_tracks (or the tracks file) both name track "
                               f"{','.join(map(str, both))}; give each id to one of them")
+        idle = sorted(keep - prompted) if tracks is not None else []
+        if idle:  # "remove only 3" keeps 4 already: the user meant one of the two
+            raise ConfigError(f"select.keep_tracks {','.join(map(str, idle))} does nothing with select.tracks, which "
+                              f"keeps every track it does not name: give --tracks (remove only these) or "
+                              f"--keep-tracks (remove all but these)")
         return cls(
             tracks=tracks,
             keep=keep | kept,
