@@ -238,7 +238,9 @@ class EncodeConfig:
     # checked here: a misspelt preset made libx264 refuse to open, and the output fell back to MPEG-4
     preset: str = _opt("veryfast", choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                                             "slower", "veryslow", "placebo", *(f"p{i}" for i in range(1, 8))),
-                       doc="encoder speed preset: x264/x265's names, or NVENC's p1-p7 (NVENC takes p4 for the others)")
+                       doc="encoder speed preset: x264/x265's names, or NVENC's p1-p7 (NVENC takes p4 for the "
+                           "others; x264/x265 take p1-p7 as ultrafast, superfast, veryfast, medium, slow, slower, "
+                           "veryslow)")
     pix_fmt: str = _opt("auto", doc="output pixel format; auto: the input's chroma and bit depth where the "
                                     "encoder has them (odd frame sizes take 4:4:4)")
     audio: str = _opt("copy", choices=("copy", "aac", "none"),

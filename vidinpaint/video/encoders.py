@@ -57,17 +57,24 @@ def default_codecs(fmt: str, colour: Colour, input_codec: str, gpu: bool = False
     return ("h264_nvenc", *_H264) if gpu and colour.depth == 8 else _H264
 
 
+# NVENC's presets in x264/x265's names, fastest to slowest (NVENC's p4 is its default, as medium is x264's): a
+# run that asked for NVENC's p4 on a node where NVENC does not open falls back to libx264, which refused "p4"
+NVENC_AS_X264 = {"p1": "ultrafast", "p2": "superfast", "p3": "veryfast", "p4": "medium", "p5": "slow",
+                 "p6": "slower", "p7": "veryslow"}
+
+
 def encoder_options(codec: str, config: EncodeConfig, colour: Colour | None = None) -> dict[str, str]:
     """Quality/speed options in each encoder's dialect (CRF for x264/x265, VP9 and AV1)."""
     crf = str(config.crf)
+    preset = NVENC_AS_X264.get(config.preset, config.preset)
     if codec == "libx264":
-        opts = {"crf": crf, "preset": config.preset}
+        opts = {"crf": crf, "preset": preset}
         if colour is not None and colour.interlaced:
             opts["x264-params"] = "tff=1" if colour.field_order in (2, 4) else "bff=1"
         return opts
     if codec == "libx265":
         params = ["log-level=error"] + ([colour.x265_hdr()] if colour is not None and colour.x265_hdr() else [])
-        return {"crf": crf, "preset": config.preset, "x265-params": ":".join(params)}
+        return {"crf": crf, "preset": preset, "x265-params": ":".join(params)}
     if codec in ("libvpx-vp9", "libvpx"):
         return {"crf": crf, "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
     if codec == "libaom-av1":
