@@ -571,6 +571,8 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
     ("alpha.mov", lambda p: corpus.tagged(p, "qtrle", (96, 64), "argb"), "8-bit 444",
      "its alpha channel (transparency) is not kept: the output is opaque"),
     ("rgb.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "bgr0"), "8-bit 444", None),
+    ("odd.mkv", lambda p: corpus.tagged(p, "ffv1", (95, 63), "yuv420p"), "8-bit 444",
+     "its 95x63 frames (an odd side) cannot be 420 in libx264: written as 444 (yuv444p), which many players"),
 ])
 def test_what_the_encoder_cannot_keep_is_said_and_the_stage_line_says_what_is_written(tmp_path, name, make, said,
                                                                                        warned):

@@ -128,10 +128,12 @@ def output_colour(codec: str, colour: Colour, fmt: str = "") -> Colour:
 CHROMA_DETAIL = {"420": 0, "422": 1, "444": 2}  # how much colour detail each subsampling keeps
 
 
-def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig) -> list[str]:
+def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig, size: tuple[int, int]) -> list[str]:
     """What of the input's pixels ``encoder`` cannot keep, said in words for a warning: bits
     (a 12- or 16-bit input came out 10-bit, with a stage line that said 12), chroma and alpha
-    (transparency dropped without a word). A ``pix_fmt`` the user asked for is their choice."""
+    (transparency dropped without a word); and the 4:4:4 an odd frame size forces on a 4:2:0
+    input, which many players cannot play (it came out without a word). ``size``: the output's
+    (width, height). A ``pix_fmt`` the user asked for is their choice."""
     lost = []
     written = encoder.colour
     if config.pix_fmt == "auto" and written.depth < colour.depth:
@@ -140,6 +142,11 @@ def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig) -> li
     if config.pix_fmt == "auto" and CHROMA_DETAIL[written.chroma] < CHROMA_DETAIL[colour.chroma]:
         lost.append(f"its {colour.chroma} chroma is written as {written.chroma} ({encoder.pix_fmt}: the most "
                     f"{encoder.codec} keeps here)")
+    if config.pix_fmt == "auto" and CHROMA_DETAIL[written.chroma] > CHROMA_DETAIL[colour.chroma] and (
+            size[0] % 2 or size[1] % 2):
+        lost.append(f"its {size[0]}x{size[1]} frames (an odd side) cannot be {colour.chroma} in "
+                    f"{encoder.codec}: written as {written.chroma} ({encoder.pix_fmt}), which many players (web "
+                    f"browsers, QuickTime, hardware decoders) cannot play; an even size keeps {colour.chroma}")
     if colour.alpha:
         lost.append("its alpha channel (transparency) is not kept: the output is opaque")
     return lost

@@ -61,7 +61,7 @@ class VideoWriter:
         self._size = (info.width, info.height) if self._rotation == info.rotation else info.display_size
         self.encoder = encoders.choose_encoder(config, fmt, info.colour, info.codec, self._size, gpu)
         if not picture_only:
-            for lost in encoders.lost_precision(info.colour, self.encoder, config):
+            for lost in encoders.lost_precision(info.colour, self.encoder, config, self._size):
                 warnings.warn(f"{info.path}: {lost}", VidinpaintWarning, stacklevel=2)
         self._src = _open(info.path)
         try:
