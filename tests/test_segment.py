@@ -249,3 +249,29 @@ def test_masks_follow_optical_flow_between_keyframes():
     out = list(SegmentStage(seg, every=4, flow=Shift(), margin=2)(frames))
     assert seg.calls == [1]  # only the keyframe was segmented
     assert out[3].object_masks[0][5:25, 19:29].all() and out[3].object_masks[0].sum() == 20 * 10
+
+
+def test_an_object_entering_over_the_frame_edge_stays_masked_up_to_it_between_keyframes():
+    """A walker entering from the right moves left: the flow takes his pixels at the edge back
+    to outside the previous frame, where the warped mask read 0, and a strip of him at the edge
+    was left unmasked until the next keyframe (``-c fast`` on the sample's frames 12-14), which
+    the fill then copied into his own hole."""
+    seg = CountingSegmenter()
+
+    class Left:
+        backend = "known shift"
+
+        def small(self, a, b):  # current -> previous: content moved left by 4 px per frame
+            flow = np.zeros(a.shape[:2] + (2,), np.float32)
+            flow[..., 0] = 4
+            return flow
+
+    frames = []
+    for i in range(4):  # a 10 px wide body, half in view at first, coming in by 4 px a frame
+        f = Frame(i, i, Fraction(1, 25), np.zeros((40, 60, 3), np.uint8))
+        f.boxes = np.array([[55 - 4 * i, 5, 60, 25]], np.int32)
+        f.ids = np.array([1])
+        frames.append(f)
+    out = list(SegmentStage(seg, every=4, flow=Left(), margin=2)(frames))
+    assert seg.calls == [1]
+    assert out[3].object_masks[0][5:25, 43:60].all()

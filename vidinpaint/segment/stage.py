@@ -97,9 +97,9 @@ class SegmentStage:
                 continue
             x0, y0, x1, y1 = (int(v) for v in expand_boxes(box[None], self.margin, w, h)[0])
             mask = np.zeros((h, w), bool)
-            if x1 > x0 and y1 > y0:
+            if x1 > x0 and y1 > y0:  # what came in over the frame's edge continues the object there
                 mask[y0:y1, x0:x1] = warp(np.ascontiguousarray(source).view(np.uint8), back, cv2.INTER_NEAREST,
-                                          (x0, y0, x1, y1)) > 0
+                                          (x0, y0, x1, y1), cv2.BORDER_REPLICATE) > 0
             masks.append(mask)
         return masks
 

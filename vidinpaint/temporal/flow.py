@@ -128,15 +128,16 @@ def flow_at(flow: np.ndarray, x: np.ndarray, y: np.ndarray, width: int, height: 
 
 
 def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR,
-         window: tuple[int, int, int, int] | None = None) -> np.ndarray:
+         window: tuple[int, int, int, int] | None = None, border: int = cv2.BORDER_CONSTANT) -> np.ndarray:
     """Sample ``image`` at ``x + flow(x)``: brings the second frame of ``flow`` onto the first;
     only inside ``window`` (x0, y0, x1, y1 of the first frame) when given, which is all a small
-    object's mask needs of a whole frame's remap."""
+    object's mask needs of a whole frame's remap. What comes from outside the second frame is
+    0, or its nearest edge pixel with ``border`` ``cv2.BORDER_REPLICATE``."""
     h, w = flow.shape[:2]
     x0, y0, x1, y1 = window or (0, 0, w, h)
     xs, ys = (grid[y0:y1, x0:x1] for grid in pixel_grid(h, w))
     part = flow[y0:y1, x0:x1]
-    return cv2.remap(image, xs + part[..., 0], ys + part[..., 1], interpolation, borderMode=cv2.BORDER_CONSTANT)
+    return cv2.remap(image, xs + part[..., 0], ys + part[..., 1], interpolation, borderMode=border)
 
 
 def _landing(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
