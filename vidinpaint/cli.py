@@ -365,12 +365,14 @@ def info(input: Optional[Path] = typer.Argument(None, help="A video to describe;
     with _user_errors():
         meta = probe(input)
     rate = f"{float(meta.average_rate):.3f}" if meta.average_rate else "unknown"
+    shown = (round(meta.width * meta.sample_aspect) if meta.sample_aspect else meta.width, meta.height)
+    shown = shown[::-1] if meta.rotation % 180 else shown  # as a player shows it: pixels' shape, then turned
     rows = {
         "file": str(input),
         "container": meta.format_name + "".join(f", {k} {v}" for k, v in meta.metadata
                                                  if k in ("title", "creation_time")),
         "video": f"#{meta.index} {meta.codec} {meta.pix_fmt} {meta.width}x{meta.height} (display "
-                 f"{meta.display_size[0]}x{meta.display_size[1]}, rotation {meta.rotation}"
+                 f"{shown[0]}x{shown[1]}, rotation {meta.rotation}"
                  + (f", pixels {meta.sample_aspect.numerator}:{meta.sample_aspect.denominator}"
                     if meta.sample_aspect else "") + ")",
         "colour": meta.colour.describe() + (", HDR10 mastering metadata" if meta.colour.mastering else "")
