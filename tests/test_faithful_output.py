@@ -464,6 +464,9 @@ def test_a_stream_the_container_cannot_hold_is_an_error_or_dropped_with_a_warnin
     assert "warning: dropped subtitle stream 3" in log
     assert "warning: dropped 2 chapters" in log
     assert [s[0] for s in streams(out)] == ["audio", "audio"]
+    # AVI writes no languages: the English and the French track came out alike without a word
+    assert ("warning: avi keeps no stream languages: audio stream 1 (aac, eng), audio stream 2 (aac, fra) come "
+            "out without theirs") in log
 
 
 def covers(path: Path) -> list[tuple[str, bytes]]:

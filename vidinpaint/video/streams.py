@@ -217,6 +217,9 @@ def _cut(frame: av.AudioFrame, end: Fraction) -> av.AudioFrame | None:
     return cut
 
 
+NO_LANGUAGES = ("avi", "flv")  # muxers that write no stream's language tag (FFmpeg 7's, checked by writing one)
+
+
 @dataclass
 class _Plan:
     source: av.stream.Stream
@@ -268,6 +271,10 @@ class Passthrough:
         if chapters := src.chapters():
             self._chapters(chapters)
         out.metadata.update(kept_metadata(dict(src.metadata)))
+        named = [self._label(p.source) for p in self.plans.values() if p.source.metadata.get("language")]
+        if named and self.fmt in NO_LANGUAGES:  # two audio tracks, eng and fra, came out alike without a word
+            warnings.warn(f"{self.fmt} keeps no stream languages: {', '.join(named)} come out without theirs; "
+                          f"-o out.mkv or out.mp4 keeps them", VidinpaintWarning, stacklevel=2)
 
     def _chapters(self, chapters: list[dict]) -> None:
         if "chapters" in self.drop:
