@@ -85,6 +85,18 @@ def test_no_class_to_remove_is_a_config_error(classes):
         build_detector(load_config(None, [f"detect.classes={classes}"]), "cpu")
 
 
+def test_a_key_given_twice_is_an_error_that_says_where(tmp_path):
+    """YAML keeps the last of two keys: a second ``detect:`` section dropped the first's settings."""
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("detect:\n  margin: 12\nfill:\n  window: 8\ndetect:\n  score: 0.4\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml is not valid YAML: in the mapping at line 1; 'detect' is "
+                                          r"given twice; line 5, column 1$"):
+        load_config(twice)
+    twice.write_text("detect:\n  margin: 12\n  margin: 14\n")
+    with pytest.raises(ConfigError, match="'margin' is given twice; line 3, column 3"):
+        load_config(twice)
+
+
 def test_a_config_file_without_an_extension_is_read(tmp_path):
     plain = tmp_path / "myconf"
     plain.write_text("detect:\n  margin: 12\n")

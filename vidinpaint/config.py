@@ -282,7 +282,23 @@ class _Loader(yaml.SafeLoader):
     """YAML 1.2's booleans and decimal numbers, no dates. YAML 1.1 (PyYAML's) would read
     ``backend: off`` as False, ``010`` as 8 and ``1:30`` as 90 (and ``--tracks 010`` removed track
     8), ``2024_01`` as 202401 (a folder's name), and ``1e-4`` as text. Unlike YAML 1.2, hex and
-    octal (``0x1F``, ``0o17``) and a number with leading zeros are text."""
+    octal (``0x1F``, ``0o17``) and a number with leading zeros are text. A key given twice in
+    one mapping is an error: YAML keeps the last silently, and a second ``detect:`` section
+    dropped every setting of the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                twice = key in seen
+            except TypeError:  # an unhashable key: the constructor says so below
+                continue
+            if twice:
+                raise yaml.constructor.ConstructorError(f"in the mapping at line {node.start_mark.line + 1}", None,
+                                                        f"{key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 _REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
