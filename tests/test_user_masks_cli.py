@@ -191,6 +191,18 @@ def test_a_missing_or_unreadable_mask_video_is_named_as_the_mask(tmp_path):
     assert unreadable.stderr.splitlines()[-1].startswith(f"error: --mask {text}: not a readable video")
 
 
+@pytest.mark.parametrize("option", [["--detector", "yolo"], ["--classes", "dog"], ["--segmenter", "box"]])
+def test_detection_options_with_the_users_masks_are_an_error_not_ignored(tmp_path, option):
+    """--mask skips detection: --detector and --classes were taken and silently did nothing (--tracks
+    and --region were refused)."""
+    src = moving_square_clip(tmp_path / "clip.mp4")
+    cv2.imwrite(str(tmp_path / "m.png"), mask_image(W, H, box(0)))
+    result = run_cli("clean", str(src), "--mask", str(tmp_path / "m.png"), *option, "-o", str(tmp_path / "out.mp4"))
+    assert result.returncode == 1 and not (tmp_path / "out.mp4").exists()
+    assert result.stderr.splitlines()[-1] == (f"error: {option[0]} chooses what is detected and segmented; --mask "
+                                              "gives the masks and skips both")
+
+
 def test_a_clean_without_a_neural_stage_never_loads_torch(tmp_path):
     """Its import alone takes seconds, and the device line said
     "torch on 1 of 2 CPU threads" for a run that used none. A neural stage after the masks (RAFT,

@@ -26,7 +26,7 @@ from rich.text import Text
 
 from . import __version__
 from .config import EncodeConfig, as_dict, describe, load_config, presets
-from .errors import Terminated, VidinpaintError, VidinpaintWarning, one_line, user_message
+from .errors import ConfigError, Terminated, VidinpaintError, VidinpaintWarning, one_line, user_message
 from .images import is_image
 from .pipeline import clean_path
 from .timing import format_times, sum_timings
@@ -274,6 +274,10 @@ def clean(
     """Remove people from INPUT and write the result (same length, timestamps and audio)."""
     progress, on_start, advance = _progress(quiet)
     with _user_errors():
+        if mask is not None and (detector or classes or segmenter):  # as --tracks and --region are: no silent no-op
+            given = next(f for f, v in (("--detector", detector), ("--classes", classes), ("--segmenter", segmenter))
+                         if v)
+            raise ConfigError(f"{given} chooses what is detected and segmented; --mask gives the masks and skips both")
         cfg = load_config(config, [*set_, *_overrides(
             device=device, weights_dir=weights_dir, strict=strict or None,
             **{"encode.codec": codec, "encode.crf": _crf(crf, codec, set_), "encode.preset": encoder_preset,
