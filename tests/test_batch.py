@@ -120,6 +120,19 @@ def test_a_corrupt_clip_is_logged_and_the_rest_complete(tmp_path):
     assert report.returncode == 0 and "1 failed" in report.stdout and "b.mp4" in report.stdout
 
 
+def test_each_done_line_names_its_output(tmp_path):
+    """Two manifest rows may clean one input two ways: both lines said "done   a.mp4"."""
+    (a,) = make_clips(tmp_path / "in", ["a.mp4"])
+    manifest = tmp_path / "rows.csv"
+    manifest.write_text(f"input,output\n{a},plain.mp4\n{a},sub/other.mp4\n")
+    sets = [x for s in FAST for x in ("--set", s)]
+    result = subprocess.run(cli("batch", str(manifest), "-o", str(tmp_path / "out"), "-j", "1", *sets),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    done = sorted(line.split(":")[0].split() for line in result.stderr.splitlines() if line.lstrip().startswith("done"))
+    assert done == [["done", "a.mp4", "->", "plain.mp4"], ["done", "a.mp4", "->", "sub/other.mp4"]], result.stderr
+
+
 def test_a_missing_file_on_the_command_line_fails_alone(tmp_path):
     """A path given on the command line that is not there (a typo, a clip not copied yet) is a bad
     clip like any other: it fails, is logged and reported, and the others are cleaned. It stopped

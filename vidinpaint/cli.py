@@ -694,13 +694,18 @@ def batch(
     clips = progress.add_task("clips", total=len(jobs))
     frames = progress.add_task("frames", total=None)
 
+    home = outdir.resolve()
+
     def on_clip(entry: dict) -> None:
         progress.advance(clips)
         name = one_line(Path(entry.get("input", "?")).name)  # a name may hold a newline or an escape sequence
         for warning in entry.get("warnings", []):
             progress.print(f"  [yellow]warning[/] {escape(name)}: {escape(one_line(warning))}")
-        if entry.get("status") == "done":
-            progress.print(f"  [green]done[/]   {escape(name)}: {entry['frames']} frames, {entry['fps']} fps")
+        if entry.get("status") == "done":  # and where to: two manifest rows may clean one input two ways
+            out = Path(entry.get("output", "?"))
+            shown = one_line(str(out.relative_to(home) if out.is_relative_to(home) else out))
+            progress.print(f"  [green]done[/]   {escape(name)} -> {escape(shown)}: {entry['frames']} frames, "
+                           f"{entry['fps']} fps")
         else:
             progress.print(f"  [red]failed[/] {escape(name)}: {escape(one_line(failure(entry)))}")
 
