@@ -731,11 +731,16 @@ def batch(
 
 
 @app.command()
-def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-jobs.jsonl).")) -> None:
+def report(log: Path = typer.Argument(..., help="A batch job log (vidinpaint-jobs.jsonl), or the batch's output "
+                                                "folder that holds it.")) -> None:
     """Summarise a batch job log: clips, frames, throughput, failures with reasons."""
-    from .batch import entry_seconds, latest_entries, summarize_log
+    from .batch import LOG_NAME, entry_seconds, latest_entries, summarize_log
 
     with _user_errors():
+        if log.is_dir():  # the folder given to `batch -o`, where its log is
+            if not (log / LOG_NAME).is_file():
+                _fail(f"{log}: a folder without a job log ({LOG_NAME}); give the log that `batch --log` wrote")
+            log = log / LOG_NAME
         if not log.is_file():
             _fail(f"{log}: no such job log")
         summary = summarize_log(log)
