@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 
+import corpus
 from conftest import audio_packets, decode_all, psnr
 from vidinpaint.config import EncodeConfig
 from vidinpaint.errors import OutputError, VidinpaintWarning
@@ -494,3 +495,16 @@ def test_the_encoder_finds_changes_against_the_decoders_picture_not_a_second_con
         outputs.append(decode_all(dst)[0])
         assert len(conversions) == (0 if keep else len(frames))
     assert all(np.array_equal(a, b) for a, b in zip(*outputs, strict=True))
+
+
+def test_a_matroska_clip_whose_sound_runs_on_is_counted_by_its_picture(tmp_path):
+    """The file's length is its longest stream's: with 1.0 s of sound after 0.4 s of picture
+    (10 fps), `info` and the progress bar expected ~10 frames of the 4."""
+    path = tmp_path / "longer.mkv"
+    with av.open(str(path), "w") as out:
+        video = corpus._video(out, "libx264", (64, 48), "yuv420p", 10)
+        sound = corpus._audio(out, "aac", 1.0)
+        corpus._encode_video(out, video, corpus.frames(64, 48, 4))
+        corpus._mux_audio(out, sound, 1.0)
+    info = probe(path)
+    assert info.frames == 0 and info.estimated_frames == 4 and info.duration_s == pytest.approx(0.4)

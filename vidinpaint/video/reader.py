@@ -139,8 +139,11 @@ def probe(path: str | Path) -> VideoInfo:
         stream = _main_video(container)
         ctx = stream.codec_context
         duration = None
+        end = _declared_end(stream)
         if stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
+        elif end is not None:  # Matroska's track end: the container's is the longest stream's (sound after the picture)
+            duration = end - float((stream.start_time or 0) * (stream.time_base or 0))
         elif container.duration:
             duration = container.duration / av.time_base
         info = VideoInfo(
@@ -156,7 +159,7 @@ def probe(path: str | Path) -> VideoInfo:
             frames=stream.frames or 0,
             duration_s=duration,
             index=stream.index,
-            end_s=_declared_end(stream),
+            end_s=end,
             sample_aspect=_sample_aspect(stream),
             base_rate=stream.base_rate,
             streams=stream_infos(container),
