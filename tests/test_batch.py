@@ -118,7 +118,8 @@ def test_a_corrupt_clip_is_logged_and_the_rest_complete(tmp_path):
     assert len(decode_all(tmp_path / "out" / "a.mp4")[0]) == FRAMES
     report = subprocess.run(cli("report", str(tmp_path / "out" / LOG_NAME)), capture_output=True, text=True)
     assert report.returncode == 0 and "1 failed" in report.stdout and "b.mp4" in report.stdout
-    folder = subprocess.run(cli("report", str(tmp_path / "out")), capture_output=True, text=True)  # said "no such job log"
+    # the output folder, for the log in it: it said "no such job log"
+    folder = subprocess.run(cli("report", str(tmp_path / "out")), capture_output=True, text=True)
     assert folder.returncode == 0 and folder.stdout == report.stdout
 
 

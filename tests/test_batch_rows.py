@@ -60,7 +60,8 @@ def test_a_row_that_cannot_be_read_fails_alone(tmp_path):
     before = keep.read_bytes()
     lines = ['{"input": "a.mp4"}', '{"input": "a.mp4", "outp', '["a.mp4"]', '{"input": 5}', "",
              '{"input": "a.mp4", "output": "t.mp4", "trakcs": "1"}',
-             '{"input": "a.mp4", "output": "../v/two.mp4"}']  # named by their lines, the blank one counted
+             '{"input": "a.mp4", "output": "../v/two.mp4"}',
+             '{"input": "a.mp4", "output": "m.mp4", "mask": "m.png", "classes": "dog"}']  # the blank line counted
     manifest = tmp_path / "jobs.jsonl"
     manifest.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
@@ -72,8 +73,10 @@ def test_a_row_that_cannot_be_read_fails_alone(tmp_path):
                       f"{row} 3: not an object with an 'input'", f"{row} 4: 'input' must be text, not 5",
                       f"{row} 6: unknown column 'trakcs' (columns: input, output, mask, classes, set, tracks, "
                       "keep_tracks, tracks_file, region, min_height, points, boxes)",
-                      f"{row} 7: output ../v/two.mp4 is outside the output folder {out}"], result.stderr
-    assert "6 clips: 1 done, 0 skipped (already done), 5 failed" in result.stderr
+                      f"{row} 7: output ../v/two.mp4 is outside the output folder {out}",
+                      f"{row} 8: 'classes' chooses what is detected; a row with a 'mask' gives the masks and skips "
+                      "detection"], result.stderr
+    assert "7 clips: 1 done, 0 skipped (already done), 6 failed" in result.stderr
     assert keep.read_bytes() == before and not (out / "t.mp4").exists()
 
 

@@ -122,8 +122,9 @@ def test_report_on_a_file_that_is_no_job_log_is_a_one_line_error(tmp_path):
         result = run_cli("report", str(path))
         assert result.returncode == 1 and result.stderr == f"error: {path}: not a job log ({why})\n", result.stderr
     result = run_cli("report", str(tmp_path))  # a folder: the log in it, if it has one
-    assert result.returncode == 1 and result.stderr == (f"error: {tmp_path}: a folder without a job log "
-                                                        "(vidinpaint-jobs.jsonl); give the log that `batch --log` wrote\n")
+    assert result.returncode == 1 and result.stderr == (
+        f"error: {tmp_path}: a folder without a job log (vidinpaint-jobs.jsonl); give the log that "
+        "`batch --log` wrote\n")
 
 
 def test_starting_the_cli_does_not_load_torch():

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vidinpaint.config import Config, describe, load_config, parse_override, presets
+from vidinpaint.config import Config, _yaml, describe, load_config, parse_override, presets
 from vidinpaint.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +95,8 @@ def test_a_key_given_twice_is_an_error_that_says_where(tmp_path):
     twice.write_text("detect:\n  margin: 12\n  margin: 14\n")
     with pytest.raises(ConfigError, match="'margin' is given twice; line 3, column 3"):
         load_config(twice)
+    # a merge (<<) and a key it brings, overridden: valid YAML, not a key given twice
+    assert _yaml("detect:\n  <<: {margin: 12, score: 0.5}\n  score: 0.4\n") == {"detect": {"margin": 12, "score": 0.4}}
 
 
 def test_a_config_file_without_an_extension_is_read(tmp_path):

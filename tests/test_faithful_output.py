@@ -564,7 +564,7 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
     for path in (src, out):
         with av.open(str(path)) as c:
             assert c.streams.video[0].sample_aspect_ratio == Fraction(4, 3), path
-    assert "(display 128x64, rotation 0, pixels 4:3)" in flat(run("info", out).stdout)  # said 96x64 before
+    assert "(display 96x64, rotation 0, pixels 4:3: a player shows 128x64)" in flat(run("info", out).stdout)
 
 
 @pytest.mark.parametrize("name,make,said,warned", [
@@ -575,7 +575,7 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path, name):
      "its alpha channel (transparency) is not kept: the output is opaque"),
     ("rgb.mkv", lambda p: corpus.tagged(p, "ffv1", (96, 64), "bgr0"), "8-bit 444", None),
     ("odd.mkv", lambda p: corpus.tagged(p, "ffv1", (95, 63), "yuv420p"), "8-bit 444",
-     "its 95x63 frames (an odd side) cannot be 420 in libx264: written as 444 (yuv444p), which many players"),
+     "its 420 frames of 95x63 (an odd side) are written as 444 (yuv444p, libx264), which many players"),
 ])
 def test_what_the_encoder_cannot_keep_is_said_and_the_stage_line_says_what_is_written(tmp_path, name, make, said,
                                                                                        warned):

@@ -156,13 +156,15 @@ def test_a_full_disk_while_writing_an_image_says_so_and_leaves_nothing(tmp_path,
     """OpenCV wrote the file and said only False: "unsupported format '.png'", after libpng's own
     error lines. The encoded picture is written by Python now, whose error names the cause."""
     import errno
+    import io
 
     from vidinpaint import images
 
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    class Full(io.BytesIO):  # opens, then fails as a full disk does: on the write
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(images, "open", full, raising=False)
+    monkeypatch.setattr(images, "open", lambda *args, **kwargs: Full(), raising=False)
     with pytest.raises(OSError) as err:
         images.write_image(tmp_path / "out.png", np.zeros((8, 8, 3), np.uint8))
     assert err.value.errno == errno.ENOSPC and list(tmp_path.iterdir()) == []

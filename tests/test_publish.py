@@ -209,6 +209,9 @@ def test_an_output_whose_name_is_not_utf8_is_written(tmp_path):
     with atomic_path(tmp_path / name) as tmp:
         tmp.write_bytes(b"done")
     assert (tmp_path / name).read_bytes() == b"done"
+    from vidinpaint.atomic import _short
+
+    assert _short(os.fsdecode(b"\xb0" * 300)) == os.fsdecode(b"\xb0" * 200)  # Latin-1 degree signs, not cut to nothing
     left = tmp_path / os.fsdecode(b"." + (b"caf\xe9" * 60)[:200] + b".ab12cd34.tmp.mp4")
     left.write_bytes(b"partial")
     assert remove_stale(tmp_path / name) == [left]

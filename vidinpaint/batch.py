@@ -111,6 +111,8 @@ def _row_problem(row: object, outdir: Path) -> str | None:
     if sets not in (None, "") and not isinstance(sets, str) and not (
             isinstance(sets, list) and all(isinstance(o, str) for o in sets)):
         return "'set' must be a list of KEY=VALUE texts"
+    if row.get("mask") and row.get("classes"):  # as `clean --mask --classes` is
+        return "'classes' chooses what is detected; a row with a 'mask' gives the masks and skips detection"
     output = row.get("output")
     if output and not (outdir / output).resolve().is_relative_to(outdir.resolve()):
         return f"output {output} is outside the output folder {outdir}"

@@ -274,10 +274,11 @@ def clean(
     """Remove people from INPUT and write the result (same length, timestamps and audio)."""
     progress, on_start, advance = _progress(quiet)
     with _user_errors():
-        if mask is not None and (detector or classes or segmenter):  # as --tracks and --region are: no silent no-op
-            given = next(f for f, v in (("--detector", detector), ("--classes", classes), ("--segmenter", segmenter))
-                         if v)
-            raise ConfigError(f"{given} chooses what is detected and segmented; --mask gives the masks and skips both")
+        given = [f for f, v in (("--detector", detector), ("--classes", classes), ("--segmenter", segmenter))
+                 if v is not None]
+        if mask is not None and given:  # as --tracks and --region are: no option that silently does nothing
+            raise ConfigError(f"{given[0]} chooses what is detected and segmented; --mask gives the masks and skips "
+                              f"both")
         cfg = load_config(config, [*set_, *_overrides(
             device=device, weights_dir=weights_dir, strict=strict or None,
             **{"encode.codec": codec, "encode.crf": _crf(crf, codec, set_), "encode.preset": encoder_preset,
@@ -369,16 +370,14 @@ def info(input: Optional[Path] = typer.Argument(None, help="A video to describe;
     with _user_errors():
         meta = probe(input)
     rate = f"{float(meta.average_rate):.3f}" if meta.average_rate else "unknown"
-    shown = (round(meta.width * meta.sample_aspect) if meta.sample_aspect else meta.width, meta.height)
-    shown = shown[::-1] if meta.rotation % 180 else shown  # as a player shows it: pixels' shape, then turned
     rows = {
         "file": str(input),
         "container": meta.format_name + "".join(f", {k} {v}" for k, v in meta.metadata
                                                  if k in ("title", "creation_time")),
         "video": f"#{meta.index} {meta.codec} {meta.pix_fmt} {meta.width}x{meta.height} (display "
-                 f"{shown[0]}x{shown[1]}, rotation {meta.rotation}"
-                 + (f", pixels {meta.sample_aspect.numerator}:{meta.sample_aspect.denominator}"
-                    if meta.sample_aspect else "") + ")",
+                 f"{meta.display_size[0]}x{meta.display_size[1]}, rotation {meta.rotation}"
+                 + (f", pixels {meta.sample_aspect.numerator}:{meta.sample_aspect.denominator}: a player shows "
+                    f"{meta.shown_size[0]}x{meta.shown_size[1]}" if meta.sample_aspect else "") + ")",
         "colour": meta.colour.describe() + (", HDR10 mastering metadata" if meta.colour.mastering else "")
                   + (", content light level" if meta.colour.light else ""),
         "frame rate": f"{rate} fps (time base {meta.time_base})",

@@ -287,8 +287,10 @@ class _Loader(yaml.SafeLoader):
     dropped every setting of the first."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen = set()
+        seen: set = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *anchor``: what it brings may be overridden
+                continue
             key = self.construct_object(key_node, deep=deep)
             try:
                 twice = key in seen
@@ -296,7 +298,7 @@ class _Loader(yaml.SafeLoader):
                 continue
             if twice:
                 raise yaml.constructor.ConstructorError(f"in the mapping at line {node.start_mark.line + 1}", None,
-                                                        f"{key!r} is given twice", key_node.start_mark)
+                                                        f"{_brief(key)} is given twice", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -366,7 +368,7 @@ def _merge(obj: Any, data: Any, prefix: str) -> None:
     for key, value in data.items():
         path = f"{prefix}{key}"
         if key not in known:
-            raise ConfigError(f"unknown config key '{path}' (known: {', '.join(known)})")
+            raise ConfigError(f"unknown config key {_brief(path)} (known: {', '.join(known)})")
         kind = hints[key]
         if isinstance(value, _Typed):
             value = value.text() if kind is str else value.read()
@@ -376,7 +378,7 @@ def _merge(obj: Any, data: Any, prefix: str) -> None:
         value = _coerce(value, kind, path)
         meta = known[key].metadata
         if meta.get("choices") and value not in meta["choices"]:
-            raise ConfigError(f"{path}: {value!r} is not one of {', '.join(meta['choices'])}")
+            raise ConfigError(f"{path}: {_brief(value)} is not one of {', '.join(meta['choices'])}")
         if meta.get("lo") is not None and value < meta["lo"]:
             raise ConfigError(f"{path}: {value!r} is below the minimum {meta['lo']}")
         if meta.get("hi") is not None and value > meta["hi"]:

@@ -85,7 +85,7 @@ def encoder_options(codec: str, config: EncodeConfig, colour: Colour | None = No
         # Fixed quantiser 2 (FFmpeg's -q:v 2; 118 = lambda per qp): their default bit rate is 200 kb/s.
         return {"flags": "+qscale", "global_quality": str(2 * 118)}
     if codec.endswith("_nvenc"):
-        preset = config.preset if config.preset.startswith("p") else "p4"
+        preset = config.preset if config.preset in NVENC_AS_X264 else "p4"  # "placebo" starts with a p too
         return {"preset": preset, "rc": "vbr", "cq": crf}
     return {}
 
@@ -144,9 +144,9 @@ def lost_precision(colour: Colour, encoder: Encoder, config: EncodeConfig, size:
                     f"{encoder.codec} keeps here)")
     if config.pix_fmt == "auto" and CHROMA_DETAIL[written.chroma] > CHROMA_DETAIL[colour.chroma] and (
             size[0] % 2 or size[1] % 2):
-        lost.append(f"its {size[0]}x{size[1]} frames (an odd side) cannot be {colour.chroma} in "
-                    f"{encoder.codec}: written as {written.chroma} ({encoder.pix_fmt}), which many players (web "
-                    f"browsers, QuickTime, hardware decoders) cannot play; an even size keeps {colour.chroma}")
+        lost.append(f"its {colour.chroma} frames of {size[0]}x{size[1]} (an odd side) are written as "
+                    f"{written.chroma} ({encoder.pix_fmt}, {encoder.codec}), which many players (web browsers, "
+                    f"QuickTime, hardware decoders) cannot play; an even size keeps {colour.chroma}")
     if colour.alpha:
         lost.append("its alpha channel (transparency) is not kept: the output is opaque")
     return lost

@@ -65,10 +65,16 @@ class VideoInfo:
 
     @property
     def display_size(self) -> tuple[int, int]:
-        """``(width, height)`` as a player shows the video."""
+        """``(width, height)`` of the pictures turned upright (the stages' frames, the masks' size)."""
         if self.rotation % 180:
             return self.height, self.width
         return self.width, self.height
+
+    @property
+    def shown_size(self) -> tuple[int, int]:
+        """``(width, height)`` as a player shows the video: its pixels' shape, then turned."""
+        width = round(self.width * self.sample_aspect) if self.sample_aspect else self.width
+        return (self.height, width) if self.rotation % 180 else (width, self.height)
 
     @property
     def estimated_frames(self) -> int | None:
@@ -142,8 +148,8 @@ def probe(path: str | Path) -> VideoInfo:
         end = _declared_end(stream)
         if stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
-        elif end is not None:  # Matroska's track end: the container's is the longest stream's (sound after the picture)
-            duration = end - float((stream.start_time or 0) * (stream.time_base or 0))
+        elif end is not None and end > (start := float((stream.start_time or 0) * (stream.time_base or 0))):
+            duration = end - start  # Matroska's track end: the container's is the longest stream's (sound after)
         elif container.duration:
             duration = container.duration / av.time_base
         info = VideoInfo(

@@ -271,10 +271,13 @@ class Passthrough:
         if chapters := src.chapters():
             self._chapters(chapters)
         out.metadata.update(kept_metadata(dict(src.metadata)))
-        named = [self._label(p.source) for p in self.plans.values() if p.source.metadata.get("language")]
+        named = [self._label(p.source) for p in self.plans.values()
+                 if p.source.metadata.get("language", "und") not in ("", "und")]  # MP4's untagged tracks read "und"
         if named and self.fmt in NO_LANGUAGES:  # two audio tracks, eng and fra, came out alike without a word
-            warnings.warn(f"{self.fmt} keeps no stream languages: {', '.join(named)} come out without theirs; "
-                          f"-o out.mkv or out.mp4 keeps them", VidinpaintWarning, stacklevel=2)
+            warnings.warn(f"{self.fmt} keeps no stream languages: {', '.join(named)} "
+                          f"{'come' if len(named) > 1 else 'comes'} out without "
+                          f"{'theirs' if len(named) > 1 else 'its'}; -o out.mkv or out.mp4 keeps them",
+                          VidinpaintWarning, stacklevel=2)
 
     def _chapters(self, chapters: list[dict]) -> None:
         if "chapters" in self.drop:
