@@ -114,11 +114,14 @@ def _short(name: str) -> str:
     the file system has them: a name that is not UTF-8 (``caf\\xe9.mp4``) is a valid name too."""
     raw = os.fsencode(name)
     cut = min(len(raw), TEMP_NAME_BYTES)
-    if cut < len(raw):  # not in the middle of a UTF-8 character: back to its lead byte, if one is that near
-        # (bytes 0x80-0xBF alone are whole characters in other encodings: Latin-1's degree sign)
-        lead = next((k for k in range(1, 4) if cut - k >= 0 and raw[cut - k] & 0xC0 == 0xC0), None)
-        if raw[cut] & 0xC0 == 0x80 and lead is not None and all(b & 0xC0 == 0x80 for b in raw[cut - lead + 1:cut]):
-            cut -= lead
+    if cut < len(raw) and raw[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: back to its character's lead
+        for back in range(1, min(3, cut) + 1):  # byte if one is that near (0x80-0xBF alone are whole characters
+            byte = raw[cut - back] & 0xC0        # in other encodings: Latin-1's degree sign)
+            if byte == 0xC0:
+                cut -= back
+                break
+            if byte != 0x80:
+                break
     return os.fsdecode(raw[:cut])
 
 

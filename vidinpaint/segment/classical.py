@@ -103,13 +103,11 @@ class GrabCutSegmenter:
                 continue
             mask[region[0]], models = cut
             ox1, oy1, ox2, oy2 = tight
-            kept = mask[oy1:oy2, ox1:ox2]
             if i is not None:
                 self._models.pop(i, None)
-            if resumed is not None and (not kept.any() or kept.mean() <= self.min_share):
+            if resumed is not None and self._collapsed(mask[oy1:oy2, ox1:ox2]):
                 mask[region[0]], models = self._cut(bgr[region[0]], region[1])  # the old models misled it
-                kept = mask[oy1:oy2, ox1:ox2]
-            if not kept.any() or kept.mean() <= self.min_share:  # collapsed (or nothing kept)
+            if self._collapsed(mask[oy1:oy2, ox1:ox2]):
                 mask[y1:y2, x1:x2] = True
             elif i is not None and models is not None:
                 self._models[i] = models
@@ -119,6 +117,10 @@ class GrabCutSegmenter:
                 reach_feet(mask, tight)
             masks.append(mask)
         return masks
+
+    def _collapsed(self, kept: np.ndarray) -> bool:
+        """Whether a cut kept nothing, or no more than ``min_share``, of the detector's own box."""
+        return not kept.any() or kept.mean() <= self.min_share
 
     def _region(self, box: np.ndarray, w: int, h: int) -> tuple[tuple[slice, slice], tuple[int, int, int, int]] | None:
         """The crop GrabCut works on around ``box`` (the box and its background ring) and the box
